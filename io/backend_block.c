@@ -1,0 +1,154 @@
+/*
+ * io/backend_block.c - conventional block devices and regular files.
+ *
+ * The capacity tier.  Everything is addressed in bytes, transfers are
+ * TFS_BLOCK_SIZE aligned so that the descriptor can be O_DIRECT: tierfs keeps
+ * its own cache discipline (the kernel's page cache above FUSE) and must not
+ * double-cache data below it.  A file system that refuses O_DIRECT (EINVAL at
+ * open) gets a buffered descriptor; durability then still comes from
+ * fdatasync in flush.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io.h"
+
+static int block_probe(int fd, const void *p)
+{
+	const struct stat *st = p;
+
+	return S_ISREG(st->st_mode) || S_ISBLK(st->st_mode);
+}
+
+static int block_open(struct tfs_io_dev *dev)
+{
+	struct stat st;
+	uint64_t size = 0;
+	int flags;
+
+	if (fstat(dev->d_fd, &st) < 0)
+		return -errno;
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(dev->d_fd, BLKGETSIZE64, &size) < 0)
+			return -errno;
+	} else {
+		size = (uint64_t)st.st_size;
+	}
+	dev->d_size = size & ~(uint64_t)(TFS_BLOCK_SIZE - 1);
+
+	/* switch the descriptor itself to O_DIRECT, so that the pool lock
+	 * (flock) and the O_EXCL claim stay on one open file */
+	flags = fcntl(dev->d_fd, F_GETFL);
+	if (flags < 0)
+		return -errno;
+	if (fcntl(dev->d_fd, F_SETFL, flags | O_DIRECT) == 0) {
+		dev->d_direct = 1;
+		return 0;
+	}
+	dev->d_direct = 0; /* buffered: fdatasync still gives durability */
+	return 0;
+}
+
+static void block_prep(struct tfs_io_dev *dev, struct io_uring_sqe *sqe, struct tfs_io_req *req)
+{
+	char *buf = (char *)req->r_buf + req->r_done;
+	unsigned int len = req->r_len - req->r_done;
+	uint64_t off = req->r_off + req->r_done;
+
+	if (req->r_op == TFS_IO_WRITE)
+		io_uring_prep_write(sqe, dev->d_fd, buf, len, off);
+	else
+		io_uring_prep_read(sqe, dev->d_fd, buf, len, off);
+}
+
+static void block_flush(struct tfs_io_dev *dev, struct io_uring_sqe *sqe)
+{
+	io_uring_prep_fsync(sqe, dev->d_fd, IORING_FSYNC_DATASYNC);
+}
+
+const struct tfs_io_ops tfs_block_ops = {
+	.name = "block",
+	.version = TFS_IO_OPS_VERSION,
+	.flags = TFS_IO_DIRECT,
+	.probe = block_probe,
+	.open = block_open,
+	.prep = block_prep,
+	.flush = block_flush,
+};
+
+static const struct tfs_io_ops *const backends[] = {
+	&tfs_block_ops,
+};
+
+static const char *const class_names[TFS_CLASS_MAX] = {
+	[TFS_CLASS_PMEM] = "pmem",
+	[TFS_CLASS_ZNS] = "zns",
+	[TFS_CLASS_BLOCK] = "block",
+};
+
+const char *tfs_dev_class_str(unsigned int cls)
+{
+	return cls < TFS_CLASS_MAX ? class_names[cls] : "unknown";
+}
+
+int tfs_io_dev_open(struct tfs_io_dev *dev, const char *path)
+{
+	struct stat st;
+	unsigned int i;
+	int ret, oflags = O_RDWR | O_CLOEXEC;
+
+	dev->d_fd = -1;
+	dev->d_ops = NULL;
+	dev->d_dirty = 0;
+	if (strlen(path) >= sizeof(dev->d_path))
+		return -ENAMETOOLONG;
+	strcpy(dev->d_path, path);
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (S_ISBLK(st.st_mode))
+		oflags |= O_EXCL;
+	else if (!S_ISREG(st.st_mode))
+		return -ENOTBLK;
+	dev->d_fd = open(path, oflags);
+	if (dev->d_fd < 0)
+		return -errno;
+	if (fstat(dev->d_fd, &st) < 0) {
+		ret = -errno;
+		goto out_close_fd;
+	}
+	ret = -ENOTSUP;
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		if (backends[i]->probe(dev->d_fd, &st)) {
+			dev->d_ops = backends[i];
+			ret = dev->d_ops->open(dev);
+			break;
+		}
+	}
+	if (ret < 0)
+		goto out_close_fd;
+	return 0;
+
+out_close_fd:
+	close(dev->d_fd);
+	dev->d_fd = -1;
+	dev->d_ops = NULL;
+	return ret;
+}
+
+void tfs_io_dev_close(struct tfs_io_dev *dev)
+{
+	if (dev->d_fd < 0)
+		return;
+	if (dev->d_ops && dev->d_ops->close)
+		dev->d_ops->close(dev);
+	close(dev->d_fd);
+	dev->d_fd = -1;
+}

@@ -1,0 +1,286 @@
+/*
+ * io/engine.c - the io_uring engine.
+ *
+ * One ring per thread.  A ring is created by the first submission of a thread
+ * (so SINGLE_ISSUER binds it to that thread) and destroyed by a pthread key
+ * destructor when the thread ends.  With DEFER_TASKRUN, completions are only
+ * produced when the owning thread enters the kernel to wait, which is what
+ * tfs_io_reap() does; nothing else ever touches the ring.
+ *
+ * A request's user_data is the request itself.  On completion:
+ *   -EAGAIN/-EINTR          requeued as is;
+ *   0 < res < remaining     short transfer: r_done advances, the remainder is
+ *                           requeued (a read returning 0 is EOF: -EIO, since
+ *                           tierfs never reads past what it wrote);
+ *   otherwise               r_res is set and the request is finished: its
+ *                           callback runs, or its batch counter drops.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <liburing.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io.h"
+
+#define TFS_RING_ENTRIES 128
+
+struct tfs_ring {
+	struct io_uring ring;
+	unsigned int queued; /* SQEs prepared but not yet submitted */
+};
+
+static pthread_key_t ring_key;
+static pthread_once_t ring_once = PTHREAD_ONCE_INIT;
+static __thread struct tfs_ring *t_ring;
+
+static void ring_destroy(void *p)
+{
+	struct tfs_ring *r = p;
+
+	if (!r)
+		return;
+	io_uring_queue_exit(&r->ring);
+	free(r);
+}
+
+static void ring_key_init(void)
+{
+	pthread_key_create(&ring_key, ring_destroy);
+}
+
+static struct tfs_ring *ring_get(int *err)
+{
+	struct io_uring_params p;
+	struct tfs_ring *r;
+	unsigned int iowq[2] = { 2, 2 };
+	int ret;
+
+	if (t_ring)
+		return t_ring;
+	pthread_once(&ring_once, ring_key_init);
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+		  IORING_SETUP_CQSIZE;
+	p.cq_entries = 2 * TFS_RING_ENTRIES;
+	ret = io_uring_queue_init_params(TFS_RING_ENTRIES, &r->ring, &p);
+	if (ret == -EINVAL) {
+		/* older kernel: no DEFER_TASKRUN / SINGLE_ISSUER */
+		memset(&p, 0, sizeof(p));
+		ret = io_uring_queue_init_params(TFS_RING_ENTRIES, &r->ring, &p);
+	}
+	if (ret < 0) {
+		free(r);
+		*err = ret;
+		return NULL;
+	}
+	/* buffered fallbacks and fsync go to io-wq: keep it small on small machines */
+	io_uring_register_iowq_max_workers(&r->ring, iowq);
+	t_ring = r;
+	pthread_setspecific(ring_key, r);
+	return r;
+}
+
+void tfs_io_thread_exit(void)
+{
+	if (!t_ring)
+		return;
+	pthread_setspecific(ring_key, NULL);
+	ring_destroy(t_ring);
+	t_ring = NULL;
+}
+
+static int ring_flush_sq(struct tfs_ring *r, unsigned int wait_nr)
+{
+	int ret;
+
+	for (;;) {
+		ret = tfs_sys_uring_submit(&r->ring, wait_nr);
+		if (ret >= 0) {
+			r->queued = 0;
+			return 0;
+		}
+		if (ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
+			return ret;
+		/* out of resources: make room by reaping what completed */
+		if (ret != -EINTR && io_uring_cq_ready(&r->ring) == 0 && wait_nr == 0)
+			wait_nr = 1;
+	}
+}
+
+static int ring_queue(struct tfs_ring *r, struct tfs_io_req *req)
+{
+	struct io_uring_sqe *sqe;
+	int ret;
+
+	sqe = io_uring_get_sqe(&r->ring);
+	if (!sqe) {
+		ret = ring_flush_sq(r, 0);
+		if (ret < 0)
+			return ret;
+		sqe = io_uring_get_sqe(&r->ring);
+		if (!sqe)
+			return -EBUSY;
+	}
+	if (req->r_op == TFS_IO_FLUSH)
+		req->r_dev->d_ops->flush(req->r_dev, sqe);
+	else
+		req->r_dev->d_ops->prep(req->r_dev, sqe, req);
+	io_uring_sqe_set_data(sqe, req);
+	r->queued++;
+	return 0;
+}
+
+static void req_finish(struct tfs_io_req *req, int res)
+{
+	req->r_res = res;
+	if (res == 0 && req->r_op == TFS_IO_WRITE)
+		__atomic_store_n(&req->r_dev->d_dirty, 1, __ATOMIC_RELEASE);
+	if (req->r_cb)
+		req->r_cb(req);
+	else
+		(*(unsigned int *)req->r_priv)--;
+}
+
+/* Process one CQE: returns 1 if the request was requeued, 0 if finished. */
+static int req_complete(struct tfs_ring *r, struct tfs_io_req *req, int res)
+{
+	if (res == -EAGAIN || res == -EINTR)
+		goto requeue;
+	if (res < 0) {
+		req_finish(req, res);
+		return 0;
+	}
+	if (req->r_op == TFS_IO_FLUSH) {
+		req_finish(req, 0);
+		return 0;
+	}
+	if (res == 0) {
+		req_finish(req, -EIO);
+		return 0;
+	}
+	req->r_done += (uint32_t)res;
+	if (req->r_done < req->r_len)
+		goto requeue;
+	req_finish(req, 0);
+	return 0;
+requeue:
+	if (ring_queue(r, req) < 0)
+		req_finish(req, -EIO);
+	return 1;
+}
+
+static int ring_reap(struct tfs_ring *r, unsigned int min)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, seen;
+	int ret, done = 0;
+
+	do {
+		ret = ring_flush_sq(r, min > (unsigned int)done ? 1 : 0);
+		if (ret < 0)
+			return ret;
+		seen = 0;
+		io_uring_for_each_cqe(&r->ring, head, cqe) {
+			struct tfs_io_req *req = io_uring_cqe_get_data(cqe);
+
+			seen++;
+			if (!req_complete(r, req, cqe->res))
+				done++;
+		}
+		io_uring_cq_advance(&r->ring, seen);
+	} while ((unsigned int)done < min);
+	return done;
+}
+
+int tfs_io_submit(struct tfs_io_req *req)
+{
+	struct tfs_ring *r;
+	int err = 0;
+
+	r = ring_get(&err);
+	if (!r)
+		return err;
+	req->r_done = 0;
+	req->r_res = 0;
+	return ring_queue(r, req);
+}
+
+int tfs_io_reap(unsigned int min)
+{
+	struct tfs_ring *r;
+	int err = 0;
+
+	r = ring_get(&err);
+	if (!r)
+		return err;
+	return ring_reap(r, min);
+}
+
+int tfs_io_run(struct tfs_io_req *reqs, unsigned int n)
+{
+	struct tfs_ring *r;
+	unsigned int pending = 0, i;
+	int err = 0, ret;
+
+	if (n == 0)
+		return 0;
+	r = ring_get(&err);
+	if (!r)
+		return err;
+	for (i = 0; i < n; i++) {
+		reqs[i].r_done = 0;
+		reqs[i].r_res = 0;
+		reqs[i].r_cb = NULL;
+		reqs[i].r_priv = &pending;
+		pending++;
+		ret = ring_queue(r, &reqs[i]);
+		if (ret < 0) {
+			reqs[i].r_res = ret;
+			pending--;
+			err = err ? err : ret;
+		}
+	}
+	while (pending > 0) {
+		ret = ring_reap(r, 1);
+		if (ret < 0)
+			return ret; /* ring broken: callers treat as I/O error */
+	}
+	for (i = 0; i < n && !err; i++)
+		err = reqs[i].r_res;
+	return err;
+}
+
+int tfs_io_flush(struct tfs_io_dev *dev)
+{
+	struct tfs_io_req req = { .r_dev = dev, .r_op = TFS_IO_FLUSH };
+	int ret;
+
+	/* clear first: a write completing during the flush sets it again */
+	__atomic_store_n(&dev->d_dirty, 0, __ATOMIC_RELEASE);
+	ret = tfs_io_run(&req, 1);
+	if (ret < 0)
+		__atomic_store_n(&dev->d_dirty, 1, __ATOMIC_RELEASE);
+	return ret;
+}
+
+void *tfs_io_alloc(size_t len)
+{
+	void *p = NULL;
+
+	if (posix_memalign(&p, TFS_BLOCK_SIZE, len ? len : TFS_BLOCK_SIZE))
+		return NULL;
+	return p;
+}
+
+void tfs_io_free(void *p)
+{
+	free(p);
+}

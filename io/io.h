@@ -1,0 +1,172 @@
+/*
+ * io/io.h - the one public header of tierfs' I/O layer.
+ *
+ * The I/O layer knows devices and byte ranges, nothing about files or chunks.
+ * It has three parts:
+ *
+ *  - device backends, one file each, behind a small const ops table
+ *    (struct tfs_io_ops).  A device is opened by path; the backend is chosen
+ *    from what the path is (regular file or block device today; pmem and zoned
+ *    backends slot in beside it);
+ *  - the io_uring engine: one ring per thread, created lazily by the thread
+ *    that first submits (SINGLE_ISSUER).  Requests are submitted asynchronously
+ *    and complete through a callback run by tfs_io_reap(); tfs_io_run() is the
+ *    synchronous helper that submits a whole batch at once and waits for all of
+ *    it.  Short transfers are resubmitted for the remainder, -EAGAIN/-EINTR are
+ *    retried, so a completed request has moved all r_len bytes or carries an
+ *    error;
+ *  - a fault-injectable syscall table (tfs_sys_*) for the synchronous paths
+ *    (superblocks, mkfs) and the ring submit call, so tests inject EIO, ENOSPC
+ *    and short writes without hardware.
+ *
+ * Error convention everywhere: 0 or a count on success, -errno on failure.
+ */
+#ifndef TFS_IO_H
+#define TFS_IO_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Unit of O_DIRECT transfers, of hole tracking and of data checksums (bytes). */
+#define TFS_BLOCK_SIZE 4096u
+#define TFS_BLOCK_SHIFT 12
+
+/* Device classes, fastest first.  The value is the tier index. */
+enum tfs_dev_class {
+	TFS_CLASS_PMEM = 0,
+	TFS_CLASS_ZNS = 1,
+	TFS_CLASS_BLOCK = 2,
+	TFS_CLASS_MAX
+};
+const char *tfs_dev_class_str(unsigned int cls);
+
+#define TFS_IO_OPS_VERSION 1
+
+/* Backend capability flags (struct tfs_io_ops.flags). */
+#define TFS_IO_DIRECT (1u << 0) /* I/O must be TFS_BLOCK_SIZE aligned */
+#define TFS_IO_ZONED (1u << 1)	/* sequential-write zones */
+#define TFS_IO_BYTE (1u << 2)	/* byte addressable (pmem) */
+
+struct tfs_io_dev;
+struct io_uring_sqe;
+struct tfs_io_req;
+
+/**
+ * struct tfs_io_ops - a device backend.
+ * @name:    short name shown in logs and status ("block").
+ * @version: TFS_IO_OPS_VERSION the backend was written against.
+ * @flags:   TFS_IO_* capabilities.
+ * @probe:   return 1 if this backend drives the already opened @fd (with
+ *           fstat result @st), 0 if not.  Required.
+ * @open:    finish opening @dev, whose d_fd and d_path are set: learn the
+ *           size, switch to direct I/O where possible.  Returns 0 or -errno.
+ *           Required.
+ * @close:   release backend state (not d_fd, which the core closes).  May be
+ *           NULL.
+ * @prep:    fill @sqe for @req (a read or write of req->r_len - req->r_done
+ *           bytes at req->r_off + req->r_done).  Required.
+ * @flush:   prepare a durability barrier for everything completed before it
+ *           (fdatasync for a file or block device).  Required.
+ */
+struct tfs_io_ops {
+	const char *name;
+	int version;
+	unsigned int flags;
+	int (*probe)(int fd, const void *st);
+	int (*open)(struct tfs_io_dev *dev);
+	void (*close)(struct tfs_io_dev *dev);
+	void (*prep)(struct tfs_io_dev *dev, struct io_uring_sqe *sqe, struct tfs_io_req *req);
+	void (*flush)(struct tfs_io_dev *dev, struct io_uring_sqe *sqe);
+};
+
+extern const struct tfs_io_ops tfs_block_ops;
+
+/**
+ * struct tfs_io_dev - one opened device (a path of the pool).
+ * @d_ops:   its backend.
+ * @d_fd:    file descriptor (O_DIRECT where the backend has TFS_IO_DIRECT and
+ *           the file system allows it).
+ * @d_size:  usable size in bytes.
+ * @d_direct: 1 if d_fd was opened with O_DIRECT.
+ * @d_dirty: set (atomically) by every completed write, cleared by a flush
+ *           that started after it; tells which devices a commit must flush.
+ * @d_path:  the path it was opened by.
+ */
+struct tfs_io_dev {
+	const struct tfs_io_ops *d_ops;
+	int d_fd;
+	int d_direct;
+	uint64_t d_size;
+	int d_dirty;
+	char d_path[PATH_MAX];
+};
+
+/*
+ * Open @path read-write (O_EXCL for block devices so that nothing else has it
+ * mounted).  Returns 0 or -errno; on failure @dev is left closed.
+ */
+int tfs_io_dev_open(struct tfs_io_dev *dev, const char *path);
+void tfs_io_dev_close(struct tfs_io_dev *dev);
+
+enum tfs_io_op { TFS_IO_READ, TFS_IO_WRITE, TFS_IO_FLUSH, TFS_IO_OP_MAX };
+
+/**
+ * struct tfs_io_req - one read, write or flush.
+ * @r_dev:  target device.
+ * @r_op:   enum tfs_io_op.
+ * @r_buf:  buffer (aligned to TFS_BLOCK_SIZE for direct devices).
+ * @r_len:  bytes to move.
+ * @r_off:  device offset (bytes).
+ * @r_done: bytes moved so far (the engine's; start at 0).
+ * @r_res:  0 or -errno once complete.
+ * @r_cb:   completion callback for tfs_io_submit(); unused by tfs_io_run().
+ * @r_priv: caller's.
+ */
+struct tfs_io_req {
+	struct tfs_io_dev *r_dev;
+	unsigned int r_op;
+	void *r_buf;
+	uint32_t r_len;
+	uint64_t r_off;
+	uint32_t r_done;
+	int32_t r_res;
+	void (*r_cb)(struct tfs_io_req *req);
+	void *r_priv;
+};
+
+/* Queue @req on this thread's ring; it completes in a later tfs_io_reap(). */
+int tfs_io_submit(struct tfs_io_req *req);
+/* Submit what is queued, wait for at least @min completions, run callbacks. */
+int tfs_io_reap(unsigned int min);
+/*
+ * Synchronous batch: submit all @n requests together and wait for all.
+ * Returns 0, or the first request error (-errno); every r_res is set.
+ */
+int tfs_io_run(struct tfs_io_req *reqs, unsigned int n);
+/* Make everything completed on @dev so far durable. */
+int tfs_io_flush(struct tfs_io_dev *dev);
+/* Tear down this thread's ring (also done automatically at thread exit). */
+void tfs_io_thread_exit(void);
+
+/* Aligned buffer helpers (TFS_BLOCK_SIZE alignment). */
+void *tfs_io_alloc(size_t len);
+void tfs_io_free(void *p);
+
+/*
+ * Fault-injectable syscalls.  Each has a current and a default
+ * implementation; tfs_syscall_set(name, fn) replaces the current one and
+ * tfs_syscall_set(name, NULL) restores the default.  Returns 0 or -ENOENT.
+ */
+ssize_t tfs_sys_pread(int fd, void *buf, size_t len, off_t off);
+ssize_t tfs_sys_pwrite(int fd, const void *buf, size_t len, off_t off);
+int tfs_sys_fdatasync(int fd);
+int tfs_sys_uring_submit(void *ring, unsigned int wait_nr);
+int tfs_syscall_set(const char *name, void *fn);
+
+/* Synchronous whole-buffer helpers over the table (retry short transfers). */
+int tfs_io_pread_full(int fd, void *buf, size_t len, uint64_t off);
+int tfs_io_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+
+#endif /* TFS_IO_H */

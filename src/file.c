@@ -1,0 +1,516 @@
+/*
+ * src/file.c - file data: byte ranges to chunk I/O.
+ *
+ * A request is cut at TFS_BLOCK_SIZE boundaries into runs of blocks that are
+ * contiguous on one device (a run never leaves a chunk, since a chunk is one
+ * slot).  All device I/O of one request is submitted together and waited for
+ * once (tfs_io_run).  Every device transfer is block aligned and goes through
+ * an aligned per-thread bounce buffer: FUSE hands payloads over at arbitrary
+ * addresses and sizes, the devices are O_DIRECT.
+ *
+ * Writes: blocks only partly covered are read first (and verified), the new
+ * bytes are merged, every written block gets a fresh checksum, and only after
+ * the writes completed are the chunk's mask and checksums updated and the
+ * chunk put on the commit list.  The journal therefore never describes data
+ * that is not on the device (data=ordered, journal.c).  Reads verify the
+ * checksum of every block they read and answer EIO on a mismatch.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tfs.h"
+
+#define MAX_RUNS 512 /* I/O requests of one batch */
+#define IO_MAX (1u << 20) /* bytes moved per batch */
+
+static __thread uint8_t *t_bounce;
+static __thread size_t t_bounce_len;
+
+static uint8_t *bounce_get(size_t len)
+{
+	if (t_bounce_len < len) {
+		tfs_io_free(t_bounce);
+		t_bounce = tfs_io_alloc(len);
+		t_bounce_len = t_bounce ? len : 0;
+	}
+	return t_bounce;
+}
+
+static uint64_t round_down(uint64_t v)
+{
+	return v & ~(uint64_t)(TFS_BLOCK_SIZE - 1);
+}
+
+static uint64_t round_up(uint64_t v)
+{
+	return round_down(v + TFS_BLOCK_SIZE - 1);
+}
+
+size_t tfs_read_span(uint64_t off, size_t size)
+{
+	return (size_t)(round_up(off + size) - round_down(off));
+}
+
+static uint64_t dev_off(const struct tfs_fs *fs, const struct tfs_chunk *c, uint32_t b)
+{
+	return fs->sb.s_dev[c->c_dev].sd_data_off + (c->c_slot << fs->chunk_shift) +
+	       (uint64_t)b * TFS_BLOCK_SIZE;
+}
+
+/*
+ * Collect I/O for the blocks [fb, fb+n) of @in into @reqs against @buf (block
+ * 0 of @buf is file block @fb).  Reads skip holes (zero-filled here); writes
+ * cover every block.  Returns the number of requests.
+ */
+static unsigned int plan_io(struct tfs_fs *fs, struct tfs_inode *in, unsigned int op,
+			    uint64_t fb, uint64_t n, uint8_t *buf, struct tfs_io_req *reqs)
+{
+	unsigned int nr = 0;
+	uint64_t i = 0;
+
+	while (i < n) {
+		uint64_t blk = fb + i, idx = blk / fs->chunk_blocks;
+		uint32_t b = (uint32_t)(blk % fs->chunk_blocks);
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
+		uint32_t run = 0;
+
+		if (!c || (op == TFS_IO_READ && !tier_chunk_has(c, b))) {
+			if (op == TFS_IO_READ)
+				memset(buf + i * TFS_BLOCK_SIZE, 0, TFS_BLOCK_SIZE);
+			i++;
+			continue;
+		}
+		while (i + run < n && b + run < fs->chunk_blocks &&
+		       (op == TFS_IO_WRITE || tier_chunk_has(c, b + run)))
+			run++;
+		reqs[nr] = (struct tfs_io_req){
+			.r_dev = &fs->dev[c->c_dev],
+			.r_op = op,
+			.r_buf = buf + i * TFS_BLOCK_SIZE,
+			.r_len = run * TFS_BLOCK_SIZE,
+			.r_off = dev_off(fs, c, b),
+		};
+		nr++;
+		i += run;
+	}
+	return nr;
+}
+
+/* verify the data blocks among [fb, fb+n) read into @buf */
+static int verify(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
+		  const uint8_t *buf)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t blk = fb + i;
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, blk / fs->chunk_blocks);
+		uint32_t b = (uint32_t)(blk % fs->chunk_blocks);
+
+		if (!c || !tier_chunk_has(c, b))
+			continue;
+		if (tier_block_csum(buf + i * TFS_BLOCK_SIZE, in->i_ino, blk) != c->c_csum[b]) {
+			tfs_err("checksum mismatch: inode %llu offset %llu (%s offset %llu)",
+				(unsigned long long)in->i_ino,
+				(unsigned long long)(blk * TFS_BLOCK_SIZE),
+				fs->dev[c->c_dev].d_path, (unsigned long long)dev_off(fs, c, b));
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+/* read blocks [fb, fb+n) of @in into @buf: holes as zeros, data verified */
+static int read_blocks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
+		       uint8_t *buf)
+{
+	struct tfs_io_req reqs[MAX_RUNS];
+	uint64_t done = 0;
+	int ret;
+
+	while (done < n) {
+		uint64_t step = n - done < MAX_RUNS ? n - done : MAX_RUNS;
+		unsigned int nr = plan_io(fs, in, TFS_IO_READ, fb + done, step,
+					  buf + done * TFS_BLOCK_SIZE, reqs);
+
+		ret = tfs_io_run(reqs, nr);
+		if (ret < 0) {
+			tfs_err("read error on inode %llu: %s", (unsigned long long)in->i_ino,
+				strerror(-ret));
+			return -EIO;
+		}
+		ret = verify(fs, in, fb + done, step, buf + done * TFS_BLOCK_SIZE);
+		if (ret < 0)
+			return ret;
+		done += step;
+	}
+	return 0;
+}
+
+ssize_t tfs_read(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t size, uint8_t *abuf)
+{
+	uint64_t start, end;
+	int ret;
+
+	pthread_rwlock_rdlock(&in->i_rwlock);
+	if (off >= in->i_size) {
+		pthread_rwlock_unlock(&in->i_rwlock);
+		return 0;
+	}
+	if (size > in->i_size - off)
+		size = (size_t)(in->i_size - off);
+	start = round_down(off);
+	end = round_up(off + size);
+	ret = read_blocks(fs, in, start / TFS_BLOCK_SIZE, (end - start) / TFS_BLOCK_SIZE, abuf);
+	pthread_rwlock_unlock(&in->i_rwlock);
+	return ret < 0 ? ret : (ssize_t)size;
+}
+
+/* i_rwlock held exclusively: make sure chunks exist for blocks [fb, fb+n) */
+static int alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n)
+{
+	uint64_t idx, last = (fb + n - 1) / fs->chunk_blocks;
+	int ret = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	if (fs->readonly)
+		ret = -EROFS;
+	for (idx = fb / fs->chunk_blocks; idx <= last && ret == 0; idx++) {
+		struct tfs_chunk *c;
+		uint16_t dev;
+		uint64_t slot;
+
+		if (tier_cmap_get(&in->i_map, idx))
+			continue;
+		ret = tier_alloc_take(&fs->alloc, tier_place(&fs->alloc, in->i_ino, idx), &dev, &slot);
+		if (ret < 0)
+			break;
+		c = tier_chunk_new(in->i_ino, idx, fs->chunk_blocks);
+		if (!c) {
+			tier_alloc_release(&fs->alloc, dev, slot);
+			ret = -ENOMEM;
+			break;
+		}
+		c->c_dev = dev;
+		c->c_slot = slot;
+		tier_cmap_set(&in->i_map, idx, c);
+		tfs_chunk_dirty(fs, c);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
+}
+
+/* i_rwlock held exclusively: write [off, off+size) from @buf */
+static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off,
+			    const void *buf, size_t size)
+{
+	struct tfs_io_req reqs[MAX_RUNS];
+	uint64_t start = round_down(off), end = round_up(off + size);
+	uint64_t fb = start / TFS_BLOCK_SIZE, n = (end - start) / TFS_BLOCK_SIZE, i;
+	uint32_t *csum;
+	uint8_t *abuf;
+	unsigned int nr;
+	int ret;
+
+	abuf = bounce_get(end - start);
+	csum = malloc(n * sizeof(*csum));
+	if (!abuf || !csum) {
+		free(csum);
+		return -ENOMEM;
+	}
+	ret = alloc_chunks(fs, in, fb, n);
+	if (ret < 0)
+		goto out_free_csum;
+	/* partly covered first and last blocks: merge with what is there */
+	if (off != start) {
+		ret = read_blocks(fs, in, fb, 1, abuf);
+		if (ret < 0)
+			goto out_free_csum;
+	}
+	if (off + size != end && (n > 1 || off == start)) {
+		ret = read_blocks(fs, in, fb + n - 1, 1, abuf + (n - 1) * TFS_BLOCK_SIZE);
+		if (ret < 0)
+			goto out_free_csum;
+	}
+	memcpy(abuf + (off - start), buf, size);
+	for (i = 0; i < n; i++)
+		csum[i] = tier_block_csum(abuf + i * TFS_BLOCK_SIZE, in->i_ino, fb + i);
+	nr = plan_io(fs, in, TFS_IO_WRITE, fb, n, abuf, reqs);
+	ret = tfs_io_run(reqs, nr);
+	if (ret < 0) {
+		tfs_err("write error on inode %llu: %s", (unsigned long long)in->i_ino,
+			strerror(-ret));
+		ret = ret == -ENOSPC ? -ENOSPC : -EIO;
+		goto out_free_csum;
+	}
+	pthread_mutex_lock(&fs->lock);
+	for (i = 0; i < n; i++) {
+		uint64_t blk = fb + i;
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, blk / fs->chunk_blocks);
+		uint32_t b = (uint32_t)(blk % fs->chunk_blocks);
+
+		if (!tier_chunk_has(c, b)) {
+			tier_chunk_set(c, b);
+			in->i_map.m_blocks++;
+		}
+		c->c_csum[b] = csum[i];
+		tfs_chunk_dirty(fs, c);
+	}
+	if (off + size > in->i_size)
+		in->i_size = off + size;
+	tfs_touch(&in->i_mtime);
+	in->i_ctime = in->i_mtime;
+	tfs_inode_dirty(fs, in);
+	pthread_mutex_unlock(&fs->lock);
+	ret = (int)size;
+out_free_csum:
+	free(csum);
+	return ret;
+}
+
+ssize_t tfs_write(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const void *buf, size_t size)
+{
+	ssize_t ret = 0, done = 0;
+
+	if (off >= TFS_MAX_FILE_SIZE || size > TFS_MAX_FILE_SIZE - off)
+		return -EFBIG;
+	if (size == 0)
+		return 0;
+	pthread_rwlock_wrlock(&in->i_rwlock);
+	while ((size_t)done < size) {
+		size_t step = size - (size_t)done > IO_MAX ? IO_MAX : size - (size_t)done;
+
+		ret = write_locked(fs, in, off + (uint64_t)done, (const char *)buf + done, step);
+		if (ret < 0)
+			break;
+		done += ret;
+	}
+	pthread_rwlock_unlock(&in->i_rwlock);
+	return done > 0 ? done : ret;
+}
+
+/* i_rwlock held exclusively: make [off, end) read as zeros, freeing what it can */
+static int punch_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, uint64_t end)
+{
+	static const uint8_t zeros[TFS_BLOCK_SIZE];
+	uint64_t fs_b, fe_b, blk, isize = in->i_size;
+	int ret = 0;
+
+	if (off >= end)
+		return 0;
+	/* partial blocks at either edge: overwrite with zeros where data is */
+	fs_b = round_up(off);
+	fe_b = round_down(end);
+	if (fs_b > fe_b) { /* inside one block */
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, off / fs->chunk_size);
+
+		if (c && tier_chunk_has(c, (uint32_t)((off / TFS_BLOCK_SIZE) % fs->chunk_blocks)))
+			ret = write_locked(fs, in, off, zeros, end - off) < 0 ? -EIO : 0;
+		goto restore_size;
+	}
+	for (blk = 0; blk < 2; blk++) {
+		uint64_t a = blk ? fe_b : off, b = blk ? end : fs_b;
+		struct tfs_chunk *c;
+
+		if (a == b)
+			continue;
+		c = tier_cmap_get(&in->i_map, a / fs->chunk_size);
+		if (c && tier_chunk_has(c, (uint32_t)((a / TFS_BLOCK_SIZE) % fs->chunk_blocks))) {
+			ret = (int)write_locked(fs, in, a, zeros, b - a);
+			if (ret < 0)
+				goto restore_size;
+			ret = 0;
+		}
+	}
+	/* whole blocks: clear, and free chunks left empty */
+	pthread_mutex_lock(&fs->lock);
+	for (blk = fs_b / TFS_BLOCK_SIZE; blk < fe_b / TFS_BLOCK_SIZE;) {
+		uint64_t idx = blk / fs->chunk_blocks;
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
+		uint32_t b = (uint32_t)(blk % fs->chunk_blocks);
+
+		if (!c) {
+			c = tier_cmap_next(&in->i_map, idx);
+			if (!c)
+				break;
+			blk = c->c_idx * fs->chunk_blocks;
+			continue;
+		}
+		if (b == 0 && blk + fs->chunk_blocks <= fe_b / TFS_BLOCK_SIZE) {
+			tfs_chunk_release(fs, in, idx, 1);
+			blk += fs->chunk_blocks;
+			continue;
+		}
+		if (tier_chunk_has(c, b)) {
+			tier_chunk_clear(c, b);
+			in->i_map.m_blocks--;
+			tfs_chunk_dirty(fs, c);
+		}
+		blk++;
+	}
+	tfs_inode_dirty(fs, in);
+	pthread_mutex_unlock(&fs->lock);
+restore_size:
+	/* zeroing edges must not move the end of file */
+	pthread_mutex_lock(&fs->lock);
+	in->i_size = isize;
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
+}
+
+int tfs_truncate_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t size)
+{
+	int ret = 0;
+
+	if (size > TFS_MAX_FILE_SIZE)
+		return -EFBIG;
+	if (size < in->i_size)
+		ret = punch_locked(fs, in, size, round_up(in->i_size) + fs->chunk_size);
+	if (ret == 0) {
+		struct tfs_chunk *c;
+
+		/* drop every chunk past the end, even preallocated ones */
+		pthread_mutex_lock(&fs->lock);
+		while ((c = tier_cmap_next(&in->i_map, (size + fs->chunk_size - 1) >> fs->chunk_shift)))
+			tfs_chunk_release(fs, in, c->c_idx, 1);
+		in->i_size = size;
+		tfs_inode_dirty(fs, in);
+		pthread_mutex_unlock(&fs->lock);
+	}
+	return ret;
+}
+
+int tfs_fallocate(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64_t off, uint64_t len)
+{
+	uint64_t end;
+	int ret = 0;
+
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
+		return -EOPNOTSUPP;
+	if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE))
+		return -EOPNOTSUPP;
+	if ((mode & FALLOC_FL_PUNCH_HOLE) && (mode & FALLOC_FL_ZERO_RANGE))
+		return -EOPNOTSUPP;
+	if (len == 0)
+		return -EINVAL;
+	if (off >= TFS_MAX_FILE_SIZE || len > TFS_MAX_FILE_SIZE - off)
+		return -EFBIG;
+	end = off + len;
+	pthread_rwlock_wrlock(&in->i_rwlock);
+	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
+		ret = punch_locked(fs, in, off, end);
+	if (ret == 0 && !(mode & FALLOC_FL_PUNCH_HOLE))
+		ret = alloc_chunks(fs, in, off / TFS_BLOCK_SIZE,
+				   (round_up(end) - round_down(off)) / TFS_BLOCK_SIZE);
+	pthread_mutex_lock(&fs->lock);
+	if (ret == 0 && !(mode & FALLOC_FL_KEEP_SIZE) && end > in->i_size)
+		in->i_size = end;
+	if (ret == 0) {
+		tfs_touch(&in->i_mtime);
+		in->i_ctime = in->i_mtime;
+		tfs_inode_dirty(fs, in);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	pthread_rwlock_unlock(&in->i_rwlock);
+	return ret;
+}
+
+int64_t tfs_lseek(struct tfs_fs *fs, struct tfs_inode *in, int64_t off, int whence)
+{
+	uint64_t blk, size;
+	int64_t ret;
+
+	if (off < 0)
+		return -ENXIO;
+	pthread_rwlock_rdlock(&in->i_rwlock);
+	size = in->i_size;
+	if ((uint64_t)off >= size) {
+		ret = -ENXIO;
+		goto unlock;
+	}
+	for (blk = (uint64_t)off / TFS_BLOCK_SIZE; blk * TFS_BLOCK_SIZE < size;) {
+		uint64_t idx = blk / fs->chunk_blocks;
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
+		int data = c && tier_chunk_has(c, (uint32_t)(blk % fs->chunk_blocks));
+
+		if (data == (whence == SEEK_DATA))
+			break;
+		if (!c && whence == SEEK_DATA) {
+			/* skip the whole hole to the next chunk */
+			c = tier_cmap_next(&in->i_map, idx);
+			if (!c) {
+				blk = (size + TFS_BLOCK_SIZE - 1) / TFS_BLOCK_SIZE;
+				break;
+			}
+			blk = c->c_idx * fs->chunk_blocks;
+			continue;
+		}
+		blk++;
+	}
+	ret = (int64_t)(blk * TFS_BLOCK_SIZE);
+	if (ret < off)
+		ret = off;
+	if ((uint64_t)ret >= size)
+		ret = whence == SEEK_DATA ? -ENXIO : (int64_t)size;
+unlock:
+	pthread_rwlock_unlock(&in->i_rwlock);
+	return ret;
+}
+
+int tfs_setattr(struct tfs_fs *fs, uint64_t ino, const struct stat *attr, unsigned int valid,
+		struct stat *out)
+{
+	struct tfs_inode *in;
+	struct timespec now;
+	int ret = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	in = tfs_inode_get(fs, ino);
+	ret = !in ? -ESTALE : fs->readonly ? -EROFS : 0;
+	pthread_mutex_unlock(&fs->lock);
+	if (ret < 0)
+		return ret;
+	tfs_touch(&now);
+	if (valid & TFS_SET_SIZE) {
+		if (S_ISDIR(in->i_mode))
+			return -EISDIR;
+		if (!S_ISREG(in->i_mode))
+			return -EINVAL;
+		pthread_rwlock_wrlock(&in->i_rwlock);
+		ret = tfs_truncate_locked(fs, in, (uint64_t)attr->st_size);
+		pthread_rwlock_unlock(&in->i_rwlock);
+		if (ret < 0)
+			return ret;
+	}
+	pthread_mutex_lock(&fs->lock);
+	if (valid & TFS_SET_MODE)
+		in->i_mode = (in->i_mode & S_IFMT) | (attr->st_mode & 07777);
+	if (valid & TFS_SET_UID)
+		in->i_uid = attr->st_uid;
+	if (valid & TFS_SET_GID)
+		in->i_gid = attr->st_gid;
+	if (valid & TFS_SET_ATIME_NOW)
+		in->i_atime = now;
+	else if (valid & TFS_SET_ATIME)
+		in->i_atime = attr->st_atim;
+	if (valid & TFS_SET_MTIME_NOW)
+		in->i_mtime = now;
+	else if (valid & TFS_SET_MTIME)
+		in->i_mtime = attr->st_mtim;
+	else if (valid & TFS_SET_SIZE)
+		in->i_mtime = now;
+	if (valid & TFS_SET_CTIME)
+		in->i_ctime = attr->st_ctim;
+	else if (valid)
+		in->i_ctime = now;
+	tfs_inode_dirty(fs, in);
+	tfs_stat_fill(fs, in, out);
+	pthread_mutex_unlock(&fs->lock);
+	return 0;
+}

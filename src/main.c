@@ -1,0 +1,273 @@
+/*
+ * src/main.c - tierfs, the daemon: mount a pool.
+ *
+ *   tierfs [-f] [-d] [-o OPTIONS] DEVICE MOUNTPOINT
+ *
+ * Order matters: the pool is opened, locked and loaded before anything is
+ * mounted (so every bad input fails with exit 1 and no half mount), then the
+ * FUSE session is mounted, then the process detaches (without -f) so that the
+ * mount is usable as soon as the command returns.  At unmount, files that
+ * were unlinked while open are freed, a checkpoint is written and the journal
+ * gets its clean-unmount record before the pool lock is released.
+ */
+#include "config.h"
+
+#define FUSE_USE_VERSION 34
+#include <errno.h>
+#include <fuse_lowlevel.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tfs.h"
+
+extern const struct fuse_lowlevel_ops tfs_ll_ops;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tierfs [-f] [-d] [-o OPTION[,OPTION...]] DEVICE MOUNTPOINT\n"
+		"\n"
+		"Mount the tierfs pool DEVICE belongs to on MOUNTPOINT.  The pool's other\n"
+		"devices are found by the paths recorded at mkfs (or -o devices=...).\n"
+		"\n"
+		"    -f, --foreground       stay in the foreground (default: detach once mounted)\n"
+		"    -d, --debug            foreground, and log every FUSE request\n"
+		"    -o OPTIONS             tierfs options below, and FUSE mount options\n"
+		"                           (allow_other, ro, ...); default_permissions is always on\n"
+		"    -h, --help             this text\n"
+		"    -V, --version          version\n"
+		"\n");
+	tfs_opts_help(f);
+	fprintf(f, "\nUnmount with: umount MOUNTPOINT (or fusermount3 -u MOUNTPOINT).\n");
+}
+
+struct committer {
+	struct tfs_fs *fs;
+	unsigned int interval; /* seconds */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int stop;
+};
+
+static void *commit_thread(void *arg)
+{
+	struct committer *c = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += c->interval;
+		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		if (c->stop)
+			break;
+		pthread_mutex_unlock(&c->lock);
+		tfs_commit(c->fs, 0);
+		pthread_mutex_lock(&c->lock);
+	}
+	pthread_mutex_unlock(&c->lock);
+	tfs_io_thread_exit();
+	return NULL;
+}
+
+/* free what was unlinked while open: nothing can reach it any more */
+static void free_orphans(struct tfs_fs *fs)
+{
+	size_t b;
+	int again = 1;
+
+	pthread_mutex_lock(&fs->lock);
+	while (again) {
+		again = 0;
+		for (b = 0; b < fs->inodes.t_size && !again; b++) {
+			struct tfs_hnode *h;
+
+			for (h = fs->inodes.t_b[b]; h; h = h->h_next) {
+				struct tfs_inode *in = tfs_container_of(h, struct tfs_inode, i_hnode);
+
+				if (in->i_nlink == 0 && in->i_ino != TFS_ROOT_INO) {
+					tfs_inode_destroy(fs, in);
+					again = 1;
+					break;
+				}
+			}
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* split -o lists: our keys into @o, the rest into @fuse_opts (comma list) */
+static int take_opts(struct tfs_opts *o, const char *list, char *fuse_opts, size_t len)
+{
+	char *copy = strdup(list), *tok, *save = NULL, err[256];
+	int ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int r = tfs_opts_parse_one(o, tok, err, sizeof(err));
+
+		if (r < 0) {
+			fprintf(stderr, "tierfs: %s\n", err);
+			ret = -EINVAL;
+			break;
+		}
+		if (r == 0 && strlen(fuse_opts) + strlen(tok) + 2 < len) {
+			strcat(fuse_opts, ",");
+			strcat(fuse_opts, tok);
+		}
+	}
+	free(copy);
+	return ret;
+}
+
+int main(int argc, char *argv[])
+{
+	char fuse_opts[4096] = "default_permissions,subtype=tierfs", fsname[PATH_MAX + 16];
+	const char *device = NULL, *mnt = NULL;
+	struct fuse_loop_config *lcfg = NULL;
+	struct fuse_session *se = NULL;
+	struct committer cm;
+	struct tfs_opts opts;
+	struct tfs_fs *fs = NULL;
+	int foreground = 0, debug = 0, i, ret = 1;
+	struct stat st;
+
+	tfs_opts_defaults(&opts);
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			printf("tierfs %s\n", PACKAGE_VERSION);
+			return 0;
+		} else if (!strcmp(a, "-f") || !strcmp(a, "--foreground")) {
+			foreground = 1;
+		} else if (!strcmp(a, "-d") || !strcmp(a, "--debug")) {
+			foreground = debug = 1;
+		} else if (!strcmp(a, "-o") || !strncmp(a, "-o", 2)) {
+			const char *list = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
+
+			if (!list) {
+				fprintf(stderr, "tierfs: -o needs an argument\n");
+				goto out;
+			}
+			if (take_opts(&opts, list, fuse_opts, sizeof(fuse_opts)) < 0)
+				goto out;
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "tierfs: unknown option '%s' (see tierfs --help)\n", a);
+			goto out;
+		} else if (!device) {
+			device = a;
+		} else if (!mnt) {
+			mnt = a;
+		} else {
+			fprintf(stderr, "tierfs: too many arguments: '%s' (see tierfs --help)\n", a);
+			goto out;
+		}
+	}
+	if (!device || !mnt) {
+		fprintf(stderr, "tierfs: need DEVICE and MOUNTPOINT (see tierfs --help)\n");
+		goto out;
+	}
+	if (stat(mnt, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "tierfs: mountpoint %s: %s\n", mnt,
+			stat(mnt, &st) < 0 ? strerror(errno) : "not a directory");
+		goto out;
+	}
+	if (opts.commit == 0)
+		opts.commit = 1;
+	if (opts.debug)
+		tfs_log_verbose = TFS_LOG_DEBUG;
+
+	if (tfs_fs_open(&fs, device, opts.devices, (int)opts.lock_wait) < 0)
+		goto out;
+
+	snprintf(fsname, sizeof(fsname), ",fsname=%s", device);
+	if (strlen(fuse_opts) + strlen(fsname) < sizeof(fuse_opts) && !strchr(device, ','))
+		strcat(fuse_opts, fsname);
+	{
+		char *fargv[] = { argv[0], "-o", fuse_opts, debug ? "-d" : NULL, NULL };
+		struct fuse_args args = FUSE_ARGS_INIT(debug ? 4 : 3, fargv);
+
+		se = fuse_session_new(&args, &tfs_ll_ops, sizeof(tfs_ll_ops), fs);
+	}
+	if (!se) {
+		fprintf(stderr, "tierfs: could not start a FUSE session (bad mount option?)\n");
+		goto out_close_fs;
+	}
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_destroy_session;
+	if (fuse_session_mount(se, mnt) != 0) {
+		fprintf(stderr, "tierfs: cannot mount on %s\n", mnt);
+		goto out_remove_handlers;
+	}
+	/* rings belong to the task that made them (SINGLE_ISSUER): the one used
+	 * while loading must not cross the fork */
+	tfs_io_thread_exit();
+	if (fuse_daemonize(foreground) != 0)
+		goto out_unmount;
+	if (!foreground)
+		tfs_log_to_syslog();
+	tfs_info("mounted %s on %s (%u device%s, chunk %u KiB)", device, mnt, fs->ndev,
+		 fs->ndev == 1 ? "" : "s", fs->chunk_size >> 10);
+
+	memset(&cm, 0, sizeof(cm));
+	cm.fs = fs;
+	cm.interval = opts.commit;
+	pthread_mutex_init(&cm.lock, NULL);
+	pthread_cond_init(&cm.cond, NULL);
+	if (pthread_create(&cm.thread, NULL, commit_thread, &cm) != 0) {
+		tfs_err("cannot start the commit thread");
+		goto out_unmount;
+	}
+
+	lcfg = fuse_loop_cfg_create();
+	if (!lcfg) {
+		ret = -ENOMEM;
+	} else {
+		fuse_loop_cfg_set_max_threads(lcfg, 16);
+		fuse_loop_cfg_set_clone_fd(lcfg, 0);
+		ret = fuse_session_loop_mt(se, lcfg);
+		fuse_loop_cfg_destroy(lcfg);
+	}
+
+	pthread_mutex_lock(&cm.lock);
+	cm.stop = 1;
+	pthread_cond_signal(&cm.cond);
+	pthread_mutex_unlock(&cm.lock);
+	pthread_join(cm.thread, NULL);
+
+	fuse_session_unmount(se);
+	free_orphans(fs);
+	if (tfs_journal_unmount(fs) < 0) {
+		tfs_err("final checkpoint failed: the next mount recovers from the journal");
+		ret = 1;
+	} else {
+		ret = ret ? 1 : 0;
+	}
+	fuse_remove_signal_handlers(se);
+	fuse_session_destroy(se);
+	tfs_fs_close(fs);
+	tfs_opts_free(&opts);
+	tfs_io_thread_exit();
+	return ret;
+
+out_unmount:
+	fuse_session_unmount(se);
+out_remove_handlers:
+	fuse_remove_signal_handlers(se);
+out_destroy_session:
+	fuse_session_destroy(se);
+out_close_fs:
+	tfs_fs_close(fs);
+out:
+	tfs_opts_free(&opts);
+	return 1;
+}

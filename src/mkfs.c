@@ -1,0 +1,325 @@
+/*
+ * src/mkfs.c - mkfs.tierfs: format devices (or files) into a pool.
+ *
+ * Layout of each device:
+ *   0 .. 64 KiB         two superblock copies (super.c), then padding
+ *   metadata device     journal, checkpoint slot A, checkpoint slot B
+ *   data area           chunk slots from the first chunk-aligned offset on
+ *
+ * Sizes: the journal is 1/64 of the metadata device (1 MiB .. 64 MiB), each
+ * checkpoint slot 1/128 (1 MiB .. 256 MiB).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tfs.h"
+
+#define MIN_SLOTS 4
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mkfs.tierfs [--force] [--chunk-size SIZE] [--label LABEL]\n"
+		"                   --block PATH[:SIZE] [--block PATH[:SIZE] ...]\n"
+		"\n"
+		"Format block devices or regular files into one tierfs pool.\n"
+		"\n"
+		"    --block PATH[:SIZE]  a capacity device; a missing file is created with SIZE\n"
+		"                         (e.g. pool.img:4G); chunks are striped across devices\n"
+		"    --pmem PATH[:SIZE]   persistent memory tier (not implemented yet: refused)\n"
+		"    --zns PATH           zoned tier (not implemented yet: refused)\n"
+		"    --chunk-size SIZE    unit of placement, a power of two from 64K to 4M [256K]\n"
+		"    --label LABEL        a name for the pool (at most %d bytes)\n"
+		"    -f, --force          overwrite devices holding tierfs or another file system\n"
+		"    -h, --help           this text\n"
+		"    -V, --version        version\n",
+		TFS_LABEL_MAX - 1);
+}
+
+struct mkdev {
+	char path[PATH_MAX];
+	uint64_t size; /* requested, 0 = as is */
+};
+
+static int split_path_size(const char *arg, struct mkdev *d)
+{
+	const char *colon = strrchr(arg, ':');
+	uint64_t size;
+
+	if (colon && tfs_parse_size(colon + 1, &size) == 0) {
+		if ((size_t)(colon - arg) >= sizeof(d->path))
+			return -ENAMETOOLONG;
+		memcpy(d->path, arg, (size_t)(colon - arg));
+		d->path[colon - arg] = 0;
+		d->size = size;
+	} else {
+		if (colon && !strchr(colon, '/')) {
+			fprintf(stderr, "mkfs.tierfs: bad size in '%s'\n", arg);
+			return -EINVAL;
+		}
+		if (strlen(arg) >= sizeof(d->path))
+			return -ENAMETOOLONG;
+		strcpy(d->path, arg);
+		d->size = 0;
+	}
+	return d->path[0] ? 0 : -EINVAL;
+}
+
+/* create or grow a regular file to the requested size */
+static int prepare_file(struct mkdev *d)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(d->path, &st) == 0) {
+		if (!S_ISREG(st.st_mode) || !d->size || (uint64_t)st.st_size >= d->size)
+			return 0;
+	} else if (errno != ENOENT) {
+		return -errno;
+	} else if (!d->size) {
+		fprintf(stderr, "mkfs.tierfs: %s does not exist (give PATH:SIZE to create a file)\n",
+			d->path);
+		return -ENOENT;
+	}
+	fd = open(d->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)d->size) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
+static uint64_t clamp(uint64_t v, uint64_t lo, uint64_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+int main(int argc, char *argv[])
+{
+	static const struct option lopts[] = {
+		{ "block", required_argument, NULL, 'b' },
+		{ "pmem", required_argument, NULL, 'p' },
+		{ "zns", required_argument, NULL, 'z' },
+		{ "chunk-size", required_argument, NULL, 'c' },
+		{ "label", required_argument, NULL, 'L' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mkdev devs[TFS_MAX_DEVS];
+	unsigned int ndev = 0, i, j, shift = 18;
+	uint64_t chunk = 1u << 18, total = 0, meta;
+	const char *label = "";
+	struct tfs_inode *root;
+	struct tfs_fs *fs;
+	struct tfs_sb *sb;
+	char uuid[37];
+	int force = 0, c, ret;
+
+	while ((c = getopt_long(argc, argv, "fhV", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			if (ndev == TFS_MAX_DEVS) {
+				fprintf(stderr, "mkfs.tierfs: at most %d devices\n", TFS_MAX_DEVS);
+				return 1;
+			}
+			if (split_path_size(optarg, &devs[ndev]) < 0) {
+				fprintf(stderr, "mkfs.tierfs: bad device '%s'\n", optarg);
+				return 1;
+			}
+			ndev++;
+			break;
+		case 'p':
+		case 'z':
+			fprintf(stderr, "mkfs.tierfs: --%s: %s tier not implemented yet (%s)\n",
+				c == 'p' ? "pmem" : "zns", c == 'p' ? "persistent-memory" : "zoned",
+				strerror(EOPNOTSUPP));
+			return 1;
+		case 'c':
+			if (tfs_parse_size(optarg, &chunk) < 0 || chunk < (64u << 10) ||
+			    chunk > (4u << 20) || (chunk & (chunk - 1))) {
+				fprintf(stderr, "mkfs.tierfs: --chunk-size must be a power of two from 64K to 4M, not '%s'\n",
+					optarg);
+				return 1;
+			}
+			shift = (unsigned int)__builtin_ctzll(chunk);
+			break;
+		case 'L':
+			if (strlen(optarg) >= TFS_LABEL_MAX) {
+				fprintf(stderr, "mkfs.tierfs: label longer than %d bytes\n",
+					TFS_LABEL_MAX - 1);
+				return 1;
+			}
+			label = optarg;
+			break;
+		case 'f':
+			force = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("mkfs.tierfs %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "mkfs.tierfs: see mkfs.tierfs --help\n");
+			return 1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mkfs.tierfs: unexpected argument '%s' (devices go with --block)\n",
+			argv[optind]);
+		return 1;
+	}
+	if (ndev == 0) {
+		fprintf(stderr, "mkfs.tierfs: no device given (--block PATH[:SIZE])\n");
+		return 1;
+	}
+
+	fs = tfs_fs_new();
+	if (!fs)
+		return 1;
+	sb = &fs->sb;
+	sb->s_magic = TFS_SB_MAGIC;
+	sb->s_version = TFS_SB_VERSION;
+	sb->s_ndev = ndev;
+	sb->s_chunk_shift = shift;
+	sb->s_meta_dev = 0;
+	sb->s_ctime = (uint64_t)time(NULL);
+	snprintf(sb->s_label, sizeof(sb->s_label), "%s", label);
+	tfs_uuid_gen(sb->s_pool_uuid);
+
+	for (i = 0; i < ndev; i++) {
+		struct tfs_sb_dev *sd = &sb->s_dev[i];
+		struct tfs_io_dev *dev = &fs->dev[i];
+		char real[PATH_MAX];
+		uint8_t *buf;
+		const char *what = NULL;
+		struct tfs_sb old;
+		uint64_t start;
+
+		ret = prepare_file(&devs[i]);
+		if (ret < 0) {
+			if (ret != -ENOENT)
+				fprintf(stderr, "mkfs.tierfs: %s: %s\n", devs[i].path, strerror(-ret));
+			goto out_close;
+		}
+		if (!realpath(devs[i].path, real) || strlen(real) >= TFS_DEV_PATH_MAX) {
+			fprintf(stderr, "mkfs.tierfs: %s: %s\n", devs[i].path,
+				errno ? strerror(errno) : "path too long");
+			goto out_close;
+		}
+		for (j = 0; j < i; j++) {
+			if (!strcmp(real, sb->s_dev[j].sd_path)) {
+				fprintf(stderr, "mkfs.tierfs: %s is given twice\n", real);
+				goto out_close;
+			}
+		}
+		ret = tfs_io_dev_open(dev, real);
+		if (ret < 0) {
+			fprintf(stderr, "mkfs.tierfs: %s: %s\n", real, strerror(-ret));
+			goto out_close;
+		}
+		fs->ndev = i + 1;
+		buf = tfs_io_alloc(68 * 1024);
+		if (buf && dev->d_size >= 68 * 1024 && tfs_io_pread_full(dev->d_fd, buf, 68 * 1024, 0) == 0)
+			what = tfs_sb_foreign(buf, 68 * 1024);
+		tfs_io_free(buf);
+		if (tfs_sb_read(dev->d_fd, &old, 0) == 0)
+			what = "a tierfs pool";
+		if (what && !force) {
+			fprintf(stderr, "mkfs.tierfs: %s holds %s; use --force to overwrite it\n",
+				real, what);
+			goto out_close;
+		}
+		start = TFS_META_START;
+		if (i == 0) {
+			sb->s_jrnl_off = TFS_META_START;
+			sb->s_jrnl_len = clamp(dev->d_size / 64, 1u << 20, 64u << 20);
+			sb->s_ckpt_len = clamp(dev->d_size / 128, 1u << 20, 256u << 20);
+			sb->s_ckpt_off[0] = sb->s_jrnl_off + sb->s_jrnl_len;
+			sb->s_ckpt_off[1] = sb->s_ckpt_off[0] + sb->s_ckpt_len;
+			start = sb->s_ckpt_off[1] + sb->s_ckpt_len;
+		}
+		sd->sd_data_off = (start + chunk - 1) & ~(chunk - 1);
+		meta = sd->sd_data_off + MIN_SLOTS * chunk;
+		if (dev->d_size < meta) {
+			fprintf(stderr, "mkfs.tierfs: %s is too small (%llu bytes); at least %llu bytes are needed\n",
+				real, (unsigned long long)dev->d_size, (unsigned long long)meta);
+			goto out_close;
+		}
+		tfs_uuid_gen(sd->sd_uuid);
+		sd->sd_class = TFS_CLASS_BLOCK;
+		sd->sd_index = i;
+		sd->sd_size = dev->d_size;
+		sd->sd_nslots = (dev->d_size - sd->sd_data_off) >> shift;
+		snprintf(sd->sd_path, sizeof(sd->sd_path), "%s", real);
+		total += sd->sd_nslots << shift;
+	}
+	for (i = 0; i < ndev; i++) {
+		memcpy(sb->s_dev_uuid, sb->s_dev[i].sd_uuid, 16);
+		sb->s_dev_index = i;
+		ret = tfs_sb_write(fs->dev[i].d_fd, sb);
+		if (ret < 0) {
+			fprintf(stderr, "mkfs.tierfs: writing the superblock of %s: %s\n",
+				fs->dev[i].d_path, strerror(-ret));
+			goto out_close;
+		}
+	}
+	memcpy(sb->s_dev_uuid, sb->s_dev[0].sd_uuid, 16);
+	sb->s_dev_index = 0;
+	fs->chunk_shift = shift;
+	fs->chunk_size = 1u << shift;
+	fs->chunk_blocks = fs->chunk_size / TFS_BLOCK_SIZE;
+
+	root = tfs_inode_new(fs, TFS_ROOT_INO);
+	if (!root || !(root->i_dir = tfs_dir_new()))
+		goto out_close;
+	root->i_mode = S_IFDIR | 0755;
+	root->i_nlink = 2;
+	root->i_uid = getuid();
+	root->i_gid = getgid();
+	root->i_parent = TFS_ROOT_INO;
+	tfs_touch(&root->i_ctime);
+	root->i_atime = root->i_mtime = root->i_btime = root->i_ctime;
+	tfs_inode_dirty(fs, root);
+	ret = tfs_checkpoint_initial(fs);
+	if (ret < 0) {
+		fprintf(stderr, "mkfs.tierfs: writing the first checkpoint: %s\n", strerror(-ret));
+		goto out_close;
+	}
+	tfs_uuid_str(sb->s_pool_uuid, uuid);
+	printf("tierfs pool %s%s%s%s\n", uuid, label[0] ? " (" : "", label, label[0] ? ")" : "");
+	printf("  chunk size  %u KiB\n", fs->chunk_size >> 10);
+	printf("  journal     %llu MiB, checkpoint slots 2 x %llu MiB on %s\n",
+	       (unsigned long long)(sb->s_jrnl_len >> 20), (unsigned long long)(sb->s_ckpt_len >> 20),
+	       sb->s_dev[0].sd_path);
+	for (i = 0; i < ndev; i++)
+		printf("  device %u    %-5s %s  %llu MiB data\n", i,
+		       tfs_dev_class_str(sb->s_dev[i].sd_class), sb->s_dev[i].sd_path,
+		       (unsigned long long)((sb->s_dev[i].sd_nslots << shift) >> 20));
+	printf("  capacity    %llu MiB\n", (unsigned long long)(total >> 20));
+	tfs_fs_close(fs);
+	tfs_io_thread_exit();
+	return 0;
+
+out_close:
+	tfs_fs_close(fs);
+	tfs_io_thread_exit();
+	return 1;
+}

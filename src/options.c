@@ -1,0 +1,143 @@
+/*
+ * src/options.c - mount options as data.  Each row is one -o key; the
+ * parser, `tierfs --help` and the man page table derive from this table.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tfs.h"
+
+const struct tfs_opt_def tfs_opt_table[] = {
+	{ "devices", TFS_OPT_STR, offsetof(struct tfs_opts, devices), NULL, "paths",
+	  "other devices of the pool, ':'-separated (default: the paths recorded at mkfs)" },
+	{ "commit", TFS_OPT_UINT, offsetof(struct tfs_opts, commit), "5", "seconds",
+	  "interval of background journal commits; bounds what a crash loses of data never fsynced" },
+	{ "lock_wait", TFS_OPT_UINT, offsetof(struct tfs_opts, lock_wait), "30", "seconds",
+	  "how long to wait for a pool still held by an exiting daemon" },
+	{ "tfs_debug", TFS_OPT_FLAG, offsetof(struct tfs_opts, debug), "0", "",
+	  "log every request (noisy)" },
+	{ NULL, 0, 0, NULL, NULL, NULL },
+};
+
+static int opt_set(struct tfs_opts *o, const struct tfs_opt_def *d, const char *val, char *err,
+		   size_t errlen)
+{
+	char *p = (char *)o + d->off, *end;
+	unsigned long v;
+
+	switch (d->type) {
+	case TFS_OPT_STR:
+		free(*(char **)p);
+		*(char **)p = val ? strdup(val) : NULL;
+		return 0;
+	case TFS_OPT_UINT:
+		if (!val || !*val)
+			goto bad;
+		errno = 0;
+		v = strtoul(val, &end, 10);
+		if (errno || *end || v > 1000000)
+			goto bad;
+		*(unsigned int *)p = (unsigned int)v;
+		return 0;
+	case TFS_OPT_FLAG:
+		*(int *)p = 1;
+		return 0;
+	}
+bad:
+	snprintf(err, errlen, "bad value for option %s: '%s' (%s expected)", d->name,
+		 val ? val : "", d->unit[0] ? d->unit : "a number");
+	return -EINVAL;
+}
+
+void tfs_opts_defaults(struct tfs_opts *o)
+{
+	const struct tfs_opt_def *d;
+	char err[8];
+
+	memset(o, 0, sizeof(*o));
+	for (d = tfs_opt_table; d->name; d++)
+		if (d->def && d->type != TFS_OPT_FLAG)
+			opt_set(o, d, d->def, err, sizeof(err));
+}
+
+int tfs_opts_parse_one(struct tfs_opts *o, const char *kv, char *err, size_t errlen)
+{
+	const struct tfs_opt_def *d;
+	const char *eq = strchr(kv, '=');
+	size_t klen = eq ? (size_t)(eq - kv) : strlen(kv);
+
+	for (d = tfs_opt_table; d->name; d++) {
+		if (strlen(d->name) != klen || strncmp(d->name, kv, klen))
+			continue;
+		if (d->type == TFS_OPT_FLAG && eq) {
+			snprintf(err, errlen, "option %s takes no value", d->name);
+			return -EINVAL;
+		}
+		if (d->type != TFS_OPT_FLAG && !eq) {
+			snprintf(err, errlen, "option %s needs a value (%s=...)", d->name, d->name);
+			return -EINVAL;
+		}
+		return opt_set(o, d, eq ? eq + 1 : NULL, err, errlen) ? -EINVAL : 1;
+	}
+	return 0;
+}
+
+void tfs_opts_help(FILE *f)
+{
+	const struct tfs_opt_def *d;
+
+	fprintf(f, "tierfs options (-o key=value):\n");
+	for (d = tfs_opt_table; d->name; d++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "%s%s%s", d->name, d->type == TFS_OPT_FLAG ? "" : "=",
+			 d->type == TFS_OPT_FLAG ? "" : d->unit);
+		fprintf(f, "    -o %-22s %s", name, d->help);
+		if (d->def && d->type != TFS_OPT_FLAG)
+			fprintf(f, " [%s]", d->def);
+		fputc('\n', f);
+	}
+}
+
+void tfs_opts_free(struct tfs_opts *o)
+{
+	free(o->devices);
+	o->devices = NULL;
+}
+
+int tfs_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned int shift = 0;
+
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (*end) {
+	case 0: break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default: return -EINVAL;
+	}
+	if (*end == 'i' && shift)
+		end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end)
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = (uint64_t)v << shift;
+	return 0;
+}

@@ -1,0 +1,221 @@
+/*
+ * src/super.c - the superblock.
+ *
+ * Every device starts with two copies (offsets 0 and TFS_SB_COPY1) of an
+ * 8 KiB superblock: pool and device identity, geometry of the metadata areas,
+ * and the table of all devices of the pool with the paths they had at mkfs,
+ * so that mounting any one of them finds the rest.  The last 8 bytes are an
+ * XXH3-64 of the rest.  Encoding is explicit little-endian, field by field.
+ */
+#include "config.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "tfs.h"
+
+#define SB_SEED 0x7466735f73622d31ull
+
+void tfs_sb_encode(const struct tfs_sb *sb, uint8_t *out)
+{
+	struct tfs_wbuf w = { 0 };
+	uint64_t csum;
+	unsigned int i;
+
+	tfs_put_u64(&w, sb->s_magic);
+	tfs_put_u32(&w, sb->s_version);
+	tfs_put_u32(&w, TFS_SB_SIZE);
+	tfs_put_bytes(&w, sb->s_pool_uuid, 16);
+	tfs_put_bytes(&w, sb->s_dev_uuid, 16);
+	tfs_put_u32(&w, sb->s_dev_index);
+	tfs_put_u32(&w, sb->s_ndev);
+	tfs_put_u32(&w, sb->s_chunk_shift);
+	tfs_put_u32(&w, sb->s_meta_dev);
+	tfs_put_u64(&w, sb->s_ctime);
+	tfs_put_u64(&w, sb->s_jrnl_off);
+	tfs_put_u64(&w, sb->s_jrnl_len);
+	tfs_put_u64(&w, sb->s_ckpt_off[0]);
+	tfs_put_u64(&w, sb->s_ckpt_off[1]);
+	tfs_put_u64(&w, sb->s_ckpt_len);
+	tfs_put_bytes(&w, sb->s_label, TFS_LABEL_MAX);
+	for (i = 0; i < TFS_MAX_DEVS; i++) {
+		const struct tfs_sb_dev *d = &sb->s_dev[i];
+
+		tfs_put_bytes(&w, d->sd_uuid, 16);
+		tfs_put_u32(&w, d->sd_class);
+		tfs_put_u32(&w, d->sd_index);
+		tfs_put_u64(&w, d->sd_size);
+		tfs_put_u64(&w, d->sd_data_off);
+		tfs_put_u64(&w, d->sd_nslots);
+		tfs_put_bytes(&w, d->sd_path, TFS_DEV_PATH_MAX);
+	}
+	memset(out, 0, TFS_SB_SIZE);
+	if (!w.err && w.len <= TFS_SB_SIZE - 8)
+		memcpy(out, w.b, w.len);
+	tfs_wbuf_free(&w);
+	csum = htole64(tfs_hash(out, TFS_SB_SIZE - 8, SB_SEED));
+	memcpy(out + TFS_SB_SIZE - 8, &csum, 8);
+}
+
+int tfs_sb_decode(struct tfs_sb *sb, const uint8_t *in)
+{
+	struct tfs_rbuf r = { .p = in, .len = TFS_SB_SIZE };
+	uint64_t csum;
+	unsigned int i;
+
+	memset(sb, 0, sizeof(*sb));
+	sb->s_magic = tfs_get_u64(&r);
+	if (sb->s_magic != TFS_SB_MAGIC)
+		return -ENOENT;
+	memcpy(&csum, in + TFS_SB_SIZE - 8, 8);
+	if (le64toh(csum) != tfs_hash(in, TFS_SB_SIZE - 8, SB_SEED))
+		return -EINVAL;
+	sb->s_version = tfs_get_u32(&r);
+	if (sb->s_version != TFS_SB_VERSION || tfs_get_u32(&r) != TFS_SB_SIZE)
+		return -EINVAL;
+	memcpy(sb->s_pool_uuid, tfs_get_bytes(&r, 16), 16);
+	memcpy(sb->s_dev_uuid, tfs_get_bytes(&r, 16), 16);
+	sb->s_dev_index = tfs_get_u32(&r);
+	sb->s_ndev = tfs_get_u32(&r);
+	sb->s_chunk_shift = tfs_get_u32(&r);
+	sb->s_meta_dev = tfs_get_u32(&r);
+	sb->s_ctime = tfs_get_u64(&r);
+	sb->s_jrnl_off = tfs_get_u64(&r);
+	sb->s_jrnl_len = tfs_get_u64(&r);
+	sb->s_ckpt_off[0] = tfs_get_u64(&r);
+	sb->s_ckpt_off[1] = tfs_get_u64(&r);
+	sb->s_ckpt_len = tfs_get_u64(&r);
+	memcpy(sb->s_label, tfs_get_bytes(&r, TFS_LABEL_MAX), TFS_LABEL_MAX);
+	sb->s_label[TFS_LABEL_MAX - 1] = 0;
+	for (i = 0; i < TFS_MAX_DEVS; i++) {
+		struct tfs_sb_dev *d = &sb->s_dev[i];
+
+		memcpy(d->sd_uuid, tfs_get_bytes(&r, 16), 16);
+		d->sd_class = tfs_get_u32(&r);
+		d->sd_index = tfs_get_u32(&r);
+		d->sd_size = tfs_get_u64(&r);
+		d->sd_data_off = tfs_get_u64(&r);
+		d->sd_nslots = tfs_get_u64(&r);
+		memcpy(d->sd_path, tfs_get_bytes(&r, TFS_DEV_PATH_MAX), TFS_DEV_PATH_MAX);
+		d->sd_path[TFS_DEV_PATH_MAX - 1] = 0;
+	}
+	if (r.err)
+		return -EINVAL;
+	/* geometry sanity: a checksum only proves we wrote it */
+	if (sb->s_ndev == 0 || sb->s_ndev > TFS_MAX_DEVS || sb->s_dev_index >= sb->s_ndev ||
+	    sb->s_meta_dev >= sb->s_ndev || sb->s_chunk_shift < 16 || sb->s_chunk_shift > 22 ||
+	    sb->s_jrnl_len < 4 * TFS_BLOCK_SIZE || sb->s_ckpt_len < 2 * TFS_BLOCK_SIZE)
+		return -EINVAL;
+	for (i = 0; i < sb->s_ndev; i++)
+		if (sb->s_dev[i].sd_index != i || sb->s_dev[i].sd_class >= TFS_CLASS_MAX)
+			return -EINVAL;
+	return 0;
+}
+
+int tfs_sb_read(int fd, struct tfs_sb *sb, int repair)
+{
+	uint8_t *buf = tfs_io_alloc(2 * TFS_SB_SIZE);
+	struct tfs_sb other;
+	int r0, r1, ret;
+
+	if (!buf)
+		return -ENOMEM;
+	ret = tfs_io_pread_full(fd, buf, 2 * TFS_SB_SIZE, 0);
+	if (ret < 0)
+		goto out_free_buf;
+	r0 = tfs_sb_decode(sb, buf);
+	r1 = tfs_sb_decode(&other, buf + TFS_SB_COPY1);
+	if (r0 == 0 && r1 == 0) {
+		ret = 0;
+	} else if (r0 == 0 || r1 == 0) {
+		if (r0 != 0)
+			*sb = other;
+		tfs_warn("superblock copy %d is damaged; using copy %d", r0 ? 0 : 1, r0 ? 1 : 0);
+		ret = repair ? tfs_sb_write(fd, sb) : 0;
+	} else {
+		ret = (r0 == -ENOENT && r1 == -ENOENT) ? -ENOENT : -EINVAL;
+	}
+out_free_buf:
+	tfs_io_free(buf);
+	return ret;
+}
+
+int tfs_sb_write(int fd, const struct tfs_sb *sb)
+{
+	uint8_t *buf = tfs_io_alloc(2 * TFS_SB_SIZE);
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	tfs_sb_encode(sb, buf);
+	memcpy(buf + TFS_SB_COPY1, buf, TFS_SB_SIZE);
+	ret = tfs_io_pwrite_full(fd, buf, 2 * TFS_SB_SIZE, 0);
+	if (ret == 0 && tfs_sys_fdatasync(fd) < 0)
+		ret = -errno;
+	tfs_io_free(buf);
+	return ret;
+}
+
+struct sig {
+	const char *name;
+	size_t off;
+	const char *magic;
+	size_t len;
+};
+
+static const struct sig sigs[] = {
+	{ "ext2/3/4", 1080, "\x53\xef", 2 },
+	{ "xfs", 0, "XFSB", 4 },
+	{ "btrfs", 65600, "_BHRfS_M", 8 },
+	{ "swap", 4086, "SWAPSPACE2", 10 },
+	{ "swap", 4086, "SWAP-SPACE", 10 },
+	{ "LUKS", 0, "LUKS\xba\xbe", 6 },
+	{ "LVM2", 536, "LVM2 001", 8 },
+	{ "GPT partition table", 512, "EFI PART", 8 },
+	{ "squashfs", 0, "hsqs", 4 },
+	{ "iso9660", 32769, "CD001", 5 },
+	{ "f2fs", 1024, "\x10\x20\xf5\xf2", 4 },
+	{ "vfat", 82, "FAT32   ", 8 },
+	{ "vfat", 54, "FAT16   ", 8 },
+	{ "vfat", 54, "FAT12   ", 8 },
+	{ "ntfs", 3, "NTFS    ", 8 },
+};
+
+const char *tfs_sb_foreign(const uint8_t *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		const struct sig *s = &sigs[i];
+
+		if (s->len && s->off + s->len <= len && memcmp(buf + s->off, s->magic, s->len) == 0)
+			return s->name;
+	}
+	if (len >= 512 && buf[510] == 0x55 && buf[511] == 0xaa)
+		return "DOS partition table / boot sector";
+	return NULL;
+}
+
+void tfs_uuid_gen(uint8_t uuid[16])
+{
+	if (getrandom(uuid, 16, 0) != 16) {
+		/* never fatal: fall back on time and pid */
+		uint64_t a = (uint64_t)time(NULL), b = (uint64_t)getpid() * 0x9E3779B97F4A7C15ull;
+		memcpy(uuid, &a, 8);
+		memcpy(uuid + 8, &b, 8);
+	}
+	uuid[6] = (uuid[6] & 0x0f) | 0x40;
+	uuid[8] = (uuid[8] & 0x3f) | 0x80;
+}
+
+void tfs_uuid_str(const uint8_t u[16], char out[37])
+{
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+		 u[13], u[14], u[15]);
+}

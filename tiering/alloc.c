@@ -1,0 +1,121 @@
+/*
+ * tiering/alloc.c - chunk slot allocation and placement of new chunks.
+ *
+ * Placement today: the pool's data devices are all of the block class, and a
+ * file's chunks are striped across them (chunk i of a file prefers device
+ * (ino + i) mod ndev), falling back to the next device with room.  The heat
+ * engine and the faster tiers extend tier_place() later.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tier.h"
+
+int tier_alloc_init(struct tier_alloc *a, unsigned int ndev, const uint64_t *nslots)
+{
+	unsigned int d;
+
+	memset(a, 0, sizeof(*a));
+	if (ndev > TFS_MAX_DEVS)
+		return -EINVAL;
+	a->a_ndev = ndev;
+	for (d = 0; d < ndev; d++) {
+		struct tier_alloc_dev *ad = &a->a_dev[d];
+
+		ad->a_nslots = nslots[d];
+		ad->a_nfree = nslots[d];
+		ad->a_bitmap = calloc((nslots[d] + 63) / 64 + 1, 8);
+		if (!ad->a_bitmap) {
+			tier_alloc_destroy(a);
+			return -ENOMEM;
+		}
+		a->a_nfree += nslots[d];
+		a->a_nslots += nslots[d];
+	}
+	return 0;
+}
+
+void tier_alloc_destroy(struct tier_alloc *a)
+{
+	unsigned int d;
+
+	for (d = 0; d < TFS_MAX_DEVS; d++)
+		free(a->a_dev[d].a_bitmap);
+	memset(a, 0, sizeof(*a));
+}
+
+static int dev_take(struct tier_alloc_dev *ad, uint64_t *slot)
+{
+	uint64_t nwords = (ad->a_nslots + 63) / 64, w, start, i;
+
+	if (!ad->a_nfree)
+		return -ENOSPC;
+	start = ad->a_hint / 64;
+	for (i = 0; i < nwords; i++) {
+		uint64_t word;
+		uint64_t s;
+
+		w = (start + i) % nwords;
+		word = ad->a_bitmap[w];
+		if (word == ~0ull)
+			continue;
+		s = w * 64 + (uint64_t)__builtin_ctzll(~word);
+		if (s >= ad->a_nslots)
+			continue;
+		ad->a_bitmap[w] |= 1ull << (s & 63);
+		ad->a_nfree--;
+		ad->a_hint = s + 1 < ad->a_nslots ? s + 1 : 0;
+		*slot = s;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+int tier_alloc_take(struct tier_alloc *a, unsigned int pref, uint16_t *dev, uint64_t *slot)
+{
+	unsigned int i, d;
+
+	for (i = 0; i < a->a_ndev; i++) {
+		d = (pref + i) % a->a_ndev;
+		if (dev_take(&a->a_dev[d], slot) == 0) {
+			*dev = (uint16_t)d;
+			a->a_nfree--;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+int tier_alloc_mark(struct tier_alloc *a, unsigned int dev, uint64_t slot)
+{
+	struct tier_alloc_dev *ad;
+
+	if (dev >= a->a_ndev || slot >= a->a_dev[dev].a_nslots)
+		return -ERANGE;
+	ad = &a->a_dev[dev];
+	if (ad->a_bitmap[slot / 64] & (1ull << (slot & 63)))
+		return -EEXIST;
+	ad->a_bitmap[slot / 64] |= 1ull << (slot & 63);
+	ad->a_nfree--;
+	a->a_nfree--;
+	return 0;
+}
+
+void tier_alloc_release(struct tier_alloc *a, unsigned int dev, uint64_t slot)
+{
+	struct tier_alloc_dev *ad = &a->a_dev[dev];
+
+	if (!(ad->a_bitmap[slot / 64] & (1ull << (slot & 63))))
+		return;
+	ad->a_bitmap[slot / 64] &= ~(1ull << (slot & 63));
+	ad->a_nfree++;
+	a->a_nfree++;
+}
+
+unsigned int tier_place(const struct tier_alloc *a, uint64_t ino, uint64_t idx)
+{
+	return a->a_ndev ? (unsigned int)((ino + idx) % a->a_ndev) : 0;
+}
