@@ -173,7 +173,7 @@ ssize_t tfs_read(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 }
 
 /* i_rwlock held exclusively: make sure chunks exist for blocks [fb, fb+n) */
-static int alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n)
+static int __alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n)
 {
 	uint64_t idx, last = (fb + n - 1) / fs->chunk_blocks;
 	int ret = 0;
@@ -204,6 +204,21 @@ static int alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, ui
 	}
 	pthread_mutex_unlock(&fs->lock);
 	return ret;
+}
+
+static int alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n)
+{
+	int ret = __alloc_chunks(fs, in, fb, n), pending;
+
+	if (ret != -ENOSPC)
+		return ret;
+	/* freed slots become usable once the records freeing them are durable */
+	pthread_mutex_lock(&fs->lock);
+	pending = fs->fpend_len > 0;
+	pthread_mutex_unlock(&fs->lock);
+	if (!pending || tfs_commit(fs, 0) < 0)
+		return ret;
+	return __alloc_chunks(fs, in, fb, n);
 }
 
 /* i_rwlock held exclusively: write [off, off+size) from @buf */

@@ -430,7 +430,9 @@ static void tfs_ll_statfs(fuse_req_t req, fuse_ino_t ino)
 	sv.f_bsize = TFS_BLOCK_SIZE;
 	sv.f_frsize = TFS_BLOCK_SIZE;
 	sv.f_blocks = fs->alloc.a_nslots * per;
-	sv.f_bfree = sv.f_bavail = fs->alloc.a_nfree * per;
+	/* slots freed but not yet committed are as good as free: a write that
+	 * needs them commits first (file.c) */
+	sv.f_bfree = sv.f_bavail = (fs->alloc.a_nfree + fs->fpend_len) * per;
 	/* inodes are bounded by the checkpoint slot: about 160 bytes each */
 	files_max = fs->sb.s_ckpt_len / 160;
 	sv.f_files = files_max > fs->ninodes ? files_max : fs->ninodes;

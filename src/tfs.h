@@ -16,7 +16,8 @@
  *                 it shared (the chunk map is then stable without fs->lock),
  *                 writers, truncate and hole punching hold it exclusively.
  *   fs->commit_lock  serialises journal commits and checkpoints; taken before
- *                 fs->lock, never while holding an i_rwlock.
+ *                 fs->lock.  A writer short of space may commit while holding
+ *                 its i_rwlock: a commit never takes an i_rwlock.
  */
 #ifndef TFS_H
 #define TFS_H

@@ -1,0 +1,32 @@
+#!/bin/bash
+# Format a two-device pool, mount it, see it work, unmount cleanly, remount.
+. "$(dirname "$0")/lib/common.sh"
+tfs_setup
+
+check "$TIERFS" --version "tierfs --version"
+check "$MKFS" --version "mkfs.tierfs --version"
+check bash -c "'$TIERFS' --help | grep -q 'devices='" "tierfs --help lists options"
+check bash -c "'$MKFS' --help | grep -q -- '--chunk-size'" "mkfs.tierfs --help"
+
+tfs_mkfs --label demo --block "$T/a.img:256M" --block "$T/b.img:256M"
+check grep -q 'capacity' "$T/mkfs.out" "mkfs prints the pool"
+tfs_mount "$T/a.img"
+check bash -c "grep -q ' $MNT fuse.tierfs ' /proc/mounts" "mounted as fuse.tierfs"
+check bash -c "grep ' $MNT ' /proc/mounts | grep -q default_permissions" "default_permissions on"
+echo hello > "$MNT/hello"
+dd if=/dev/urandom of="$MNT/striped" bs=1M count=8 status=none
+sum=$(sha256sum < "$MNT/striped")
+check test "$(cat "$MNT/hello")" = hello "write and read"
+df_out=$(df -B1 --output=size "$MNT" | tail -1)
+check test "$df_out" -gt $((400 * 1024 * 1024)) "statfs covers both devices ($df_out bytes)"
+tfs_umount
+check test ! -e "$MNT/hello" "unmounted"
+# both devices got data: chunks are striped
+a_used=$(du -k "$T/a.img" | cut -f1); b_used=$(du -k "$T/b.img" | cut -f1)
+check test "$b_used" -gt 2048 "second device holds striped chunks (${b_used} KiB)"
+
+tfs_mount "$T/b.img"   # any device of the pool finds the others
+check test "$(cat "$MNT/hello")" = hello "remount through the second device"
+check test "$(sha256sum < "$MNT/striped")" = "$sum" "striped file intact"
+tfs_umount
+finish

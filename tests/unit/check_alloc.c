@@ -1,0 +1,67 @@
+/* tests/unit/check_alloc.c - slot allocator and striping placement */
+#include <errno.h>
+#include <string.h>
+#include "check_suites.h"
+#include "tier.h"
+
+START_TEST(test_fill_and_release)
+{
+	uint64_t nslots[2] = { 70, 3 }, slot;
+	struct tier_alloc a;
+	unsigned int n = 0;
+	uint16_t dev;
+	uint8_t seen[2][70];
+
+	memset(seen, 0, sizeof(seen));
+	ck_assert_int_eq(tier_alloc_init(&a, 2, nslots), 0);
+	ck_assert_uint_eq(a.a_nfree, 73);
+	while (tier_alloc_take(&a, 1, &dev, &slot) == 0) {
+		ck_assert_uint_lt(slot, nslots[dev]);
+		ck_assert_int_eq(seen[dev][slot], 0); /* never handed out twice */
+		seen[dev][slot] = 1;
+		n++;
+	}
+	ck_assert_uint_eq(n, 73);
+	ck_assert_uint_eq(a.a_nfree, 0);
+	ck_assert_int_eq(tier_alloc_take(&a, 0, &dev, &slot), -ENOSPC);
+	tier_alloc_release(&a, 0, 65);
+	ck_assert_int_eq(tier_alloc_take(&a, 1, &dev, &slot), 0);
+	ck_assert_uint_eq(dev, 0);
+	ck_assert_uint_eq(slot, 65);
+	tier_alloc_destroy(&a);
+}
+END_TEST
+
+START_TEST(test_mark_and_place)
+{
+	uint64_t nslots[3] = { 10, 10, 10 }, slot;
+	struct tier_alloc a;
+	uint16_t dev;
+
+	ck_assert_int_eq(tier_alloc_init(&a, 3, nslots), 0);
+	ck_assert_int_eq(tier_alloc_mark(&a, 1, 4), 0);
+	ck_assert_int_eq(tier_alloc_mark(&a, 1, 4), -EEXIST);
+	ck_assert_int_eq(tier_alloc_mark(&a, 1, 10), -ERANGE);
+	ck_assert_int_eq(tier_alloc_mark(&a, 3, 0), -ERANGE);
+	ck_assert_uint_eq(a.a_nfree, 29);
+	/* consecutive chunks of a file go to consecutive devices */
+	ck_assert_uint_eq(tier_place(&a, 0, 0), 0);
+	ck_assert_uint_eq(tier_place(&a, 0, 1), 1);
+	ck_assert_uint_eq(tier_place(&a, 0, 2), 2);
+	ck_assert_uint_eq(tier_place(&a, 0, 3), 0);
+	ck_assert_int_eq(tier_alloc_take(&a, 2, &dev, &slot), 0);
+	ck_assert_uint_eq(dev, 2);
+	tier_alloc_destroy(&a);
+}
+END_TEST
+
+Suite *alloc_suite(void)
+{
+	Suite *s = suite_create("alloc");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_fill_and_release);
+	tcase_add_test(tc, test_mark_and_place);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,11 @@
+/* tests/unit/check_suites.h - one suite per module, run by check_all.c */
+#ifndef TFS_CHECK_SUITES_H
+#define TFS_CHECK_SUITES_H
+#include <check.h>
+Suite *chunkmap_suite(void);
+Suite *alloc_suite(void);
+Suite *dir_suite(void);
+Suite *meta_suite(void);
+Suite *super_suite(void);
+Suite *options_suite(void);
+#endif
