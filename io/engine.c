@@ -32,36 +32,76 @@ struct tfs_ring {
 	unsigned int queued; /* SQEs prepared but not yet submitted */
 };
 
-static pthread_key_t ring_key;
-static pthread_once_t ring_once = PTHREAD_ONCE_INIT;
+/* everything a thread owns in the I/O layer, freed when the thread ends */
+struct tfs_thread {
+	struct tfs_ring *ring;
+	void *scratch[TFS_IO_SCRATCH_MAX];
+	size_t scratch_len[TFS_IO_SCRATCH_MAX]; /* bytes */
+};
+
+static pthread_key_t thread_key;
+static pthread_once_t thread_once = PTHREAD_ONCE_INIT;
+static __thread struct tfs_thread *t_self;
 static __thread struct tfs_ring *t_ring;
 
-static void ring_destroy(void *p)
+static void thread_destroy(void *p)
 {
-	struct tfs_ring *r = p;
+	struct tfs_thread *t = p;
+	unsigned int i;
 
-	if (!r)
+	if (!t)
 		return;
-	io_uring_queue_exit(&r->ring);
-	free(r);
+	if (t->ring) {
+		io_uring_queue_exit(&t->ring->ring);
+		free(t->ring);
+	}
+	for (i = 0; i < TFS_IO_SCRATCH_MAX; i++)
+		free(t->scratch[i]);
+	free(t);
 }
 
-static void ring_key_init(void)
+static void thread_key_init(void)
 {
-	pthread_key_create(&ring_key, ring_destroy);
+	pthread_key_create(&thread_key, thread_destroy);
+}
+
+static struct tfs_thread *thread_get(void)
+{
+	if (t_self)
+		return t_self;
+	pthread_once(&thread_once, thread_key_init);
+	t_self = calloc(1, sizeof(*t_self));
+	if (t_self)
+		pthread_setspecific(thread_key, t_self);
+	return t_self;
+}
+
+void *tfs_io_scratch(unsigned int which, size_t len)
+{
+	struct tfs_thread *t = thread_get();
+
+	if (!t || which >= TFS_IO_SCRATCH_MAX)
+		return NULL;
+	if (t->scratch_len[which] < len) {
+		free(t->scratch[which]);
+		t->scratch[which] = tfs_io_alloc(len);
+		t->scratch_len[which] = t->scratch[which] ? len : 0;
+	}
+	return t->scratch[which];
 }
 
 static struct tfs_ring *ring_get(int *err)
 {
 	struct io_uring_params p;
+	struct tfs_thread *t;
 	struct tfs_ring *r;
 	unsigned int iowq[2] = { 2, 2 };
 	int ret;
 
 	if (t_ring)
 		return t_ring;
-	pthread_once(&ring_once, ring_key_init);
-	r = calloc(1, sizeof(*r));
+	t = thread_get();
+	r = t ? calloc(1, sizeof(*r)) : NULL;
 	if (!r) {
 		*err = -ENOMEM;
 		return NULL;
@@ -83,17 +123,18 @@ static struct tfs_ring *ring_get(int *err)
 	}
 	/* buffered fallbacks and fsync go to io-wq: keep it small on small machines */
 	io_uring_register_iowq_max_workers(&r->ring, iowq);
+	t->ring = r;
 	t_ring = r;
-	pthread_setspecific(ring_key, r);
 	return r;
 }
 
 void tfs_io_thread_exit(void)
 {
-	if (!t_ring)
+	if (!t_self)
 		return;
-	pthread_setspecific(ring_key, NULL);
-	ring_destroy(t_ring);
+	pthread_setspecific(thread_key, NULL);
+	thread_destroy(t_self);
+	t_self = NULL;
 	t_ring = NULL;
 }
 

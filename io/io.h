@@ -147,8 +147,16 @@ int tfs_io_reap(unsigned int min);
 int tfs_io_run(struct tfs_io_req *reqs, unsigned int n);
 /* Make everything completed on @dev so far durable. */
 int tfs_io_flush(struct tfs_io_dev *dev);
-/* Tear down this thread's ring (also done automatically at thread exit). */
+/* Tear down this thread's ring and scratch buffers (also done at thread exit). */
 void tfs_io_thread_exit(void);
+
+/*
+ * Per-thread aligned scratch buffers, grown on demand and freed when the
+ * thread ends (or at tfs_io_thread_exit).  The contents do not survive the
+ * next call with the same @which.  NULL when out of memory.
+ */
+enum { TFS_SCRATCH_WRITE, TFS_SCRATCH_READ, TFS_IO_SCRATCH_MAX };
+void *tfs_io_scratch(unsigned int which, size_t len);
 
 /* Aligned buffer helpers (TFS_BLOCK_SIZE alignment). */
 void *tfs_io_alloc(size_t len);

@@ -29,19 +29,6 @@
 #define MAX_RUNS 512 /* I/O requests of one batch */
 #define IO_MAX (1u << 20) /* bytes moved per batch */
 
-static __thread uint8_t *t_bounce;
-static __thread size_t t_bounce_len;
-
-static uint8_t *bounce_get(size_t len)
-{
-	if (t_bounce_len < len) {
-		tfs_io_free(t_bounce);
-		t_bounce = tfs_io_alloc(len);
-		t_bounce_len = t_bounce ? len : 0;
-	}
-	return t_bounce;
-}
-
 static uint64_t round_down(uint64_t v)
 {
 	return v & ~(uint64_t)(TFS_BLOCK_SIZE - 1);
@@ -233,7 +220,7 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	unsigned int nr;
 	int ret;
 
-	abuf = bounce_get(end - start);
+	abuf = tfs_io_scratch(TFS_SCRATCH_WRITE, end - start);
 	csum = malloc(n * sizeof(*csum));
 	if (!abuf || !csum) {
 		free(csum);

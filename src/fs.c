@@ -1085,7 +1085,7 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const char *devices, int 
 			tfs_err("%s: tierfs superblock is damaged (both copies): %s", path,
 				strerror(-ret));
 		tfs_io_dev_close(&first);
-		free(fs);
+		tfs_fs_close(fs);
 		return -EINVAL;
 	}
 	tfs_io_dev_close(&first);

@@ -266,29 +266,22 @@ static void tfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, m
 	}
 }
 
-static __thread uint8_t *t_rbuf;
-static __thread size_t t_rbuf_len;
-
 static void tfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
-	size_t span = tfs_read_span((uint64_t)off, size);
+	/* replying copies the data out: a per-thread buffer is enough */
+	uint8_t *buf = tfs_io_scratch(TFS_SCRATCH_READ, tfs_read_span((uint64_t)off, size));
 	ssize_t ret;
 
-	if (t_rbuf_len < span) {
-		tfs_io_free(t_rbuf);
-		t_rbuf = tfs_io_alloc(span);
-		t_rbuf_len = t_rbuf ? span : 0;
-		if (!t_rbuf) {
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
 	}
-	ret = tfs_read(req_fs(req), fh_inode(fi), (uint64_t)off, size, t_rbuf);
+	ret = tfs_read(req_fs(req), fh_inode(fi), (uint64_t)off, size, buf);
 	if (ret < 0)
 		fuse_reply_err(req, (int)-ret);
 	else
-		fuse_reply_buf(req, (const char *)t_rbuf + (off & (TFS_BLOCK_SIZE - 1)), (size_t)ret);
+		fuse_reply_buf(req, (const char *)buf + (off & (TFS_BLOCK_SIZE - 1)), (size_t)ret);
 }
 
 static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
@@ -448,6 +441,18 @@ static void tfs_ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, co
 	fuse_reply_err(req, -tfs_xattr_set(req_fs(req), ino, name, value, size, flags));
 }
 
+/* @ret: value length or -errno; a zero @size asks for the length only */
+static void reply_xattr(fuse_req_t req, int ret, char *buf, size_t size)
+{
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else if (!size)
+		fuse_reply_xattr(req, (size_t)ret);
+	else
+		fuse_reply_buf(req, buf, (size_t)ret);
+	free(buf);
+}
+
 static void tfs_ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	char *buf = size ? malloc(size) : NULL;
@@ -458,13 +463,7 @@ static void tfs_ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, si
 		return;
 	}
 	ret = tfs_xattr_get(req_fs(req), ino, name, buf, size);
-	if (ret < 0)
-		fuse_reply_err(req, -ret);
-	else if (!size)
-		fuse_reply_xattr(req, (size_t)ret);
-	else
-		fuse_reply_buf(req, buf, (size_t)ret);
-	free(buf);
+	reply_xattr(req, ret, buf, size);
 }
 
 static void tfs_ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
@@ -477,13 +476,7 @@ static void tfs_ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		return;
 	}
 	ret = tfs_xattr_list(req_fs(req), ino, buf, size);
-	if (ret < 0)
-		fuse_reply_err(req, -ret);
-	else if (!size)
-		fuse_reply_xattr(req, (size_t)ret);
-	else
-		fuse_reply_buf(req, buf, (size_t)ret);
-	free(buf);
+	reply_xattr(req, ret, buf, size);
 }
 
 static void tfs_ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)

@@ -197,6 +197,7 @@ int main(int argc, char *argv[])
 		struct fuse_args args = FUSE_ARGS_INIT(debug ? 4 : 3, fargv);
 
 		se = fuse_session_new(&args, &tfs_ll_ops, sizeof(tfs_ll_ops), fs);
+		fuse_opt_free_args(&args);
 	}
 	if (!se) {
 		fprintf(stderr, "tierfs: could not start a FUSE session (bad mount option?)\n");
