@@ -12,7 +12,7 @@
  */
 #include "config.h"
 
-#define FUSE_USE_VERSION 34
+#define FUSE_USE_VERSION 312 /* 3.12 API: fuse_loop_cfg_* and the matching loop entry point */
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>

@@ -12,7 +12,7 @@
  */
 #include "config.h"
 
-#define FUSE_USE_VERSION 34
+#define FUSE_USE_VERSION 312 /* 3.12 API: fuse_loop_cfg_* and the matching loop entry point */
 #include <errno.h>
 #include <fuse_lowlevel.h>
 #include <signal.h>
@@ -234,6 +234,8 @@ int main(int argc, char *argv[])
 		ret = -ENOMEM;
 	} else {
 		fuse_loop_cfg_set_max_threads(lcfg, 16);
+		/* keep workers (and their rings) alive between requests */
+		fuse_loop_cfg_set_idle_threads(lcfg, 16);
 		fuse_loop_cfg_set_clone_fd(lcfg, 0);
 		ret = fuse_session_loop_mt(se, lcfg);
 		fuse_loop_cfg_destroy(lcfg);
