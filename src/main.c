@@ -199,10 +199,8 @@ int main(int argc, char *argv[])
 		se = fuse_session_new(&args, &tfs_ll_ops, sizeof(tfs_ll_ops), fs);
 		fuse_opt_free_args(&args);
 	}
-	if (!se) {
-		fprintf(stderr, "tierfs: could not start a FUSE session (bad mount option?)\n");
-		goto out_close_fs;
-	}
+	if (!se)
+		goto out_close_fs; /* libfuse said why (unknown option, ...) */
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_destroy_session;
 	if (fuse_session_mount(se, mnt) != 0) {
