@@ -215,30 +215,29 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	struct tfs_io_req reqs[MAX_RUNS];
 	uint64_t start = round_down(off), end = round_up(off + size);
 	uint64_t fb = start / TFS_BLOCK_SIZE, n = (end - start) / TFS_BLOCK_SIZE, i;
-	uint32_t *csum;
+	uint32_t csum[IO_MAX / TFS_BLOCK_SIZE + 2]; /* callers write at most IO_MAX */
 	uint8_t *abuf;
 	unsigned int nr;
 	int ret;
 
+	if (n > sizeof(csum) / sizeof(csum[0]))
+		return -EINVAL;
 	abuf = tfs_io_scratch(TFS_SCRATCH_WRITE, end - start);
-	csum = malloc(n * sizeof(*csum));
-	if (!abuf || !csum) {
-		free(csum);
+	if (!abuf)
 		return -ENOMEM;
-	}
 	ret = alloc_chunks(fs, in, fb, n);
 	if (ret < 0)
-		goto out_free_csum;
+		return ret;
 	/* partly covered first and last blocks: merge with what is there */
 	if (off != start) {
 		ret = read_blocks(fs, in, fb, 1, abuf);
 		if (ret < 0)
-			goto out_free_csum;
+			return ret;
 	}
 	if (off + size != end && (n > 1 || off == start)) {
 		ret = read_blocks(fs, in, fb + n - 1, 1, abuf + (n - 1) * TFS_BLOCK_SIZE);
 		if (ret < 0)
-			goto out_free_csum;
+			return ret;
 	}
 	memcpy(abuf + (off - start), buf, size);
 	for (i = 0; i < n; i++)
@@ -248,8 +247,7 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	if (ret < 0) {
 		tfs_err("write error on inode %llu: %s", (unsigned long long)in->i_ino,
 			strerror(-ret));
-		ret = ret == -ENOSPC ? -ENOSPC : -EIO;
-		goto out_free_csum;
+		return ret == -ENOSPC ? -ENOSPC : -EIO;
 	}
 	pthread_mutex_lock(&fs->lock);
 	for (i = 0; i < n; i++) {
@@ -270,10 +268,7 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	in->i_ctime = in->i_mtime;
 	tfs_inode_dirty(fs, in);
 	pthread_mutex_unlock(&fs->lock);
-	ret = (int)size;
-out_free_csum:
-	free(csum);
-	return ret;
+	return (ssize_t)size;
 }
 
 ssize_t tfs_write(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const void *buf, size_t size)
