@@ -949,6 +949,39 @@ void tfs_release(struct tfs_fs *fs, struct tfs_inode *in)
 
 /* ---------------------------------------------------------------- pool */
 
+unsigned int tfs_free_orphans(struct tfs_fs *fs)
+{
+	unsigned int n = 0;
+	size_t b;
+	int again = 1;
+
+	/* an inode without names is only alive through kernel references and
+	 * open files; at mount and at unmount there are none, so it is an
+	 * orphan of an unlink-while-open (or of a daemon killed meanwhile) */
+	pthread_mutex_lock(&fs->lock);
+	while (again) {
+		again = 0;
+		for (b = 0; b < fs->inodes.t_size && !again; b++) {
+			struct tfs_hnode *h;
+
+			for (h = fs->inodes.t_b[b]; h; h = h->h_next) {
+				struct tfs_inode *in = tfs_container_of(h, struct tfs_inode, i_hnode);
+
+				if (in->i_nlink == 0 && in->i_ino != TFS_ROOT_INO) {
+					tfs_inode_destroy(fs, in);
+					n++;
+					again = 1;
+					break;
+				}
+			}
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (n)
+		tfs_info("freed %u orphaned inode%s (unlinked while open)", n, n == 1 ? "" : "s");
+	return n;
+}
+
 struct tfs_fs *tfs_fs_new(void)
 {
 	struct tfs_fs *fs = calloc(1, sizeof(*fs));
@@ -1109,6 +1142,7 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const char *devices, int 
 		tfs_err("cannot load the pool's metadata: %s", strerror(-ret));
 		goto out_close;
 	}
+	tfs_free_orphans(fs);
 	*out = fs;
 	return 0;
 

@@ -74,32 +74,6 @@ static void *commit_thread(void *arg)
 	return NULL;
 }
 
-/* free what was unlinked while open: nothing can reach it any more */
-static void free_orphans(struct tfs_fs *fs)
-{
-	size_t b;
-	int again = 1;
-
-	pthread_mutex_lock(&fs->lock);
-	while (again) {
-		again = 0;
-		for (b = 0; b < fs->inodes.t_size && !again; b++) {
-			struct tfs_hnode *h;
-
-			for (h = fs->inodes.t_b[b]; h; h = h->h_next) {
-				struct tfs_inode *in = tfs_container_of(h, struct tfs_inode, i_hnode);
-
-				if (in->i_nlink == 0 && in->i_ino != TFS_ROOT_INO) {
-					tfs_inode_destroy(fs, in);
-					again = 1;
-					break;
-				}
-			}
-		}
-	}
-	pthread_mutex_unlock(&fs->lock);
-}
-
 /* split -o lists: our keys into @o, the rest into @fuse_opts (comma list) */
 static int take_opts(struct tfs_opts *o, const char *list, char *fuse_opts, size_t len)
 {
@@ -246,7 +220,7 @@ int main(int argc, char *argv[])
 	pthread_join(cm.thread, NULL);
 
 	fuse_session_unmount(se);
-	free_orphans(fs);
+	tfs_free_orphans(fs);
 	if (tfs_journal_unmount(fs) < 0) {
 		tfs_err("final checkpoint failed: the next mount recovers from the journal");
 		ret = 1;

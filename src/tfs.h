@@ -276,6 +276,8 @@ struct tfs_fs *tfs_fs_new(void);
  * ':' list), lock it, load metadata.  On error prints why and returns NULL. */
 int tfs_fs_open(struct tfs_fs **out, const char *path, const char *devices, int lock_wait_s);
 void tfs_fs_close(struct tfs_fs *fs);
+/* free inodes that have no name (nothing can reach them); returns how many */
+unsigned int tfs_free_orphans(struct tfs_fs *fs);
 struct tfs_inode *tfs_inode_new(struct tfs_fs *fs, uint64_t ino);
 struct tfs_inode *tfs_inode_get(struct tfs_fs *fs, uint64_t ino); /* pool lock */
 void tfs_inode_dirty(struct tfs_fs *fs, struct tfs_inode *in);	   /* pool lock */
