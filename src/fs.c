@@ -1016,7 +1016,7 @@ static int dev_lock(struct tfs_io_dev *dev, unsigned int wait_s)
 }
 
 static int dev_attach(struct tfs_fs *fs, const struct tfs_sb *want, unsigned int idx,
-		      const char *path, unsigned int wait_s)
+		      const char *path, unsigned int wait_s, unsigned int flags)
 {
 	struct tfs_io_dev *dev = &fs->dev[idx];
 	struct tfs_sb sb;
@@ -1027,7 +1027,7 @@ static int dev_attach(struct tfs_fs *fs, const struct tfs_sb *want, unsigned int
 		tfs_err("device %u of the pool (%s): %s", idx, path, strerror(-ret));
 		return ret;
 	}
-	ret = tfs_sb_read(dev->d_fd, &sb, 1);
+	ret = tfs_sb_read(dev->d_fd, &sb, !(flags & TFS_OPEN_NOREPAIR));
 	if (ret < 0 || memcmp(sb.s_pool_uuid, want->s_pool_uuid, 16) ||
 	    memcmp(sb.s_dev_uuid, want->s_dev[idx].sd_uuid, 16)) {
 		tfs_err("%s is not device %u of this pool (%s)", path, idx,
@@ -1085,7 +1085,8 @@ static const char *dev_path(const struct tfs_sb *sb, unsigned int idx, const cha
 	return sb->s_dev[idx].sd_path;
 }
 
-int tfs_fs_open(struct tfs_fs **out, const char *path, const char *devices, int lock_wait_s)
+int tfs_fs_open(struct tfs_fs **out, const char *path, const char *devices, int lock_wait_s,
+		unsigned int flags)
 {
 	struct tfs_fs *fs;
 	struct tfs_io_dev first;
@@ -1126,7 +1127,7 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const char *devices, int 
 		const char *p = (i == fs->sb.s_dev_index) ? path
 							  : dev_path(&fs->sb, i, devices, pbuf, sizeof(pbuf));
 
-		ret = dev_attach(fs, &fs->sb, i, p, (unsigned int)lock_wait_s);
+		ret = dev_attach(fs, &fs->sb, i, p, (unsigned int)lock_wait_s, flags);
 		if (ret < 0) {
 			if (i != fs->sb.s_dev_index && !devices)
 				tfs_err("give the device's current path with -o devices=PATH[:PATH...]");
@@ -1142,7 +1143,6 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const char *devices, int 
 		tfs_err("cannot load the pool's metadata: %s", strerror(-ret));
 		goto out_close;
 	}
-	tfs_free_orphans(fs);
 	*out = fs;
 	return 0;
 

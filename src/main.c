@@ -160,8 +160,9 @@ int main(int argc, char *argv[])
 	if (opts.debug)
 		tfs_log_verbose = TFS_LOG_DEBUG;
 
-	if (tfs_fs_open(&fs, device, opts.devices, (int)opts.lock_wait) < 0)
+	if (tfs_fs_open(&fs, device, opts.devices, (int)opts.lock_wait, 0) < 0)
 		goto out;
+	tfs_free_orphans(fs); /* left by a daemon that died with unlinked files open */
 
 	snprintf(fsname, sizeof(fsname), ",fsname=%s", device);
 	if (strlen(fuse_opts) + strlen(fsname) < sizeof(fuse_opts) && !strchr(device, ','))

@@ -274,7 +274,9 @@ int tfs_journal_unmount(struct tfs_fs *fs);  /* final checkpoint + unmount recor
 struct tfs_fs *tfs_fs_new(void);
 /* open the pool @path belongs to (other devices from the sb or @devices, a
  * ':' list), lock it, load metadata.  On error prints why and returns NULL. */
-int tfs_fs_open(struct tfs_fs **out, const char *path, const char *devices, int lock_wait_s);
+#define TFS_OPEN_NOREPAIR (1u << 0) /* write nothing, not even a bad superblock copy */
+int tfs_fs_open(struct tfs_fs **out, const char *path, const char *devices, int lock_wait_s,
+		unsigned int flags);
 void tfs_fs_close(struct tfs_fs *fs);
 /* free inodes that have no name (nothing can reach them); returns how many */
 unsigned int tfs_free_orphans(struct tfs_fs *fs);

@@ -7,7 +7,7 @@
 # durability work; this is the first bounded version of it.)
 . "$(dirname "$0")/lib/common.sh"
 tfs_setup
-CYCLES=${TFS_KILL_CYCLES:-5}
+CYCLES=${TFS_KILL_CYCLES:-30}
 tfs_mkfs --block "$T/a.img:512M" --block "$T/b.img:256M"
 ACK=$T/acked
 : > "$ACK"
@@ -23,9 +23,19 @@ workload() { # $1: cycle
 		# tierfs commits the whole journal on fsync, so fsync of the file
 		# also makes its rename durable (POSIX would ask for the directory)
 		dd if=/dev/null of="$f" conv=fsync,notrunc status=none || return
-		echo "$(basename "$f") $(sha256sum < "$f" | cut -c1-32)" >> "$ACK"
-		[ $((i % 5)) = 0 ] && { rm "$MNT/c$1-f$((i - 4))" || return; \
-			sync "$MNT/c$1-f$i" || return; echo "$(basename "$MNT/c$1-f$((i - 4))") gone" >> "$ACK"; }
+		# hash what the mount holds; a read failing because the daemon was
+		# just killed must not turn into an acknowledgement
+		local sum size
+		sum=$(set -o pipefail; sha256sum < "$f" | cut -c1-32) || return
+		size=$(stat -c %s "$f") || return
+		echo "$(basename "$f") $sum $size" >> "$ACK"
+		if [ $((i % 5)) = 0 ]; then
+			# in flight: the removal may or may not survive a crash
+			echo "c$1-f$((i - 4)) removing" >> "$ACK"
+			rm "$MNT/c$1-f$((i - 4))" || return
+			sync "$MNT/c$1-f$i" || return
+			echo "c$1-f$((i - 4)) gone" >> "$ACK"
+		fi
 	done
 }
 
@@ -38,22 +48,36 @@ for c in $(seq 1 "$CYCLES"); do
 	wait $wl 2>/dev/null
 	umount "$MNT" 2>/dev/null || umount -l "$MNT"
 	tfs_wait_exit
+	"$TOP_BUILDDIR/src/fsck.tierfs" -n "$T/a.img" > "$T/fsck.out" 2>&1
+	rc=$?
+	[ $rc = 0 ] || cat "$T/fsck.out"
+	check test $rc = 0 "cycle $c: fsck -n clean after SIGKILL"
 	tfs_mount "$T/a.img"
 	bad=0; n=0
 	# the last line about a name wins (a file acknowledged, then removed)
 	declare -A want=()
-	while read -r name state; do want[$name]=$state; done < "$ACK"
+	declare -A wsize=() prev=()
+	while read -r name state size; do
+		[ "$state" = removing ] && prev[$name]=${want[$name]:-}
+		want[$name]=$state; wsize[$name]=${size:-}
+	done < "$ACK"
 	for name in "${!want[@]}"; do
 		n=$((n + 1))
-		if [ "${want[$name]}" = gone ]; then
+		if [ "${want[$name]}" = removing ]; then
+			# either state is right; if it is still there it is the old content
+			if [ -f "$MNT/$name" ] && [ "$(sha256sum < "$MNT/$name" | cut -c1-32)" != "${prev[$name]}" ]; then
+				echo "# $name: removal in flight, content differs"; bad=1
+			fi
+		elif [ "${want[$name]}" = gone ]; then
 			[ -e "$MNT/$name" ] && { echo "# $name: removed and synced, but back"; bad=1; }
 		elif [ ! -f "$MNT/$name" ]; then
 			echo "# $name: acknowledged, missing"; bad=1
 		elif [ "$(sha256sum < "$MNT/$name" | cut -c1-32)" != "${want[$name]}" ]; then
-			echo "# $name: acknowledged, content differs"; bad=1
+			echo "# $name: acknowledged, content differs (size ${wsize[$name]} -> $(stat -c %s "$MNT/$name"))"; bad=1
+			[ -n "${TFS_KEEP:-}" ] && cp "$MNT/$name" "$TFS_KEEP/$name.after"
 		fi
 	done
-	unset want
+	unset want wsize prev
 	check test $bad = 0 "cycle $c: $n acknowledged states intact after SIGKILL"
 	tfs_umount
 done

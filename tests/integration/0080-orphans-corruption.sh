@@ -1,7 +1,10 @@
 #!/bin/bash
-# A file unlinked while open, then the daemon killed: its space comes back at
-# the next mount.  A byte flipped in a file's data on the device: reading that
-# range is EIO, the rest of the pool stays readable.
+# A file unlinked while open, then the daemon killed: fsck reports the orphan
+# and its space comes back at the next mount.  A byte flipped in a file's data
+# on the device: reading that range is EIO, the rest of the pool stays
+# readable, fsck --scrub names it.  A damaged superblock copy: fsck -y
+# rewrites it.
+FSCK=${FSCK:-$TOP_BUILDDIR/src/fsck.tierfs}
 . "$(dirname "$0")/lib/common.sh"
 tfs_setup
 tfs_mkfs --block "$T/a.img:256M"
@@ -16,6 +19,9 @@ kill -9 "$DAEMON_PID"
 exec 3<&-
 umount "$MNT" 2>/dev/null || umount -l "$MNT"
 tfs_wait_exit
+"$FSCK" -n "$T/a.img" > "$T/fsck.out"
+check test $? = 4 "fsck -n: errors left (exit 4)"
+check grep -q 'orphan' "$T/fsck.out" "fsck names the orphan"
 "$TIERFS" "$T/a.img" "$MNT" 2> "$T/mount.err" || fail "remount after kill"
 DAEMON_PID=$(pgrep -n -f "$TIERFS.*$T/a.img")
 check grep -q 'orphaned inode' "$T/mount.err" "mount reports the orphan it freed"
@@ -37,4 +43,17 @@ check bash -c "echo '$err' | grep -q 'Input/output error'" "... with EIO"
 check dd if="$MNT/victim" of=/dev/null bs=4k skip=1 count=255 iflag=direct status=none "the file's other blocks read fine"
 check test "$(sha256sum < "$MNT/bystander")" = "$sum" "other files intact"
 tfs_umount
+"$FSCK" -n "$T/a.img" > "$T/fsck.out"
+check test $? = 0 "fsck without --scrub: metadata clean"
+"$FSCK" -n --scrub "$T/a.img" > "$T/fsck.out"
+check test $? = 4 "fsck --scrub: a bad block is an error left alone (exit 4)"
+check grep -q 'fails its checksum' "$T/fsck.out" "fsck --scrub names the bad block"
+
+dd if=/dev/urandom of="$T/a.img" bs=512 count=2 seek=1 conv=notrunc status=none
+"$FSCK" -n "$T/a.img" > "$T/fsck.out"
+check test $? = 4 "damaged superblock copy: reported by fsck -n"
+"$FSCK" -y "$T/a.img" > "$T/fsck.out"
+check test $? = 1 "fsck -y repairs it (exit 1)"
+"$FSCK" -n "$T/a.img" > "$T/fsck.out"
+check test $? = 0 "clean afterwards"
 finish
