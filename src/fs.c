@@ -1143,6 +1143,12 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const char *devices, int 
 		tfs_err("cannot load the pool's metadata: %s", strerror(-ret));
 		goto out_close;
 	}
+	if (fs->need_ckpt && !(flags & TFS_OPEN_NOREPAIR)) {
+		ret = tfs_commit(fs, 1); /* replace the damaged checkpoint */
+		if (ret < 0)
+			goto out_close;
+		fs->need_ckpt = 0;
+	}
 	*out = fs;
 	return 0;
 

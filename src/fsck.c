@@ -349,6 +349,8 @@ int main(int argc, char *argv[])
 		return EXIT_OPERATIONAL;
 	}
 	check_superblocks(&k);
+	if (k.fs->need_ckpt)
+		problem(&k, 1, "the newest checkpoint is damaged (loaded the older one and the journal)");
 	pthread_mutex_lock(&k.fs->lock);
 	for (b = 0; b < k.fs->inodes.t_size; b++) {
 		struct tfs_hnode *h, *next;

@@ -9,7 +9,9 @@
  *                               XXH3 of the header) and the whole pool as a
  *                               record stream (meta.c).  Slots alternate; the
  *                               valid one with the highest sequence wins.
- *   journal                     transactions from offset 0 upwards, each a
+ *   journal, two halves         one half per checkpoint slot.  The
+ *                               transactions that follow the checkpoint in
+ *                               slot X go to half X from its offset 0, each a
  *                               48-byte header (magic, sequence, payload
  *                               length, record count, next inode, XXH3 of the
  *                               payload, XXH3 of the header, both seeded with
@@ -24,16 +26,20 @@
  * slots be reused.  Commits are serialised by commit_lock, and every caller
  * that finds its change already covered returns at once (group commit).
  *
- * Replay (tfs_journal_load): newest valid checkpoint, then transactions from
- * journal offset 0 as long as the sequence is the expected next one and both
+ * Replay (tfs_journal_load): newest valid checkpoint, then the transactions
+ * of its half as long as the sequence is the expected next one and both
  * checksums verify.  The first that does not is the end: a torn or stale tail
- * is never applied.
+ * is never applied.  Then, if the other half starts with exactly the next
+ * sequence, replay goes on there: that is the case where the newer
+ * checkpoint is damaged and the older one was loaded instead.  Its half runs
+ * up to where the newer checkpoint was taken, and the newer half from there,
+ * so either slot plus the journal gives the whole pool.
  *
- * When the journal is half full, or at unmount, the commit writes a
+ * When the current half is half full, or at unmount, the commit writes a
  * checkpoint instead: the pool serialised under the pool lock (the only stall,
  * proportional to the metadata size), then written to the other slot and
- * flushed, and only then is the journal reused from offset 0.  If the
- * checkpoint write is torn, the old slot and the untouched journal still
+ * flushed, and only then does the journal move to that slot's half.  If the
+ * checkpoint write is torn, the old slot and its untouched half still
  * describe the pool.
  */
 #include "config.h"
@@ -58,6 +64,17 @@ static uint64_t pool_seed(const struct tfs_fs *fs, uint64_t seq)
 static uint64_t round_block(uint64_t n)
 {
 	return (n + TFS_BLOCK_SIZE - 1) & ~(uint64_t)(TFS_BLOCK_SIZE - 1);
+}
+
+/* bytes in one journal half */
+static uint64_t half_len(const struct tfs_fs *fs)
+{
+	return (fs->sb.s_jrnl_len / 2) & ~(uint64_t)(TFS_BLOCK_SIZE - 1);
+}
+
+static uint64_t half_off(const struct tfs_fs *fs, unsigned int half)
+{
+	return fs->sb.s_jrnl_off + half * half_len(fs);
 }
 
 static struct tfs_io_dev *meta_dev(struct tfs_fs *fs)
@@ -149,19 +166,19 @@ static void txn_hdr_decode(const uint8_t *b, struct txn_hdr *h)
 	h->hcsum = tfs_get_u64(&r);
 }
 
-/* replay from the journal start; returns transactions applied or -errno */
-static int journal_replay(struct tfs_fs *fs, int *clean)
+/* replay half @half from its start, expecting fs->jseq first; returns
+ * transactions applied or -errno, and leaves fs->jseq/joff after the last */
+static int journal_replay(struct tfs_fs *fs, unsigned int half, int *clean)
 {
-	uint64_t len = fs->sb.s_jrnl_len, off = 0, seq = fs->jseq, span;
+	uint64_t len = half_len(fs), off = 0, seq = fs->jseq, span;
 	uint8_t *blk = tfs_io_alloc(TFS_BLOCK_SIZE), *buf = NULL;
 	struct txn_hdr h;
 	int n = 0, ret = 0;
 
-	*clean = 0;
 	if (!blk)
 		return -ENOMEM;
 	while (off + TFS_BLOCK_SIZE <= len) {
-		ret = meta_io(fs, TFS_IO_READ, blk, TFS_BLOCK_SIZE, fs->sb.s_jrnl_off + off);
+		ret = meta_io(fs, TFS_IO_READ, blk, TFS_BLOCK_SIZE, half_off(fs, half) + off);
 		if (ret < 0)
 			break;
 		txn_hdr_decode(blk, &h);
@@ -177,7 +194,7 @@ static int journal_replay(struct tfs_fs *fs, int *clean)
 			ret = -ENOMEM;
 			break;
 		}
-		ret = meta_io(fs, TFS_IO_READ, buf, span, fs->sb.s_jrnl_off + off);
+		ret = meta_io(fs, TFS_IO_READ, buf, span, half_off(fs, half) + off);
 		if (ret < 0)
 			break;
 		if (tfs_hash(buf + TFS_JHDR_SIZE, h.len, pool_seed(fs, seq)) != h.csum)
@@ -258,7 +275,28 @@ int tfs_journal_load(struct tfs_fs *fs)
 		return -EUCLEAN;
 	}
 	fs->loading = 1;
-	n = journal_replay(fs, &clean);
+	clean = 0;
+	fs->jhalf = fs->ckpt_slot;
+	n = journal_replay(fs, fs->jhalf, &clean);
+	if (n >= 0) {
+		uint64_t joff = fs->joff;
+		int more = journal_replay(fs, 1 - fs->jhalf, &clean);
+
+		if (more > 0) {
+			/* the newer checkpoint is damaged; its half carried on from
+			 * where the older one's ended.  Write a new checkpoint over
+			 * the damaged slot before anything else. */
+			tfs_warn("recovered from the older checkpoint and %d + %d journal transactions",
+				 n, more);
+			fs->jhalf = 1 - fs->jhalf;
+			fs->need_ckpt = 1;
+			n += more;
+		} else if (more == 0) {
+			fs->joff = joff;
+		} else {
+			n = more;
+		}
+	}
 	fs->loading = 0;
 	if (n < 0)
 		return n;
@@ -387,7 +425,7 @@ static int write_txn(struct tfs_fs *fs, const uint8_t *p, size_t len, uint32_t n
 	}
 	if (ret == 0) {
 		memcpy(buf, hw.b, TFS_JHDR_SIZE);
-		ret = meta_io(fs, TFS_IO_WRITE, buf, span, fs->sb.s_jrnl_off + fs->joff);
+		ret = meta_io(fs, TFS_IO_WRITE, buf, span, half_off(fs, fs->jhalf) + fs->joff);
 	}
 	if (ret == 0)
 		ret = tfs_io_flush(meta_dev(fs));
@@ -443,7 +481,10 @@ static int write_checkpoint(struct tfs_fs *fs, const struct commit *c)
 		return ret;
 	fs->ckpt_seq = seq;
 	fs->ckpt_slot = slot;
-	fs->joff = 0; /* transactions before fs->jseq are all in the checkpoint */
+	/* transactions before fs->jseq are all in the checkpoint: the journal
+	 * goes on in this slot's half, leaving the other slot's intact */
+	fs->jhalf = slot;
+	fs->joff = 0;
 	fs->meta_bytes = c->w.len;
 	fs->checkpoints++;
 	return 0;
@@ -463,14 +504,14 @@ static int __commit(struct tfs_fs *fs, int force_ckpt)
 	/* checkpoint when the journal is half used or this transaction would
 	 * not fit in what is left */
 	full = force_ckpt || fs->joff + round_block(TFS_JHDR_SIZE + fs->jbuf.len) * 2 >
-				     fs->sb.s_jrnl_len / 2;
+				     half_len(fs) / 2;
 	commit_take(fs, &c, full);
 	pthread_mutex_unlock(&fs->lock);
 
 	ret = c.w.err;
 	if (ret == 0)
 		ret = flush_data(fs);
-	if (ret == 0 && !full && fs->joff + round_block(TFS_JHDR_SIZE + c.w.len) > fs->sb.s_jrnl_len)
+	if (ret == 0 && !full && fs->joff + round_block(TFS_JHDR_SIZE + c.w.len) > half_len(fs))
 		full = 1; /* cannot happen with the half rule, but never overrun */
 	if (ret == 0)
 		ret = full ? write_checkpoint(fs, &c) : write_txn(fs, c.w.b, c.w.len, c.nrec, c.next_ino);
@@ -527,7 +568,9 @@ int tfs_checkpoint_initial(struct tfs_fs *fs)
 		return -ENOMEM;
 	memset(zero, 0, TFS_BLOCK_SIZE);
 	/* no stale transaction may look like the first one */
-	ret = meta_io(fs, TFS_IO_WRITE, zero, TFS_BLOCK_SIZE, fs->sb.s_jrnl_off);
+	ret = meta_io(fs, TFS_IO_WRITE, zero, TFS_BLOCK_SIZE, half_off(fs, 0));
+	if (ret == 0)
+		ret = meta_io(fs, TFS_IO_WRITE, zero, TFS_BLOCK_SIZE, half_off(fs, 1));
 	if (ret == 0)
 		ret = meta_io(fs, TFS_IO_WRITE, zero, TFS_BLOCK_SIZE, fs->sb.s_ckpt_off[1]);
 	tfs_io_free(zero);

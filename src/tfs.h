@@ -226,6 +226,8 @@ struct tfs_fs {
 	uint64_t joff;		   /* next transaction offset in the journal; commit_lock */
 	uint64_t ckpt_seq;	   /* seq of the newest checkpoint; commit_lock */
 	unsigned int ckpt_slot;	   /* slot holding the newest checkpoint; commit_lock */
+	unsigned int jhalf;	   /* journal half transactions go to; commit_lock */
+	int need_ckpt;		   /* loaded from the older checkpoint: write one now */
 	uint64_t meta_bytes;	   /* estimated checkpoint size (bytes) */
 	uint64_t commits, checkpoints; /* counters since mount */
 };
