@@ -549,7 +549,7 @@ int tfs_unlink(struct tfs_fs *fs, uint64_t parent, const char *name, int isdir)
 	struct tfs_inode *dir, *in;
 	struct tfs_dirent *de;
 	struct timespec now;
-	int ret = name_check(name);
+	int ret = name_check(name), synced = 0;
 
 	if (ret < 0)
 		return ret;
@@ -585,9 +585,15 @@ int tfs_unlink(struct tfs_fs *fs, uint64_t parent, const char *name, int isdir)
 	drop_link(fs, dir, in, &now);
 	dir->i_mtime = dir->i_ctime = now;
 	tfs_inode_dirty(fs, dir);
+	/* a file someone fsynced is one whose removal can be a commit point
+	 * (SQLite's rollback journal, with synchronous=FULL, does not sync
+	 * the directory after deleting it): make the removal durable too */
+	synced = (in->i_flags & TFS_I_SYNCED) != 0;
 	tfs_inode_maybe_free(fs, in);
 unlock:
 	pthread_mutex_unlock(&fs->lock);
+	if (ret == 0 && synced)
+		ret = tfs_sync(fs);
 	return ret;
 }
 

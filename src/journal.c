@@ -558,6 +558,18 @@ int tfs_sync(struct tfs_fs *fs)
 	return ret;
 }
 
+int tfs_fsync(struct tfs_fs *fs, uint64_t ino)
+{
+	struct tfs_inode *in;
+
+	pthread_mutex_lock(&fs->lock);
+	in = tfs_inode_get(fs, ino);
+	if (in)
+		in->i_flags |= TFS_I_SYNCED;
+	pthread_mutex_unlock(&fs->lock);
+	return tfs_sync(fs);
+}
+
 int tfs_checkpoint_initial(struct tfs_fs *fs)
 {
 	uint8_t *zero;

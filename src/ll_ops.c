@@ -308,7 +308,7 @@ static void tfs_ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 
 static void tfs_ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, -tfs_sync(req_fs(req)));
+	fuse_reply_err(req, -tfs_fsync(req_fs(req), ino));
 }
 
 static void tfs_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

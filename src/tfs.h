@@ -174,6 +174,7 @@ struct tfs_dir {
 /* inode flags */
 #define TFS_I_DIRTY (1u << 0)	  /* attributes on the commit list */
 #define TFS_I_PLACEHOLDER (1u << 1) /* referenced during replay, not yet seen */
+#define TFS_I_SYNCED (1u << 2)	  /* fsynced since mount: its removal is made durable */
 
 struct tfs_inode {
 	struct tfs_hnode i_hnode; /* key: ino; in fs->inodes */
@@ -269,6 +270,7 @@ int meta_finish_load(struct tfs_fs *fs);
 int tfs_journal_load(struct tfs_fs *fs);     /* checkpoint + replay, at mount */
 int tfs_commit(struct tfs_fs *fs, int force_checkpoint);
 int tfs_sync(struct tfs_fs *fs);	     /* fsync: commit if anything changed */
+int tfs_fsync(struct tfs_fs *fs, uint64_t ino); /* tfs_sync, and remember the file cares */
 int tfs_checkpoint_initial(struct tfs_fs *fs); /* mkfs */
 int tfs_journal_unmount(struct tfs_fs *fs);  /* final checkpoint + unmount record */
 
