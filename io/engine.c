@@ -128,6 +128,18 @@ static struct tfs_ring *ring_get(int *err)
 	return r;
 }
 
+/* a ring whose submit failed may hold SQEs pointing at requests that are
+ * gone: never submit from it again; the next request gets a new one */
+static void ring_drop(void)
+{
+	if (!t_ring)
+		return;
+	io_uring_queue_exit(&t_ring->ring);
+	free(t_ring);
+	t_self->ring = NULL;
+	t_ring = NULL;
+}
+
 void tfs_io_thread_exit(void)
 {
 	if (!t_self)
@@ -291,8 +303,10 @@ int tfs_io_run(struct tfs_io_req *reqs, unsigned int n)
 	}
 	while (pending > 0) {
 		ret = ring_reap(r, 1);
-		if (ret < 0)
-			return ret; /* ring broken: callers treat as I/O error */
+		if (ret < 0) {
+			ring_drop(); /* callers see an I/O error */
+			return ret;
+		}
 	}
 	for (i = 0; i < n && !err; i++)
 		err = reqs[i].r_res;

@@ -8,4 +8,5 @@ Suite *dir_suite(void);
 Suite *meta_suite(void);
 Suite *super_suite(void);
 Suite *options_suite(void);
+Suite *io_suite(void);
 #endif
