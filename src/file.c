@@ -208,6 +208,100 @@ static int alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, ui
 	return __alloc_chunks(fs, in, fb, n);
 }
 
+/*
+ * Write intents.  A block that already holds data is overwritten in place,
+ * and its new checksum only becomes durable with the next commit: a crash in
+ * between would leave valid data (old or new) that the durable checksum
+ * condemns.  So before the first in-place overwrite of a chunk, a commit
+ * records an intent on it; an intent lives until the chunk has not been
+ * written for TFS_INTENT_MS (so a hot chunk pays one commit, not one per
+ * write) and is dropped at clean unmount.  After an unclean stop,
+ * tfs_reseal() re-checksums the blocks of chunks that carried one.
+ *
+ * i_rwlock held exclusively.
+ */
+static int write_intent(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n)
+{
+	uint64_t i, now = tfs_now_ms();
+	int need = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	for (i = 0; i < n; i++) {
+		uint64_t blk = fb + i;
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, blk / fs->chunk_blocks);
+
+		c->c_written = now; /* before the I/O: no expiry while it runs */
+		if ((c->c_flags & TIER_CHUNK_INTENT) ||
+		    !tier_chunk_has(c, (uint32_t)(blk % fs->chunk_blocks)))
+			continue;
+		c->c_flags |= TIER_CHUNK_INTENT;
+		tfs_list_add_tail(&fs->intent_chunks, &c->c_intent);
+		tfs_chunk_dirty(fs, c);
+		need = 1;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return need ? tfs_commit(fs, 0) : 0;
+}
+
+int tfs_reseal(struct tfs_fs *fs)
+{
+	uint64_t fixed = 0, chunks = 0;
+	uint8_t *buf;
+	size_t b;
+	int ret = 0;
+
+	buf = tfs_io_alloc(fs->chunk_size);
+	if (!buf)
+		return -ENOMEM;
+	/* at mount, before anything else runs: holding the lock over I/O is fine */
+	pthread_mutex_lock(&fs->lock);
+	for (b = 0; b < fs->inodes.t_size && ret == 0; b++) {
+		struct tfs_hnode *h;
+
+		for (h = fs->inodes.t_b[b]; h && ret == 0; h = h->h_next) {
+			struct tfs_inode *in = tfs_container_of(h, struct tfs_inode, i_hnode);
+			struct tfs_io_req reqs[MAX_RUNS];
+			struct tfs_chunk *c;
+
+			for (c = tier_cmap_next(&in->i_map, 0); c && ret == 0;
+			     c = tier_cmap_next(&in->i_map, c->c_idx + 1)) {
+				uint64_t fb = c->c_idx * fs->chunk_blocks;
+				unsigned int nr;
+				uint32_t k;
+
+				if (!(c->c_flags & TIER_CHUNK_INTENT))
+					continue;
+				chunks++;
+				nr = plan_io(fs, in, TFS_IO_READ, fb, c->c_nblocks, buf, reqs);
+				ret = tfs_io_run(reqs, nr);
+				for (k = 0; k < c->c_nblocks && ret == 0; k++) {
+					uint32_t sum;
+
+					if (!tier_chunk_has(c, k))
+						continue;
+					sum = tier_block_csum(buf + (size_t)k * TFS_BLOCK_SIZE,
+							      in->i_ino, fb + k);
+					if (sum != c->c_csum[k]) {
+						c->c_csum[k] = sum;
+						fixed++;
+					}
+				}
+				c->c_flags &= ~TIER_CHUNK_INTENT;
+				tfs_chunk_dirty(fs, c);
+			}
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	tfs_io_free(buf);
+	if (ret < 0)
+		return ret;
+	if (chunks)
+		tfs_info("re-checksummed %llu chunk%s written in place at the crash (%llu block%s changed)",
+			 (unsigned long long)chunks, chunks == 1 ? "" : "s",
+			 (unsigned long long)fixed, fixed == 1 ? "" : "s");
+	return chunks ? tfs_commit(fs, 0) : 0;
+}
+
 /* i_rwlock held exclusively: write [off, off+size) from @buf */
 static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off,
 			    const void *buf, size_t size)
@@ -216,6 +310,7 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	uint64_t start = round_down(off), end = round_up(off + size);
 	uint64_t fb = start / TFS_BLOCK_SIZE, n = (end - start) / TFS_BLOCK_SIZE, i;
 	uint32_t csum[IO_MAX / TFS_BLOCK_SIZE + 2]; /* callers write at most IO_MAX */
+	uint64_t now;
 	uint8_t *abuf;
 	unsigned int nr;
 	int ret;
@@ -242,6 +337,9 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	memcpy(abuf + (off - start), buf, size);
 	for (i = 0; i < n; i++)
 		csum[i] = tier_block_csum(abuf + i * TFS_BLOCK_SIZE, in->i_ino, fb + i);
+	ret = write_intent(fs, in, fb, n);
+	if (ret < 0)
+		return ret;
 	nr = plan_io(fs, in, TFS_IO_WRITE, fb, n, abuf, reqs);
 	ret = tfs_io_run(reqs, nr);
 	if (ret < 0) {
@@ -249,6 +347,7 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 			strerror(-ret));
 		return ret == -ENOSPC ? -ENOSPC : -EIO;
 	}
+	now = tfs_now_ms();
 	pthread_mutex_lock(&fs->lock);
 	for (i = 0; i < n; i++) {
 		uint64_t blk = fb + i;
@@ -260,6 +359,7 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 			in->i_map.m_blocks++;
 		}
 		c->c_csum[b] = csum[i];
+		c->c_written = now;
 		tfs_chunk_dirty(fs, c);
 	}
 	if (off + size > in->i_size)

@@ -165,6 +165,14 @@ void tfs_touch(struct timespec *ts)
 	clock_gettime(CLOCK_REALTIME, ts);
 }
 
+uint64_t tfs_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 void tfs_changed(struct tfs_fs *fs)
 {
 	fs->change_gen++;
@@ -237,6 +245,7 @@ void tfs_chunk_release(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, in
 		return;
 	if (c->c_flags & TIER_CHUNK_DIRTY)
 		tfs_list_del(&c->c_dirty);
+	tfs_list_del(&c->c_intent);
 	if (!fs->loading) {
 		/* reusable only once the record freeing it is durable */
 		fpend_add(fs, c->c_dev, c->c_slot);
@@ -998,6 +1007,7 @@ struct tfs_fs *tfs_fs_new(void)
 	pthread_mutex_init(&fs->commit_lock, NULL);
 	tfs_list_init(&fs->dirty_inodes);
 	tfs_list_init(&fs->dirty_chunks);
+	tfs_list_init(&fs->intent_chunks);
 	fs->next_ino = TFS_ROOT_INO + 1;
 	if (tfs_htab_init(&fs->inodes, 1024) < 0) {
 		free(fs);
@@ -1148,6 +1158,13 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const char *devices, int 
 	if (ret < 0) {
 		tfs_err("cannot load the pool's metadata: %s", strerror(-ret));
 		goto out_close;
+	}
+	if (!(flags & TFS_OPEN_NOREPAIR)) {
+		ret = tfs_reseal(fs);
+		if (ret < 0) {
+			tfs_err("cannot re-checksum chunks written at the crash: %s", strerror(-ret));
+			goto out_close;
+		}
 	}
 	if (fs->need_ckpt && !(flags & TFS_OPEN_NOREPAIR)) {
 		ret = tfs_commit(fs, 1); /* replace the damaged checkpoint */

@@ -226,7 +226,7 @@ static void check_inode(struct fsck *k, struct tfs_inode *in)
 static int scrub(struct fsck *k)
 {
 	struct tfs_fs *fs = k->fs;
-	uint64_t total = 0, done = 0, bad = 0;
+	uint64_t total = 0, done = 0, bad = 0, resealed = 0;
 	int tty = isatty(STDERR_FILENO);
 	uint8_t *buf;
 	size_t b;
@@ -254,13 +254,21 @@ static int scrub(struct fsck *k)
 				if (tfs_read(fs, in, off, 1u << 20, buf) >= 0)
 					continue;
 				for (uint64_t o = off; o < off + (1u << 20) && o < in->i_size;
-				     o += TFS_BLOCK_SIZE)
-					if (tfs_read(fs, in, o, TFS_BLOCK_SIZE, buf) < 0) {
-						bad++;
-						problem(k, 0, "inode %llu: data at offset %llu fails its checksum",
-							(unsigned long long)in->i_ino,
-							(unsigned long long)o);
+				     o += TFS_BLOCK_SIZE) {
+					struct tfs_chunk *c = tier_cmap_get(&in->i_map, o >> fs->chunk_shift);
+
+					if (tfs_read(fs, in, o, TFS_BLOCK_SIZE, buf) >= 0)
+						continue;
+					if (c && (c->c_flags & TIER_CHUNK_INTENT)) {
+						/* written in place at the crash: old or new
+						 * data, re-checksummed at the next mount */
+						resealed++;
+						continue;
 					}
+					bad++;
+					problem(k, 0, "inode %llu: data at offset %llu fails its checksum",
+						(unsigned long long)in->i_ino, (unsigned long long)o);
+				}
 			}
 			done += in->i_map.m_blocks;
 			if (tty)
@@ -270,8 +278,8 @@ static int scrub(struct fsck *k)
 	}
 	if (tty)
 		fputc('\n', stderr);
-	printf("scrub: %llu data blocks read, %llu bad\n", (unsigned long long)done,
-	       (unsigned long long)bad);
+	printf("scrub: %llu data blocks read, %llu bad, %llu written at a crash (re-checksummed at mount)\n",
+	       (unsigned long long)done, (unsigned long long)bad, (unsigned long long)resealed);
 	tfs_io_free(buf);
 	return 0;
 }

@@ -320,11 +320,34 @@ struct commit {
 	uint64_t gen, next_ino;
 };
 
+/*
+ * pool lock held: drop write intents of chunks not written for
+ * TFS_INTENT_MS (all of them when @all); the chunk goes on the commit list
+ * so that its record without the intent is written.
+ */
+static void intents_expire(struct tfs_fs *fs, int all)
+{
+	uint64_t now = tfs_now_ms();
+	struct tfs_list *l, *next;
+
+	for (l = fs->intent_chunks.next; l != &fs->intent_chunks; l = next) {
+		struct tfs_chunk *ch = tfs_container_of(l, struct tfs_chunk, c_intent);
+
+		next = l->next;
+		if (!all && now - ch->c_written < TFS_INTENT_MS)
+			continue;
+		ch->c_flags &= ~TIER_CHUNK_INTENT;
+		tfs_list_del(l);
+		tfs_chunk_dirty(fs, ch);
+	}
+}
+
 /* pool lock held: move everything pending into @c */
 static void commit_take(struct tfs_fs *fs, struct commit *c, int full)
 {
 	struct tfs_list *l;
 
+	intents_expire(fs, 0);
 	c->gen = fs->change_gen;
 	c->next_ino = fs->next_ino;
 	if (full) {
@@ -599,6 +622,10 @@ int tfs_journal_unmount(struct tfs_fs *fs)
 	struct tfs_wbuf w = { 0 };
 	int ret;
 
+	/* nothing is being written any more: no chunk needs an intent */
+	pthread_mutex_lock(&fs->lock);
+	intents_expire(fs, 1);
+	pthread_mutex_unlock(&fs->lock);
 	ret = tfs_commit(fs, 1);
 	if (ret < 0)
 		return ret;

@@ -135,6 +135,7 @@ void meta_put_chunk(struct tfs_wbuf *w, const struct tfs_chunk *c)
 	tfs_put_u16(w, c->c_dev);
 	tfs_put_u64(w, c->c_slot);
 	tfs_put_u32(w, c->c_nblocks);
+	tfs_put_u8(w, (c->c_flags & TIER_CHUNK_INTENT) ? 1 : 0);
 	for (i = 0; i < words; i++)
 		tfs_put_u64(w, c->c_mask[i]);
 	/* checksums of data blocks only: holes have none */
@@ -319,12 +320,14 @@ static int apply_chunk(struct tfs_fs *fs, struct tfs_rbuf *r)
 	uint64_t ino = tfs_get_u64(r), idx = tfs_get_u64(r), slot;
 	uint16_t dev = tfs_get_u16(r);
 	uint32_t nb, i, words;
+	uint8_t intent;
 	struct tfs_chunk *c, *old;
 	struct tfs_inode *in;
 
 	slot = tfs_get_u64(r);
 	nb = tfs_get_u32(r);
-	if (r->err || nb != fs->chunk_blocks || dev >= fs->ndev ||
+	intent = tfs_get_u8(r);
+	if (r->err || intent > 1 || nb != fs->chunk_blocks || dev >= fs->ndev ||
 	    slot >= fs->sb.s_dev[dev].sd_nslots || idx > (TFS_MAX_FILE_SIZE >> fs->chunk_shift))
 		return -EINVAL;
 	c = tier_chunk_new(ino, idx, nb);
@@ -332,6 +335,8 @@ static int apply_chunk(struct tfs_fs *fs, struct tfs_rbuf *r)
 		return -ENOMEM;
 	c->c_dev = dev;
 	c->c_slot = slot;
+	if (intent)
+		c->c_flags |= TIER_CHUNK_INTENT;
 	words = (nb + 63) / 64;
 	for (i = 0; i < words; i++)
 		c->c_mask[i] = tfs_get_u64(r);

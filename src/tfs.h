@@ -218,6 +218,7 @@ struct tfs_fs {
 	struct tfs_wbuf jbuf;	   /* records not yet committed, in order */
 	uint32_t jnrec;		   /* records in jbuf */
 	struct tfs_list dirty_inodes, dirty_chunks;
+	struct tfs_list intent_chunks; /* chunks with a live write intent */
 	struct tfs_free_slot *fpend; /* slots freed, reusable after commit */
 	size_t fpend_len, fpend_cap;
 	uint64_t change_gen;	   /* bumped by every change */
@@ -292,6 +293,10 @@ void tfs_inode_maybe_free(struct tfs_fs *fs, struct tfs_inode *in); /* pool lock
 void tfs_chunk_dirty(struct tfs_fs *fs, struct tfs_chunk *c);	   /* pool lock */
 void tfs_chunk_release(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, int log);
 void tfs_touch(struct timespec *ts);
+uint64_t tfs_now_ms(void); /* CLOCK_MONOTONIC */
+/* after an unclean stop: re-checksum blocks of chunks that had a write intent */
+int tfs_reseal(struct tfs_fs *fs);
+#define TFS_INTENT_MS 30000 /* an intent outlives the chunk's last write by this */
 void tfs_stat_fill(const struct tfs_fs *fs, const struct tfs_inode *in, struct stat *st);
 void tfs_changed(struct tfs_fs *fs);
 

@@ -22,6 +22,7 @@ struct tfs_chunk *tier_chunk_new(uint64_t ino, uint64_t idx, uint32_t nblocks)
 	c->c_idx = idx;
 	c->c_nblocks = nblocks;
 	tfs_list_init(&c->c_dirty);
+	tfs_list_init(&c->c_intent);
 	c->c_mask = (uint64_t *)(c + 1);
 	c->c_csum = (uint32_t *)(c->c_mask + words);
 	return c;

@@ -55,7 +55,8 @@ static inline void tfs_list_del(struct tfs_list *n)
 #define tfs_container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
 /* chunk flags */
-#define TIER_CHUNK_DIRTY (1u << 0) /* on the pool's commit list */
+#define TIER_CHUNK_DIRTY (1u << 0)  /* on the pool's commit list */
+#define TIER_CHUNK_INTENT (1u << 1) /* durable: blocks may be overwritten in place */
 
 struct tfs_chunk {
 	uint64_t c_ino;	       /* owner inode */
@@ -65,6 +66,8 @@ struct tfs_chunk {
 	uint16_t c_flags;      /* TIER_CHUNK_* ; protected by the pool lock */
 	uint32_t c_nblocks;    /* blocks per chunk */
 	struct tfs_list c_dirty; /* commit list link; pool lock */
+	struct tfs_list c_intent; /* intent list link; pool lock */
+	uint64_t c_written;	  /* last in-place write, CLOCK_MONOTONIC ms; pool lock */
 	uint64_t *c_mask;      /* c_nblocks bits: block holds data */
 	uint32_t *c_csum;      /* c_nblocks block checksums */
 	/* mask words and checksums follow in the same allocation */
