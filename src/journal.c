@@ -456,6 +456,8 @@ static int write_txn(struct tfs_fs *fs, const uint8_t *p, size_t len, uint32_t n
 	tfs_io_free(buf);
 	if (ret < 0)
 		return ret;
+	tfs_debug("commit %llu: %u records, %zu bytes, journal half %u at %llu",
+		  (unsigned long long)fs->jseq, nrec, len, fs->jhalf, (unsigned long long)fs->joff);
 	fs->joff += span;
 	fs->jseq++;
 	fs->meta_bytes += len;
@@ -510,6 +512,8 @@ static int write_checkpoint(struct tfs_fs *fs, const struct commit *c)
 	fs->joff = 0;
 	fs->meta_bytes = c->w.len;
 	fs->checkpoints++;
+	tfs_debug("checkpoint %llu: %zu bytes in slot %c", (unsigned long long)seq, c->w.len,
+		  'A' + slot);
 	return 0;
 }
 

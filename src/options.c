@@ -20,7 +20,7 @@ const struct tfs_opt_def tfs_opt_table[] = {
 	{ "lock_wait", TFS_OPT_UINT, offsetof(struct tfs_opts, lock_wait), "30", "seconds",
 	  "how long to wait for a pool still held by an exiting daemon" },
 	{ "tfs_debug", TFS_OPT_FLAG, offsetof(struct tfs_opts, debug), "0", "",
-	  "log every request (noisy)" },
+	  "log every journal commit and checkpoint (foreground: stderr; else syslog)" },
 	{ NULL, 0, 0, NULL, NULL, NULL },
 };
 
