@@ -39,6 +39,7 @@ struct fsck {
 	int repair;
 	int verbose;
 	unsigned int found, fixed;
+	unsigned int recovered; /* orphans freed: recovery, not errors */
 	struct tfs_htab seen; /* inodes reached from the root */
 };
 
@@ -166,10 +167,15 @@ static void check_inode(struct fsck *k, struct tfs_inode *in)
 		       in->i_mode, in->i_nlink, (unsigned long long)in->i_size);
 	if (!s) {
 		if (in->i_nlink == 0) {
-			problem(k, 1, "inode %llu is an orphan (no name, %llu chunks)",
-				(unsigned long long)in->i_ino, (unsigned long long)in->i_map.m_count);
-			if (k->repair)
+			/* unlinked while open (or awaiting the kernel's forget) when
+			 * the daemon stopped: part of recovery, like the journal */
+			printf("inode %llu is an orphan (unlinked while in use, %llu chunks): %s\n",
+			       (unsigned long long)in->i_ino, (unsigned long long)in->i_map.m_count,
+			       k->repair ? "freed" : "freed at the next mount");
+			if (k->repair) {
 				tfs_inode_destroy(fs, in);
+				k->recovered++;
+			}
 		} else {
 			problem(k, 0, "inode %llu (nlink %u) cannot be reached from the root",
 				(unsigned long long)in->i_ino, in->i_nlink);
@@ -376,7 +382,7 @@ int main(int argc, char *argv[])
 	       (unsigned long long)(k.fs->alloc.a_nslots - k.fs->alloc.a_nfree),
 	       (unsigned long long)k.fs->alloc.a_nslots, k.found, k.found == 1 ? "" : "s", k.fixed);
 	rc = k.found == 0 ? EXIT_CLEAN : k.fixed == k.found ? EXIT_FIXED : EXIT_LEFT;
-	if (k.repair && k.fixed && tfs_journal_unmount(k.fs) < 0) {
+	if (k.repair && (k.fixed || k.recovered) && tfs_journal_unmount(k.fs) < 0) {
 		fprintf(stderr, "fsck.tierfs: writing the repairs failed\n");
 		rc = EXIT_OPERATIONAL;
 	}
