@@ -102,6 +102,7 @@ static int take_opts(struct tfs_opts *o, const char *list, char *fuse_opts, size
 int main(int argc, char *argv[])
 {
 	char fuse_opts[4096] = "default_permissions,subtype=tierfs", fsname[PATH_MAX + 16];
+	char mnt_abs[PATH_MAX];
 	const char *device = NULL, *mnt = NULL;
 	struct fuse_loop_config *lcfg = NULL;
 	struct fuse_session *se = NULL;
@@ -155,6 +156,13 @@ int main(int argc, char *argv[])
 			stat(mnt, &st) < 0 ? strerror(errno) : "not a directory");
 		goto out;
 	}
+	/* daemonizing changes to "/": a relative mountpoint would make our own
+	 * unmount (on SIGTERM) miss and leave a dead mount behind */
+	if (!realpath(mnt, mnt_abs)) {
+		fprintf(stderr, "tierfs: mountpoint %s: %s\n", mnt, strerror(errno));
+		goto out;
+	}
+	mnt = mnt_abs;
 	if (opts.commit == 0)
 		opts.commit = 1;
 	if (opts.debug)

@@ -29,4 +29,16 @@ tfs_mount "$T/b.img"   # any device of the pool finds the others
 check test "$(cat "$MNT/hello")" = hello "remount through the second device"
 check test "$(sha256sum < "$MNT/striped")" = "$sum" "striped file intact"
 tfs_umount
+
+# relative paths, and SIGTERM (systemctl stop) instead of umount: the daemon
+# unmounts itself and writes its checkpoint
+(cd "$T" && "$TIERFS" a.img mnt) || fail "mount with relative paths"
+DAEMON_PID=$(pgrep -n -f "$TIERFS a.img mnt")
+echo term > "$MNT/term"
+kill -TERM "$DAEMON_PID"
+tfs_wait_exit
+check bash -c "! grep -q ' $MNT ' /proc/mounts" "SIGTERM: the daemon unmounted itself"
+tfs_mount "$T/a.img"
+check test "$(cat "$MNT/term")" = term "SIGTERM: data written before it is there"
+tfs_umount
 finish
