@@ -42,12 +42,7 @@ workload() { # $1: cycle
 for c in $(seq 1 "$CYCLES"); do
 	tfs_mount "$T/a.img" -o commit=30
 	workload "$c" 2>/dev/null &
-	wl=$!
-	sleep "0.$((RANDOM % 9 + 1))"
-	kill -9 "$DAEMON_PID"
-	wait $wl 2>/dev/null
-	umount "$MNT" 2>/dev/null || umount -l "$MNT"
-	tfs_wait_exit
+	tfs_crash_during $!
 	"$TOP_BUILDDIR/src/fsck.tierfs" -n "$T/a.img" > "$T/fsck.out" 2>&1
 	rc=$?
 	[ $rc = 0 ] || cat "$T/fsck.out"

@@ -24,12 +24,7 @@ for mode in wal delete; do
 				i=$((i + 1))
 			done
 		) &
-		wl=$!
-		sleep "0.$((RANDOM % 9 + 1))"
-		kill -9 "$DAEMON_PID"
-		wait $wl 2>/dev/null
-		umount "$MNT" 2>/dev/null || umount -l "$MNT"
-		tfs_wait_exit
+		tfs_crash_during $!
 		tfs_mount "$T/a.img" -o commit=30
 		ic=$(sqlite3 "$MNT/$mode.db" "PRAGMA integrity_check;" 2>&1)
 		check test "$ic" = ok "$mode cycle $c: integrity_check ok"

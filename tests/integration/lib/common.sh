@@ -74,6 +74,16 @@ tfs_mount() {
 	DAEMON_PID=$(pgrep -n -f "^$TIERFS .*$MNT\$" || pgrep -n -f "$TIERFS.*$dev.*$MNT")
 }
 
+# tfs_crash_during PID: after a random 0.1-0.9 s, SIGKILL the daemon while
+# the workload PID runs, wait for the workload to fail, clear the dead mount
+tfs_crash_during() {
+	sleep "0.$((RANDOM % 9 + 1))"
+	kill -9 "$DAEMON_PID"
+	wait "$1" 2>/dev/null
+	umount "$MNT" 2>/dev/null || umount -l "$MNT"
+	tfs_wait_exit
+}
+
 tfs_umount() {
 	umount "$MNT" || fail "umount $MNT"
 	tfs_wait_exit || fail "daemon did not exit after umount"
