@@ -16,15 +16,18 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "io.h"
 
-static int block_probe(int fd, const void *p)
+static int block_probe(int fd, const void *p, unsigned int cls)
 {
 	const struct stat *st = p;
 
+	if (cls != TFS_CLASS_BLOCK && cls != TFS_CLASS_MAX)
+		return 0;
 	return S_ISREG(st->st_mode) || S_ISBLK(st->st_mode);
 }
 
@@ -84,7 +87,9 @@ const struct tfs_io_ops tfs_block_ops = {
 	.flush = block_flush,
 };
 
+/* probed in order: the first that takes the path drives it */
 static const struct tfs_io_ops *const backends[] = {
+	&tfs_pmem_ops,
 	&tfs_block_ops,
 };
 
@@ -99,15 +104,14 @@ const char *tfs_dev_class_str(unsigned int cls)
 	return cls < TFS_CLASS_MAX ? class_names[cls] : "unknown";
 }
 
-int tfs_io_dev_open(struct tfs_io_dev *dev, const char *path)
+int tfs_io_dev_open(struct tfs_io_dev *dev, const char *path, unsigned int cls)
 {
 	struct stat st;
 	unsigned int i;
 	int ret, oflags = O_RDWR | O_CLOEXEC;
 
+	memset(dev, 0, offsetof(struct tfs_io_dev, d_path));
 	dev->d_fd = -1;
-	dev->d_ops = NULL;
-	dev->d_dirty = 0;
 	if (strlen(path) >= sizeof(dev->d_path))
 		return -ENAMETOOLONG;
 	strcpy(dev->d_path, path);
@@ -115,7 +119,7 @@ int tfs_io_dev_open(struct tfs_io_dev *dev, const char *path)
 		return -errno;
 	if (S_ISBLK(st.st_mode))
 		oflags |= O_EXCL;
-	else if (!S_ISREG(st.st_mode))
+	else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
 		return -ENOTBLK;
 	dev->d_fd = open(path, oflags);
 	if (dev->d_fd < 0)
@@ -126,12 +130,17 @@ int tfs_io_dev_open(struct tfs_io_dev *dev, const char *path)
 	}
 	ret = -ENOTSUP;
 	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
-		if (backends[i]->probe(dev->d_fd, &st)) {
+		if (backends[i]->probe(dev->d_fd, &st, cls)) {
 			dev->d_ops = backends[i];
+			dev->d_class = cls == TFS_CLASS_MAX ? (backends[i]->flags & TFS_IO_BYTE ?
+								TFS_CLASS_PMEM : TFS_CLASS_BLOCK)
+							    : cls;
 			ret = dev->d_ops->open(dev);
 			break;
 		}
 	}
+	if (ret == -ENOTSUP && S_ISCHR(st.st_mode))
+		ret = -ENOTBLK; /* a character device that is not DAX */
 	if (ret < 0)
 		goto out_close_fd;
 	return 0;
@@ -151,4 +160,38 @@ void tfs_io_dev_close(struct tfs_io_dev *dev)
 		dev->d_ops->close(dev);
 	close(dev->d_fd);
 	dev->d_fd = -1;
+	dev->d_ops = NULL;
+}
+
+int tfs_io_dev_pread(struct tfs_io_dev *dev, void *buf, size_t len, uint64_t off)
+{
+	struct tfs_io_req req = { .r_dev = dev, .r_op = TFS_IO_READ };
+
+	if (off > dev->d_size || len > dev->d_size - off)
+		return -EINVAL;
+	if (!dev->d_ops->sync_io)
+		return tfs_io_pread_full(dev->d_fd, buf, len, off);
+	req.r_buf = buf;
+	req.r_len = (uint32_t)len;
+	req.r_off = off;
+	return dev->d_ops->sync_io(dev, &req);
+}
+
+int tfs_io_dev_pwrite(struct tfs_io_dev *dev, const void *buf, size_t len, uint64_t off)
+{
+	struct tfs_io_req req = { .r_dev = dev, .r_op = TFS_IO_WRITE };
+	int ret;
+
+	if (off > dev->d_size || len > dev->d_size - off)
+		return -EINVAL;
+	if (!dev->d_ops->sync_io) {
+		ret = tfs_io_pwrite_full(dev->d_fd, buf, len, off);
+		if (ret == 0)
+			__atomic_store_n(&dev->d_dirty, 1, __ATOMIC_RELEASE);
+		return ret;
+	}
+	req.r_buf = (void *)buf;
+	req.r_len = (uint32_t)len;
+	req.r_off = off;
+	return dev->d_ops->sync_io(dev, &req);
 }

@@ -7,6 +7,10 @@
  * produced when the owning thread enters the kernel to wait, which is what
  * tfs_io_reap() does; nothing else ever touches the ring.
  *
+ * Devices whose backend has sync_io (pmem) never see the ring: a request is
+ * carried out when it is queued, and its completion waits on the thread's
+ * done list for the next tfs_io_reap(), so callbacks still run from reap.
+ *
  * A request's user_data is the request itself.  On completion:
  *   -EAGAIN/-EINTR          requeued as is;
  *   0 < res < remaining     short transfer: r_done advances, the remainder is
@@ -35,6 +39,7 @@ struct tfs_ring {
 /* everything a thread owns in the I/O layer, freed when the thread ends */
 struct tfs_thread {
 	struct tfs_ring *ring;
+	struct tfs_io_req *done; /* sync_io requests whose callbacks are due */
 	void *scratch[TFS_IO_SCRATCH_MAX];
 	size_t scratch_len[TFS_IO_SCRATCH_MAX]; /* bytes */
 };
@@ -253,11 +258,54 @@ static int ring_reap(struct tfs_ring *r, unsigned int min)
 	return done;
 }
 
+/* a request on a byte-addressable device: done at once, durable if a write */
+static int req_sync(struct tfs_io_req *req)
+{
+	struct tfs_io_dev *dev = req->r_dev;
+	int res;
+
+	res = dev->d_ops->sync_io(dev, req);
+	req->r_done = res == 0 && req->r_op != TFS_IO_FLUSH ? req->r_len : 0;
+	req->r_res = res;
+	return res;
+}
+
+/* run the callbacks of finished sync_io requests; returns how many */
+static int done_run(void)
+{
+	struct tfs_thread *t = t_self;
+	struct tfs_io_req *req;
+	int n = 0;
+
+	while (t && t->done) {
+		req = t->done;
+		t->done = req->r_next;
+		req->r_next = NULL;
+		req->r_cb(req);
+		n++;
+	}
+	return n;
+}
+
 int tfs_io_submit(struct tfs_io_req *req)
 {
+	struct tfs_thread *t;
 	struct tfs_ring *r;
 	int err = 0;
 
+	if (req->r_dev->d_ops->sync_io) {
+		struct tfs_io_req **tail;
+
+		t = thread_get();
+		if (!t)
+			return -ENOMEM;
+		req_sync(req);
+		req->r_next = NULL;
+		for (tail = &t->done; *tail; tail = &(*tail)->r_next)
+			;
+		*tail = req;
+		return 0;
+	}
 	r = ring_get(&err);
 	if (!r)
 		return err;
@@ -269,29 +317,43 @@ int tfs_io_submit(struct tfs_io_req *req)
 int tfs_io_reap(unsigned int min)
 {
 	struct tfs_ring *r;
-	int err = 0;
+	int err = 0, done, ret;
 
+	done = done_run();
+	if ((unsigned int)done >= min && (!t_ring || t_ring->queued == 0))
+		return done;
 	r = ring_get(&err);
 	if (!r)
 		return err;
-	return ring_reap(r, min);
+	ret = ring_reap(r, min > (unsigned int)done ? min - (unsigned int)done : 0);
+	return ret < 0 ? ret : ret + done;
 }
 
 int tfs_io_run(struct tfs_io_req *reqs, unsigned int n)
 {
-	struct tfs_ring *r;
+	struct tfs_ring *r = NULL;
 	unsigned int pending = 0, i;
 	int err = 0, ret;
 
 	if (n == 0)
 		return 0;
-	r = ring_get(&err);
-	if (!r)
-		return err;
+	for (i = 0; i < n; i++) {
+		if (reqs[i].r_dev->d_ops->sync_io)
+			continue;
+		r = ring_get(&err);
+		if (!r)
+			return err;
+		break;
+	}
 	for (i = 0; i < n; i++) {
 		reqs[i].r_done = 0;
 		reqs[i].r_res = 0;
 		reqs[i].r_cb = NULL;
+		if (reqs[i].r_dev->d_ops->sync_io) {
+			ret = req_sync(&reqs[i]);
+			err = err ? err : ret;
+			continue;
+		}
 		reqs[i].r_priv = &pending;
 		pending++;
 		ret = ring_queue(r, &reqs[i]);

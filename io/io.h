@@ -2,12 +2,17 @@
  * io/io.h - the one public header of tierfs' I/O layer.
  *
  * The I/O layer knows devices and byte ranges, nothing about files or chunks.
- * It has three parts:
+ * It has four parts:
  *
  *  - device backends, one file each, behind a small const ops table
- *    (struct tfs_io_ops).  A device is opened by path; the backend is chosen
- *    from what the path is (regular file or block device today; pmem and zoned
- *    backends slot in beside it);
+ *    (struct tfs_io_ops).  A device is opened by path and the class the pool
+ *    says it has; the backend is chosen from the class and what the path is
+ *    (a regular file can be a block device or emulated pmem, a DAX character
+ *    device is always pmem);
+ *  - the persistence layer of the pmem backend (backend_pmem.c): stores into
+ *    a mapping made durable by cache-line flushes and a fence (DAX, MAP_SYNC)
+ *    or by msync (an ordinary mapping), plus a test-only shadow mode in which
+ *    nothing reaches the file until it is persisted;
  *  - the io_uring engine: one ring per thread, created lazily by the thread
  *    that first submits (SINGLE_ISSUER).  Requests are submitted asynchronously
  *    and complete through a callback run by tfs_io_reap(); tfs_io_run() is the
@@ -42,7 +47,7 @@ enum tfs_dev_class {
 };
 const char *tfs_dev_class_str(unsigned int cls);
 
-#define TFS_IO_OPS_VERSION 1
+#define TFS_IO_OPS_VERSION 2
 
 /* Backend capability flags (struct tfs_io_ops.flags). */
 #define TFS_IO_DIRECT (1u << 0) /* I/O must be TFS_BLOCK_SIZE aligned */
@@ -59,7 +64,8 @@ struct tfs_io_req;
  * @version: TFS_IO_OPS_VERSION the backend was written against.
  * @flags:   TFS_IO_* capabilities.
  * @probe:   return 1 if this backend drives the already opened @fd (with
- *           fstat result @st), 0 if not.  Required.
+ *           fstat result @st) as a device of class @cls (TFS_CLASS_MAX:
+ *           whatever the path is), 0 if not.  Required.
  * @open:    finish opening @dev, whose d_fd and d_path are set: learn the
  *           size, switch to direct I/O where possible.  Returns 0 or -errno.
  *           Required.
@@ -68,20 +74,26 @@ struct tfs_io_req;
  * @prep:    fill @sqe for @req (a read or write of req->r_len - req->r_done
  *           bytes at req->r_off + req->r_done).  Required.
  * @flush:   prepare a durability barrier for everything completed before it
- *           (fdatasync for a file or block device).  Required.
+ *           (fdatasync for a file or block device).  Required unless @sync_io.
+ * @sync_io: for byte-addressable backends: perform @req (read, write or
+ *           flush) at once, without the ring.  A write is durable when it
+ *           returns.  Returns 0 or -errno.  When set, @prep and @flush are
+ *           never called.
  */
 struct tfs_io_ops {
 	const char *name;
 	int version;
 	unsigned int flags;
-	int (*probe)(int fd, const void *st);
+	int (*probe)(int fd, const void *st, unsigned int cls);
 	int (*open)(struct tfs_io_dev *dev);
 	void (*close)(struct tfs_io_dev *dev);
 	void (*prep)(struct tfs_io_dev *dev, struct io_uring_sqe *sqe, struct tfs_io_req *req);
 	void (*flush)(struct tfs_io_dev *dev, struct io_uring_sqe *sqe);
+	int (*sync_io)(struct tfs_io_dev *dev, struct tfs_io_req *req);
 };
 
 extern const struct tfs_io_ops tfs_block_ops;
+extern const struct tfs_io_ops tfs_pmem_ops;
 
 /**
  * struct tfs_io_dev - one opened device (a path of the pool).
@@ -92,6 +104,10 @@ extern const struct tfs_io_ops tfs_block_ops;
  * @d_direct: 1 if d_fd was opened with O_DIRECT.
  * @d_dirty: set (atomically) by every completed write, cleared by a flush
  *           that started after it; tells which devices a commit must flush.
+ * @d_class: enum tfs_dev_class the device was opened as.
+ * @d_map:   byte-addressable backends: the mapping of the whole device
+ *           (reads may be served straight from it).  NULL otherwise.
+ * @d_priv:  backend state.
  * @d_path:  the path it was opened by.
  */
 struct tfs_io_dev {
@@ -100,15 +116,52 @@ struct tfs_io_dev {
 	int d_direct;
 	uint64_t d_size;
 	int d_dirty;
+	unsigned int d_class;
+	uint8_t *d_map;
+	void *d_priv;
 	char d_path[PATH_MAX];
 };
 
 /*
  * Open @path read-write (O_EXCL for block devices so that nothing else has it
- * mounted).  Returns 0 or -errno; on failure @dev is left closed.
+ * mounted) as a device of class @cls, or TFS_CLASS_MAX to take it for what it
+ * is (a DAX character device is pmem, anything else block).  Returns 0 or
+ * -errno; on failure @dev is left closed.
  */
-int tfs_io_dev_open(struct tfs_io_dev *dev, const char *path);
+int tfs_io_dev_open(struct tfs_io_dev *dev, const char *path, unsigned int cls);
 void tfs_io_dev_close(struct tfs_io_dev *dev);
+/* Synchronous whole-range transfers on @dev (superblocks, tools); a write
+ * is not durable until tfs_io_flush(@dev). */
+int tfs_io_dev_pread(struct tfs_io_dev *dev, void *buf, size_t len, uint64_t off);
+int tfs_io_dev_pwrite(struct tfs_io_dev *dev, const void *buf, size_t len, uint64_t off);
+
+/*
+ * Persistent memory (backend_pmem.c).  How a pmem device is made durable is
+ * chosen when it is opened:
+ *   TFS_PMEM_CPU     the mapping is DAX (MAP_SYNC accepted, or a device-dax
+ *                    character device): flush the cache lines (clwb,
+ *                    clflushopt or clflush, by CPUID) and fence;
+ *   TFS_PMEM_MSYNC   an ordinary shared mapping (a file on tmpfs or ext4, a
+ *                    block device): msync of the dirty pages;
+ *   TFS_PMEM_SHADOW  test mode, chosen by the environment variable
+ *                    TIERFS_PMEM_SHADOW=1: the mapping is private, and only
+ *                    persisted cache lines are copied to the file, so a crash
+ *                    (of the process, or tfs_pmem_crash()) loses every byte
+ *                    that was stored but not persisted.
+ */
+enum tfs_pmem_mode { TFS_PMEM_CPU, TFS_PMEM_MSYNC, TFS_PMEM_SHADOW };
+#define TFS_PMEM_LINE 64u /* persistence granularity: a cache line */
+int tfs_pmem_mode(const struct tfs_io_dev *dev);
+const char *tfs_pmem_mode_str(const struct tfs_io_dev *dev);
+/* make bytes [off, off+len) of the mapping durable (whole lines) */
+int tfs_pmem_persist(struct tfs_io_dev *dev, uint64_t off, size_t len);
+/* store @v at the 8-byte aligned @off as one atomic store and persist it: the
+ * commit point of a record written and persisted before it */
+int tfs_pmem_store8(struct tfs_io_dev *dev, uint64_t off, uint64_t v);
+/* shadow mode only: simulate a crash (forget what was not persisted) */
+int tfs_pmem_crash(struct tfs_io_dev *dev);
+/* bytes persisted since open (what a shadow-mode test can assert on) */
+uint64_t tfs_pmem_persisted(const struct tfs_io_dev *dev);
 
 enum tfs_io_op { TFS_IO_READ, TFS_IO_WRITE, TFS_IO_FLUSH, TFS_IO_OP_MAX };
 
@@ -123,6 +176,7 @@ enum tfs_io_op { TFS_IO_READ, TFS_IO_WRITE, TFS_IO_FLUSH, TFS_IO_OP_MAX };
  * @r_res:  0 or -errno once complete.
  * @r_cb:   completion callback for tfs_io_submit(); unused by tfs_io_run().
  * @r_priv: caller's.
+ * @r_next: the engine's.
  */
 struct tfs_io_req {
 	struct tfs_io_dev *r_dev;
@@ -134,6 +188,7 @@ struct tfs_io_req {
 	int32_t r_res;
 	void (*r_cb)(struct tfs_io_req *req);
 	void *r_priv;
+	struct tfs_io_req *r_next;
 };
 
 /* Queue @req on this thread's ring; it completes in a later tfs_io_reap(). */

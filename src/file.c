@@ -22,6 +22,7 @@
 #include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "tfs.h"
@@ -50,13 +51,27 @@ static uint64_t dev_off(const struct tfs_fs *fs, const struct tfs_chunk *c, uint
 	       (uint64_t)b * TFS_BLOCK_SIZE;
 }
 
+static int on_map(const struct tfs_fs *fs, const struct tfs_chunk *c)
+{
+	return fs->dev[c->c_dev].d_map != NULL;
+}
+
+/* where block @b of chunk @c is in its device's mapping */
+static const uint8_t *map_addr(const struct tfs_fs *fs, const struct tfs_chunk *c, uint32_t b)
+{
+	return fs->dev[c->c_dev].d_map + dev_off(fs, c, b);
+}
+
+#define PLAN_SKIP_MAPPED (1u << 0) /* reads: leave blocks on mapped devices alone */
+
 /*
  * Collect I/O for the blocks [fb, fb+n) of @in into @reqs against @buf (block
  * 0 of @buf is file block @fb).  Reads skip holes (zero-filled here); writes
  * cover every block.  Returns the number of requests.
  */
-static unsigned int plan_io(struct tfs_fs *fs, struct tfs_inode *in, unsigned int op,
-			    uint64_t fb, uint64_t n, uint8_t *buf, struct tfs_io_req *reqs)
+static unsigned int plan_io_flags(struct tfs_fs *fs, struct tfs_inode *in, unsigned int op,
+				  uint64_t fb, uint64_t n, uint8_t *buf, struct tfs_io_req *reqs,
+				  unsigned int flags)
 {
 	unsigned int nr = 0;
 	uint64_t i = 0;
@@ -70,6 +85,10 @@ static unsigned int plan_io(struct tfs_fs *fs, struct tfs_inode *in, unsigned in
 		if (!c || (op == TFS_IO_READ && !tier_chunk_has(c, b))) {
 			if (op == TFS_IO_READ)
 				memset(buf + i * TFS_BLOCK_SIZE, 0, TFS_BLOCK_SIZE);
+			i++;
+			continue;
+		}
+		if ((flags & PLAN_SKIP_MAPPED) && on_map(fs, c)) {
 			i++;
 			continue;
 		}
@@ -89,6 +108,25 @@ static unsigned int plan_io(struct tfs_fs *fs, struct tfs_inode *in, unsigned in
 	return nr;
 }
 
+static unsigned int plan_io(struct tfs_fs *fs, struct tfs_inode *in, unsigned int op,
+			    uint64_t fb, uint64_t n, uint8_t *buf, struct tfs_io_req *reqs)
+{
+	return plan_io_flags(fs, in, op, fb, n, buf, reqs, 0);
+}
+
+static int verify_one(struct tfs_fs *fs, struct tfs_inode *in, const struct tfs_chunk *c,
+		      uint64_t blk, const uint8_t *data)
+{
+	uint32_t b = (uint32_t)(blk % fs->chunk_blocks);
+
+	if (tier_block_csum(data, in->i_ino, blk) == c->c_csum[b])
+		return 0;
+	tfs_err("checksum mismatch: inode %llu offset %llu (%s offset %llu)",
+		(unsigned long long)in->i_ino, (unsigned long long)(blk * TFS_BLOCK_SIZE),
+		fs->dev[c->c_dev].d_path, (unsigned long long)dev_off(fs, c, b));
+	return -EIO;
+}
+
 /* verify the data blocks among [fb, fb+n) read into @buf */
 static int verify(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
 		  const uint8_t *buf)
@@ -102,13 +140,8 @@ static int verify(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t
 
 		if (!c || !tier_chunk_has(c, b))
 			continue;
-		if (tier_block_csum(buf + i * TFS_BLOCK_SIZE, in->i_ino, blk) != c->c_csum[b]) {
-			tfs_err("checksum mismatch: inode %llu offset %llu (%s offset %llu)",
-				(unsigned long long)in->i_ino,
-				(unsigned long long)(blk * TFS_BLOCK_SIZE),
-				fs->dev[c->c_dev].d_path, (unsigned long long)dev_off(fs, c, b));
+		if (verify_one(fs, in, c, blk, buf + i * TFS_BLOCK_SIZE) < 0)
 			return -EIO;
-		}
 	}
 	return 0;
 }
@@ -157,6 +190,91 @@ ssize_t tfs_read(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 	ret = read_blocks(fs, in, start / TFS_BLOCK_SIZE, (end - start) / TFS_BLOCK_SIZE, abuf);
 	pthread_rwlock_unlock(&in->i_rwlock);
 	return ret < 0 ? ret : (ssize_t)size;
+}
+
+/* append [p, p+len) to @iov, merging with the previous piece when adjacent */
+static void iov_add(struct iovec *iov, int *n, const uint8_t *p, size_t len)
+{
+	if (*n > 0 && (const uint8_t *)iov[*n - 1].iov_base + iov[*n - 1].iov_len == p) {
+		iov[*n - 1].iov_len += len;
+		return;
+	}
+	iov[*n].iov_base = (void *)p;
+	iov[*n].iov_len = len;
+	(*n)++;
+}
+
+int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t size,
+		 uint8_t *abuf, tfs_reply_fn reply, void *arg)
+{
+	static const uint8_t zeros[TFS_BLOCK_SIZE];
+	struct tfs_io_req reqs[MAX_RUNS];
+	struct iovec *iov = NULL;
+	uint64_t start, fb, n, i;
+	int niov = 0, mapped = 0, ret;
+
+	pthread_rwlock_rdlock(&in->i_rwlock);
+	if (off >= in->i_size || size == 0) {
+		ret = reply(arg, NULL, 0);
+		goto out_unlock;
+	}
+	if (size > in->i_size - off)
+		size = (size_t)(in->i_size - off);
+	start = round_down(off);
+	fb = start / TFS_BLOCK_SIZE;
+	n = (round_up(off + size) - start) / TFS_BLOCK_SIZE;
+	for (i = 0; i < n && !mapped; i += fs->chunk_blocks - (fb + i) % fs->chunk_blocks) {
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, (fb + i) / fs->chunk_blocks);
+
+		mapped = c && on_map(fs, c);
+	}
+	if (!mapped || n > MAX_RUNS) {
+		/* nothing on a mapped device (or too long to plan in one go) */
+		ret = read_blocks(fs, in, fb, n, abuf);
+		if (ret == 0) {
+			struct iovec one = { .iov_base = abuf + (off - start), .iov_len = size };
+
+			ret = reply(arg, &one, 1);
+		}
+		goto out_unlock;
+	}
+	/* the rest is read into @abuf, mapped blocks are verified in place */
+	ret = tfs_io_run(reqs, plan_io_flags(fs, in, TFS_IO_READ, fb, n, abuf, reqs,
+					     PLAN_SKIP_MAPPED));
+	if (ret < 0) {
+		tfs_err("read error on inode %llu: %s", (unsigned long long)in->i_ino, strerror(-ret));
+		ret = -EIO;
+		goto out_unlock;
+	}
+	iov = malloc(n * sizeof(*iov));
+	if (!iov) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t blk = fb + i;
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, blk / fs->chunk_blocks);
+		uint32_t b = (uint32_t)(blk % fs->chunk_blocks);
+		size_t lo = i == 0 ? (size_t)(off - start) : 0;
+		size_t hi = i == n - 1 ? (size_t)(off + size - (blk * TFS_BLOCK_SIZE)) : TFS_BLOCK_SIZE;
+		const uint8_t *src;
+
+		if (!c || !tier_chunk_has(c, b)) {
+			src = c && on_map(fs, c) ? zeros : abuf + i * TFS_BLOCK_SIZE;
+		} else {
+			src = on_map(fs, c) ? map_addr(fs, c, b) : abuf + i * TFS_BLOCK_SIZE;
+			ret = verify_one(fs, in, c, blk, src);
+			if (ret < 0)
+				goto out_free_iov;
+		}
+		iov_add(iov, &niov, src + lo, hi - lo);
+	}
+	ret = reply(arg, iov, niov);
+out_free_iov:
+	free(iov);
+out_unlock:
+	pthread_rwlock_unlock(&in->i_rwlock);
+	return ret;
 }
 
 /* i_rwlock held exclusively: make sure chunks exist for blocks [fb, fb+n) */

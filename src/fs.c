@@ -1038,12 +1038,13 @@ static int dev_attach(struct tfs_fs *fs, const struct tfs_sb *want, unsigned int
 	struct tfs_sb sb;
 	int ret;
 
-	ret = tfs_io_dev_open(dev, path);
+	ret = tfs_io_dev_open(dev, path, want->s_dev[idx].sd_class);
 	if (ret < 0) {
-		tfs_err("device %u of the pool (%s): %s", idx, path, strerror(-ret));
+		tfs_err("device %u of the pool (%s, %s): %s", idx, tfs_dev_class_str(want->s_dev[idx].sd_class),
+			path, strerror(-ret));
 		return ret;
 	}
-	ret = tfs_sb_read(dev->d_fd, &sb, !(flags & TFS_OPEN_NOREPAIR));
+	ret = tfs_sb_read(dev, &sb, !(flags & TFS_OPEN_NOREPAIR));
 	if (ret < 0 || memcmp(sb.s_pool_uuid, want->s_pool_uuid, 16) ||
 	    memcmp(sb.s_dev_uuid, want->s_dev[idx].sd_uuid, 16)) {
 		tfs_err("%s is not device %u of this pool (%s)", path, idx,
@@ -1086,8 +1087,8 @@ static const char *dev_path(const struct tfs_sb *sb, unsigned int idx, const cha
 		if (n < len) {
 			memcpy(buf, p, n);
 			buf[n] = 0;
-			if (tfs_io_dev_open(&d, buf) == 0) {
-				int ok = tfs_sb_read(d.d_fd, &s, 0) == 0 &&
+			if (tfs_io_dev_open(&d, buf, TFS_CLASS_MAX) == 0) {
+				int ok = tfs_sb_read(&d, &s, 0) == 0 &&
 					 memcmp(s.s_pool_uuid, sb->s_pool_uuid, 16) == 0 &&
 					 s.s_dev_index == idx;
 
@@ -1110,7 +1111,7 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const char *devices, int 
 	unsigned int i;
 	int ret;
 
-	ret = tfs_io_dev_open(&first, path);
+	ret = tfs_io_dev_open(&first, path, TFS_CLASS_MAX);
 	if (ret < 0) {
 		tfs_err("%s: %s", path, strerror(-ret));
 		return ret;
@@ -1120,12 +1121,12 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const char *devices, int 
 		tfs_io_dev_close(&first);
 		return -ENOMEM;
 	}
-	ret = tfs_sb_read(first.d_fd, &fs->sb, 0);
+	ret = tfs_sb_read(&first, &fs->sb, 0);
 	if (ret < 0) {
 		uint8_t *buf = tfs_io_alloc(68 * 1024);
 		const char *what = NULL;
 
-		if (buf && tfs_io_pread_full(first.d_fd, buf, 68 * 1024, 0) == 0)
+		if (buf && tfs_io_dev_pread(&first, buf, 68 * 1024, 0) == 0)
 			what = tfs_sb_foreign(buf, 68 * 1024);
 		tfs_io_free(buf);
 		if (ret == -ENOENT)

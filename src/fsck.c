@@ -300,7 +300,7 @@ static void check_superblocks(struct fsck *k)
 		struct tfs_sb sb;
 		int r0, r1;
 
-		if (!buf || tfs_io_pread_full(k->fs->dev[d].d_fd, buf, 2 * TFS_SB_SIZE, 0) < 0) {
+		if (!buf || tfs_io_dev_pread(&k->fs->dev[d], buf, 2 * TFS_SB_SIZE, 0) < 0) {
 			tfs_io_free(buf);
 			continue;
 		}
@@ -310,7 +310,7 @@ static void check_superblocks(struct fsck *k)
 		if (r0 == 0 && r1 == 0)
 			continue;
 		problem(k, 1, "%s: superblock copy %d is damaged", k->fs->dev[d].d_path, r0 ? 0 : 1);
-		if (k->repair && tfs_sb_read(k->fs->dev[d].d_fd, &sb, 1) < 0)
+		if (k->repair && tfs_sb_read(&k->fs->dev[d], &sb, 1) < 0)
 			printf("  rewrite failed\n");
 	}
 }
@@ -381,6 +381,16 @@ int main(int argc, char *argv[])
 	       argv[optind], (unsigned long long)k.fs->ninodes,
 	       (unsigned long long)(k.fs->alloc.a_nslots - k.fs->alloc.a_nfree),
 	       (unsigned long long)k.fs->alloc.a_nslots, k.found, k.found == 1 ? "" : "s", k.fixed);
+	for (b = 0; b < k.fs->ndev; b++) {
+		const struct tier_alloc_dev *ad = &k.fs->alloc.a_dev[b];
+
+		printf("  device %zu %-5s %s: %llu of %llu slots used%s%s\n", b,
+		       tfs_dev_class_str(k.fs->sb.s_dev[b].sd_class), k.fs->dev[b].d_path,
+		       (unsigned long long)(ad->a_nslots - ad->a_nfree),
+		       (unsigned long long)ad->a_nslots,
+		       b == k.fs->sb.s_meta_dev ? ", journal" : "",
+		       b == k.fs->sb.s_ckpt_dev ? ", checkpoints" : "");
+	}
 	rc = k.found == 0 ? EXIT_CLEAN : k.fixed == k.found ? EXIT_FIXED : EXIT_LEFT;
 	if (k.repair && (k.fixed || k.recovered) && tfs_journal_unmount(k.fs) < 0) {
 		fprintf(stderr, "fsck.tierfs: writing the repairs failed\n");

@@ -1,7 +1,9 @@
 /*
  * src/journal.c - making metadata durable: the journal and checkpoints.
  *
- * On the metadata device (superblock fields s_jrnl_*, s_ckpt_*):
+ * The journal lives on the metadata device (s_meta_dev, the fastest: pmem
+ * when the pool has one), the checkpoints on s_ckpt_dev (the first capacity
+ * device, so that a small pmem device is not filled with them):
  *
  *   checkpoint slot A, slot B   a 4 KiB header (magic, checkpoint sequence,
  *                               first journal sequence to replay, next inode
@@ -16,7 +18,14 @@
  *                               length, record count, next inode, XXH3 of the
  *                               payload, XXH3 of the header, both seeded with
  *                               the sequence) and its records, padded to
- *                               TFS_BLOCK_SIZE.
+ *                               TFS_BLOCK_SIZE on a block device and to a
+ *                               cache line on pmem.
+ *
+ * On pmem a transaction has a commit point of its own: everything but its
+ * first 8 bytes (magic and length) is stored and persisted, then those 8
+ * bytes are written with one aligned store and persisted.  Until that store
+ * is durable the transaction does not exist; the checksums still catch a
+ * stale or torn one.
  *
  * Commit (tfs_commit): under the pool lock take the logged records, the
  * states of dirty inodes and chunks and the list of freed slots; drop the
@@ -66,6 +75,34 @@ static uint64_t round_block(uint64_t n)
 	return (n + TFS_BLOCK_SIZE - 1) & ~(uint64_t)(TFS_BLOCK_SIZE - 1);
 }
 
+static struct tfs_io_dev *meta_dev(struct tfs_fs *fs)
+{
+	return &fs->dev[fs->sb.s_meta_dev];
+}
+
+static struct tfs_io_dev *ckpt_dev(struct tfs_fs *fs)
+{
+	return &fs->dev[fs->sb.s_ckpt_dev];
+}
+
+static int meta_byte(struct tfs_fs *fs)
+{
+	return (meta_dev(fs)->d_ops->flags & TFS_IO_BYTE) != 0;
+}
+
+/* transactions start at multiples of this */
+static uint64_t jalign(struct tfs_fs *fs)
+{
+	return meta_byte(fs) ? TFS_PMEM_LINE : TFS_BLOCK_SIZE;
+}
+
+static uint64_t round_txn(struct tfs_fs *fs, uint64_t n)
+{
+	uint64_t a = jalign(fs);
+
+	return (n + a - 1) & ~(a - 1);
+}
+
 /* bytes in one journal half */
 static uint64_t half_len(const struct tfs_fs *fs)
 {
@@ -77,18 +114,23 @@ static uint64_t half_off(const struct tfs_fs *fs, unsigned int half)
 	return fs->sb.s_jrnl_off + half * half_len(fs);
 }
 
-static struct tfs_io_dev *meta_dev(struct tfs_fs *fs)
-{
-	return &fs->dev[fs->sb.s_meta_dev];
-}
-
-static int meta_io(struct tfs_fs *fs, unsigned int op, void *buf, size_t len, uint64_t off)
+static int dev_io(struct tfs_io_dev *dev, unsigned int op, void *buf, size_t len, uint64_t off)
 {
 	struct tfs_io_req req = {
-		.r_dev = meta_dev(fs), .r_op = op, .r_buf = buf, .r_len = (uint32_t)len, .r_off = off,
+		.r_dev = dev, .r_op = op, .r_buf = buf, .r_len = (uint32_t)len, .r_off = off,
 	};
 
 	return tfs_io_run(&req, 1);
+}
+
+static int jrnl_io(struct tfs_fs *fs, unsigned int op, void *buf, size_t len, uint64_t off)
+{
+	return dev_io(meta_dev(fs), op, buf, len, off);
+}
+
+static int ckpt_io(struct tfs_fs *fs, unsigned int op, void *buf, size_t len, uint64_t off)
+{
+	return dev_io(ckpt_dev(fs), op, buf, len, off);
 }
 
 /* ---------------------------------------------------------------- load */
@@ -103,7 +145,7 @@ static int ckpt_read_hdr(struct tfs_fs *fs, unsigned int slot, uint8_t *blk, str
 	uint64_t csum;
 	int ret;
 
-	ret = meta_io(fs, TFS_IO_READ, blk, CKPT_HDR, fs->sb.s_ckpt_off[slot]);
+	ret = ckpt_io(fs, TFS_IO_READ, blk, CKPT_HDR, fs->sb.s_ckpt_off[slot]);
 	if (ret < 0)
 		return ret;
 	if (tfs_get_u64(&r) != TFS_CKPT_MAGIC)
@@ -129,7 +171,7 @@ static int ckpt_load(struct tfs_fs *fs, unsigned int slot, const struct ckpt_hdr
 	buf = tfs_io_alloc(round_block(h->len));
 	if (!buf)
 		return -ENOMEM;
-	ret = meta_io(fs, TFS_IO_READ, buf, round_block(h->len), fs->sb.s_ckpt_off[slot] + CKPT_HDR);
+	ret = ckpt_io(fs, TFS_IO_READ, buf, round_block(h->len), fs->sb.s_ckpt_off[slot] + CKPT_HDR);
 	if (ret < 0)
 		goto out_free_buf;
 	if (tfs_hash(buf, h->len, pool_seed(fs, h->seq)) != h->csum) {
@@ -170,22 +212,22 @@ static void txn_hdr_decode(const uint8_t *b, struct txn_hdr *h)
  * transactions applied or -errno, and leaves fs->jseq/joff after the last */
 static int journal_replay(struct tfs_fs *fs, unsigned int half, int *clean)
 {
-	uint64_t len = half_len(fs), off = 0, seq = fs->jseq, span;
+	uint64_t len = half_len(fs), off = 0, seq = fs->jseq, span, a = jalign(fs);
 	uint8_t *blk = tfs_io_alloc(TFS_BLOCK_SIZE), *buf = NULL;
 	struct txn_hdr h;
 	int n = 0, ret = 0;
 
 	if (!blk)
 		return -ENOMEM;
-	while (off + TFS_BLOCK_SIZE <= len) {
-		ret = meta_io(fs, TFS_IO_READ, blk, TFS_BLOCK_SIZE, half_off(fs, half) + off);
+	while (off + a <= len) {
+		ret = jrnl_io(fs, TFS_IO_READ, blk, a, half_off(fs, half) + off);
 		if (ret < 0)
 			break;
 		txn_hdr_decode(blk, &h);
 		if (h.magic != TFS_JRNL_MAGIC || h.seq != seq ||
 		    h.hcsum != tfs_hash(blk, TFS_JHDR_SIZE - 8, pool_seed(fs, seq)))
 			break;
-		span = round_block(TFS_JHDR_SIZE + (uint64_t)h.len);
+		span = round_txn(fs, TFS_JHDR_SIZE + (uint64_t)h.len);
 		if (off + span > len)
 			break;
 		tfs_io_free(buf);
@@ -194,7 +236,7 @@ static int journal_replay(struct tfs_fs *fs, unsigned int half, int *clean)
 			ret = -ENOMEM;
 			break;
 		}
-		ret = meta_io(fs, TFS_IO_READ, buf, span, half_off(fs, half) + off);
+		ret = jrnl_io(fs, TFS_IO_READ, buf, span, half_off(fs, half) + off);
 		if (ret < 0)
 			break;
 		if (tfs_hash(buf + TFS_JHDR_SIZE, h.len, pool_seed(fs, seq)) != h.csum)
@@ -271,7 +313,7 @@ int tfs_journal_load(struct tfs_fs *fs)
 	}
 	fs->loading = 0;
 	if (ret < 0) {
-		tfs_err("no valid checkpoint on %s", meta_dev(fs)->d_path);
+		tfs_err("no valid checkpoint on %s", ckpt_dev(fs)->d_path);
 		return -EUCLEAN;
 	}
 	fs->loading = 1;
@@ -423,7 +465,8 @@ static int flush_data(struct tfs_fs *fs)
 static int write_txn(struct tfs_fs *fs, const uint8_t *p, size_t len, uint32_t nrec,
 		     uint64_t next_ino)
 {
-	uint64_t span = round_block(TFS_JHDR_SIZE + len), seed = pool_seed(fs, fs->jseq);
+	uint64_t span = round_txn(fs, TFS_JHDR_SIZE + len), seed = pool_seed(fs, fs->jseq);
+	uint64_t off = half_off(fs, fs->jhalf) + fs->joff, word;
 	struct tfs_wbuf hw = { 0 };
 	uint8_t *buf;
 	int ret;
@@ -448,10 +491,18 @@ static int write_txn(struct tfs_fs *fs, const uint8_t *p, size_t len, uint32_t n
 	}
 	if (ret == 0) {
 		memcpy(buf, hw.b, TFS_JHDR_SIZE);
-		ret = meta_io(fs, TFS_IO_WRITE, buf, span, half_off(fs, fs->jhalf) + fs->joff);
+		if (meta_byte(fs)) {
+			/* body first, then the commit point (see top) */
+			ret = jrnl_io(fs, TFS_IO_WRITE, buf + 8, span - 8, off + 8);
+			memcpy(&word, buf, 8);
+			if (ret == 0)
+				ret = tfs_pmem_store8(meta_dev(fs), off, word);
+		} else {
+			ret = jrnl_io(fs, TFS_IO_WRITE, buf, span, off);
+			if (ret == 0)
+				ret = tfs_io_flush(meta_dev(fs));
+		}
 	}
-	if (ret == 0)
-		ret = tfs_io_flush(meta_dev(fs));
 	tfs_wbuf_free(&hw);
 	tfs_io_free(buf);
 	if (ret < 0)
@@ -496,10 +547,10 @@ static int write_checkpoint(struct tfs_fs *fs, const struct commit *c)
 	}
 	if (ret == 0) {
 		memcpy(buf, hw.b, 56);
-		ret = meta_io(fs, TFS_IO_WRITE, buf, span, fs->sb.s_ckpt_off[slot]);
+		ret = ckpt_io(fs, TFS_IO_WRITE, buf, span, fs->sb.s_ckpt_off[slot]);
 	}
 	if (ret == 0)
-		ret = tfs_io_flush(meta_dev(fs));
+		ret = tfs_io_flush(ckpt_dev(fs));
 	tfs_wbuf_free(&hw);
 	tfs_io_free(buf);
 	if (ret < 0)
@@ -530,7 +581,7 @@ static int __commit(struct tfs_fs *fs, int force_ckpt)
 	}
 	/* checkpoint when the journal is half used or this transaction would
 	 * not fit in what is left */
-	full = force_ckpt || fs->joff + round_block(TFS_JHDR_SIZE + fs->jbuf.len) * 2 >
+	full = force_ckpt || fs->joff + round_txn(fs, TFS_JHDR_SIZE + fs->jbuf.len) * 2 >
 				     half_len(fs) / 2;
 	commit_take(fs, &c, full);
 	pthread_mutex_unlock(&fs->lock);
@@ -538,7 +589,7 @@ static int __commit(struct tfs_fs *fs, int force_ckpt)
 	ret = c.w.err;
 	if (ret == 0)
 		ret = flush_data(fs);
-	if (ret == 0 && !full && fs->joff + round_block(TFS_JHDR_SIZE + c.w.len) > half_len(fs))
+	if (ret == 0 && !full && fs->joff + round_txn(fs, TFS_JHDR_SIZE + c.w.len) > half_len(fs))
 		full = 1; /* cannot happen with the half rule, but never overrun */
 	if (ret == 0)
 		ret = full ? write_checkpoint(fs, &c) : write_txn(fs, c.w.b, c.w.len, c.nrec, c.next_ino);
@@ -607,11 +658,13 @@ int tfs_checkpoint_initial(struct tfs_fs *fs)
 		return -ENOMEM;
 	memset(zero, 0, TFS_BLOCK_SIZE);
 	/* no stale transaction may look like the first one */
-	ret = meta_io(fs, TFS_IO_WRITE, zero, TFS_BLOCK_SIZE, half_off(fs, 0));
+	ret = jrnl_io(fs, TFS_IO_WRITE, zero, TFS_BLOCK_SIZE, half_off(fs, 0));
 	if (ret == 0)
-		ret = meta_io(fs, TFS_IO_WRITE, zero, TFS_BLOCK_SIZE, half_off(fs, 1));
+		ret = jrnl_io(fs, TFS_IO_WRITE, zero, TFS_BLOCK_SIZE, half_off(fs, 1));
 	if (ret == 0)
-		ret = meta_io(fs, TFS_IO_WRITE, zero, TFS_BLOCK_SIZE, fs->sb.s_ckpt_off[1]);
+		ret = ckpt_io(fs, TFS_IO_WRITE, zero, TFS_BLOCK_SIZE, fs->sb.s_ckpt_off[1]);
+	if (ret == 0)
+		ret = tfs_io_flush(meta_dev(fs));
 	tfs_io_free(zero);
 	if (ret < 0)
 		return ret;

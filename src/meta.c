@@ -461,14 +461,17 @@ int meta_serialize(struct tfs_fs *fs, struct tfs_wbuf *w)
 int meta_finish_load(struct tfs_fs *fs)
 {
 	uint64_t nslots[TFS_MAX_DEVS];
+	unsigned int classes[TFS_MAX_DEVS];
 	struct tfs_inode *root;
 	unsigned int d;
 	size_t b;
 	int ret;
 
-	for (d = 0; d < fs->ndev; d++)
+	for (d = 0; d < fs->ndev; d++) {
 		nslots[d] = fs->sb.s_dev[d].sd_nslots;
-	ret = tier_alloc_init(&fs->alloc, fs->ndev, nslots);
+		classes[d] = fs->sb.s_dev[d].sd_class;
+	}
+	ret = tier_alloc_init(&fs->alloc, fs->ndev, nslots, classes);
 	if (ret < 0)
 		return ret;
 	root = tfs_inode_get(fs, TFS_ROOT_INO);

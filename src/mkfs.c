@@ -1,13 +1,16 @@
 /*
  * src/mkfs.c - mkfs.tierfs: format devices (or files) into a pool.
  *
- * Layout of each device:
+ * Devices are numbered fastest first (pmem, then block).  Layout of each:
  *   0 .. 64 KiB         two superblock copies (super.c), then padding
- *   metadata device     journal, checkpoint slot A, checkpoint slot B
+ *   metadata device     the journal (device 0: pmem when the pool has one)
+ *   checkpoint device   checkpoint slot A, checkpoint slot B (the first block
+ *                       device; device 0 when the pool is pmem only)
  *   data area           chunk slots from the first chunk-aligned offset on
  *
- * Sizes: the journal is 1/64 of the metadata device (1 MiB .. 64 MiB), each
- * checkpoint slot 1/128 (1 MiB .. 256 MiB).
+ * Sizes: the journal is 1/64 of its device (1 MiB .. 64 MiB); each
+ * checkpoint slot 1/128 of the whole pool (1 MiB .. 256 MiB), since a
+ * checkpoint holds the metadata of every device.
  */
 #include "config.h"
 
@@ -29,13 +32,17 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: mkfs.tierfs [--force] [--chunk-size SIZE] [--label LABEL]\n"
-		"                   --block PATH[:SIZE] [--block PATH[:SIZE] ...]\n"
+		"                   [--pmem PATH[:SIZE] ...] [--block PATH[:SIZE] ...]\n"
 		"\n"
-		"Format block devices or regular files into one tierfs pool.\n"
+		"Format persistent memory, block devices or regular files into one tierfs\n"
+		"pool.  At least one device is needed; any tier may be absent.\n"
 		"\n"
+		"    --pmem PATH[:SIZE]   a persistent-memory device: a file on a DAX file system,\n"
+		"                         a device-dax character device, or a regular file (e.g.\n"
+		"                         under /dev/shm) emulating one; holds the journal and the\n"
+		"                         hottest data.  A missing file is created with SIZE\n"
 		"    --block PATH[:SIZE]  a capacity device; a missing file is created with SIZE\n"
 		"                         (e.g. pool.img:4G); chunks are striped across devices\n"
-		"    --pmem PATH[:SIZE]   persistent memory tier (not implemented yet: refused)\n"
 		"    --zns PATH           zoned tier (not implemented yet: refused)\n"
 		"    --chunk-size SIZE    unit of placement, a power of two from 64K to 4M [256K]\n"
 		"    --label LABEL        a name for the pool (at most %d bytes)\n"
@@ -48,6 +55,7 @@ static void usage(FILE *f)
 struct mkdev {
 	char path[PATH_MAX];
 	uint64_t size; /* requested, 0 = as is */
+	unsigned int cls; /* enum tfs_dev_class */
 };
 
 static int split_path_size(const char *arg, struct mkdev *d)
@@ -108,6 +116,31 @@ static uint64_t clamp(uint64_t v, uint64_t lo, uint64_t hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* fastest first, keeping the command line's order within a class */
+static void sort_devs(struct mkdev *d, unsigned int n)
+{
+	unsigned int i, j;
+
+	for (i = 1; i < n; i++) {
+		struct mkdev t = d[i];
+
+		for (j = i; j > 0 && d[j - 1].cls > t.cls; j--)
+			d[j] = d[j - 1];
+		d[j] = t;
+	}
+}
+
+static const char *human(uint64_t b, char *buf, size_t len)
+{
+	if (b >= (1ull << 30) && !(b & ((1ull << 30) - 1)))
+		snprintf(buf, len, "%llu GiB", (unsigned long long)(b >> 30));
+	else if (b >= (1ull << 20))
+		snprintf(buf, len, "%.1f MiB", (double)b / (1 << 20));
+	else
+		snprintf(buf, len, "%llu KiB", (unsigned long long)(b >> 10));
+	return buf;
+}
+
 int main(int argc, char *argv[])
 {
 	static const struct option lopts[] = {
@@ -122,7 +155,7 @@ int main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mkdev devs[TFS_MAX_DEVS];
-	unsigned int ndev = 0, i, j, shift = 18;
+	unsigned int ndev = 0, i, j, shift = 18, ckdev = UINT_MAX;
 	uint64_t chunk = 1u << 18, total = 0, meta;
 	const char *label = "";
 	struct tfs_inode *root;
@@ -134,6 +167,7 @@ int main(int argc, char *argv[])
 	while ((c = getopt_long(argc, argv, "fhV", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
+		case 'p':
 			if (ndev == TFS_MAX_DEVS) {
 				fprintf(stderr, "mkfs.tierfs: at most %d devices\n", TFS_MAX_DEVS);
 				return 1;
@@ -142,12 +176,11 @@ int main(int argc, char *argv[])
 				fprintf(stderr, "mkfs.tierfs: bad device '%s'\n", optarg);
 				return 1;
 			}
+			devs[ndev].cls = c == 'p' ? TFS_CLASS_PMEM : TFS_CLASS_BLOCK;
 			ndev++;
 			break;
-		case 'p':
 		case 'z':
-			fprintf(stderr, "mkfs.tierfs: --%s: %s tier not implemented yet (%s)\n",
-				c == 'p' ? "pmem" : "zns", c == 'p' ? "persistent-memory" : "zoned",
+			fprintf(stderr, "mkfs.tierfs: --zns: zoned tier not implemented yet (%s)\n",
 				strerror(EOPNOTSUPP));
 			return 1;
 		case 'c':
@@ -187,9 +220,10 @@ int main(int argc, char *argv[])
 		return 1;
 	}
 	if (ndev == 0) {
-		fprintf(stderr, "mkfs.tierfs: no device given (--block PATH[:SIZE])\n");
+		fprintf(stderr, "mkfs.tierfs: no device given (--pmem or --block PATH[:SIZE])\n");
 		return 1;
 	}
+	sort_devs(devs, ndev);
 
 	fs = tfs_fs_new();
 	if (!fs)
@@ -199,19 +233,17 @@ int main(int argc, char *argv[])
 	sb->s_version = TFS_SB_VERSION;
 	sb->s_ndev = ndev;
 	sb->s_chunk_shift = shift;
-	sb->s_meta_dev = 0;
 	sb->s_ctime = (uint64_t)time(NULL);
 	snprintf(sb->s_label, sizeof(sb->s_label), "%s", label);
 	tfs_uuid_gen(sb->s_pool_uuid);
 
 	for (i = 0; i < ndev; i++) {
-		struct tfs_sb_dev *sd = &sb->s_dev[i];
 		struct tfs_io_dev *dev = &fs->dev[i];
-		char real[PATH_MAX];
+		char *real = sb->s_dev[i].sd_path;
+		char rbuf[PATH_MAX];
 		uint8_t *buf;
 		const char *what = NULL;
 		struct tfs_sb old;
-		uint64_t start;
 
 		ret = prepare_file(&devs[i]);
 		if (ret < 0) {
@@ -219,62 +251,83 @@ int main(int argc, char *argv[])
 				fprintf(stderr, "mkfs.tierfs: %s: %s\n", devs[i].path, strerror(-ret));
 			goto out_close;
 		}
-		if (!realpath(devs[i].path, real) || strlen(real) >= TFS_DEV_PATH_MAX) {
+		if (!realpath(devs[i].path, rbuf) || strlen(rbuf) >= TFS_DEV_PATH_MAX) {
 			fprintf(stderr, "mkfs.tierfs: %s: %s\n", devs[i].path,
 				errno ? strerror(errno) : "path too long");
 			goto out_close;
 		}
+		strcpy(real, rbuf);
 		for (j = 0; j < i; j++) {
 			if (!strcmp(real, sb->s_dev[j].sd_path)) {
 				fprintf(stderr, "mkfs.tierfs: %s is given twice\n", real);
 				goto out_close;
 			}
 		}
-		ret = tfs_io_dev_open(dev, real);
+		ret = tfs_io_dev_open(dev, real, devs[i].cls);
 		if (ret < 0) {
 			fprintf(stderr, "mkfs.tierfs: %s: %s\n", real, strerror(-ret));
 			goto out_close;
 		}
 		fs->ndev = i + 1;
 		buf = tfs_io_alloc(68 * 1024);
-		if (buf && dev->d_size >= 68 * 1024 && tfs_io_pread_full(dev->d_fd, buf, 68 * 1024, 0) == 0)
+		if (buf && dev->d_size >= 68 * 1024 && tfs_io_dev_pread(dev, buf, 68 * 1024, 0) == 0)
 			what = tfs_sb_foreign(buf, 68 * 1024);
 		tfs_io_free(buf);
-		if (tfs_sb_read(dev->d_fd, &old, 0) == 0)
+		if (dev->d_size >= 2 * TFS_SB_SIZE && tfs_sb_read(dev, &old, 0) == 0)
 			what = "a tierfs pool";
 		if (what && !force) {
 			fprintf(stderr, "mkfs.tierfs: %s holds %s; use --force to overwrite it\n",
 				real, what);
 			goto out_close;
 		}
-		start = TFS_META_START;
-		if (i == 0) {
-			sb->s_jrnl_off = TFS_META_START;
-			sb->s_jrnl_len = clamp(dev->d_size / 64, 1u << 20, 64u << 20);
-			sb->s_ckpt_len = clamp(dev->d_size / 128, 1u << 20, 256u << 20);
-			sb->s_ckpt_off[0] = sb->s_jrnl_off + sb->s_jrnl_len;
-			sb->s_ckpt_off[1] = sb->s_ckpt_off[0] + sb->s_ckpt_len;
-			start = sb->s_ckpt_off[1] + sb->s_ckpt_len;
+		if (devs[i].cls == TFS_CLASS_BLOCK && ckdev == UINT_MAX)
+			ckdev = i;
+		total += dev->d_size;
+	}
+	/* the journal on the fastest device, checkpoints on the first block one */
+	sb->s_meta_dev = 0;
+	sb->s_ckpt_dev = ckdev == UINT_MAX ? 0 : ckdev;
+	sb->s_jrnl_off = TFS_META_START;
+	sb->s_jrnl_len = clamp(fs->dev[0].d_size / 64, 1u << 20, 64u << 20);
+	sb->s_ckpt_len = clamp(total / 128, 1u << 20, 256u << 20);
+	total = 0;
+	for (i = 0; i < ndev; i++) {
+		struct tfs_sb_dev *sd = &sb->s_dev[i];
+		struct tfs_io_dev *dev = &fs->dev[i];
+		uint64_t start = TFS_META_START;
+		char h1[32], h2[32], h3[32];
+
+		if (i == sb->s_meta_dev)
+			start += sb->s_jrnl_len;
+		if (i == sb->s_ckpt_dev) {
+			sb->s_ckpt_off[0] = start;
+			sb->s_ckpt_off[1] = start + sb->s_ckpt_len;
+			start += 2 * sb->s_ckpt_len;
 		}
 		sd->sd_data_off = (start + chunk - 1) & ~(chunk - 1);
 		meta = sd->sd_data_off + MIN_SLOTS * chunk;
 		if (dev->d_size < meta) {
-			fprintf(stderr, "mkfs.tierfs: %s is too small (%llu bytes); at least %llu bytes are needed\n",
-				real, (unsigned long long)dev->d_size, (unsigned long long)meta);
+			fprintf(stderr,
+				"mkfs.tierfs: %s is too small for a %s device (%s); at least %s is needed "
+				"(superblocks%s%s, %u chunk slots of %s)\n",
+				sd->sd_path, tfs_dev_class_str(devs[i].cls), human(dev->d_size, h1, sizeof(h1)),
+				human(meta, h2, sizeof(h2)),
+				i == sb->s_meta_dev ? ", journal" : "",
+				i == sb->s_ckpt_dev ? ", 2 checkpoint slots" : "", MIN_SLOTS,
+				human(chunk, h3, sizeof(h3)));
 			goto out_close;
 		}
 		tfs_uuid_gen(sd->sd_uuid);
-		sd->sd_class = TFS_CLASS_BLOCK;
+		sd->sd_class = devs[i].cls;
 		sd->sd_index = i;
 		sd->sd_size = dev->d_size;
 		sd->sd_nslots = (dev->d_size - sd->sd_data_off) >> shift;
-		snprintf(sd->sd_path, sizeof(sd->sd_path), "%s", real);
 		total += sd->sd_nslots << shift;
 	}
 	for (i = 0; i < ndev; i++) {
 		memcpy(sb->s_dev_uuid, sb->s_dev[i].sd_uuid, 16);
 		sb->s_dev_index = i;
-		ret = tfs_sb_write(fs->dev[i].d_fd, sb);
+		ret = tfs_sb_write(&fs->dev[i], sb);
 		if (ret < 0) {
 			fprintf(stderr, "mkfs.tierfs: writing the superblock of %s: %s\n",
 				fs->dev[i].d_path, strerror(-ret));
@@ -306,13 +359,16 @@ int main(int argc, char *argv[])
 	tfs_uuid_str(sb->s_pool_uuid, uuid);
 	printf("tierfs pool %s%s%s%s\n", uuid, label[0] ? " (" : "", label, label[0] ? ")" : "");
 	printf("  chunk size  %u KiB\n", fs->chunk_size >> 10);
-	printf("  journal     %llu MiB, checkpoint slots 2 x %llu MiB on %s\n",
-	       (unsigned long long)(sb->s_jrnl_len >> 20), (unsigned long long)(sb->s_ckpt_len >> 20),
-	       sb->s_dev[0].sd_path);
+	printf("  journal     %llu MiB on %s\n", (unsigned long long)(sb->s_jrnl_len >> 20),
+	       sb->s_dev[sb->s_meta_dev].sd_path);
+	printf("  checkpoints 2 x %llu MiB on %s\n", (unsigned long long)(sb->s_ckpt_len >> 20),
+	       sb->s_dev[sb->s_ckpt_dev].sd_path);
 	for (i = 0; i < ndev; i++)
-		printf("  device %u    %-5s %s  %llu MiB data\n", i,
+		printf("  device %u    %-5s %s  %llu MiB data%s%s\n", i,
 		       tfs_dev_class_str(sb->s_dev[i].sd_class), sb->s_dev[i].sd_path,
-		       (unsigned long long)((sb->s_dev[i].sd_nslots << shift) >> 20));
+		       (unsigned long long)((sb->s_dev[i].sd_nslots << shift) >> 20),
+		       fs->dev[i].d_map ? ", persistence: " : "",
+		       fs->dev[i].d_map ? tfs_pmem_mode_str(&fs->dev[i]) : "");
 	printf("  capacity    %llu MiB\n", (unsigned long long)(total >> 20));
 	tfs_fs_close(fs);
 	tfs_io_thread_exit();

@@ -36,6 +36,7 @@ void tfs_sb_encode(const struct tfs_sb *sb, uint8_t *out)
 	tfs_put_u32(&w, sb->s_ndev);
 	tfs_put_u32(&w, sb->s_chunk_shift);
 	tfs_put_u32(&w, sb->s_meta_dev);
+	tfs_put_u32(&w, sb->s_ckpt_dev);
 	tfs_put_u64(&w, sb->s_ctime);
 	tfs_put_u64(&w, sb->s_jrnl_off);
 	tfs_put_u64(&w, sb->s_jrnl_len);
@@ -84,6 +85,7 @@ int tfs_sb_decode(struct tfs_sb *sb, const uint8_t *in)
 	sb->s_ndev = tfs_get_u32(&r);
 	sb->s_chunk_shift = tfs_get_u32(&r);
 	sb->s_meta_dev = tfs_get_u32(&r);
+	sb->s_ckpt_dev = tfs_get_u32(&r);
 	sb->s_ctime = tfs_get_u64(&r);
 	sb->s_jrnl_off = tfs_get_u64(&r);
 	sb->s_jrnl_len = tfs_get_u64(&r);
@@ -108,7 +110,7 @@ int tfs_sb_decode(struct tfs_sb *sb, const uint8_t *in)
 		return -EINVAL;
 	/* geometry sanity: a checksum only proves we wrote it */
 	if (sb->s_ndev == 0 || sb->s_ndev > TFS_MAX_DEVS || sb->s_dev_index >= sb->s_ndev ||
-	    sb->s_meta_dev >= sb->s_ndev || sb->s_chunk_shift < 16 || sb->s_chunk_shift > 22 ||
+	    sb->s_meta_dev >= sb->s_ndev || sb->s_ckpt_dev >= sb->s_ndev || sb->s_chunk_shift < 16 || sb->s_chunk_shift > 22 ||
 	    sb->s_jrnl_len < 4 * TFS_BLOCK_SIZE || sb->s_ckpt_len < 2 * TFS_BLOCK_SIZE)
 		return -EINVAL;
 	for (i = 0; i < sb->s_ndev; i++)
@@ -117,7 +119,7 @@ int tfs_sb_decode(struct tfs_sb *sb, const uint8_t *in)
 	return 0;
 }
 
-int tfs_sb_read(int fd, struct tfs_sb *sb, int repair)
+int tfs_sb_read(struct tfs_io_dev *dev, struct tfs_sb *sb, int repair)
 {
 	uint8_t *buf = tfs_io_alloc(2 * TFS_SB_SIZE);
 	struct tfs_sb other;
@@ -125,7 +127,7 @@ int tfs_sb_read(int fd, struct tfs_sb *sb, int repair)
 
 	if (!buf)
 		return -ENOMEM;
-	ret = tfs_io_pread_full(fd, buf, 2 * TFS_SB_SIZE, 0);
+	ret = tfs_io_dev_pread(dev, buf, 2 * TFS_SB_SIZE, 0);
 	if (ret < 0)
 		goto out_free_buf;
 	r0 = tfs_sb_decode(sb, buf);
@@ -136,7 +138,7 @@ int tfs_sb_read(int fd, struct tfs_sb *sb, int repair)
 		if (r0 != 0)
 			*sb = other;
 		tfs_warn("superblock copy %d is damaged; using copy %d", r0 ? 0 : 1, r0 ? 1 : 0);
-		ret = repair ? tfs_sb_write(fd, sb) : 0;
+		ret = repair ? tfs_sb_write(dev, sb) : 0;
 	} else {
 		ret = (r0 == -ENOENT && r1 == -ENOENT) ? -ENOENT : -EINVAL;
 	}
@@ -145,7 +147,7 @@ out_free_buf:
 	return ret;
 }
 
-int tfs_sb_write(int fd, const struct tfs_sb *sb)
+int tfs_sb_write(struct tfs_io_dev *dev, const struct tfs_sb *sb)
 {
 	uint8_t *buf = tfs_io_alloc(2 * TFS_SB_SIZE);
 	int ret;
@@ -154,9 +156,9 @@ int tfs_sb_write(int fd, const struct tfs_sb *sb)
 		return -ENOMEM;
 	tfs_sb_encode(sb, buf);
 	memcpy(buf + TFS_SB_COPY1, buf, TFS_SB_SIZE);
-	ret = tfs_io_pwrite_full(fd, buf, 2 * TFS_SB_SIZE, 0);
-	if (ret == 0 && tfs_sys_fdatasync(fd) < 0)
-		ret = -errno;
+	ret = tfs_io_dev_pwrite(dev, buf, 2 * TFS_SB_SIZE, 0);
+	if (ret == 0)
+		ret = tfs_io_flush(dev);
 	tfs_io_free(buf);
 	return ret;
 }

@@ -96,7 +96,7 @@ uint64_t tfs_hash(const void *p, size_t n, uint64_t seed); /* XXH3-64 */
 
 /* ---- superblock (super.c) ---- */
 #define TFS_SB_MAGIC 0x3130534652454954ull /* "TIERFS01" */
-#define TFS_SB_VERSION 1
+#define TFS_SB_VERSION 2
 #define TFS_SB_SIZE 8192u	 /* bytes, one copy */
 #define TFS_SB_COPY1 8192u	 /* offset of the second copy */
 #define TFS_META_START 65536u	 /* first byte after the superblocks */
@@ -121,10 +121,11 @@ struct tfs_sb {
 	uint32_t s_dev_index;	 /* this device */
 	uint32_t s_ndev;
 	uint32_t s_chunk_shift;	 /* log2 of chunk size in bytes */
-	uint32_t s_meta_dev;	 /* device holding journal and checkpoints */
+	uint32_t s_meta_dev;	 /* device holding the journal (the fastest) */
+	uint32_t s_ckpt_dev;	 /* device holding the checkpoint slots */
 	uint64_t s_ctime;	 /* mkfs time, seconds */
 	uint64_t s_jrnl_off, s_jrnl_len;  /* bytes, on s_meta_dev */
-	uint64_t s_ckpt_off[2], s_ckpt_len; /* bytes, on s_meta_dev */
+	uint64_t s_ckpt_off[2], s_ckpt_len; /* bytes, on s_ckpt_dev */
 	char s_label[TFS_LABEL_MAX];
 	struct tfs_sb_dev s_dev[TFS_MAX_DEVS];
 };
@@ -132,9 +133,9 @@ struct tfs_sb {
 void tfs_sb_encode(const struct tfs_sb *sb, uint8_t *out /* TFS_SB_SIZE */);
 /* 0, -EINVAL (bad checksum or fields), -ENOENT (no tierfs magic) */
 int tfs_sb_decode(struct tfs_sb *sb, const uint8_t *in);
-/* read both copies of @fd's superblock; rewrites a bad copy if @repair */
-int tfs_sb_read(int fd, struct tfs_sb *sb, int repair);
-int tfs_sb_write(int fd, const struct tfs_sb *sb);
+/* read both copies of @dev's superblock; rewrites a bad copy if @repair */
+int tfs_sb_read(struct tfs_io_dev *dev, struct tfs_sb *sb, int repair);
+int tfs_sb_write(struct tfs_io_dev *dev, const struct tfs_sb *sb);
 /* name of a known foreign signature at the start of @buf (>= 68 KiB), or NULL */
 const char *tfs_sb_foreign(const uint8_t *buf, size_t len);
 void tfs_uuid_gen(uint8_t uuid[16]);
@@ -353,6 +354,17 @@ int tfs_setattr(struct tfs_fs *fs, uint64_t ino, const struct stat *attr, unsign
 /* read into @buf (TFS_BLOCK_SIZE aligned, at least the aligned span);
  * returns bytes available at @buf + (off & (TFS_BLOCK_SIZE-1)) */
 ssize_t tfs_read(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t size, uint8_t *abuf);
+/*
+ * Read [off, off+size) and hand it to @reply as a list of memory pieces while
+ * the data cannot change (i_rwlock held): blocks on a mapped (pmem) device
+ * are verified and passed where they are in the mapping, without a copy;
+ * the rest is read into @abuf (as for tfs_read).  @reply's result is
+ * returned; on an error before it, @reply is not called.
+ */
+struct iovec;
+typedef int (*tfs_reply_fn)(void *arg, const struct iovec *iov, int n);
+int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t size,
+		 uint8_t *abuf, tfs_reply_fn reply, void *arg);
 /* bytes of aligned buffer a read of @size at @off needs */
 size_t tfs_read_span(uint64_t off, size_t size);
 ssize_t tfs_write(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const void *buf, size_t size);

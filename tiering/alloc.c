@@ -1,10 +1,13 @@
 /*
  * tiering/alloc.c - chunk slot allocation and placement of new chunks.
  *
- * Placement today: the pool's data devices are all of the block class, and a
- * file's chunks are striped across them (chunk i of a file prefers device
- * (ino + i) mod ndev), falling back to the next device with room.  The heat
- * engine and the faster tiers extend tier_place() later.
+ * Placement until the heat engine exists: a new chunk goes to the fastest
+ * tier that still has a device under the high watermark (90 % of its slots in
+ * use), so a pool with pmem fills pmem first and then spills to block.
+ * Within a tier, a file's chunks are striped across the devices below the
+ * watermark (chunk i prefers device (ino + i) mod n).  When the preferred
+ * device is full the allocator falls back to the next device with room, so
+ * placement never causes ENOSPC while any device has a free slot.
  */
 #include "config.h"
 
@@ -14,7 +17,8 @@
 
 #include "tier.h"
 
-int tier_alloc_init(struct tier_alloc *a, unsigned int ndev, const uint64_t *nslots)
+int tier_alloc_init(struct tier_alloc *a, unsigned int ndev, const uint64_t *nslots,
+		    const unsigned int *classes)
 {
 	unsigned int d;
 
@@ -22,9 +26,11 @@ int tier_alloc_init(struct tier_alloc *a, unsigned int ndev, const uint64_t *nsl
 	if (ndev > TFS_MAX_DEVS)
 		return -EINVAL;
 	a->a_ndev = ndev;
+	a->a_high = TIER_HIGH_WATERMARK;
 	for (d = 0; d < ndev; d++) {
 		struct tier_alloc_dev *ad = &a->a_dev[d];
 
+		ad->a_class = classes ? classes[d] : TFS_CLASS_BLOCK;
 		ad->a_nslots = nslots[d];
 		ad->a_nfree = nslots[d];
 		ad->a_bitmap = calloc((nslots[d] + 63) / 64 + 1, 8);
@@ -115,7 +121,29 @@ void tier_alloc_release(struct tier_alloc *a, unsigned int dev, uint64_t slot)
 	a->a_nfree++;
 }
 
+int tier_alloc_above_high(const struct tier_alloc *a, unsigned int d)
+{
+	const struct tier_alloc_dev *ad = &a->a_dev[d];
+
+	return (ad->a_nslots - ad->a_nfree) * 100 >= ad->a_nslots * a->a_high;
+}
+
 unsigned int tier_place(const struct tier_alloc *a, uint64_t ino, uint64_t idx)
 {
-	return a->a_ndev ? (unsigned int)((ino + idx) % a->a_ndev) : 0;
+	unsigned int cand[TFS_MAX_DEVS], cls, d, n, best = 0;
+
+	for (cls = 0; cls < TFS_CLASS_MAX; cls++) {
+		n = 0;
+		for (d = 0; d < a->a_ndev; d++)
+			if (a->a_dev[d].a_class == cls && !tier_alloc_above_high(a, d))
+				cand[n++] = d;
+		if (n)
+			return cand[(ino + idx) % n];
+	}
+	/* everything is above the watermark: the most free room, by fraction */
+	for (d = 1; d < a->a_ndev; d++)
+		if (a->a_dev[d].a_nfree * a->a_dev[best].a_nslots >
+		    a->a_dev[best].a_nfree * a->a_dev[d].a_nslots)
+			best = d;
+	return best;
 }

@@ -121,20 +121,25 @@ void tier_cmap_destroy(struct tier_cmap *m);
  * maps (tier_alloc_mark), so it has no on-media form of its own.
  */
 struct tier_alloc_dev {
+	unsigned int a_class; /* enum tfs_dev_class */
 	uint64_t a_nslots;  /* slots on the device */
 	uint64_t a_nfree;   /* free slots */
 	uint64_t a_hint;    /* where the next search starts */
 	uint64_t *a_bitmap; /* 1 = in use */
 };
 
+#define TIER_HIGH_WATERMARK 90 /* percent: new data goes to a slower tier above it */
+
 struct tier_alloc {
 	unsigned int a_ndev;
+	unsigned int a_high;  /* high watermark, percent */
 	uint64_t a_nfree;   /* free slots over all devices */
 	uint64_t a_nslots;  /* slots over all devices */
 	struct tier_alloc_dev a_dev[TFS_MAX_DEVS];
 };
 
-int tier_alloc_init(struct tier_alloc *a, unsigned int ndev, const uint64_t *nslots);
+int tier_alloc_init(struct tier_alloc *a, unsigned int ndev, const uint64_t *nslots,
+		    const unsigned int *classes);
 void tier_alloc_destroy(struct tier_alloc *a);
 /* take a free slot, trying device @pref first, then the others in turn */
 int tier_alloc_take(struct tier_alloc *a, unsigned int pref, uint16_t *dev, uint64_t *slot);
@@ -142,7 +147,14 @@ int tier_alloc_take(struct tier_alloc *a, unsigned int pref, uint16_t *dev, uint
 int tier_alloc_mark(struct tier_alloc *a, unsigned int dev, uint64_t slot);
 void tier_alloc_release(struct tier_alloc *a, unsigned int dev, uint64_t slot);
 
-/* placement of a new chunk of file @ino at index @idx: the preferred device */
+/*
+ * Placement of a new chunk of file @ino at index @idx: the preferred device.
+ * The fastest tier whose devices are not all above the high watermark; among
+ * its devices below the watermark, chunks are striped ((ino + idx) mod n).
+ * When every device is above it, the one with the most free room.
+ */
 unsigned int tier_place(const struct tier_alloc *a, uint64_t ino, uint64_t idx);
+/* 1 if device @d is above the high watermark */
+int tier_alloc_above_high(const struct tier_alloc *a, unsigned int d);
 
 #endif /* TFS_TIER_H */

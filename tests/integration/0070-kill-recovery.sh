@@ -5,10 +5,19 @@
 # killed at a random moment; after recovery every acknowledged state must be
 # present with its exact content.  (The long crash loop belongs to the
 # durability work; this is the first bounded version of it.)
+# TFS_KILL_POOL=pmem runs it on a pmem+block pool whose pmem device is in
+# shadow mode: only what tierfs persisted survives the kill (0075).
 . "$(dirname "$0")/lib/common.sh"
 tfs_setup
 CYCLES=${TFS_KILL_CYCLES:-30}
-tfs_mkfs --block "$T/a.img:512M" --block "$T/b.img:256M"
+case ${TFS_KILL_POOL:-block} in
+pmem)
+	# small pmem: files land there first, then spill over to block
+	tfs_mkfs --pmem "$T/p.img:48M" --block "$T/a.img:512M"
+	export TIERFS_PMEM_SHADOW=1
+	;;
+*)	tfs_mkfs --block "$T/a.img:512M" --block "$T/b.img:256M" ;;
+esac
 ACK=$T/acked
 : > "$ACK"
 

@@ -13,7 +13,7 @@ START_TEST(test_fill_and_release)
 	uint8_t seen[2][70];
 
 	memset(seen, 0, sizeof(seen));
-	ck_assert_int_eq(tier_alloc_init(&a, 2, nslots), 0);
+	ck_assert_int_eq(tier_alloc_init(&a, 2, nslots, NULL), 0);
 	ck_assert_uint_eq(a.a_nfree, 73);
 	while (tier_alloc_take(&a, 1, &dev, &slot) == 0) {
 		ck_assert_uint_lt(slot, nslots[dev]);
@@ -38,7 +38,7 @@ START_TEST(test_mark_and_place)
 	struct tier_alloc a;
 	uint16_t dev;
 
-	ck_assert_int_eq(tier_alloc_init(&a, 3, nslots), 0);
+	ck_assert_int_eq(tier_alloc_init(&a, 3, nslots, NULL), 0);
 	ck_assert_int_eq(tier_alloc_mark(&a, 1, 4), 0);
 	ck_assert_int_eq(tier_alloc_mark(&a, 1, 4), -EEXIST);
 	ck_assert_int_eq(tier_alloc_mark(&a, 1, 10), -ERANGE);
@@ -55,6 +55,34 @@ START_TEST(test_mark_and_place)
 }
 END_TEST
 
+/* pmem first while it is under the high watermark, then block, striped */
+START_TEST(test_place_tiers)
+{
+	uint64_t nslots[3] = { 10, 100, 100 }, slot;
+	unsigned int classes[3] = { TFS_CLASS_PMEM, TFS_CLASS_BLOCK, TFS_CLASS_BLOCK };
+	struct tier_alloc a;
+	uint16_t dev;
+	int i;
+
+	ck_assert_int_eq(tier_alloc_init(&a, 3, nslots, classes), 0);
+	for (i = 0; i < 8; i++) {
+		ck_assert_uint_eq(tier_place(&a, 7, (uint64_t)i), 0);
+		ck_assert_int_eq(tier_alloc_take(&a, tier_place(&a, 7, (uint64_t)i), &dev, &slot), 0);
+		ck_assert_uint_eq(dev, 0);
+	}
+	ck_assert_int_eq(tier_alloc_above_high(&a, 0), 0);
+	ck_assert_int_eq(tier_alloc_take(&a, 0, &dev, &slot), 0); /* 9 of 10: at the mark */
+	ck_assert_int_eq(tier_alloc_above_high(&a, 0), 1);
+	/* above it: striped over the block devices */
+	ck_assert_uint_eq(tier_place(&a, 0, 0), 1);
+	ck_assert_uint_eq(tier_place(&a, 0, 1), 2);
+	/* a freed pmem slot brings pmem back under the mark */
+	tier_alloc_release(&a, 0, slot);
+	ck_assert_uint_eq(tier_place(&a, 0, 1), 0);
+	tier_alloc_destroy(&a);
+}
+END_TEST
+
 Suite *alloc_suite(void)
 {
 	Suite *s = suite_create("alloc");
@@ -62,6 +90,7 @@ Suite *alloc_suite(void)
 
 	tcase_add_test(tc, test_fill_and_release);
 	tcase_add_test(tc, test_mark_and_place);
+	tcase_add_test(tc, test_place_tiers);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -18,7 +18,7 @@ static void setup(void)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(ftruncate(fd, 1 << 20), 0);
 	close(fd);
-	ck_assert_int_eq(tfs_io_dev_open(&dev, path), 0);
+	ck_assert_int_eq(tfs_io_dev_open(&dev, path, TFS_CLASS_BLOCK), 0);
 	ck_assert_uint_eq(dev.d_size, 1 << 20);
 }
 

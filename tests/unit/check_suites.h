@@ -9,4 +9,5 @@ Suite *meta_suite(void);
 Suite *super_suite(void);
 Suite *options_suite(void);
 Suite *io_suite(void);
+Suite *pmem_suite(void);
 #endif

@@ -59,28 +59,34 @@ START_TEST(test_roundtrip_and_damage)
 }
 END_TEST
 
+/* both backends: a block file (O_DIRECT) and a pmem mapping */
 START_TEST(test_two_copies)
 {
 	char path[] = "/tmp/tfs-sb-XXXXXX";
+	unsigned int cls = _i ? TFS_CLASS_PMEM : TFS_CLASS_BLOCK;
 	int fd = mkstemp(path);
+	struct tfs_io_dev dev;
 	uint8_t junk[512];
 	struct tfs_sb sb, out;
 
 	ck_assert_int_ge(fd, 0);
-	unlink(path);
 	ck_assert_int_eq(ftruncate(fd, 1 << 20), 0);
-	ck_assert_int_eq(tfs_sb_read(fd, &out, 0), -ENOENT);
+	ck_assert_int_eq(tfs_io_dev_open(&dev, path, cls), 0);
+	unlink(path);
+	ck_assert_int_eq(tfs_sb_read(&dev, &out, 0), -ENOENT);
 	sample(&sb);
-	ck_assert_int_eq(tfs_sb_write(fd, &sb), 0);
+	ck_assert_int_eq(tfs_sb_write(&dev, &sb), 0);
 	memset(junk, 0x5a, sizeof(junk));
 	/* damage copy 0: copy 1 is used and, with repair, copy 0 rewritten */
 	ck_assert_int_eq(pwrite(fd, junk, sizeof(junk), 100), (ssize_t)sizeof(junk));
-	ck_assert_int_eq(tfs_sb_read(fd, &out, 1), 0);
+	ck_assert_int_eq(tfs_sb_read(&dev, &out, 1), 0);
 	ck_assert(!memcmp(out.s_pool_uuid, sb.s_pool_uuid, 16));
 	ck_assert_int_eq(pwrite(fd, junk, sizeof(junk), TFS_SB_COPY1 + 100), (ssize_t)sizeof(junk));
-	ck_assert_int_eq(tfs_sb_read(fd, &out, 0), 0); /* copy 0 was repaired */
+	ck_assert_int_eq(tfs_sb_read(&dev, &out, 0), 0); /* copy 0 was repaired */
 	ck_assert_int_eq(pwrite(fd, junk, sizeof(junk), 100), (ssize_t)sizeof(junk));
-	ck_assert_int_eq(tfs_sb_read(fd, &out, 0), -EINVAL); /* both bad */
+	ck_assert_int_eq(tfs_sb_read(&dev, &out, 0), -EINVAL); /* both bad */
+	tfs_io_dev_close(&dev);
+	tfs_io_thread_exit();
 	close(fd);
 }
 END_TEST
@@ -106,7 +112,7 @@ Suite *super_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_roundtrip_and_damage);
-	tcase_add_test(tc, test_two_copies);
+	tcase_add_loop_test(tc, test_two_copies, 0, 2);
 	tcase_add_test(tc, test_foreign);
 	suite_add_tcase(s, tc);
 	return s;
