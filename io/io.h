@@ -176,6 +176,7 @@ enum tfs_io_op { TFS_IO_READ, TFS_IO_WRITE, TFS_IO_FLUSH, TFS_IO_OP_MAX };
  * @r_res:  0 or -errno once complete.
  * @r_cb:   completion callback for tfs_io_submit(); unused by tfs_io_run().
  * @r_priv: caller's.
+ * @r_flags: TFS_IO_F_*.
  * @r_next: the engine's.
  */
 struct tfs_io_req {
@@ -188,8 +189,11 @@ struct tfs_io_req {
 	int32_t r_res;
 	void (*r_cb)(struct tfs_io_req *req);
 	void *r_priv;
+	unsigned int r_flags;
 	struct tfs_io_req *r_next;
 };
+
+#define TFS_IO_F_META (1u << 0) /* metadata (journal, checkpoint): for fault plans */
 
 /* Queue @req on this thread's ring; it completes in a later tfs_io_reap(). */
 int tfs_io_submit(struct tfs_io_req *req);
@@ -227,6 +231,19 @@ ssize_t tfs_sys_pwrite(int fd, const void *buf, size_t len, off_t off);
 int tfs_sys_fdatasync(int fd);
 int tfs_sys_uring_submit(void *ring, unsigned int wait_nr);
 int tfs_syscall_set(const char *name, void *fn);
+
+/*
+ * Fault plan for device requests (fault.c; the daemon reads TIERFS_FAULT):
+ * "OP:KIND[:after=N][:count=N][:dev=SUBSTRING]", OP one of read, write,
+ * jwrite, flush; KIND one of EIO, ENOSPC, torn, short.  tfs_fault_set(NULL)
+ * clears it.  Returns 0 or -EINVAL.  The engine calls tfs_fault_check() for
+ * every request: 0, a -errno to fail it with, or TFS_FAULT_TORN/SHORT.
+ */
+enum tfs_fault_kind { TFS_FAULT_TORN = 1, TFS_FAULT_SHORT = 2 };
+int tfs_fault_set(const char *spec);
+int tfs_fault_check(const struct tfs_io_req *req);
+void tfs_fault_tear(struct tfs_io_req *req);
+uint64_t tfs_fault_hits(void);
 
 /* Synchronous whole-buffer helpers over the table (retry short transfers). */
 int tfs_io_pread_full(int fd, void *buf, size_t len, uint64_t off);

@@ -420,6 +420,46 @@ int tfs_reseal(struct tfs_fs *fs)
 	return chunks ? tfs_commit(fs, 0) : 0;
 }
 
+/*
+ * Stale bytes past the end of file.  Shrinking a file does not zero the part
+ * of its new last block past the new end: that would be an in-place change
+ * made durable before the new size is, and a crash in between would leave
+ * the old size with zeros in the middle.  Instead those bytes are zeroed when
+ * they come back inside the file: by the read-modify-write of a write that
+ * touches the block (clear_past_eof), or by zero_tail before anything else
+ * makes the file longer.
+ */
+static void clear_past_eof(const struct tfs_inode *in, uint64_t blk_off, uint8_t *blk)
+{
+	if (in->i_size < blk_off + TFS_BLOCK_SIZE) {
+		uint64_t from = in->i_size > blk_off ? in->i_size - blk_off : 0;
+
+		memset(blk + from, 0, TFS_BLOCK_SIZE - from);
+	}
+}
+
+static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off,
+			    const void *buf, size_t size);
+
+/* i_rwlock held exclusively, before the file grows: zero the bytes of its
+ * last block past the end (the end of file stays where it is) */
+static int zero_tail(struct tfs_fs *fs, struct tfs_inode *in)
+{
+	static const uint8_t zeros[TFS_BLOCK_SIZE];
+	uint64_t size = in->i_size, end = round_up(size);
+	struct tfs_chunk *c = tier_cmap_get(&in->i_map, size >> fs->chunk_shift);
+	ssize_t ret;
+
+	if (size == end || !c || !tier_chunk_has(c, (uint32_t)((size / TFS_BLOCK_SIZE) %
+							      fs->chunk_blocks)))
+		return 0;
+	ret = write_locked(fs, in, size, zeros, end - size);
+	pthread_mutex_lock(&fs->lock);
+	in->i_size = size;
+	pthread_mutex_unlock(&fs->lock);
+	return ret < 0 ? (int)ret : 0;
+}
+
 /* i_rwlock held exclusively: write [off, off+size) from @buf */
 static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off,
 			    const void *buf, size_t size)
@@ -435,22 +475,31 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 
 	if (n > sizeof(csum) / sizeof(csum[0]))
 		return -EINVAL;
+	/* a tail block this write does not touch comes inside the file */
+	if (off > in->i_size && start > round_down(in->i_size)) {
+		ret = zero_tail(fs, in);
+		if (ret < 0)
+			return ret;
+	}
 	abuf = tfs_io_scratch(TFS_SCRATCH_WRITE, end - start);
 	if (!abuf)
 		return -ENOMEM;
 	ret = alloc_chunks(fs, in, fb, n);
 	if (ret < 0)
 		return ret;
-	/* partly covered first and last blocks: merge with what is there */
+	/* partly covered first and last blocks: merge with what is there; what
+	 * lies past the end of file there may be stale (see zero_tail) */
 	if (off != start) {
 		ret = read_blocks(fs, in, fb, 1, abuf);
 		if (ret < 0)
 			return ret;
+		clear_past_eof(in, start, abuf);
 	}
 	if (off + size != end && (n > 1 || off == start)) {
 		ret = read_blocks(fs, in, fb + n - 1, 1, abuf + (n - 1) * TFS_BLOCK_SIZE);
 		if (ret < 0)
 			return ret;
+		clear_past_eof(in, end - TFS_BLOCK_SIZE, abuf + (n - 1) * TFS_BLOCK_SIZE);
 	}
 	memcpy(abuf + (off - start), buf, size);
 	for (i = 0; i < n; i++)
@@ -586,7 +635,10 @@ int tfs_truncate_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t size)
 	if (size > TFS_MAX_FILE_SIZE)
 		return -EFBIG;
 	if (size < in->i_size)
-		ret = punch_locked(fs, in, size, round_up(in->i_size) + fs->chunk_size);
+		/* whole blocks only: the new last block keeps its stale tail */
+		ret = punch_locked(fs, in, round_up(size), round_up(in->i_size) + fs->chunk_size);
+	else if (size > in->i_size)
+		ret = zero_tail(fs, in);
 	if (ret == 0) {
 		struct tfs_chunk *c;
 
@@ -618,7 +670,9 @@ int tfs_fallocate(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64_t of
 		return -EFBIG;
 	end = off + len;
 	pthread_rwlock_wrlock(&in->i_rwlock);
-	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > in->i_size)
+		ret = zero_tail(fs, in);
+	if (ret == 0 && (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)))
 		ret = punch_locked(fs, in, off, end);
 	if (ret == 0 && !(mode & FALLOC_FL_PUNCH_HOLE))
 		ret = alloc_chunks(fs, in, off / TFS_BLOCK_SIZE,

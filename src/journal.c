@@ -118,6 +118,7 @@ static int dev_io(struct tfs_io_dev *dev, unsigned int op, void *buf, size_t len
 {
 	struct tfs_io_req req = {
 		.r_dev = dev, .r_op = op, .r_buf = buf, .r_len = (uint32_t)len, .r_off = off,
+		.r_flags = TFS_IO_F_META,
 	};
 
 	return tfs_io_run(&req, 1);

@@ -167,6 +167,15 @@ int main(int argc, char *argv[])
 		opts.commit = 1;
 	if (opts.debug)
 		tfs_log_verbose = TFS_LOG_DEBUG;
+	if (getenv("TIERFS_FAULT")) {
+		/* tests: a fault plan for device requests (io/fault.c) */
+		if (tfs_fault_set(getenv("TIERFS_FAULT")) < 0) {
+			fprintf(stderr, "tierfs: bad TIERFS_FAULT '%s' (see tierfs(8))\n",
+				getenv("TIERFS_FAULT"));
+			goto out;
+		}
+		tfs_warn("fault injection armed: %s", getenv("TIERFS_FAULT"));
+	}
 
 	if (tfs_fs_open(&fs, device, opts.devices, (int)opts.lock_wait, 0) < 0)
 		goto out;

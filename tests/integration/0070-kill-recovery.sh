@@ -1,10 +1,15 @@
 #!/bin/bash
 # SIGKILL of the daemon: whatever fsync acknowledged is there after remount.
-# A workload creates, appends to, renames and removes files and writes to a
-# log outside the mount every state that fsync acknowledged; the daemon is
-# killed at a random moment; after recovery every acknowledged state must be
-# present with its exact content.  (The long crash loop belongs to the
-# durability work; this is the first bounded version of it.)
+# Two workloads run together until the daemon is killed at a random moment:
+#  - one creates files, renames them into place and removes older ones, and
+#    writes to a log outside the mount every state fsync acknowledged;
+#  - one appends to, overwrites in place and truncates one file, keeping
+#    outside the mount a copy of the state fsync acknowledged and of the one
+#    in flight.
+# After recovery every acknowledged state must be present with its exact
+# content, and the changed file must be made, block by block, of its
+# acknowledged state or the one in flight (never garbage or zeros from
+# nowhere); fsck -n must be clean.  tests/crash/soak.sh runs it long.
 # TFS_KILL_POOL=pmem runs it on a pmem+block pool whose pmem device is in
 # shadow mode: only what tierfs persisted survives the kill (0075).
 . "$(dirname "$0")/lib/common.sh"
@@ -48,9 +53,38 @@ workload() { # $1: cycle
 	done
 }
 
+# appends, overwrites in place and truncates of one file; $T/st/ack is the
+# state fsync acknowledged, $T/st/next the one being written
+mutate() { # $1: cycle
+	local f="$MNT/m$1" i=0 size off n
+	: > "$f" && dd if=/dev/null of="$f" conv=fsync,notrunc status=none || return
+	: > "$T/st/ack"
+	while :; do
+		i=$((i + 1))
+		cp "$T/st/ack" "$T/st/next"
+		size=$(stat -c %s "$T/st/ack")
+		case $((i % 4)) in
+		0|1) n=$(( (RANDOM * 37 + i) % 200000 + 1 ))
+			head -c "$n" /dev/urandom > "$T/st/piece"
+			cat "$T/st/piece" >> "$T/st/next"
+			cat "$T/st/piece" >> "$f" || return ;;
+		2) off=$(( (RANDOM * 31) % (size + 1) )); n=$(( RANDOM * 11 % 300000 + 1 ))
+			head -c "$n" /dev/urandom > "$T/st/piece"
+			dd if="$T/st/piece" of="$T/st/next" oflag=seek_bytes seek="$off" conv=notrunc status=none
+			dd if="$T/st/piece" of="$f" oflag=seek_bytes seek="$off" conv=notrunc status=none || return ;;
+		3) n=$(( size * 2 / 3 ))
+			truncate -s "$n" "$T/st/next"
+			truncate -s "$n" "$f" || return ;;
+		esac
+		dd if=/dev/null of="$f" conv=fsync,notrunc status=none || return
+		mv "$T/st/next" "$T/st/ack"
+	done
+}
+
+mkdir -p "$T/st"
 for c in $(seq 1 "$CYCLES"); do
 	tfs_mount "$T/a.img" -o commit=30
-	workload "$c" 2>/dev/null &
+	( workload "$c" 2>/dev/null & mutate "$c" 2>/dev/null & wait ) &
 	tfs_crash_during $!
 	"$TOP_BUILDDIR/src/fsck.tierfs" -n "$T/a.img" > "$T/fsck.out" 2>&1
 	rc=$?
@@ -83,6 +117,15 @@ for c in $(seq 1 "$CYCLES"); do
 	done
 	unset want wsize prev
 	check test $bad = 0 "cycle $c: $n acknowledged states intact after SIGKILL"
+	# the changed file: its acknowledged state, or blocks of the one in flight
+	states=("$T/st/ack"); [ -f "$T/st/next" ] && states+=("$T/st/next")
+	if [ -f "$T/st/ack" ] && [ ! -f "$MNT/m$c" ]; then
+		check false "cycle $c: the changed file was created and fsynced, but is missing"
+	elif [ -f "$MNT/m$c" ]; then
+		check "$HELPERS/blockcmp" "$MNT/m$c" "${states[@]}" \
+			"cycle $c: appended/overwritten/truncated file is its acked or in-flight state ($(stat -c %s "$MNT/m$c") bytes)"
+	fi
+	rm -f "$T/st/ack" "$T/st/next"
 	tfs_umount
 done
 finish

@@ -189,6 +189,52 @@ static void test_sparse_large(void)
 	close(fd);
 }
 
+/*
+ * The same through O_DIRECT (no page cache: every write and read reaches the
+ * file system as issued): the bytes a shrink cut off must read as zeros when
+ * a write past the end, a truncate up or a fallocate brings them back.
+ */
+static void tail_direct(void)
+{
+	static const char *const how[] = { "unaligned write past the end in the same block",
+					   "write in a later block", "truncate up", "fallocate" };
+	char *buf, z[4096];
+	unsigned int i;
+	int fd;
+
+	memset(z, 0, sizeof(z));
+	if (posix_memalign((void **)&buf, 4096, 16384))
+		return;
+	for (i = 0; i < 4; i++) {
+		fd = open("trunc-direct", O_RDWR | O_CREAT | O_TRUNC | O_DIRECT, 0644);
+		memset(buf, 'x', 8192);
+		CHECK(fd >= 0 && pwrite(fd, buf, 8192, 0) == 8192 && ftruncate(fd, 5000) == 0,
+		      "O_DIRECT: write 8 KiB, shrink to 5000 (%s)", how[i]);
+		switch (i) {
+		case 0:
+			CHECK(pwrite(fd, "y", 1, 7000) == 1, "O_DIRECT: 1 byte at 7000");
+			break;
+		case 1:
+			CHECK(pwrite(fd, "y", 1, 12000) == 1, "O_DIRECT: 1 byte at 12000");
+			break;
+		case 2:
+			CHECK(ftruncate(fd, 12000) == 0, "truncate up to 12000");
+			break;
+		default:
+			CHECK(fallocate(fd, 0, 0, 12000) == 0, "fallocate to 12000");
+			break;
+		}
+		memset(buf, 0x55, 16384);
+		CHECK(pread(fd, buf, 16384, 0) >= 7001 && buf[4999] == 'x' &&
+		      !memcmp(buf + 5000, z, 2000) && (i != 0 || buf[7000] == 'y') &&
+		      (i == 0 || !memcmp(buf + 5000, z, 3192)),
+		      "O_DIRECT: the bytes cut off read as zeros after the %s", how[i]);
+		close(fd);
+	}
+	unlink("trunc-direct");
+	free(buf);
+}
+
 static void test_truncate_tail(void)
 {
 	char buf[8192], z[8192];
@@ -202,6 +248,7 @@ static void test_truncate_tail(void)
 	CHECK(pread(fd, buf, 8192, 0) == 8192 && buf[4999] == 'x' && !memcmp(buf + 5000, z, 3192),
 	      "bytes cut by truncate come back as zeros");
 	close(fd);
+	tail_direct();
 }
 
 static void test_fallocate(void)

@@ -14,6 +14,7 @@ int main(void)
 	srunner_add_suite(sr, options_suite());
 	srunner_add_suite(sr, io_suite());
 	srunner_add_suite(sr, pmem_suite());
+	srunner_add_suite(sr, journal_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

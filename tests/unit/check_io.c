@@ -126,6 +126,65 @@ START_TEST(test_fault_injection)
 }
 END_TEST
 
+/* the request-level fault plan: errors, torn and short writes, filters */
+START_TEST(test_fault_plan)
+{
+	uint8_t *buf = tfs_io_alloc(4 * TFS_BLOCK_SIZE), *back = tfs_io_alloc(4 * TFS_BLOCK_SIZE);
+	struct tfs_io_req w = { .r_dev = &dev, .r_op = TFS_IO_WRITE, .r_buf = buf,
+				.r_len = 4 * TFS_BLOCK_SIZE, .r_off = 65536 };
+	struct tfs_io_req r = { .r_dev = &dev, .r_op = TFS_IO_READ, .r_buf = back,
+				.r_len = 4 * TFS_BLOCK_SIZE, .r_off = 65536 };
+	unsigned int i;
+
+	ck_assert_int_eq(tfs_fault_set("write"), -EINVAL);
+	ck_assert_int_eq(tfs_fault_set("bogus:EIO"), -EINVAL);
+	ck_assert_int_eq(tfs_fault_set("flush:torn"), -EINVAL);
+	ck_assert_int_eq(tfs_fault_set("write:EIO:after=x"), -EINVAL);
+	ck_assert_int_eq(tfs_fault_set("write:EIO:what=1"), -EINVAL);
+	/* the second write fails with EIO, moving nothing; the third is fine */
+	ck_assert_int_eq(tfs_fault_set("write:EIO:after=1"), 0);
+	memset(buf, 1, 4 * TFS_BLOCK_SIZE);
+	ck_assert_int_eq(tfs_io_run(&w, 1), 0);
+	memset(buf, 2, 4 * TFS_BLOCK_SIZE);
+	ck_assert_int_eq(tfs_io_run(&w, 1), -EIO);
+	ck_assert_int_eq(tfs_io_run(&r, 1), 0);
+	ck_assert_uint_eq(back[0], 1);
+	ck_assert_int_eq(tfs_io_run(&w, 1), 0);
+	ck_assert_uint_eq(tfs_fault_hits(), 1);
+	/* torn: the first half lands, then EIO */
+	ck_assert_int_eq(tfs_fault_set("write:torn"), 0);
+	memset(buf, 3, 4 * TFS_BLOCK_SIZE);
+	ck_assert_int_eq(tfs_io_run(&w, 1), -EIO);
+	ck_assert_int_eq(tfs_io_run(&r, 1), 0);
+	ck_assert_uint_eq(back[0], 3);
+	ck_assert_uint_eq(back[2 * TFS_BLOCK_SIZE - 1], 3);
+	ck_assert_uint_eq(back[2 * TFS_BLOCK_SIZE], 2);
+	/* short: reported short once, the engine finishes the rest */
+	ck_assert_int_eq(tfs_fault_set("write:short:count=0"), 0);
+	memset(buf, 4, 4 * TFS_BLOCK_SIZE);
+	ck_assert_int_eq(tfs_io_run(&w, 1), 0);
+	ck_assert_uint_ge(tfs_fault_hits(), 1);
+	ck_assert_int_eq(tfs_io_run(&r, 1), 0);
+	for (i = 0; i < 4 * TFS_BLOCK_SIZE; i++)
+		ck_assert_uint_eq(back[i], 4);
+	/* filters: jwrite hits metadata requests only, dev= by path */
+	ck_assert_int_eq(tfs_fault_set("jwrite:ENOSPC:count=0"), 0);
+	ck_assert_int_eq(tfs_io_run(&w, 1), 0);
+	w.r_flags = TFS_IO_F_META;
+	ck_assert_int_eq(tfs_io_run(&w, 1), -ENOSPC);
+	w.r_flags = 0;
+	ck_assert_int_eq(tfs_fault_set("write:EIO:count=0:dev=no-such-device"), 0);
+	ck_assert_int_eq(tfs_io_run(&w, 1), 0);
+	ck_assert_int_eq(tfs_fault_set("flush:EIO"), 0);
+	ck_assert_int_eq(tfs_io_flush(&dev), -EIO);
+	ck_assert_int_eq(dev.d_dirty, 1); /* a failed flush leaves the device dirty */
+	ck_assert_int_eq(tfs_fault_set(NULL), 0);
+	ck_assert_int_eq(tfs_io_flush(&dev), 0);
+	tfs_io_free(buf);
+	tfs_io_free(back);
+}
+END_TEST
+
 Suite *io_suite(void)
 {
 	Suite *s = suite_create("io");
@@ -135,6 +194,7 @@ Suite *io_suite(void)
 	tcase_add_test(tc, test_async_and_sync);
 	tcase_add_test(tc, test_read_past_end);
 	tcase_add_test(tc, test_fault_injection);
+	tcase_add_test(tc, test_fault_plan);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -10,4 +10,5 @@ Suite *super_suite(void);
 Suite *options_suite(void);
 Suite *io_suite(void);
 Suite *pmem_suite(void);
+Suite *journal_suite(void);
 #endif
