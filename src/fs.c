@@ -57,6 +57,15 @@ void tfs_dir_free(struct tfs_dir *d)
 	free(d);
 }
 
+int tfs_dir_has_cookie(const struct tfs_dir *d, uint64_t cookie)
+{
+	size_t pos = tfs_dir_seek(d, cookie - 1);
+
+	while (pos < d->dr_len && !d->dr_ents[pos])
+		pos++;
+	return pos < d->dr_len && d->dr_ents[pos]->d_cookie == cookie;
+}
+
 struct tfs_dirent *tfs_dir_lookup(const struct tfs_dir *d, const char *name, size_t len)
 {
 	struct tfs_hnode *h = tfs_htab_find(&d->dr_names, tfs_hash_str(name, len));
@@ -128,11 +137,12 @@ int tfs_dir_add(struct tfs_dir *d, const char *name, size_t len, uint64_t ino, u
 	if (de->d_cookie >= d->dr_next_cookie)
 		d->dr_next_cookie = de->d_cookie + 1;
 	de->d_hnode.h_key = tfs_hash_str(name, len);
-	/* new cookies are the largest: append.  Replay may insert in any order. */
+	/* new cookies are the largest: append.  Replay may insert in any order,
+	 * and the array must stay sorted past removed (NULL) slots. */
 	pos = d->dr_len;
-	if (pos && d->dr_ents[pos - 1] && d->dr_ents[pos - 1]->d_cookie > de->d_cookie) {
+	if (cookie) {
 		pos = tfs_dir_seek(d, de->d_cookie);
-		memmove(d->dr_ents + pos + 1, d->dr_ents + pos, (d->dr_len - pos) * sizeof(*de));
+		memmove(d->dr_ents + pos + 1, d->dr_ents + pos, (d->dr_len - pos) * sizeof(*d->dr_ents));
 	}
 	d->dr_ents[pos] = de;
 	d->dr_len++;

@@ -250,6 +250,8 @@ static int apply_dirent(struct tfs_fs *fs, struct tfs_rbuf *r, unsigned int type
 	}
 	if (de)
 		tfs_dir_del(d, de);
+	if (tfs_dir_has_cookie(d, cookie))
+		return -EINVAL; /* two entries at one readdir position */
 	if (!load_inode(fs, ino))
 		return -ENOMEM;
 	return tfs_dir_add(d, name, nl, ino, cookie, NULL);

@@ -309,6 +309,8 @@ struct tfs_dirent *tfs_dir_lookup(const struct tfs_dir *d, const char *name, siz
 int tfs_dir_add(struct tfs_dir *d, const char *name, size_t len, uint64_t ino, uint64_t cookie,
 		struct tfs_dirent **out);
 void tfs_dir_del(struct tfs_dir *d, struct tfs_dirent *de);
+/* 1 if an entry has @cookie */
+int tfs_dir_has_cookie(const struct tfs_dir *d, uint64_t cookie);
 /* index of the first entry with cookie > @after */
 size_t tfs_dir_seek(const struct tfs_dir *d, uint64_t after);
 

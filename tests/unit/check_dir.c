@@ -94,6 +94,17 @@ START_TEST(test_replay_order)
 	ck_assert_uint_eq(d->dr_next_cookie, 31);
 	ck_assert_uint_eq(tfs_dir_seek(d, 15), 1);
 	ck_assert_uint_eq(tfs_dir_seek(d, 30), 3);
+	/* the last slot removed (NULL): a lower cookie still goes in order
+	 * (found by fuzz_records: it used to be appended, and a later removal
+	 * then missed it and freed it twice) */
+	tfs_dir_del(d, tfs_dir_lookup(d, "c", 1));
+	tfs_dir_add(d, "d", 1, 4, 15, NULL);
+	ck_assert_uint_eq(d->dr_ents[1]->d_cookie, 15);
+	ck_assert_int_eq(tfs_dir_has_cookie(d, 15), 1);
+	ck_assert_int_eq(tfs_dir_has_cookie(d, 30), 0);
+	tfs_dir_del(d, tfs_dir_lookup(d, "d", 1));
+	ck_assert_int_eq(tfs_dir_has_cookie(d, 15), 0);
+	ck_assert_ptr_null(d->dr_ents[1]);
 	tfs_dir_free(d);
 }
 END_TEST
