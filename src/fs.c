@@ -211,6 +211,23 @@ struct tfs_inode *tfs_inode_get(struct tfs_fs *fs, uint64_t ino)
 	return h ? tfs_container_of(h, struct tfs_inode, i_hnode) : NULL;
 }
 
+/*
+ * pool lock held: @bytes more go into the next transaction.  When it grows
+ * past an eighth of a journal half, the background thread is asked to commit
+ * now, so that a burst of changes without fsync does not become one
+ * transaction too big for the journal (which would force a checkpoint that
+ * stops the pool while it serialises).
+ */
+static void pending_grow(struct tfs_fs *fs, size_t bytes)
+{
+	fs->pend_bytes += bytes;
+	if (fs->pend_bytes + fs->jbuf.len > fs->sb.s_jrnl_len / 16 && fs->ckpt_kick &&
+	    !fs->commit_kicked) {
+		fs->commit_kicked = 1;
+		fs->ckpt_kick(fs->ckpt_kick_arg);
+	}
+}
+
 void tfs_inode_dirty(struct tfs_fs *fs, struct tfs_inode *in)
 {
 	fs->change_gen++;
@@ -218,6 +235,7 @@ void tfs_inode_dirty(struct tfs_fs *fs, struct tfs_inode *in)
 		return;
 	in->i_flags |= TFS_I_DIRTY;
 	tfs_list_add_tail(&fs->dirty_inodes, &in->i_dirty);
+	pending_grow(fs, 192);
 }
 
 void tfs_chunk_dirty(struct tfs_fs *fs, struct tfs_chunk *c)
@@ -227,6 +245,7 @@ void tfs_chunk_dirty(struct tfs_fs *fs, struct tfs_chunk *c)
 		return;
 	c->c_flags |= TIER_CHUNK_DIRTY;
 	tfs_list_add_tail(&fs->dirty_chunks, &c->c_dirty);
+	pending_grow(fs, 64 + c->c_nblocks * 5);
 }
 
 static void fpend_add(struct tfs_fs *fs, uint16_t dev, uint64_t slot)
@@ -1015,6 +1034,7 @@ struct tfs_fs *tfs_fs_new(void)
 		return NULL;
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_mutex_init(&fs->commit_lock, NULL);
+	pthread_cond_init(&fs->ckpt_cond, NULL);
 	tfs_list_init(&fs->dirty_inodes);
 	tfs_list_init(&fs->dirty_chunks);
 	tfs_list_init(&fs->intent_chunks);
@@ -1211,5 +1231,6 @@ void tfs_fs_close(struct tfs_fs *fs)
 		tfs_io_dev_close(&fs->dev[i]);
 	pthread_mutex_destroy(&fs->lock);
 	pthread_mutex_destroy(&fs->commit_lock);
+	pthread_cond_destroy(&fs->ckpt_cond);
 	free(fs);
 }

@@ -58,7 +58,7 @@ int tfs_htab_insert(struct tfs_htab *t, struct tfs_hnode *n)
 {
 	struct tfs_hnode **b;
 
-	if (t->t_count >= t->t_size)
+	if (t->t_count >= t->t_size && !t->t_frozen)
 		htab_grow(t);
 	b = &t->t_b[n->h_key & (t->t_size - 1)];
 	n->h_next = *b;

@@ -44,11 +44,17 @@
  * up to where the newer checkpoint was taken, and the newer half from there,
  * so either slot plus the journal gives the whole pool.
  *
- * When the current half is half full, or at unmount, the commit writes a
- * checkpoint instead: the pool serialised under the pool lock (the only stall,
- * proportional to the metadata size), then written to the other slot and
- * flushed, and only then does the journal move to that slot's half.  If the
- * checkpoint write is torn, the old slot and its untouched half still
+ * Checkpoints.  When a quarter of the current half is used, the commit asks
+ * the daemon's background thread for a checkpoint, which is taken while the
+ * pool keeps changing (ckpt_run, below): the journal moves to the other
+ * slot's half at once, the pool is serialised in small batches under the pool
+ * lock, and the image written to the other slot says "replay from here".
+ * Requests wait at most one batch (well under a millisecond measured with
+ * 20,000 files and a 12,000-chunk file).  Only two cases take the whole pool
+ * at once under the lock: a forced checkpoint (mkfs, unmount, repair), and a
+ * single transaction too big for what is left of the half (the background
+ * thread is asked to commit early so that bursts of changes do not grow one).
+ * If a checkpoint write is torn, the old slot and its untouched half still
  * describe the pool.
  */
 #include "config.h"
@@ -57,6 +63,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tfs.h"
 
@@ -426,6 +433,8 @@ static void commit_take(struct tfs_fs *fs, struct commit *c, int full)
 			c->nrec++;
 		}
 	}
+	fs->pend_bytes = 0;
+	fs->commit_kicked = 0;
 	c->fp = fs->fpend;
 	c->nfp = fs->fpend_len;
 	fs->fpend = NULL;
@@ -517,30 +526,32 @@ static int write_txn(struct tfs_fs *fs, const uint8_t *p, size_t len, uint32_t n
 	return 0;
 }
 
-static int write_checkpoint(struct tfs_fs *fs, const struct commit *c)
+/* write checkpoint @seq holding the stream @w to @slot and flush it; replay
+ * of the journal goes on from sequence @jseq */
+static int ckpt_write(struct tfs_fs *fs, unsigned int slot, uint64_t seq, uint64_t jseq,
+		      const struct tfs_wbuf *w, uint64_t next_ino)
 {
-	uint64_t span = CKPT_HDR + round_block(c->w.len), seq = fs->ckpt_seq + 1;
-	unsigned int slot = 1 - fs->ckpt_slot;
+	uint64_t span = CKPT_HDR + round_block(w->len);
 	struct tfs_wbuf hw = { 0 };
 	uint8_t *buf;
 	int ret;
 
 	if (span > fs->sb.s_ckpt_len) {
 		tfs_err("metadata (%zu bytes) no longer fits a checkpoint slot (%llu bytes)",
-			c->w.len, (unsigned long long)fs->sb.s_ckpt_len);
+			w->len, (unsigned long long)fs->sb.s_ckpt_len);
 		return -ENOSPC;
 	}
 	buf = tfs_io_alloc(span);
 	if (!buf)
 		return -ENOMEM;
 	memset(buf, 0, span);
-	memcpy(buf + CKPT_HDR, c->w.b, c->w.len);
+	memcpy(buf + CKPT_HDR, w->b, w->len);
 	tfs_put_u64(&hw, TFS_CKPT_MAGIC);
 	tfs_put_u64(&hw, seq);
-	tfs_put_u64(&hw, fs->jseq);
-	tfs_put_u64(&hw, c->next_ino);
-	tfs_put_u64(&hw, c->w.len);
-	tfs_put_u64(&hw, tfs_hash(c->w.b, c->w.len, pool_seed(fs, seq)));
+	tfs_put_u64(&hw, jseq);
+	tfs_put_u64(&hw, next_ino);
+	tfs_put_u64(&hw, w->len);
+	tfs_put_u64(&hw, tfs_hash(w->b, w->len, pool_seed(fs, seq)));
 	ret = hw.err;
 	if (ret == 0) {
 		tfs_put_u64(&hw, tfs_hash(hw.b, 48, pool_seed(fs, seq)));
@@ -554,46 +565,206 @@ static int write_checkpoint(struct tfs_fs *fs, const struct commit *c)
 		ret = tfs_io_flush(ckpt_dev(fs));
 	tfs_wbuf_free(&hw);
 	tfs_io_free(buf);
-	if (ret < 0)
-		return ret;
-	fs->ckpt_seq = seq;
-	fs->ckpt_slot = slot;
-	/* transactions before fs->jseq are all in the checkpoint: the journal
-	 * goes on in this slot's half, leaving the other slot's intact */
-	fs->jhalf = slot;
-	fs->joff = 0;
-	fs->meta_bytes = c->w.len;
-	fs->checkpoints++;
-	tfs_debug("checkpoint %llu: %zu bytes in slot %c", (unsigned long long)seq, c->w.len,
-		  'A' + slot);
-	return 0;
+	if (ret == 0)
+		tfs_debug("checkpoint %llu: %zu bytes in slot %c, replay from %llu",
+			  (unsigned long long)seq, w->len, 'A' + slot, (unsigned long long)jseq);
+	return ret;
 }
 
-static int __commit(struct tfs_fs *fs, int force_ckpt)
+/* pool lock held: at least the bytes the next transaction's records take */
+static size_t commit_estimate(struct tfs_fs *fs)
+{
+	size_t n = fs->jbuf.len, chunk = 64 + (fs->chunk_blocks + 63) / 64 * 8 + fs->chunk_blocks * 4;
+	struct tfs_list *l;
+
+	for (l = fs->dirty_inodes.next; l != &fs->dirty_inodes; l = l->next) {
+		struct tfs_inode *in = tfs_container_of(l, struct tfs_inode, i_dirty);
+
+		n += 192 + (in->i_symlink ? strlen(in->i_symlink) : 0);
+	}
+	for (l = fs->dirty_chunks.next; l != &fs->dirty_chunks; l = l->next)
+		n += chunk;
+	for (l = fs->intent_chunks.next; l != &fs->intent_chunks; l = l->next)
+		n += chunk; /* an expiring intent is one more chunk record */
+	return n;
+}
+
+#define CKPT_BATCH (64u << 10) /* bytes of records serialised per pool-lock hold */
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int __commit(struct tfs_fs *fs, int force_ckpt, int builder);
+
+/*
+ * A checkpoint taken while the pool keeps changing (commit_lock held on entry
+ * and on return; dropped while it works).
+ *
+ *  1. The journal moves to the other slot's half at sequence J: every change
+ *     from now on is committed there, while the old checkpoint and its half
+ *     stay as they are.
+ *  2. The pool is serialised a batch at a time, each under the pool lock
+ *     (held for about CKPT_BATCH bytes of records, a big directory taken in
+ *     several; the table does not resize meanwhile).  Requests run between batches, so the
+ *     image is fuzzy: each object is as it was at some moment after J.
+ *  3. Everything changed so far is committed (from J on), and the data
+ *     devices flushed: the image describes nothing that is not durable.
+ *  4. The image goes to the other slot with "replay from J".
+ *
+ * Loading it and replaying the journal from J applies every change made
+ * after J again, in order.  Records are whole states or removals, and a
+ * removal of what is already gone is no error (meta.c), so each object ends
+ * as its last journalled change left it: the pool as of the last commit.  A
+ * crash before step 4 completes leaves the old checkpoint, its half up to
+ * J - 1, and this half from J: the "other half goes on" case of replay.
+ */
+static int ckpt_run(struct tfs_fs *fs)
+{
+	uint64_t jseq, seq, next_ino = 0, t0, t;
+	struct tfs_wbuf w = { 0 };
+	struct meta_cursor cur = { 0, 0, 0 };
+	struct tfs_wbuf part = { 0 };
+	unsigned int slot;
+	int ret = 0, done = 0;
+
+	if (fs->ckpt_building) {
+		while (fs->ckpt_building)
+			pthread_cond_wait(&fs->ckpt_cond, &fs->commit_lock);
+		return fs->readonly ? -EROFS : 0;
+	}
+	slot = 1 - fs->ckpt_slot;
+	seq = fs->ckpt_seq + 1;
+	jseq = fs->jseq;
+	fs->jhalf = slot;
+	fs->joff = 0;
+	fs->ckpt_building = 1;
+	fs->ckpt_wanted = 0;
+	pthread_mutex_unlock(&fs->commit_lock);
+
+	pthread_mutex_lock(&fs->lock);
+	fs->inodes.t_frozen++;
+	pthread_mutex_unlock(&fs->lock);
+	while (ret == 0 && !done) {
+		/* each batch into a small buffer, appended to the image outside
+		 * the lock: growing a big buffer copies it */
+		part.len = 0;
+		pthread_mutex_lock(&fs->lock);
+		t0 = now_us();
+		ret = meta_serialize_part(fs, &part, &cur, CKPT_BATCH);
+		done = cur.bucket >= fs->inodes.t_size;
+		t = now_us() - t0;
+		if (t > fs->ckpt_pause_max_us)
+			fs->ckpt_pause_max_us = t;
+		pthread_mutex_unlock(&fs->lock);
+		tfs_put_bytes(&w, part.b, part.len);
+		if (ret == 0)
+			ret = w.err;
+	}
+	tfs_wbuf_free(&part);
+	pthread_mutex_lock(&fs->lock);
+	fs->inodes.t_frozen--;
+	next_ino = fs->next_ino;
+	pthread_mutex_unlock(&fs->lock);
+
+	pthread_mutex_lock(&fs->commit_lock);
+	if (ret == 0)
+		ret = __commit(fs, 0, 1);
+	pthread_mutex_unlock(&fs->commit_lock);
+	if (ret == 0)
+		ret = flush_data(fs);
+	if (ret == 0)
+		ret = ckpt_write(fs, slot, seq, jseq, &w, next_ino);
+	pthread_mutex_lock(&fs->commit_lock);
+	if (ret == 0) {
+		fs->ckpt_seq = seq;
+		fs->ckpt_slot = slot;
+		fs->meta_bytes = w.len + fs->joff;
+		fs->checkpoints++;
+	} else {
+		/* the old checkpoint and both halves still describe the pool, but
+		 * the next checkpoint would reuse this half: stop changes */
+		tfs_err("checkpoint failed: %s; the pool is read-only until remounted",
+			strerror(-ret));
+		fs->readonly = 1;
+	}
+	fs->ckpt_building = 0;
+	pthread_cond_broadcast(&fs->ckpt_cond);
+	tfs_wbuf_free(&w);
+	return ret;
+}
+
+/*
+ * One transaction (commit_lock held).  When it does not fit in what is left
+ * of the current journal half, a checkpoint comes first: wait for the one
+ * being built, or take the whole pool at once under the pool lock (the
+ * fallback: a stall, but only when a single transaction outgrows the room).
+ * @force_ckpt asks for that whole-pool checkpoint (mkfs, unmount, repair).
+ * @builder: called by ckpt_run, which must not wait for itself.
+ */
+static int __commit(struct tfs_fs *fs, int force_ckpt, int builder)
 {
 	struct commit c;
-	int full, ret;
+	int full = force_ckpt, want = 0, ret;
+	uint64_t est, take_us;
 
-	memset(&c, 0, sizeof(c));
-	pthread_mutex_lock(&fs->lock);
-	if (!force_ckpt && fs->change_gen == fs->committed_gen && fs->jnrec == 0) {
+	for (;;) {
+		pthread_mutex_lock(&fs->lock);
+		if (!force_ckpt && fs->change_gen == fs->committed_gen && fs->jnrec == 0) {
+			pthread_mutex_unlock(&fs->lock);
+			return 0;
+		}
+		est = round_txn(fs, TFS_JHDR_SIZE + commit_estimate(fs));
+		if (!fs->ckpt_building && (full || fs->joff + est <= half_len(fs)))
+			break;
+		if (builder && fs->joff + est <= half_len(fs))
+			break;
 		pthread_mutex_unlock(&fs->lock);
-		return 0;
+		if (builder) {
+			tfs_err("the journal half filled up while a checkpoint was taken");
+			return -ENOSPC;
+		}
+		if (fs->ckpt_building)
+			pthread_cond_wait(&fs->ckpt_cond, &fs->commit_lock);
+		else
+			full = 1;
 	}
-	/* checkpoint when the journal is half used or this transaction would
-	 * not fit in what is left */
-	full = force_ckpt || fs->joff + round_txn(fs, TFS_JHDR_SIZE + fs->jbuf.len) * 2 >
-				     half_len(fs) / 2;
+	memset(&c, 0, sizeof(c));
+	take_us = now_us();
 	commit_take(fs, &c, full);
+	take_us = now_us() - take_us;
+	want = !full && !builder && fs->joff + est > half_len(fs) / 4;
 	pthread_mutex_unlock(&fs->lock);
 
 	ret = c.w.err;
 	if (ret == 0)
 		ret = flush_data(fs);
-	if (ret == 0 && !full && fs->joff + round_txn(fs, TFS_JHDR_SIZE + c.w.len) > half_len(fs))
-		full = 1; /* cannot happen with the half rule, but never overrun */
-	if (ret == 0)
-		ret = full ? write_checkpoint(fs, &c) : write_txn(fs, c.w.b, c.w.len, c.nrec, c.next_ino);
+	if (ret == 0 && !full) {
+		ret = write_txn(fs, c.w.b, c.w.len, c.nrec, c.next_ino);
+	} else if (ret == 0) {
+		uint64_t t0 = now_us(), t;
+
+		ret = ckpt_write(fs, 1 - fs->ckpt_slot, fs->ckpt_seq + 1, fs->jseq, &c.w, c.next_ino);
+		if (ret == 0) {
+			/* transactions before fs->jseq are all in it: the journal
+			 * goes on in this slot's half, leaving the other intact */
+			fs->ckpt_seq++;
+			fs->ckpt_slot = 1 - fs->ckpt_slot;
+			fs->jhalf = fs->ckpt_slot;
+			fs->joff = 0;
+			fs->meta_bytes = c.w.len;
+			fs->checkpoints++;
+			fs->ckpt_wanted = 0;
+		}
+		t = now_us() - t0;
+		if (!force_ckpt)
+			tfs_info("a %zu-byte transaction did not fit the journal: checkpoint taken at once (%llu us to serialise, %llu us to write)",
+				 c.w.len, (unsigned long long)take_us, (unsigned long long)t);
+	}
 	if (ret < 0) {
 		tfs_err("metadata commit failed: %s; the pool is read-only until remounted",
 			strerror(-ret));
@@ -603,6 +774,11 @@ static int __commit(struct tfs_fs *fs, int force_ckpt)
 		c.nfp = 0;
 	} else {
 		fs->committed_gen = c.gen;
+		if (want && !fs->ckpt_wanted) {
+			fs->ckpt_wanted = 1;
+			if (fs->ckpt_kick)
+				fs->ckpt_kick(fs->ckpt_kick_arg);
+		}
 	}
 	commit_release(fs, &c);
 	return ret;
@@ -613,7 +789,21 @@ int tfs_commit(struct tfs_fs *fs, int force_checkpoint)
 	int ret;
 
 	pthread_mutex_lock(&fs->commit_lock);
-	ret = fs->readonly ? -EROFS : __commit(fs, force_checkpoint);
+	ret = fs->readonly ? -EROFS : __commit(fs, force_checkpoint, 0);
+	/* no background thread to hand the checkpoint to: take it here */
+	if (ret == 0 && fs->ckpt_wanted && !fs->ckpt_kick && !fs->ckpt_building)
+		ret = ckpt_run(fs);
+	pthread_mutex_unlock(&fs->commit_lock);
+	return ret;
+}
+
+int tfs_checkpoint_if_wanted(struct tfs_fs *fs)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&fs->commit_lock);
+	if (!fs->readonly && fs->ckpt_wanted && !fs->ckpt_building)
+		ret = ckpt_run(fs);
 	pthread_mutex_unlock(&fs->commit_lock);
 	return ret;
 }
@@ -630,7 +820,7 @@ int tfs_sync(struct tfs_fs *fs)
 	if (fs->readonly)
 		ret = -EIO;
 	else if (fs->committed_gen < gen)
-		ret = __commit(fs, 0); /* covers every change up to now, ours included */
+		ret = __commit(fs, 0, 0); /* covers every change up to now, ours included */
 	else
 		ret = flush_data(fs); /* metadata is durable; data may not be */
 	pthread_mutex_unlock(&fs->commit_lock);

@@ -51,7 +51,20 @@ struct committer {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int stop;
+	int kicked; /* a checkpoint is wanted now */
 };
+
+/* the journal asks for a checkpoint: the commit thread takes it, so that no
+ * request waits for it */
+static void commit_kick(void *arg)
+{
+	struct committer *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	c->kicked = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
 
 static void *commit_thread(void *arg)
 {
@@ -60,13 +73,20 @@ static void *commit_thread(void *arg)
 
 	pthread_mutex_lock(&c->lock);
 	while (!c->stop) {
+		int kicked;
+
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += c->interval;
-		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		if (!c->kicked)
+			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
 		if (c->stop)
 			break;
+		kicked = c->kicked;
+		c->kicked = 0;
 		pthread_mutex_unlock(&c->lock);
+		(void)kicked; /* a kick asks for a commit now, a checkpoint if wanted */
 		tfs_commit(c->fs, 0);
+		tfs_checkpoint_if_wanted(c->fs);
 		pthread_mutex_lock(&c->lock);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -218,6 +238,8 @@ int main(int argc, char *argv[])
 		tfs_err("cannot start the commit thread");
 		goto out_unmount;
 	}
+	fs->ckpt_kick_arg = &cm;
+	__atomic_store_n(&fs->ckpt_kick, commit_kick, __ATOMIC_RELEASE);
 
 	lcfg = fuse_loop_cfg_create();
 	if (!lcfg) {
@@ -231,6 +253,9 @@ int main(int argc, char *argv[])
 		fuse_loop_cfg_destroy(lcfg);
 	}
 
+	pthread_mutex_lock(&fs->commit_lock);
+	fs->ckpt_kick = NULL; /* from here on, checkpoints are taken inline */
+	pthread_mutex_unlock(&fs->commit_lock);
 	pthread_mutex_lock(&cm.lock);
 	cm.stop = 1;
 	pthread_cond_signal(&cm.cond);
@@ -238,6 +263,9 @@ int main(int argc, char *argv[])
 	pthread_join(cm.thread, NULL);
 
 	fuse_session_unmount(se);
+	tfs_info("%llu commits, %llu checkpoints; longest pool-lock hold of a checkpoint %llu us",
+		 (unsigned long long)fs->commits, (unsigned long long)fs->checkpoints,
+		 (unsigned long long)fs->ckpt_pause_max_us);
 	tfs_free_orphans(fs);
 	if (tfs_journal_unmount(fs) < 0) {
 		tfs_err("final checkpoint failed: the next mount recovers from the journal");

@@ -243,9 +243,9 @@ static int apply_dirent(struct tfs_fs *fs, struct tfs_rbuf *r, unsigned int type
 		return -ENOMEM;
 	de = tfs_dir_lookup(d, name, nl);
 	if (type == TFS_REC_DIRENT_DEL) {
-		if (!de)
-			return -EINVAL;
-		tfs_dir_del(d, de);
+		/* gone already: a checkpoint taken while it changed (journal.c) */
+		if (de)
+			tfs_dir_del(d, de);
 		return 0;
 	}
 	if (de)
@@ -289,7 +289,7 @@ static int apply_xattr(struct tfs_fs *fs, struct tfs_rbuf *r, unsigned int type)
 	p = xattr_find(in, name, nl);
 	if (type == TFS_REC_XATTR_DEL) {
 		if (!*p)
-			return -EINVAL;
+			return 0; /* as for directory entries */
 		x = *p;
 		*p = x->x_next;
 		free(x->x_name);
@@ -425,39 +425,97 @@ int meta_apply_all(struct tfs_fs *fs, const uint8_t *p, size_t len)
 	return 0;
 }
 
-int meta_serialize(struct tfs_fs *fs, struct tfs_wbuf *w)
+/*
+ * The records of @in, resumable: *after is 0 to start with the inode itself,
+ * else where to go on (a directory: the last cookie written; a file: the
+ * index after the last chunk written).  When @w reaches @limit bytes, or
+ * many slots were looked at, in the middle of the entries or chunks, returns
+ * 1 with *after set, so that a huge directory or file is taken in several
+ * pool-lock holds.  Otherwise 0.
+ */
+static int serialize_inode(struct tfs_wbuf *w, struct tfs_inode *in, uint64_t *after, size_t limit)
 {
-	size_t b;
+	unsigned int looked = 0;
+	struct tfs_xattr *x;
+	struct tfs_chunk *c;
+	size_t i;
 
-	for (b = 0; b < fs->inodes.t_size; b++) {
-		struct tfs_hnode *h;
+	if (*after == 0) {
+		meta_put_inode(w, in);
+		for (x = in->i_xattrs; x; x = x->x_next)
+			meta_put_xattr(w, TFS_REC_XATTR_SET, in->i_ino, x->x_name, x->x_namelen,
+				       x->x_value, x->x_len);
+	}
+	if (in->i_dir) {
+		for (i = tfs_dir_seek(in->i_dir, *after); i < in->i_dir->dr_len; i++) {
+			struct tfs_dirent *de = in->i_dir->dr_ents[i];
 
-		for (h = fs->inodes.t_b[b]; h; h = h->h_next) {
-			struct tfs_inode *in = tfs_container_of(h, struct tfs_inode, i_hnode);
-			struct tfs_xattr *x;
-			struct tfs_chunk *c;
-			size_t i;
-
-			meta_put_inode(w, in);
-			for (x = in->i_xattrs; x; x = x->x_next)
-				meta_put_xattr(w, TFS_REC_XATTR_SET, in->i_ino, x->x_name,
-					       x->x_namelen, x->x_value, x->x_len);
-			if (in->i_dir) {
-				for (i = 0; i < in->i_dir->dr_len; i++) {
-					struct tfs_dirent *de = in->i_dir->dr_ents[i];
-
-					if (de)
-						meta_put_dirent(w, TFS_REC_DIRENT_ADD, in->i_ino,
-								de->d_cookie, de->d_ino,
-								de->d_name, de->d_namelen);
-				}
+			looked++;
+			if (!de)
+				continue;
+			meta_put_dirent(w, TFS_REC_DIRENT_ADD, in->i_ino, de->d_cookie, de->d_ino,
+					de->d_name, de->d_namelen);
+			if ((w->len >= limit || looked >= 4096) && i + 1 < in->i_dir->dr_len) {
+				*after = de->d_cookie;
+				return 1;
 			}
-			for (c = tier_cmap_next(&in->i_map, 0); c;
-			     c = tier_cmap_next(&in->i_map, c->c_idx + 1))
-				meta_put_chunk(w, c);
 		}
 	}
+	for (c = tier_cmap_next(&in->i_map, in->i_dir ? 0 : *after); c;
+	     c = tier_cmap_next(&in->i_map, c->c_idx + 1)) {
+		meta_put_chunk(w, c);
+		if (w->len >= limit || ++looked >= 4096) {
+			*after = c->c_idx + 1;
+			return 1;
+		}
+	}
+	*after = 0;
+	return 0;
+}
+
+int meta_serialize_part(struct tfs_fs *fs, struct tfs_wbuf *w, struct meta_cursor *cur,
+			size_t budget)
+{
+	size_t limit = budget > SIZE_MAX - w->len ? SIZE_MAX : w->len + budget;
+
+	while (cur->bucket < fs->inodes.t_size && w->len < limit && !w->err) {
+		struct tfs_hnode *h = fs->inodes.t_b[cur->bucket], *x;
+		uint64_t after = 0;
+
+		if (cur->ino) {
+			/* resume inside a directory; if it is gone, take the bucket
+			 * again (records are states: repeating one is harmless) */
+			for (x = h; x; x = x->h_next)
+				if (tfs_container_of(x, struct tfs_inode, i_hnode)->i_ino == cur->ino)
+					break;
+			if (x) {
+				h = x;
+				after = cur->cookie;
+			}
+			cur->ino = 0;
+		}
+		for (; h; h = h->h_next) {
+			struct tfs_inode *in = tfs_container_of(h, struct tfs_inode, i_hnode);
+
+			if (serialize_inode(w, in, &after, limit)) {
+				cur->ino = in->i_ino;
+				cur->cookie = after;
+				return w->err;
+			}
+		}
+		cur->bucket++;
+	}
 	return w->err;
+}
+
+int meta_serialize(struct tfs_fs *fs, struct tfs_wbuf *w)
+{
+	struct meta_cursor cur = { 0, 0, 0 };
+	int ret = 0;
+
+	while (ret == 0 && cur.bucket < fs->inodes.t_size)
+		ret = meta_serialize_part(fs, w, &cur, SIZE_MAX);
+	return ret;
 }
 
 int meta_finish_load(struct tfs_fs *fs)

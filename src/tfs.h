@@ -60,6 +60,7 @@ struct tfs_htab {
 	struct tfs_hnode **t_b;
 	size_t t_size;	/* buckets, a power of two */
 	size_t t_count; /* nodes */
+	int t_frozen;	/* no resizing (a walk across lock drops is under way) */
 };
 int tfs_htab_init(struct tfs_htab *t, size_t size);
 void tfs_htab_destroy(struct tfs_htab *t);
@@ -231,8 +232,17 @@ struct tfs_fs {
 	unsigned int ckpt_slot;	   /* slot holding the newest checkpoint; commit_lock */
 	unsigned int jhalf;	   /* journal half transactions go to; commit_lock */
 	int need_ckpt;		   /* loaded from the older checkpoint: write one now */
+	int ckpt_wanted;	   /* the journal half is half used; commit_lock */
+	int ckpt_building;	   /* a checkpoint is being built; commit_lock */
+	pthread_cond_t ckpt_cond;  /* signalled when a checkpoint ends; commit_lock */
+	void (*ckpt_kick)(void *arg); /* asks the background thread to commit and,
+				       * if wanted, checkpoint */
+	size_t pend_bytes;	   /* estimated bytes of dirty states; pool lock */
+	int commit_kicked;	   /* the background thread was asked; pool lock */
+	void *ckpt_kick_arg;
 	uint64_t meta_bytes;	   /* estimated checkpoint size (bytes) */
 	uint64_t commits, checkpoints; /* counters since mount */
+	uint64_t ckpt_pause_max_us; /* longest pool-lock hold of a checkpoint batch */
 };
 
 /* ---- records (meta.c) ---- */
@@ -262,6 +272,16 @@ int meta_apply(struct tfs_fs *fs, struct tfs_rbuf *r);
 int meta_apply_all(struct tfs_fs *fs, const uint8_t *p, size_t len);
 /* the whole pool as a record stream */
 int meta_serialize(struct tfs_fs *fs, struct tfs_wbuf *w);
+/* where a serialisation in parts goes on: hash bucket, and the directory
+ * (inode number, last cookie written) it stopped inside, if any */
+struct meta_cursor {
+	size_t bucket;
+	uint64_t ino, cookie;
+};
+/* the pool from @cur on into @w until @w holds about @budget more bytes or
+ * the table ends (cur->bucket == inode table size) */
+int meta_serialize_part(struct tfs_fs *fs, struct tfs_wbuf *w, struct meta_cursor *cur,
+			size_t budget);
 /* after loading: link counts, placeholders, allocator; -EUCLEAN on inconsistency */
 int meta_finish_load(struct tfs_fs *fs);
 
@@ -271,6 +291,8 @@ int meta_finish_load(struct tfs_fs *fs);
 #define TFS_JHDR_SIZE 48
 int tfs_journal_load(struct tfs_fs *fs);     /* checkpoint + replay, at mount */
 int tfs_commit(struct tfs_fs *fs, int force_checkpoint);
+/* write a checkpoint if one is wanted (the background thread's call) */
+int tfs_checkpoint_if_wanted(struct tfs_fs *fs);
 int tfs_sync(struct tfs_fs *fs);	     /* fsync: commit if anything changed */
 int tfs_fsync(struct tfs_fs *fs, uint64_t ino); /* tfs_sync, and remember the file cares */
 int tfs_checkpoint_initial(struct tfs_fs *fs); /* mkfs */

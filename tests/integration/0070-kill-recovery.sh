@@ -11,7 +11,9 @@
 # acknowledged state or the one in flight (never garbage or zeros from
 # nowhere); fsck -n must be clean.  tests/crash/soak.sh runs it long.
 # TFS_KILL_POOL=pmem runs it on a pmem+block pool whose pmem device is in
-# shadow mode: only what tierfs persisted survives the kill (0075).
+# shadow mode: only what tierfs persisted survives the kill (0075);
+# TFS_KILL_POOL=small on a pool with a 1 MiB journal, so that the kills also
+# land in the middle of checkpoints taken while the workloads run (0076).
 . "$(dirname "$0")/lib/common.sh"
 tfs_setup
 CYCLES=${TFS_KILL_CYCLES:-30}
@@ -20,6 +22,11 @@ pmem)
 	# small pmem: files land there first, then spill over to block
 	tfs_mkfs --pmem "$T/p.img:48M" --block "$T/a.img:512M"
 	export TIERFS_PMEM_SHADOW=1
+	;;
+small)
+	# a 1 MiB journal: checkpoints every few dozen commits, taken while
+	# the workloads go on (0076)
+	tfs_mkfs --block "$T/a.img:64M" --block "$T/b.img:512M"
 	;;
 *)	tfs_mkfs --block "$T/a.img:512M" --block "$T/b.img:256M" ;;
 esac

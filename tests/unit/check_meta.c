@@ -124,6 +124,70 @@ START_TEST(test_apply_and_roundtrip)
 }
 END_TEST
 
+/* a pool with a 10,000-entry directory and a 6,000-chunk file, taken whole
+ * and in small parts (as a checkpoint under load does): both load to it */
+START_TEST(test_serialize_in_parts)
+{
+	struct tfs_fs *a = mkfs_mem(), *b = mkfs_mem(), *c = mkfs_mem();
+	struct tfs_wbuf w = { 0 }, whole = { 0 }, parts = { 0 };
+	struct meta_cursor cur = { 0, 0, 0 };
+	struct tfs_inode in;
+	char name[32];
+	unsigned int i, calls = 0;
+
+	a->sb.s_dev[0].sd_nslots = 10000;
+	b->sb.s_dev[0].sd_nslots = 10000;
+	c->sb.s_dev[0].sd_nslots = 10000;
+	mk_inode(&in, 1, S_IFDIR | 0755, 3);
+	meta_put_inode(&w, &in);
+	mk_inode(&in, 2, S_IFDIR | 0755, 2);
+	meta_put_inode(&w, &in);
+	meta_put_dirent(&w, TFS_REC_DIRENT_ADD, 1, 3, 2, "big", 3);
+	mk_inode(&in, 3, S_IFREG | 0644, 1);
+	meta_put_inode(&w, &in);
+	meta_put_dirent(&w, TFS_REC_DIRENT_ADD, 1, 4, 3, "file", 4);
+	for (i = 0; i < 10000; i++) {
+		mk_inode(&in, 10 + i, S_IFREG | 0600, 1);
+		meta_put_inode(&w, &in);
+		snprintf(name, sizeof(name), "f%u", i);
+		meta_put_dirent(&w, TFS_REC_DIRENT_ADD, 2, 3 + i, 10 + i, name, strlen(name));
+	}
+	for (i = 0; i < 6000; i++) {
+		struct tfs_chunk *ch = tier_chunk_new(3, i, 64);
+
+		ch->c_dev = 0;
+		ch->c_slot = i;
+		tier_chunk_set(ch, 0);
+		meta_put_chunk(&w, ch);
+		tier_chunk_free(ch);
+	}
+	ck_assert_int_eq(meta_apply_all(a, w.b, w.len), 0);
+	ck_assert_int_eq(meta_finish_load(a), 0);
+	ck_assert_int_eq(meta_serialize(a, &whole), 0);
+	while (cur.bucket < a->inodes.t_size) {
+		ck_assert_int_eq(meta_serialize_part(a, &parts, &cur, 4096), 0);
+		calls++;
+	}
+	ck_assert_uint_gt(calls, 20); /* the directory and the file were split */
+	ck_assert_uint_eq(parts.len, whole.len);
+	ck_assert_int_eq(meta_apply_all(b, whole.b, whole.len), 0);
+	ck_assert_int_eq(meta_finish_load(b), 0);
+	ck_assert_int_eq(meta_apply_all(c, parts.b, parts.len), 0);
+	ck_assert_int_eq(meta_finish_load(c), 0);
+	ck_assert_uint_eq(b->ninodes, 10003);
+	ck_assert_uint_eq(c->ninodes, 10003);
+	ck_assert_uint_eq(tfs_inode_get(c, 2)->i_dir->dr_live, 10000);
+	ck_assert_uint_eq(tfs_inode_get(c, 3)->i_map.m_count, 6000);
+	ck_assert_uint_eq(c->alloc.a_nfree, b->alloc.a_nfree);
+	tfs_wbuf_free(&w);
+	tfs_wbuf_free(&whole);
+	tfs_wbuf_free(&parts);
+	tfs_fs_close(a);
+	tfs_fs_close(b);
+	tfs_fs_close(c);
+}
+END_TEST
+
 START_TEST(test_truncated_streams)
 {
 	struct tfs_wbuf w = { 0 };
@@ -217,6 +281,7 @@ Suite *meta_suite(void)
 
 	tcase_add_test(tc, test_apply_and_roundtrip);
 	tcase_add_test(tc, test_truncated_streams);
+	tcase_add_test(tc, test_serialize_in_parts);
 	tcase_add_test(tc, test_inconsistent);
 	tcase_add_test(tc, test_free_records);
 	suite_add_tcase(s, tc);
