@@ -58,25 +58,42 @@ static int slurp(const char *name, struct state *s)
 	return 0;
 }
 
+static int check(struct state *file, struct state *st, int ns);
+
 int main(int argc, char *argv[])
 {
-	struct state file, st[MAXS];
-	int ns = argc - 2, i, size_ok = 0;
-	size_t off;
+	struct state file = { 0 }, st[MAXS];
+	int ns = argc - 2, i, ret = 2;
 
 	if (argc < 3 || ns > MAXS) {
 		fprintf(stderr, "usage: blockcmp FILE STATE... (at most %d states)\n", MAXS);
 		return 2;
 	}
-	if (slurp(argv[1], &file) < 0)
-		return 2;
-	for (i = 0; i < ns; i++) {
-		if (slurp(argv[i + 2], &st[i]) < 0)
-			return 2;
-		size_ok |= st[i].len == file.len;
+	memset(st, 0, sizeof(st));
+	if (slurp(argv[1], &file) == 0) {
+		for (i = 0; i < ns; i++)
+			if (slurp(argv[i + 2], &st[i]) < 0)
+				break;
+		if (i == ns)
+			ret = check(&file, st, ns);
 	}
+	free(file.data);
+	for (i = 0; i < ns; i++)
+		free(st[i].data);
+	return ret;
+}
+
+/* 0: @file is made of the states' blocks; 1: it is not (and says why) */
+static int check(struct state *fp, struct state *st, int ns)
+{
+	struct state file = *fp;
+	int i, size_ok = 0;
+	size_t off;
+
+	for (i = 0; i < ns; i++)
+		size_ok |= st[i].len == file.len;
 	if (!size_ok) {
-		printf("blockcmp: %s has size %zu, which no state has\n", argv[1], file.len);
+		printf("blockcmp: %s has size %zu, which no state has\n", file.name, file.len);
 		return 1;
 	}
 	for (off = 0; off < file.len; off += BLK) {
@@ -90,7 +107,7 @@ int main(int argc, char *argv[])
 
 			while (z < n && !file.data[off + z])
 				z++;
-			printf("blockcmp: %s: the block at offset %zu matches no state%s\n", argv[1], off,
+			printf("blockcmp: %s: the block at offset %zu matches no state%s\n", file.name, off,
 			       z == n ? " (it is all zeros)" : "");
 			for (i = 0; i < ns; i++) {
 				size_t same = 0;

@@ -21,6 +21,7 @@
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -593,6 +594,50 @@ static void test_readdir(void)
 	CHECK(ok && dot == 1 && dotdot == 1, "readdir lists each entry once with its inode");
 }
 
+/* a child's view of a byte range: 0 free, 1 locked by @owner, -1 error */
+static int probe_lock(const char *path, off_t start, off_t len, pid_t owner)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = start, .l_len = len };
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		int fd = open(path, O_RDWR), r;
+
+		if (fd < 0 || fcntl(fd, F_GETLK, &fl) < 0)
+			_exit(2);
+		if (fl.l_type == F_UNLCK)
+			r = fcntl(fd, F_SETLK, &(struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET,
+								   .l_start = start, .l_len = len }) == 0 ? 0 : 2;
+		else
+			r = fl.l_pid == owner &&
+			    fcntl(fd, F_SETLK, &(struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET,
+								.l_start = start, .l_len = len }) < 0 &&
+			    (errno == EAGAIN || errno == EACCES) ? 1 : 2;
+		_exit(r);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st) == 2 ? -1 : WEXITSTATUS(st);
+}
+
+/* POSIX record locks between processes, as on a local file system */
+static void test_posix_locks(void)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 100 };
+	int fd = open("plock", O_RDWR | O_CREAT, 0644);
+
+	CHECK(fd >= 0 && fcntl(fd, F_SETLK, &fl) == 0, "POSIX lock of bytes 0-99");
+	CHECK(probe_lock("plock", 50, 10, getpid()) == 1,
+	      "another process sees the holder and cannot lock 50-59");
+	CHECK(probe_lock("plock", 200, 100, getpid()) == 0, "another process locks 200-299");
+	fl.l_type = F_UNLCK;
+	CHECK(fcntl(fd, F_SETLK, &fl) == 0 && probe_lock("plock", 50, 10, getpid()) == 0,
+	      "after unlock, the range is free");
+	close(fd);
+	unlink("plock");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2 || chdir(argv[1]) < 0) {
@@ -615,6 +660,7 @@ int main(int argc, char **argv)
 	test_copy_range_mmap();
 	test_statfs();
 	test_readdir();
+	test_posix_locks();
 	printf("%d checks, %d failed\n", checks, fails);
 	return fails ? 1 : 0;
 }
