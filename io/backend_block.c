@@ -90,6 +90,7 @@ const struct tfs_io_ops tfs_block_ops = {
 /* probed in order: the first that takes the path drives it */
 static const struct tfs_io_ops *const backends[] = {
 	&tfs_pmem_ops,
+	&tfs_zns_emu_ops,
 	&tfs_block_ops,
 };
 
@@ -132,9 +133,10 @@ int tfs_io_dev_open(struct tfs_io_dev *dev, const char *path, unsigned int cls)
 	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
 		if (backends[i]->probe(dev->d_fd, &st, cls)) {
 			dev->d_ops = backends[i];
-			dev->d_class = cls == TFS_CLASS_MAX ? (backends[i]->flags & TFS_IO_BYTE ?
-								TFS_CLASS_PMEM : TFS_CLASS_BLOCK)
-							    : cls;
+			dev->d_class = cls != TFS_CLASS_MAX		      ? cls
+				       : backends[i]->flags & TFS_IO_BYTE  ? TFS_CLASS_PMEM
+				       : backends[i]->flags & TFS_IO_ZONED ? TFS_CLASS_ZNS
+									   : TFS_CLASS_BLOCK;
 			ret = dev->d_ops->open(dev);
 			break;
 		}

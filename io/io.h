@@ -94,6 +94,7 @@ struct tfs_io_ops {
 
 extern const struct tfs_io_ops tfs_block_ops;
 extern const struct tfs_io_ops tfs_pmem_ops;
+extern const struct tfs_io_ops tfs_zns_emu_ops;
 
 /**
  * struct tfs_io_dev - one opened device (a path of the pool).
@@ -231,6 +232,77 @@ ssize_t tfs_sys_pwrite(int fd, const void *buf, size_t len, off_t off);
 int tfs_sys_fdatasync(int fd);
 int tfs_sys_uring_submit(void *ring, unsigned int wait_nr);
 int tfs_syscall_set(const char *name, void *fn);
+
+/*
+ * Zone model (zone.c): the rules of zoned devices, shared by the emulator
+ * and the real backend.  Positions are bytes.  Conditions mirror
+ * BLK_ZONE_COND_*.  Every call returns 0 or -errno as the kernel would:
+ * -EIO for a write not at the write pointer, past the capacity or to a
+ * FULL/READONLY/OFFLINE zone (and for invalid management of a condition),
+ * -ETOOMANYREFS with no open slot, -EOVERFLOW with no active slot.
+ */
+enum tfs_zone_cond {
+	TFS_ZC_NOT_WP = 0x0,
+	TFS_ZC_EMPTY = 0x1,
+	TFS_ZC_IMP_OPEN = 0x2,
+	TFS_ZC_EXP_OPEN = 0x3,
+	TFS_ZC_CLOSED = 0x4,
+	TFS_ZC_READONLY = 0xD,
+	TFS_ZC_FULL = 0xE,
+	TFS_ZC_OFFLINE = 0xF,
+};
+enum tfs_zone_op { TFS_ZONE_OPEN, TFS_ZONE_CLOSE, TFS_ZONE_FINISH, TFS_ZONE_RESET };
+
+struct tfs_zone {
+	uint64_t start, len;	/* bytes; len is the zone size */
+	uint64_t cap;		/* usable bytes from start (<= len) */
+	uint64_t wp;		/* write pointer; meaningless when FULL */
+	uint8_t cond;		/* enum tfs_zone_cond */
+};
+
+/**
+ * struct tfs_zoneset - the zones of one device and their accounting.
+ * @z: @nr zones.  @max_open, @max_active: limits, 0 = none.
+ * @nr_open: implicitly + explicitly open zones.  @nr_active: open + closed.
+ * @implicit_closes: zones closed by the device to make room (a counter).
+ */
+struct tfs_zoneset {
+	struct tfs_zone *z;
+	uint32_t nr;
+	uint32_t max_open, max_active;
+	uint32_t nr_open, nr_active;
+	uint64_t implicit_closes;
+};
+
+int tfs_zone_write(struct tfs_zoneset *zs, uint32_t zone, uint64_t off, uint64_t len);
+int tfs_zone_mgmt(struct tfs_zoneset *zs, uint32_t zone, unsigned int op);
+/* 0 if [off, off+len) of @zone holds data that may be read */
+int tfs_zone_readable(const struct tfs_zoneset *zs, uint32_t zone, uint64_t off, uint64_t len);
+/* recompute nr_open/nr_active from the conditions (after loading a table) */
+void tfs_zoneset_recount(struct tfs_zoneset *zs);
+int tfs_zone_cond_ok(unsigned int cond);
+const char *tfs_zone_cond_str(unsigned int cond);
+
+/*
+ * Zoned devices (backend_zns_emu.c: a zoned device emulated on a regular
+ * file, enforcing the zone model).  A device offset is zone * zone size +
+ * offset in the zone; a request never crosses a zone.
+ *
+ * tfs_zns_emu_check: 0 if the geometry is one a device could have, else
+ * -EINVAL with *why saying what is wrong.  tfs_zns_emu_format: create or
+ * overwrite @path as an emulated device with every zone empty.
+ * tfs_zns_report: copy up to @nr zones from @first into @out; returns how
+ * many.  tfs_zns_mgmt: a TFS_ZONE_* command, durable when it returns.
+ * All return -ENOTTY for a device that is not zoned.
+ */
+int tfs_zns_emu_check(uint64_t zone_size, uint64_t zone_cap, uint32_t nr_zones,
+		      uint32_t max_open, uint32_t max_active, const char **why);
+int tfs_zns_emu_format(const char *path, uint64_t zone_size, uint64_t zone_cap, uint32_t nr_zones,
+		       uint32_t max_open, uint32_t max_active);
+int tfs_zns_report(struct tfs_io_dev *dev, uint32_t first, struct tfs_zone *out, uint32_t nr);
+int tfs_zns_mgmt(struct tfs_io_dev *dev, uint32_t zone, unsigned int op);
+int tfs_zns_geometry(struct tfs_io_dev *dev, uint32_t *nr_zones, uint64_t *zone_size,
+		     uint32_t *max_open, uint32_t *max_active);
 
 /*
  * Fault plan for device requests (fault.c; the daemon reads TIERFS_FAULT):

@@ -11,4 +11,6 @@ Suite *options_suite(void);
 Suite *io_suite(void);
 Suite *pmem_suite(void);
 Suite *journal_suite(void);
+Suite *zone_suite(void);
+Suite *zns_emu_suite(void);
 #endif

@@ -1,0 +1,87 @@
+#!/bin/bash
+# contrib/bench-db.sh DIR - databases on tierfs against plain ext4, one run.
+#
+# Targets:
+#   pmem   a tierfs pool of 512 MiB emulated pmem (a file in /dev/shm;
+#          TFS_BENCH_PMEM moves it) and a 4 GiB block file in DIR
+#   block  a tierfs pool of one 4 GiB block file in DIR
+#   ext4   DIR itself (the file system holding the pool images)
+# Runs on each:
+#   PostgreSQL: initdb, pgbench -i -s 10, pgbench -n -c 4 -j 2 -T $TFS_PG_SECS
+#     (default 30): TPS and average latency;
+#   SQLite: $TFS_SQLITE_ROWS (default 100000) inserts, one row per
+#     transaction, synchronous=FULL, in WAL mode and in rollback-journal mode.
+# Needs root, PostgreSQL (Debian postgresql), pgbench, sqlite3.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+dir=${1:?usage: bench-db.sh DIR}
+bin=${TFS_BIN:-$src/build/src}
+pm=${TFS_BENCH_PMEM:-/dev/shm/tierfs-bench-db-pmem.img}
+secs=${TFS_PG_SECS:-30}
+rows=${TFS_SQLITE_ROWS:-100000}
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+for t in "$pgbin/initdb" "$pgbin/pgbench" "$(command -v sqlite3)"; do
+	[ -x "$t" ] || { echo "bench-db: $t missing" >&2; exit 1; }
+done
+id postgres > /dev/null 2>&1 || { echo "bench-db: no postgres user" >&2; exit 1; }
+[ -x "$bin/tierfs" ] || sh "$src/contrib/build.sh" "$src/build"
+sock=$(mktemp -d /tmp/tierfs-bench-db.XXXXXX)
+chmod 777 "$sock"
+cleanup() {
+	for m in pmem block ext4; do
+		[ -f "$dir/$m/pg/data/postmaster.pid" ] &&
+			runuser -u postgres -- "$pgbin/pg_ctl" -D "$dir/$m/pg/data" -m immediate stop > /dev/null 2>&1
+	done
+	umount "$dir/pmem" 2> /dev/null || true
+	umount "$dir/block" 2> /dev/null || true
+	rm -rf "$sock" "$pm"
+}
+trap cleanup EXIT
+mkdir -p "$dir/pmem" "$dir/block" "$dir/ext4"
+for m in pmem block; do mountpoint -q "$dir/$m" && umount "$dir/$m"; done
+rm -rf "$pm" "$dir/pa.img" "$dir/pb.img" "$dir/ext4/"*
+"$bin/mkfs.tierfs" --force --pmem "$pm:512M" --block "$dir/pa.img:4G" > /dev/null
+"$bin/mkfs.tierfs" --force --block "$dir/pb.img:4G" > /dev/null
+"$bin/tierfs" -o allow_other "$dir/pa.img" "$dir/pmem"
+"$bin/tierfs" -o allow_other "$dir/pb.img" "$dir/block"
+
+pg() { # TARGET -> "tps latency_ms"
+	local d=$dir/$1/pg/data out
+	mkdir -p "$dir/$1/pg" && chown postgres "$dir/$1/pg" && chmod 700 "$dir/$1/pg"
+	runuser -u postgres -- "$pgbin/initdb" -D "$d" -A trust -U postgres > /dev/null
+	runuser -u postgres -- "$pgbin/pg_ctl" -D "$d" -l "$dir/$1/pg.log" -w \
+		-o "-c listen_addresses='' -c unix_socket_directories=$sock" start > /dev/null
+	runuser -u postgres -- "$pgbin/pgbench" -h "$sock" -U postgres -i -s 10 -q postgres > /dev/null 2>&1
+	out=$(runuser -u postgres -- "$pgbin/pgbench" -h "$sock" -U postgres -n -c 4 -j 2 -T "$secs" postgres 2>&1)
+	runuser -u postgres -- "$pgbin/pg_ctl" -D "$d" -m fast -w stop > /dev/null
+	echo "$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p') $(echo "$out" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')"
+}
+
+sqlite_run() { # DIR MODE -> inserts per second
+	local db=$1/bench.db t0 t1
+	rm -f "$db" "$db-wal" "$db-shm" "$db-journal"
+	sqlite3 "$db" "PRAGMA journal_mode=$2; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);" > /dev/null
+	t0=$(date +%s.%N)
+	{
+		echo "PRAGMA synchronous=FULL;"
+		for i in $(seq 1 "$rows"); do echo "INSERT INTO t(v) VALUES('row $i');"; done
+	} | sqlite3 "$db"
+	t1=$(date +%s.%N)
+	[ "$(sqlite3 "$db" 'SELECT count(*) FROM t')" = "$rows" ] || { echo "bench-db: rows missing" >&2; exit 1; }
+	rm -f "$db" "$db-wal" "$db-shm"
+	echo "$rows / ($t1 - $t0)" | bc -l
+}
+
+declare -A tps lat wal del
+for m in pmem block ext4; do
+	read -r tps[$m] lat[$m] < <(pg "$m")
+	wal[$m]=$(sqlite_run "$dir/$m" wal)
+	del[$m]=$(sqlite_run "$dir/$m" delete)
+done
+printf '%-40s %12s %12s %12s\n' "" pmem-pool block-pool ext4
+printf '%-40s %12.0f %12.0f %12.0f\n' "pgbench -c 4 TPS (scale 10, ${secs} s)" "${tps[pmem]}" "${tps[block]}" "${tps[ext4]}"
+printf '%-40s %12.2f %12.2f %12.2f\n' "  average latency (ms)" "${lat[pmem]}" "${lat[block]}" "${lat[ext4]}"
+printf '%-40s %12.0f %12.0f %12.0f\n' "SQLite WAL, $rows single-row txns/s" "${wal[pmem]}" "${wal[block]}" "${wal[ext4]}"
+printf '%-40s %12.0f %12.0f %12.0f\n' "SQLite rollback journal, txns/s" "${del[pmem]}" "${del[block]}" "${del[ext4]}"
+printf '%-40s %12.2f %12.2f %12.2f\n' "pmem pool TPS / other" 1 "$(echo "${tps[pmem]}/${tps[block]}" | bc -l)" \
+	"$(echo "${tps[pmem]}/${tps[ext4]}" | bc -l)"
