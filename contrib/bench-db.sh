@@ -49,7 +49,7 @@ pg() { # TARGET -> "tps latency_ms"
 	local d=$dir/$1/pg/data out
 	mkdir -p "$dir/$1/pg" && chown postgres "$dir/$1/pg" && chmod 700 "$dir/$1/pg"
 	runuser -u postgres -- "$pgbin/initdb" -D "$d" -A trust -U postgres > /dev/null
-	runuser -u postgres -- "$pgbin/pg_ctl" -D "$d" -l "$dir/$1/pg.log" -w \
+	runuser -u postgres -- "$pgbin/pg_ctl" -D "$d" -l "$dir/$1/pg/log" -w \
 		-o "-c listen_addresses='' -c unix_socket_directories=$sock" start > /dev/null
 	runuser -u postgres -- "$pgbin/pgbench" -h "$sock" -U postgres -i -s 10 -q postgres > /dev/null 2>&1
 	out=$(runuser -u postgres -- "$pgbin/pgbench" -h "$sock" -U postgres -n -c 4 -j 2 -T "$secs" postgres 2>&1)
