@@ -209,7 +209,7 @@ int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 {
 	static const uint8_t zeros[TFS_BLOCK_SIZE];
 	struct tfs_io_req reqs[MAX_RUNS];
-	struct iovec *iov = NULL;
+	struct iovec iov[MAX_RUNS]; /* at most a piece per block: n <= MAX_RUNS here */
 	uint64_t start, fb, n, i;
 	int niov = 0, mapped = 0, ret;
 
@@ -246,11 +246,6 @@ int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 		ret = -EIO;
 		goto out_unlock;
 	}
-	iov = malloc(n * sizeof(*iov));
-	if (!iov) {
-		ret = -ENOMEM;
-		goto out_unlock;
-	}
 	for (i = 0; i < n; i++) {
 		uint64_t blk = fb + i;
 		struct tfs_chunk *c = tier_cmap_get(&in->i_map, blk / fs->chunk_blocks);
@@ -265,13 +260,11 @@ int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 			src = on_map(fs, c) ? map_addr(fs, c, b) : abuf + i * TFS_BLOCK_SIZE;
 			ret = verify_one(fs, in, c, blk, src);
 			if (ret < 0)
-				goto out_free_iov;
+				goto out_unlock;
 		}
 		iov_add(iov, &niov, src + lo, hi - lo);
 	}
 	ret = reply(arg, iov, niov);
-out_free_iov:
-	free(iov);
 out_unlock:
 	pthread_rwlock_unlock(&in->i_rwlock);
 	return ret;
