@@ -346,8 +346,6 @@ int tfs_io_submit(struct tfs_io_req *req)
 	r = ring_get(&err);
 	if (!r)
 		return err;
-	req->r_done = 0;
-	req->r_res = 0;
 	return ring_queue(r, req);
 }
 
