@@ -60,7 +60,7 @@ static int block_open(struct tfs_io_dev *dev)
 	return 0;
 }
 
-static void block_prep(struct tfs_io_dev *dev, struct io_uring_sqe *sqe, struct tfs_io_req *req)
+void tfs_block_prep(struct tfs_io_dev *dev, struct io_uring_sqe *sqe, struct tfs_io_req *req)
 {
 	char *buf = (char *)req->r_buf + req->r_done;
 	unsigned int len = req->r_len - req->r_done;
@@ -72,7 +72,7 @@ static void block_prep(struct tfs_io_dev *dev, struct io_uring_sqe *sqe, struct 
 		io_uring_prep_read(sqe, dev->d_fd, buf, len, off);
 }
 
-static void block_flush(struct tfs_io_dev *dev, struct io_uring_sqe *sqe)
+void tfs_block_flush(struct tfs_io_dev *dev, struct io_uring_sqe *sqe)
 {
 	io_uring_prep_fsync(sqe, dev->d_fd, IORING_FSYNC_DATASYNC);
 }
@@ -83,8 +83,8 @@ const struct tfs_io_ops tfs_block_ops = {
 	.flags = TFS_IO_DIRECT,
 	.probe = block_probe,
 	.open = block_open,
-	.prep = block_prep,
-	.flush = block_flush,
+	.prep = tfs_block_prep,
+	.flush = tfs_block_flush,
 };
 
 /* probed in order: the first that takes the path drives it */

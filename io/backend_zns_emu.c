@@ -311,11 +311,6 @@ static void emu_close(struct tfs_io_dev *dev)
 	dev->d_priv = NULL;
 }
 
-static struct emu *em(const struct tfs_io_dev *dev)
-{
-	return dev->d_ops == &tfs_zns_emu_ops ? dev->d_priv : NULL;
-}
-
 static int emu_sync_io(struct tfs_io_dev *dev, struct tfs_io_req *req)
 {
 	struct emu *e = dev->d_priv;
@@ -360,13 +355,11 @@ out_unlock:
 	return ret;
 }
 
-int tfs_zns_report(struct tfs_io_dev *dev, uint32_t first, struct tfs_zone *out, uint32_t nr)
+static int emu_report(struct tfs_io_dev *dev, uint32_t first, struct tfs_zone *out, uint32_t nr)
 {
-	struct emu *e = em(dev);
+	struct emu *e = dev->d_priv;
 	uint32_t n;
 
-	if (!e)
-		return -ENOTTY;
 	pthread_mutex_lock(&e->lock);
 	if (first >= e->zs.nr) {
 		pthread_mutex_unlock(&e->lock);
@@ -378,27 +371,23 @@ int tfs_zns_report(struct tfs_io_dev *dev, uint32_t first, struct tfs_zone *out,
 	return (int)n;
 }
 
-int tfs_zns_geometry(struct tfs_io_dev *dev, uint32_t *nr_zones, uint64_t *zone_size,
-		     uint32_t *max_open, uint32_t *max_active)
+static int emu_geom(struct tfs_io_dev *dev, struct tfs_zgeom *g)
 {
-	struct emu *e = em(dev);
+	struct emu *e = dev->d_priv;
 
-	if (!e)
-		return -ENOTTY;
-	*nr_zones = e->zs.nr;
-	*zone_size = e->zone_size;
-	*max_open = e->zs.max_open;
-	*max_active = e->zs.max_active;
+	g->nr_zones = e->zs.nr;
+	g->zone_size = e->zone_size;
+	g->zone_cap = e->zs.z[0].cap;
+	g->max_open = e->zs.max_open;
+	g->max_active = e->zs.max_active;
 	return 0;
 }
 
-int tfs_zns_mgmt(struct tfs_io_dev *dev, uint32_t zone, unsigned int op)
+static int emu_mgmt(struct tfs_io_dev *dev, uint32_t zone, unsigned int op)
 {
-	struct emu *e = em(dev);
+	struct emu *e = dev->d_priv;
 	int ret;
 
-	if (!e)
-		return -ENOTTY;
 	pthread_mutex_lock(&e->lock);
 	ret = tfs_zone_mgmt(&e->zs, zone, op);
 	if (ret == 0 && op == TFS_ZONE_RESET)
@@ -423,4 +412,7 @@ const struct tfs_io_ops tfs_zns_emu_ops = {
 	.open = emu_open,
 	.close = emu_close,
 	.sync_io = emu_sync_io,
+	.zgeom = emu_geom,
+	.zreport = emu_report,
+	.zmgmt = emu_mgmt,
 };

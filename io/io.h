@@ -47,7 +47,7 @@ enum tfs_dev_class {
 };
 const char *tfs_dev_class_str(unsigned int cls);
 
-#define TFS_IO_OPS_VERSION 2
+#define TFS_IO_OPS_VERSION 3
 
 /* Backend capability flags (struct tfs_io_ops.flags). */
 #define TFS_IO_DIRECT (1u << 0) /* I/O must be TFS_BLOCK_SIZE aligned */
@@ -57,6 +57,8 @@ const char *tfs_dev_class_str(unsigned int cls);
 struct tfs_io_dev;
 struct io_uring_sqe;
 struct tfs_io_req;
+struct tfs_zone;
+struct tfs_zgeom;
 
 /**
  * struct tfs_io_ops - a device backend.
@@ -79,6 +81,9 @@ struct tfs_io_req;
  *           flush) at once, without the ring.  A write is durable when it
  *           returns.  Returns 0 or -errno.  When set, @prep and @flush are
  *           never called.
+ * @zgeom, @zreport, @zmgmt: zoned backends only (NULL otherwise): the
+ *           geometry, a report of zones, a management command; see
+ *           tfs_zns_geometry() and friends below.
  */
 struct tfs_io_ops {
 	const char *name;
@@ -90,11 +95,18 @@ struct tfs_io_ops {
 	void (*prep)(struct tfs_io_dev *dev, struct io_uring_sqe *sqe, struct tfs_io_req *req);
 	void (*flush)(struct tfs_io_dev *dev, struct io_uring_sqe *sqe);
 	int (*sync_io)(struct tfs_io_dev *dev, struct tfs_io_req *req);
+	int (*zgeom)(struct tfs_io_dev *dev, struct tfs_zgeom *g);
+	int (*zreport)(struct tfs_io_dev *dev, uint32_t first, struct tfs_zone *out, uint32_t nr);
+	int (*zmgmt)(struct tfs_io_dev *dev, uint32_t zone, unsigned int op);
 };
 
 extern const struct tfs_io_ops tfs_block_ops;
 extern const struct tfs_io_ops tfs_pmem_ops;
 extern const struct tfs_io_ops tfs_zns_emu_ops;
+extern const struct tfs_io_ops tfs_zns_ops;
+/* the block backend's ring preparation, shared by the real zoned backend */
+void tfs_block_prep(struct tfs_io_dev *dev, struct io_uring_sqe *sqe, struct tfs_io_req *req);
+void tfs_block_flush(struct tfs_io_dev *dev, struct io_uring_sqe *sqe);
 
 /**
  * struct tfs_io_dev - one opened device (a path of the pool).
@@ -215,7 +227,7 @@ void tfs_io_thread_exit(void);
  * thread ends (or at tfs_io_thread_exit).  The contents do not survive the
  * next call with the same @which.  NULL when out of memory.
  */
-enum { TFS_SCRATCH_WRITE, TFS_SCRATCH_READ, TFS_IO_SCRATCH_MAX };
+enum { TFS_SCRATCH_WRITE, TFS_SCRATCH_READ, TFS_SCRATCH_CHUNK, TFS_IO_SCRATCH_MAX };
 void *tfs_io_scratch(unsigned int which, size_t len);
 
 /* Aligned buffer helpers (TFS_BLOCK_SIZE alignment). */
@@ -284,25 +296,35 @@ int tfs_zone_cond_ok(unsigned int cond);
 const char *tfs_zone_cond_str(unsigned int cond);
 
 /*
- * Zoned devices (backend_zns_emu.c: a zoned device emulated on a regular
- * file, enforcing the zone model).  A device offset is zone * zone size +
- * offset in the zone; a request never crosses a zone.
+ * Zoned devices: a real one (backend_zns.c: a zoned block device driven by
+ * the kernel's blkzoned ioctls, writes through the ring with O_DIRECT) or
+ * one emulated on a regular file (backend_zns_emu.c, enforcing the zone
+ * model).  A device offset is zone * zone size + offset in the zone; a
+ * request never crosses a zone.  The caller keeps at most one write in
+ * flight per zone, at its write pointer.
  *
  * tfs_zns_emu_check: 0 if the geometry is one a device could have, else
  * -EINVAL with *why saying what is wrong.  tfs_zns_emu_format: create or
  * overwrite @path as an emulated device with every zone empty.
- * tfs_zns_report: copy up to @nr zones from @first into @out; returns how
- * many.  tfs_zns_mgmt: a TFS_ZONE_* command, durable when it returns.
- * All return -ENOTTY for a device that is not zoned.
+ * tfs_zns_geometry: zone count, size, the smallest zone capacity and the
+ * limits.  tfs_zns_report: copy up to @nr zones from @first into @out (as
+ * the device reports them now); returns how many.  tfs_zns_mgmt: a
+ * TFS_ZONE_* command, durable when it returns.  All return -ENOTTY for a
+ * device that is not zoned.
  */
+struct tfs_zgeom {
+	uint32_t nr_zones;
+	uint64_t zone_size, zone_cap; /* bytes; zone_cap is the smallest */
+	uint32_t max_open, max_active; /* 0 = no limit */
+};
 int tfs_zns_emu_check(uint64_t zone_size, uint64_t zone_cap, uint32_t nr_zones,
 		      uint32_t max_open, uint32_t max_active, const char **why);
 int tfs_zns_emu_format(const char *path, uint64_t zone_size, uint64_t zone_cap, uint32_t nr_zones,
 		       uint32_t max_open, uint32_t max_active);
+int tfs_zns_is_zoned(const struct tfs_io_dev *dev);
+int tfs_zns_geometry(struct tfs_io_dev *dev, struct tfs_zgeom *g);
 int tfs_zns_report(struct tfs_io_dev *dev, uint32_t first, struct tfs_zone *out, uint32_t nr);
 int tfs_zns_mgmt(struct tfs_io_dev *dev, uint32_t zone, unsigned int op);
-int tfs_zns_geometry(struct tfs_io_dev *dev, uint32_t *nr_zones, uint64_t *zone_size,
-		     uint32_t *max_open, uint32_t *max_active);
 
 /*
  * Fault plan for device requests (fault.c; the daemon reads TIERFS_FAULT):

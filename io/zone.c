@@ -261,3 +261,29 @@ int tfs_zone_readable(const struct tfs_zoneset *zs, uint32_t i, uint64_t off, ui
 		return -EIO;
 	return 0;
 }
+
+int tfs_zns_is_zoned(const struct tfs_io_dev *dev)
+{
+	return dev->d_ops && dev->d_ops->zreport != NULL;
+}
+
+int tfs_zns_geometry(struct tfs_io_dev *dev, struct tfs_zgeom *g)
+{
+	if (!tfs_zns_is_zoned(dev))
+		return -ENOTTY;
+	return dev->d_ops->zgeom(dev, g);
+}
+
+int tfs_zns_report(struct tfs_io_dev *dev, uint32_t first, struct tfs_zone *out, uint32_t nr)
+{
+	if (!tfs_zns_is_zoned(dev))
+		return -ENOTTY;
+	return dev->d_ops->zreport(dev, first, out, nr);
+}
+
+int tfs_zns_mgmt(struct tfs_io_dev *dev, uint32_t zone, unsigned int op)
+{
+	if (!tfs_zns_is_zoned(dev))
+		return -ENOTTY;
+	return dev->d_ops->zmgmt(dev, zone, op);
+}

@@ -47,8 +47,7 @@ size_t tfs_read_span(uint64_t off, size_t size)
 
 static uint64_t dev_off(const struct tfs_fs *fs, const struct tfs_chunk *c, uint32_t b)
 {
-	return fs->sb.s_dev[c->c_dev].sd_data_off + (c->c_slot << fs->chunk_shift) +
-	       (uint64_t)b * TFS_BLOCK_SIZE;
+	return tfs_slot_off(fs, c->c_dev, c->c_slot) + (uint64_t)b * TFS_BLOCK_SIZE;
 }
 
 static int on_map(const struct tfs_fs *fs, const struct tfs_chunk *c)
@@ -62,7 +61,23 @@ static const uint8_t *map_addr(const struct tfs_fs *fs, const struct tfs_chunk *
 	return fs->dev[c->c_dev].d_map + dev_off(fs, c, b);
 }
 
+static int on_zone(const struct tfs_fs *fs, const struct tfs_chunk *c)
+{
+	return fs->zspz[c->c_dev] != 0;
+}
+
+static int pool_zoned(const struct tfs_fs *fs)
+{
+	unsigned int d;
+
+	for (d = 0; d < fs->ndev; d++)
+		if (fs->zspz[d])
+			return 1;
+	return 0;
+}
+
 #define PLAN_SKIP_MAPPED (1u << 0) /* reads: leave blocks on mapped devices alone */
+#define PLAN_SKIP_ZONED (1u << 1)  /* writes: leave chunks in zones alone */
 
 /*
  * Collect I/O for the blocks [fb, fb+n) of @in into @reqs against @buf (block
@@ -88,7 +103,8 @@ static unsigned int plan_io_flags(struct tfs_fs *fs, struct tfs_inode *in, unsig
 			i++;
 			continue;
 		}
-		if ((flags & PLAN_SKIP_MAPPED) && on_map(fs, c)) {
+		if (((flags & PLAN_SKIP_MAPPED) && on_map(fs, c)) ||
+		    ((flags & PLAN_SKIP_ZONED) && on_zone(fs, c))) {
 			i++;
 			continue;
 		}
@@ -112,6 +128,23 @@ static unsigned int plan_io(struct tfs_fs *fs, struct tfs_inode *in, unsigned in
 			    uint64_t fb, uint64_t n, uint8_t *buf, struct tfs_io_req *reqs)
 {
 	return plan_io_flags(fs, in, op, fb, n, buf, reqs, 0);
+}
+
+/* per-device counters (tierfsctl status) */
+static void count_io(struct tfs_fs *fs, const struct tfs_io_req *reqs, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		struct tfs_dstat *st = &fs->dstat[reqs[i].r_dev - fs->dev];
+
+		if (reqs[i].r_op == TFS_IO_READ) {
+			__atomic_fetch_add(&st->read_bytes, reqs[i].r_len, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&st->read_requests, 1, __ATOMIC_RELAXED);
+		} else {
+			__atomic_fetch_add(&st->write_bytes, reqs[i].r_len, __ATOMIC_RELAXED);
+		}
+	}
 }
 
 static int verify_one(struct tfs_fs *fs, struct tfs_inode *in, const struct tfs_chunk *c,
@@ -165,6 +198,7 @@ static int read_blocks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uin
 				strerror(-ret));
 			return -EIO;
 		}
+		count_io(fs, reqs, nr);
 		ret = verify(fs, in, fb + done, step, buf + done * TFS_BLOCK_SIZE);
 		if (ret < 0)
 			return ret;
@@ -211,6 +245,7 @@ int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 	struct tfs_io_req reqs[MAX_RUNS];
 	struct iovec iov[MAX_RUNS]; /* at most a piece per block: n <= MAX_RUNS here */
 	uint64_t start, fb, n, i;
+	unsigned int nr;
 	int niov = 0, mapped = 0, ret;
 
 	pthread_rwlock_rdlock(&in->i_rwlock);
@@ -239,8 +274,10 @@ int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 		goto out_unlock;
 	}
 	/* the rest is read into @abuf, mapped blocks are verified in place */
-	ret = tfs_io_run(reqs, plan_io_flags(fs, in, TFS_IO_READ, fb, n, abuf, reqs,
-					     PLAN_SKIP_MAPPED));
+	nr = plan_io_flags(fs, in, TFS_IO_READ, fb, n, abuf, reqs, PLAN_SKIP_MAPPED);
+	ret = tfs_io_run(reqs, nr);
+	if (ret == 0)
+		count_io(fs, reqs, nr);
 	if (ret < 0) {
 		tfs_err("read error on inode %llu: %s", (unsigned long long)in->i_ino, strerror(-ret));
 		ret = -EIO;
@@ -261,6 +298,13 @@ int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 			ret = verify_one(fs, in, c, blk, src);
 			if (ret < 0)
 				goto out_unlock;
+			if (on_map(fs, c)) {
+				struct tfs_dstat *st = &fs->dstat[c->c_dev];
+
+				__atomic_fetch_add(&st->read_bytes, hi - lo, __ATOMIC_RELAXED);
+				if (i == 0 || (fb + i) % fs->chunk_blocks == 0)
+					__atomic_fetch_add(&st->read_requests, 1, __ATOMIC_RELAXED);
+			}
 		}
 		iov_add(iov, &niov, src + lo, hi - lo);
 	}
@@ -270,8 +314,15 @@ out_unlock:
 	return ret;
 }
 
-/* i_rwlock held exclusively: make sure chunks exist for blocks [fb, fb+n) */
-static int __alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n)
+/*
+ * i_rwlock held exclusively: make sure chunks exist for blocks [fb, fb+n).
+ * A chunk that placement sends to a zoned device is not made here: it comes
+ * to life when its data is appended to a zone (cow_chunk).  @prealloc
+ * (fallocate) places only on devices written in place, and leaves what finds
+ * no room there to the zones.
+ */
+static int __alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
+			  int prealloc)
 {
 	uint64_t idx, last = (fb + n - 1) / fs->chunk_blocks;
 	int ret = 0;
@@ -284,9 +335,19 @@ static int __alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, 
 		uint16_t dev;
 		uint64_t slot;
 
+		int pref;
+
 		if (tier_cmap_get(&in->i_map, idx))
 			continue;
-		ret = tier_alloc_take(&fs->alloc, tier_place(&fs->alloc, in->i_ino, idx), &dev, &slot);
+		pref = prealloc ? tier_place_inplace(&fs->alloc, in->i_ino, idx)
+				: (int)tier_place(&fs->alloc, in->i_ino, idx);
+		if (pref < 0 || tier_alloc_zoned(&fs->alloc, (unsigned int)pref))
+			continue;
+		ret = tier_alloc_take(&fs->alloc, (unsigned int)pref, &dev, &slot);
+		if (ret == -ENOSPC && pool_zoned(fs)) {
+			ret = 0; /* the zones take it */
+			continue;
+		}
 		if (ret < 0)
 			break;
 		c = tier_chunk_new(in->i_ino, idx, fs->chunk_blocks);
@@ -304,9 +365,10 @@ static int __alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, 
 	return ret;
 }
 
-static int alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n)
+static int alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
+			int prealloc)
 {
-	int ret = __alloc_chunks(fs, in, fb, n), pending;
+	int ret = __alloc_chunks(fs, in, fb, n, prealloc), pending;
 
 	if (ret != -ENOSPC)
 		return ret;
@@ -316,7 +378,199 @@ static int alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, ui
 	pthread_mutex_unlock(&fs->lock);
 	if (!pending || tfs_commit(fs, 0) < 0)
 		return ret;
-	return __alloc_chunks(fs, in, fb, n);
+	return __alloc_chunks(fs, in, fb, n, prealloc);
+}
+
+/*
+ * Copies of whole chunks: how data gets into a zone (never in place), and
+ * how a chunk moves (the cleaner; tiering).  put_chunk writes the chunk
+ * image @buf to device @dst: appended to a zone of @stream when @dst is
+ * zoned, or into a free slot of a device written in place (@dst preferred).
+ * A zone with no room left sends it to a device written in place.  @user:
+ * bytes of new user data in it (write amplification).
+ */
+static int put_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsigned int dst,
+		     unsigned int stream, const uint8_t *buf, uint64_t user, uint16_t *ndev,
+		     uint64_t *nslot)
+{
+	struct tfs_io_req req;
+	int ret, pref;
+
+	if (fs->zspz[dst]) {
+		ret = tfs_zns_append(fs, dst, stream, buf, user, nslot);
+		if (ret != -ENOSPC) {
+			*ndev = (uint16_t)dst;
+			return ret;
+		}
+		pthread_mutex_lock(&fs->lock);
+		pref = tier_place_inplace(&fs->alloc, in->i_ino, idx);
+		pthread_mutex_unlock(&fs->lock);
+		if (pref < 0)
+			return -ENOSPC;
+		dst = (unsigned int)pref;
+	}
+	pthread_mutex_lock(&fs->lock);
+	ret = tier_alloc_take(&fs->alloc, dst, ndev, nslot);
+	pthread_mutex_unlock(&fs->lock);
+	if (ret < 0)
+		return ret;
+	req = (struct tfs_io_req){
+		.r_dev = &fs->dev[*ndev],
+		.r_op = TFS_IO_WRITE,
+		.r_buf = (void *)buf,
+		.r_len = fs->chunk_size,
+		.r_off = tfs_slot_off(fs, *ndev, *nslot),
+	};
+	ret = tfs_io_run(&req, 1);
+	if (ret == 0)
+		count_io(fs, &req, 1);
+	if (ret < 0) {
+		pthread_mutex_lock(&fs->lock);
+		tier_alloc_release(&fs->alloc, *ndev, *nslot);
+		pthread_mutex_unlock(&fs->lock);
+	}
+	return ret;
+}
+
+/* pool lock: chunk @c now lives at (@dev, @slot); its old slot is freed */
+static void relocate(struct tfs_fs *fs, struct tfs_chunk *c, uint16_t dev, uint64_t slot)
+{
+	tfs_slot_free(fs, c->c_dev, c->c_slot);
+	c->c_dev = dev;
+	c->c_slot = slot;
+	tier_alloc_bind(&fs->alloc, dev, slot, c);
+	tfs_chunk_dirty(fs, c);
+}
+
+int tfs_chunk_move(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsigned int dev,
+		   uint64_t slot, unsigned int dst, unsigned int stream)
+{
+	struct tfs_chunk *c;
+	uint8_t *buf;
+	uint16_t nd;
+	uint64_t ns;
+	int ret;
+
+	pthread_mutex_lock(&fs->lock);
+	c = tier_cmap_get(&in->i_map, idx);
+	ret = c && c->c_dev == dev && c->c_slot == slot;
+	pthread_mutex_unlock(&fs->lock);
+	if (!ret)
+		return 0; /* rewritten, moved or gone meanwhile */
+	buf = tfs_io_scratch(TFS_SCRATCH_CHUNK, fs->chunk_size);
+	if (!buf)
+		return -ENOMEM;
+	/* every block is verified on the way: a move never spreads bad data */
+	ret = read_blocks(fs, in, idx * fs->chunk_blocks, fs->chunk_blocks, buf);
+	if (ret < 0)
+		return ret;
+	ret = put_chunk(fs, in, idx, dst, stream, buf, 0, &nd, &ns);
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&fs->lock);
+	relocate(fs, c, nd, ns);
+	pthread_mutex_unlock(&fs->lock);
+	return 0;
+}
+
+/*
+ * i_rwlock held exclusively: blocks [b0, b1) of chunk @idx get @data (their
+ * checksums @csum) through a new copy of the chunk, because the chunk is in
+ * a zone or placement sends it to one.  A whole chunk goes to a zone; a part
+ * of one is merged with the rest of the chunk and the copy goes to a device
+ * written in place if one has room (later writes then land in place), else
+ * to a zone again.
+ */
+static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint32_t b0,
+		     uint32_t b1, const uint8_t *data, const uint32_t *csum)
+{
+	struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
+	int whole = b0 == 0 && b1 == fs->chunk_blocks, ip, ret;
+	const uint8_t *img = data;
+	unsigned int dst;
+	uint64_t now, ns;
+	uint16_t nd;
+	uint32_t b;
+
+	pthread_mutex_lock(&fs->lock);
+	dst = c ? c->c_dev : tier_place(&fs->alloc, in->i_ino, idx);
+	ip = whole ? -1 : tier_place_inplace(&fs->alloc, in->i_ino, idx);
+	pthread_mutex_unlock(&fs->lock);
+	if (ip >= 0)
+		dst = (unsigned int)ip;
+	if (!whole) {
+		uint8_t *buf = tfs_io_scratch(TFS_SCRATCH_CHUNK, fs->chunk_size);
+
+		if (!buf)
+			return -ENOMEM;
+		if (c) {
+			ret = read_blocks(fs, in, idx * fs->chunk_blocks, fs->chunk_blocks, buf);
+			if (ret < 0)
+				return ret;
+		} else {
+			memset(buf, 0, fs->chunk_size);
+		}
+		memcpy(buf + (size_t)b0 * TFS_BLOCK_SIZE, data, (size_t)(b1 - b0) * TFS_BLOCK_SIZE);
+		img = buf;
+	}
+	ret = put_chunk(fs, in, idx, dst, TIER_STREAM_USER, img,
+			(uint64_t)(b1 - b0) * TFS_BLOCK_SIZE, &nd, &ns);
+	if (ret < 0)
+		return ret;
+	now = tfs_now_ms();
+	pthread_mutex_lock(&fs->lock);
+	if (!c) {
+		c = tier_chunk_new(in->i_ino, idx, fs->chunk_blocks);
+		if (!c) {
+			tier_alloc_release(&fs->alloc, nd, ns);
+			pthread_mutex_unlock(&fs->lock);
+			return -ENOMEM;
+		}
+		c->c_dev = nd;
+		c->c_slot = ns;
+		tier_cmap_set(&in->i_map, idx, c);
+		tier_alloc_bind(&fs->alloc, nd, ns, c);
+		tfs_chunk_dirty(fs, c);
+	} else {
+		relocate(fs, c, nd, ns);
+	}
+	for (b = b0; b < b1; b++) {
+		if (!tier_chunk_has(c, b)) {
+			tier_chunk_set(c, b);
+			in->i_map.m_blocks++;
+		}
+		c->c_csum[b] = csum[b - b0];
+	}
+	c->c_written = now;
+	pthread_mutex_unlock(&fs->lock);
+	return 0;
+}
+
+/* i_rwlock held exclusively: the part of a write of blocks [fb, fb+n) (in
+ * @abuf, checksums @csum) that falls on chunks in zones or bound for them */
+static int write_zoned(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
+		       const uint8_t *abuf, const uint32_t *csum)
+{
+	uint64_t blk = fb;
+	int ret;
+
+	while (blk < fb + n) {
+		uint64_t idx = blk / fs->chunk_blocks;
+		uint32_t b0 = (uint32_t)(blk % fs->chunk_blocks);
+		uint32_t b1 = fb + n - idx * fs->chunk_blocks < fs->chunk_blocks
+				      ? (uint32_t)(fb + n - idx * fs->chunk_blocks)
+				      : fs->chunk_blocks;
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
+
+		if (!c || on_zone(fs, c)) {
+			ret = cow_chunk(fs, in, idx, b0, b1, abuf + (blk - fb) * TFS_BLOCK_SIZE,
+					csum + (blk - fb));
+			if (ret < 0)
+				return ret;
+		}
+		blk = (idx + 1) * fs->chunk_blocks;
+	}
+	return 0;
 }
 
 /*
@@ -341,6 +595,8 @@ static int write_intent(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, ui
 		uint64_t blk = fb + i;
 		struct tfs_chunk *c = tier_cmap_get(&in->i_map, blk / fs->chunk_blocks);
 
+		if (!c || on_zone(fs, c))
+			continue; /* a new copy (cow_chunk), not an overwrite */
 		c->c_written = now; /* before the I/O: no expiry while it runs */
 		if ((c->c_flags & TIER_CHUNK_INTENT) ||
 		    !tier_chunk_has(c, (uint32_t)(blk % fs->chunk_blocks)))
@@ -464,7 +720,7 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	uint64_t now;
 	uint8_t *abuf;
 	unsigned int nr;
-	int ret;
+	int ret, zoned = pool_zoned(fs);
 
 	if (n > sizeof(csum) / sizeof(csum[0]))
 		return -EINVAL;
@@ -477,7 +733,7 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	abuf = tfs_io_scratch(TFS_SCRATCH_WRITE, end - start);
 	if (!abuf)
 		return -ENOMEM;
-	ret = alloc_chunks(fs, in, fb, n);
+	ret = alloc_chunks(fs, in, fb, n, 0);
 	if (ret < 0)
 		return ret;
 	/* partly covered first and last blocks: merge with what is there; what
@@ -500,8 +756,12 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	ret = write_intent(fs, in, fb, n);
 	if (ret < 0)
 		return ret;
-	nr = plan_io(fs, in, TFS_IO_WRITE, fb, n, abuf, reqs);
+	nr = plan_io_flags(fs, in, TFS_IO_WRITE, fb, n, abuf, reqs, PLAN_SKIP_ZONED);
 	ret = tfs_io_run(reqs, nr);
+	if (ret == 0)
+		count_io(fs, reqs, nr);
+	if (ret == 0 && zoned)
+		ret = write_zoned(fs, in, fb, n, abuf, csum);
 	if (ret < 0) {
 		tfs_err("write error on inode %llu: %s", (unsigned long long)in->i_ino,
 			strerror(-ret));
@@ -518,7 +778,7 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 			tier_chunk_set(c, b);
 			in->i_map.m_blocks++;
 		}
-		c->c_csum[b] = csum[i];
+		c->c_csum[b] = csum[i]; /* (the same value where cow_chunk put it) */
 		c->c_written = now;
 		tfs_chunk_dirty(fs, c);
 	}
@@ -539,6 +799,8 @@ ssize_t tfs_write(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const v
 		return -EFBIG;
 	if (size == 0)
 		return 0;
+	if (pool_zoned(fs))
+		tfs_zns_throttle(fs);
 	pthread_rwlock_wrlock(&in->i_rwlock);
 	while ((size_t)done < size) {
 		size_t step = size - (size_t)done > IO_MAX ? IO_MAX : size - (size_t)done;
@@ -669,7 +931,7 @@ int tfs_fallocate(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64_t of
 		ret = punch_locked(fs, in, off, end);
 	if (ret == 0 && !(mode & FALLOC_FL_PUNCH_HOLE))
 		ret = alloc_chunks(fs, in, off / TFS_BLOCK_SIZE,
-				   (round_up(end) - round_down(off)) / TFS_BLOCK_SIZE);
+				   (round_up(end) - round_down(off)) / TFS_BLOCK_SIZE, 1);
 	pthread_mutex_lock(&fs->lock);
 	if (ret == 0 && !(mode & FALLOC_FL_KEEP_SIZE) && end > in->i_size)
 		in->i_size = end;

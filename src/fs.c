@@ -266,6 +266,12 @@ static void fpend_add(struct tfs_fs *fs, uint16_t dev, uint64_t slot)
 	fs->fpend_len++;
 }
 
+void tfs_slot_free(struct tfs_fs *fs, uint16_t dev, uint64_t slot)
+{
+	fpend_add(fs, dev, slot);
+	fs->change_gen++;
+}
+
 void tfs_chunk_release(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, int log)
 {
 	struct tfs_chunk *c = tier_cmap_take(&in->i_map, idx);
@@ -1035,6 +1041,8 @@ struct tfs_fs *tfs_fs_new(void)
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_mutex_init(&fs->commit_lock, NULL);
 	pthread_cond_init(&fs->ckpt_cond, NULL);
+	pthread_cond_init(&fs->zcond, NULL);
+	fs->clean_mbps = 256;
 	tfs_list_init(&fs->dirty_inodes);
 	tfs_list_init(&fs->dirty_chunks);
 	tfs_list_init(&fs->intent_chunks);
@@ -1094,6 +1102,9 @@ static int dev_attach(struct tfs_fs *fs, const struct tfs_sb *want, unsigned int
 		tfs_err("%s: the pool is in use (mounted by another tierfs process?)", path);
 		goto out_close_dev;
 	}
+	ret = tfs_zns_setup(fs, idx);
+	if (ret < 0)
+		goto out_close_dev;
 	return 0;
 
 out_close_dev:
@@ -1190,6 +1201,11 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const char *devices, int 
 		tfs_err("cannot load the pool's metadata: %s", strerror(-ret));
 		goto out_close;
 	}
+	ret = tfs_zns_mount(fs, !(flags & TFS_OPEN_NOREPAIR));
+	if (ret < 0) {
+		tfs_err("cannot bring up the zoned devices: %s", strerror(-ret));
+		goto out_close;
+	}
 	if (!(flags & TFS_OPEN_NOREPAIR)) {
 		ret = tfs_reseal(fs);
 		if (ret < 0) {
@@ -1232,5 +1248,6 @@ void tfs_fs_close(struct tfs_fs *fs)
 	pthread_mutex_destroy(&fs->lock);
 	pthread_mutex_destroy(&fs->commit_lock);
 	pthread_cond_destroy(&fs->ckpt_cond);
+	pthread_cond_destroy(&fs->zcond);
 	free(fs);
 }

@@ -300,12 +300,11 @@ static void check_superblocks(struct fsck *k)
 		struct tfs_sb sb;
 		int r0, r1;
 
-		if (!buf || tfs_io_dev_pread(&k->fs->dev[d], buf, 2 * TFS_SB_SIZE, 0) < 0) {
-			tfs_io_free(buf);
+		if (!buf)
 			continue;
-		}
+		tfs_sb_read_raw(&k->fs->dev[d], buf);
 		r0 = tfs_sb_decode(&sb, buf);
-		r1 = tfs_sb_decode(&sb, buf + TFS_SB_COPY1);
+		r1 = tfs_sb_decode(&sb, buf + TFS_SB_SIZE);
 		tfs_io_free(buf);
 		if (r0 == 0 && r1 == 0)
 			continue;
@@ -363,6 +362,9 @@ int main(int argc, char *argv[])
 		return EXIT_OPERATIONAL;
 	}
 	check_superblocks(&k);
+	if (k.fs->zone_errors)
+		problem(&k, 0, "%u zone write pointer inconsistenc%s (listed above): chunks lie beyond what their zone holds",
+			k.fs->zone_errors, k.fs->zone_errors == 1 ? "y" : "ies");
 	if (k.fs->need_ckpt)
 		problem(&k, 1, "the newest checkpoint is damaged (loaded the older one and the journal)");
 	pthread_mutex_lock(&k.fs->lock);
@@ -390,6 +392,17 @@ int main(int argc, char *argv[])
 		       (unsigned long long)ad->a_nslots,
 		       b == k.fs->sb.s_meta_dev ? ", journal" : "",
 		       b == k.fs->sb.s_ckpt_dev ? ", checkpoints" : "");
+		if (ad->a_z) {
+			uint32_t zs[4];
+			const struct tfs_zstat *z = &k.fs->zstat[b];
+
+			tier_zone_counts(&k.fs->alloc, (unsigned int)b, zs);
+			printf("    %u data zones: %u free, %u open, %u full, %u to reset; %llu slots of garbage; write amplification %.2f\n",
+			       ad->a_z->z_nzones, zs[TIER_Z_FREE], zs[TIER_Z_OPEN], zs[TIER_Z_FULL],
+			       zs[TIER_Z_RECLAIM],
+			       (unsigned long long)tier_zone_garbage(&k.fs->alloc, (unsigned int)b),
+			       z->user_bytes ? (double)z->dev_bytes / (double)z->user_bytes : 0.0);
+		}
 	}
 	rc = k.found == 0 ? EXIT_CLEAN : k.fixed == k.found ? EXIT_FIXED : EXIT_LEFT;
 	if (k.repair && (k.fixed || k.recovered) && tfs_journal_unmount(k.fs) < 0) {

@@ -407,7 +407,15 @@ static void commit_take(struct tfs_fs *fs, struct commit *c, int full)
 		c->w = fs->jbuf;
 		memset(&fs->jbuf, 0, sizeof(fs->jbuf));
 		c->nrec = fs->jnrec;
+		if (fs->zstat_gen != fs->zstat_logged) {
+			unsigned int d;
+
+			meta_put_devstats(fs, &c->w);
+			for (d = 0; d < fs->ndev; d++)
+				c->nrec += fs->zspz[d] != 0;
+		}
 	}
+	fs->zstat_logged = fs->zstat_gen;
 	fs->jnrec = 0;
 	while (!tfs_list_empty(&fs->dirty_inodes)) {
 		struct tfs_inode *in;
@@ -444,10 +452,13 @@ static void commit_take(struct tfs_fs *fs, struct commit *c, int full)
 static void commit_release(struct tfs_fs *fs, struct commit *c)
 {
 	size_t i;
+	int reclaim = 0;
 
 	pthread_mutex_lock(&fs->lock);
 	for (i = 0; i < c->nfp; i++)
-		tier_alloc_release(&fs->alloc, c->fp[i].dev, c->fp[i].slot);
+		reclaim |= tier_alloc_release(&fs->alloc, c->fp[i].dev, c->fp[i].slot);
+	if (reclaim)
+		tfs_cleaner_kick(fs); /* a zone has nothing live: reset it */
 	pthread_mutex_unlock(&fs->lock);
 	free(c->fp);
 	c->fp = NULL;

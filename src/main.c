@@ -127,6 +127,8 @@ int main(int argc, char *argv[])
 	struct fuse_loop_config *lcfg = NULL;
 	struct fuse_session *se = NULL;
 	struct committer cm;
+	struct tfs_ctl *ctl = NULL;
+	char rmnt[PATH_MAX];
 	struct tfs_opts opts;
 	struct tfs_fs *fs = NULL;
 	int foreground = 0, debug = 0, i, ret = 1;
@@ -215,6 +217,10 @@ int main(int argc, char *argv[])
 		goto out_close_fs; /* libfuse said why (unknown option, ...) */
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_destroy_session;
+	if (!realpath(mnt, rmnt)) {
+		fprintf(stderr, "tierfs: %s: %s\n", mnt, strerror(errno));
+		goto out_remove_handlers;
+	}
 	if (fuse_session_mount(se, mnt) != 0) {
 		fprintf(stderr, "tierfs: cannot mount on %s\n", mnt);
 		goto out_remove_handlers;
@@ -240,6 +246,12 @@ int main(int argc, char *argv[])
 	}
 	fs->ckpt_kick_arg = &cm;
 	__atomic_store_n(&fs->ckpt_kick, commit_kick, __ATOMIC_RELEASE);
+	fs->clean_mbps = opts.clean_mbps;
+	if (tfs_cleaner_start(fs) < 0)
+		tfs_err("cannot start the zone cleaner: zones are not reclaimed");
+	ctl = tfs_ctl_start(fs, rmnt);
+	if (!ctl)
+		tfs_warn("no control socket: tierfsctl will not reach this mount");
 
 	lcfg = fuse_loop_cfg_create();
 	if (!lcfg) {
@@ -253,6 +265,8 @@ int main(int argc, char *argv[])
 		fuse_loop_cfg_destroy(lcfg);
 	}
 
+	tfs_ctl_stop(ctl);
+	tfs_cleaner_stop(fs);
 	pthread_mutex_lock(&fs->commit_lock);
 	fs->ckpt_kick = NULL; /* from here on, checkpoints are taken inline */
 	pthread_mutex_unlock(&fs->commit_lock);

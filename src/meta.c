@@ -145,6 +145,23 @@ void meta_put_chunk(struct tfs_wbuf *w, const struct tfs_chunk *c)
 	rec_end(w, at);
 }
 
+void meta_put_devstats(struct tfs_fs *fs, struct tfs_wbuf *w)
+{
+	unsigned int d;
+
+	for (d = 0; d < fs->ndev; d++) {
+		size_t at;
+
+		if (!fs->zspz[d])
+			continue;
+		at = rec_begin(w, TFS_REC_DEVSTAT);
+		tfs_put_u16(w, (uint16_t)d);
+		tfs_put_u64(w, fs->zstat[d].user_bytes);
+		tfs_put_u64(w, fs->zstat[d].dev_bytes);
+		rec_end(w, at);
+	}
+}
+
 void meta_put_chunk_free(struct tfs_wbuf *w, uint64_t ino, uint64_t idx)
 {
 	size_t at = rec_begin(w, TFS_REC_CHUNK_FREE);
@@ -404,6 +421,19 @@ int meta_apply(struct tfs_fs *fs, struct tfs_rbuf *r)
 	case TFS_REC_UNMOUNT:
 		ret = 0;
 		break;
+	case TFS_REC_DEVSTAT: {
+		uint16_t d = tfs_get_u16(&sub);
+		uint64_t user = tfs_get_u64(&sub), all = tfs_get_u64(&sub);
+
+		ret = sub.err;
+		if (ret == 0 && d >= TFS_MAX_DEVS)
+			ret = -EINVAL;
+		if (ret == 0) {
+			fs->zstat[d].user_bytes = user;
+			fs->zstat[d].dev_bytes = all;
+		}
+		break;
+	}
 	default:
 		ret = -EINVAL;
 	}
@@ -478,6 +508,8 @@ int meta_serialize_part(struct tfs_fs *fs, struct tfs_wbuf *w, struct meta_curso
 {
 	size_t limit = budget > SIZE_MAX - w->len ? SIZE_MAX : w->len + budget;
 
+	if (cur->bucket == 0 && cur->ino == 0)
+		meta_put_devstats(fs, w);
 	while (cur->bucket < fs->inodes.t_size && w->len < limit && !w->err) {
 		struct tfs_hnode *h = fs->inodes.t_b[cur->bucket], *x;
 		uint64_t after = 0;
@@ -534,6 +566,13 @@ int meta_finish_load(struct tfs_fs *fs)
 	ret = tier_alloc_init(&fs->alloc, fs->ndev, nslots, classes);
 	if (ret < 0)
 		return ret;
+	for (d = 0; d < fs->ndev; d++) {
+		if (!fs->zspz[d])
+			continue;
+		ret = tier_zone_init(&fs->alloc, d, fs->znzones[d] - 2, fs->zspz[d], fs->zopen[d]);
+		if (ret < 0)
+			return ret;
+	}
 	root = tfs_inode_get(fs, TFS_ROOT_INO);
 	if (!root || !S_ISDIR(root->i_mode)) {
 		tfs_err("metadata has no root directory");
@@ -570,7 +609,7 @@ int meta_finish_load(struct tfs_fs *fs)
 			}
 			for (c = tier_cmap_next(&in->i_map, 0); c;
 			     c = tier_cmap_next(&in->i_map, c->c_idx + 1)) {
-				ret = tier_alloc_mark(&fs->alloc, c->c_dev, c->c_slot);
+				ret = tier_alloc_mark(&fs->alloc, c->c_dev, c->c_slot, c);
 				if (ret < 0) {
 					tfs_err("chunk %llu of inode %llu: slot %llu on device %u is %s",
 						(unsigned long long)c->c_idx,

@@ -32,10 +32,12 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: mkfs.tierfs [--force] [--chunk-size SIZE] [--label LABEL]\n"
-		"                   [--pmem PATH[:SIZE] ...] [--block PATH[:SIZE] ...]\n"
+		"                   [--pmem PATH[:SIZE] ...] [--zns PATH[:SIZE] ...]\n"
+		"                   [--block PATH[:SIZE] ...] [zone geometry options]\n"
 		"\n"
-		"Format persistent memory, block devices or regular files into one tierfs\n"
-		"pool.  At least one device is needed; any tier may be absent.\n"
+		"Format persistent memory, zoned devices, block devices or regular files into\n"
+		"one tierfs pool.  At least one device is needed; any tier may be absent, but\n"
+		"a pool with zoned devices needs a pmem or block device for its metadata.\n"
 		"\n"
 		"    --pmem PATH[:SIZE]   a persistent-memory device: a file on a DAX file system,\n"
 		"                         a device-dax character device, or a regular file (e.g.\n"
@@ -43,7 +45,14 @@ static void usage(FILE *f)
 		"                         hottest data.  A missing file is created with SIZE\n"
 		"    --block PATH[:SIZE]  a capacity device; a missing file is created with SIZE\n"
 		"                         (e.g. pool.img:4G); chunks are striped across devices\n"
-		"    --zns PATH           zoned tier (not implemented yet: refused)\n"
+		"    --zns PATH[:SIZE]    a zoned device (NVMe ZNS, host-managed SMR), whose zones\n"
+		"                         are all reset; or a regular file emulating one, created\n"
+		"                         with the geometry below (SIZE / zone size zones)\n"
+		"    --zone-size SIZE     emulated zones: zone size, a power of two [64M]\n"
+		"    --zone-capacity SIZE emulated zones: usable bytes per zone [15/16 of the size]\n"
+		"    --zones N            emulated zones: how many (instead of :SIZE)\n"
+		"    --max-open N         emulated zones: open zone limit [14]\n"
+		"    --max-active N       emulated zones: active zone limit [14]\n"
 		"    --chunk-size SIZE    unit of placement, a power of two from 64K to 4M [256K]\n"
 		"    --label LABEL        a name for the pool (at most %d bytes)\n"
 		"    -f, --force          overwrite devices holding tierfs or another file system\n"
@@ -141,12 +150,136 @@ static const char *human(uint64_t b, char *buf, size_t len)
 	return buf;
 }
 
+/* zone geometry for emulated zoned files (the options) */
+struct zgeo {
+	uint64_t size, cap;
+	uint32_t zones, max_open, max_active;
+	int given; /* a geometry option was used */
+};
+
+#define MIN_ZONES (TIER_ZONES_MIN + 2)
+
+/*
+ * A zoned device given as a regular file: check what the file holds now,
+ * then (re)create it as an emulated zoned device.  Geometry: the options,
+ * else that of the emulated device the file already is.
+ */
+static int prepare_zns_file(struct mkdev *d, const struct zgeo *opt, int force)
+{
+	struct zgeo g = *opt;
+	struct tfs_io_dev dev;
+	struct tfs_zgeom old;
+	struct stat st;
+	const char *why = NULL, *what = NULL;
+	int have_old = 0, ret;
+
+	if (stat(d->path, &st) == 0) {
+		if (!S_ISREG(st.st_mode))
+			return 0; /* a device: it reports its own geometry */
+		if (tfs_io_dev_open(&dev, d->path, TFS_CLASS_MAX) == 0) {
+			struct tfs_sb sb;
+
+			if (tfs_zns_geometry(&dev, &old) == 0) {
+				have_old = 1;
+				if (tfs_sb_read(&dev, &sb, 0) == 0)
+					what = "a tierfs pool";
+			} else if (st.st_size >= 68 * 1024) {
+				uint8_t *buf = tfs_io_alloc(68 * 1024);
+
+				if (buf && tfs_io_dev_pread(&dev, buf, 68 * 1024, 0) == 0)
+					what = tfs_sb_foreign(buf, 68 * 1024);
+				tfs_io_free(buf);
+			}
+			tfs_io_dev_close(&dev);
+		}
+		if (what && !force) {
+			fprintf(stderr, "mkfs.tierfs: %s holds %s; use --force to overwrite it\n",
+				d->path, what);
+			return -EEXIST;
+		}
+	} else if (errno != ENOENT) {
+		fprintf(stderr, "mkfs.tierfs: %s: %s\n", d->path, strerror(errno));
+		return -errno;
+	}
+	if (!g.given && have_old) {
+		g.size = old.zone_size;
+		g.cap = old.zone_cap;
+		g.zones = old.nr_zones;
+		g.max_open = old.max_open;
+		g.max_active = old.max_active;
+	}
+	if (!g.cap)
+		g.cap = g.size - g.size / 16;
+	if (d->size) {
+		if (g.zones) {
+			fprintf(stderr, "mkfs.tierfs: --zns %s: give either :SIZE or --zones, not both\n",
+				d->path);
+			return -EINVAL;
+		}
+		g.zones = g.size ? (uint32_t)(d->size / g.size) : 0;
+	}
+	if (!g.zones) {
+		fprintf(stderr, "mkfs.tierfs: --zns %s: how many zones? (--zns PATH:SIZE or --zones N)\n",
+			d->path);
+		return -EINVAL;
+	}
+	if (tfs_zns_emu_check(g.size, g.cap, g.zones, g.max_open, g.max_active, &why) < 0) {
+		fprintf(stderr, "mkfs.tierfs: --zns %s: %s\n", d->path, why);
+		return -EINVAL;
+	}
+	if (g.zones < MIN_ZONES) {
+		fprintf(stderr,
+			"mkfs.tierfs: --zns %s: %u zones are too few; at least %u are needed (2 for the superblocks, an open zone for writes and one for cleaning, %u reserved for cleaning, 2 to fill)\n",
+			d->path, g.zones, MIN_ZONES, TIER_ZONE_RESERVE);
+		return -EINVAL;
+	}
+	if ((g.max_active && g.max_active < 2) || (g.max_open && g.max_open < 2)) {
+		fprintf(stderr, "mkfs.tierfs: --zns %s: tierfs needs at least 2 open zones\n", d->path);
+		return -EINVAL;
+	}
+	ret = tfs_zns_emu_format(d->path, g.size, g.cap, g.zones, g.max_open, g.max_active);
+	if (ret < 0)
+		fprintf(stderr, "mkfs.tierfs: %s: %s\n", d->path, strerror(-ret));
+	return ret;
+}
+
+/* a real zoned device: every zone empty, with progress on a terminal */
+static int reset_zones(struct tfs_io_dev *dev)
+{
+	struct tfs_zgeom g;
+	struct tfs_zone z;
+	uint32_t i;
+	int tty = isatty(STDOUT_FILENO), ret;
+
+	ret = tfs_zns_geometry(dev, &g);
+	for (i = 0; i < g.nr_zones && ret == 0; i++) {
+		ret = tfs_zns_report(dev, i, &z, 1);
+		if (ret < 0)
+			break;
+		ret = 0;
+		if (z.cond != TFS_ZC_EMPTY && z.cond != TFS_ZC_NOT_WP)
+			ret = tfs_zns_mgmt(dev, i, TFS_ZONE_RESET);
+		if (tty && (i % 64 == 0 || i + 1 == g.nr_zones)) {
+			printf("\rresetting zones of %s: %u/%u", dev->d_path, i + 1, g.nr_zones);
+			fflush(stdout);
+		}
+	}
+	if (tty)
+		printf("\n");
+	return ret;
+}
+
 int main(int argc, char *argv[])
 {
 	static const struct option lopts[] = {
 		{ "block", required_argument, NULL, 'b' },
 		{ "pmem", required_argument, NULL, 'p' },
 		{ "zns", required_argument, NULL, 'z' },
+		{ "zone-size", required_argument, NULL, 1 },
+		{ "zone-capacity", required_argument, NULL, 2 },
+		{ "zones", required_argument, NULL, 3 },
+		{ "max-open", required_argument, NULL, 4 },
+		{ "max-active", required_argument, NULL, 5 },
 		{ "chunk-size", required_argument, NULL, 'c' },
 		{ "label", required_argument, NULL, 'L' },
 		{ "force", no_argument, NULL, 'f' },
@@ -155,7 +288,9 @@ int main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mkdev devs[TFS_MAX_DEVS];
-	unsigned int ndev = 0, i, j, shift = 18, ckdev = UINT_MAX;
+	unsigned int ndev = 0, i, j, shift = 18, ckdev = UINT_MAX, mdev = UINT_MAX;
+	struct zgeo zg = { .size = 64u << 20, .max_open = 14, .max_active = 14 };
+	uint64_t v;
 	uint64_t chunk = 1u << 18, total = 0, meta;
 	const char *label = "";
 	struct tfs_inode *root;
@@ -166,8 +301,32 @@ int main(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "fhV", lopts, NULL)) != -1) {
 		switch (c) {
+		case 1:
+		case 2:
+			if (tfs_parse_size(optarg, &v) < 0) {
+				fprintf(stderr, "mkfs.tierfs: bad size '%s'\n", optarg);
+				return 1;
+			}
+			*(c == 1 ? &zg.size : &zg.cap) = v;
+			zg.given = 1;
+			break;
+		case 3:
+		case 4:
+		case 5: {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (*end || !*optarg || n > UINT32_MAX) {
+				fprintf(stderr, "mkfs.tierfs: bad number '%s'\n", optarg);
+				return 1;
+			}
+			*(c == 3 ? &zg.zones : c == 4 ? &zg.max_open : &zg.max_active) = (uint32_t)n;
+			zg.given = 1;
+			break;
+		}
 		case 'b':
 		case 'p':
+		case 'z':
 			if (ndev == TFS_MAX_DEVS) {
 				fprintf(stderr, "mkfs.tierfs: at most %d devices\n", TFS_MAX_DEVS);
 				return 1;
@@ -176,13 +335,10 @@ int main(int argc, char *argv[])
 				fprintf(stderr, "mkfs.tierfs: bad device '%s'\n", optarg);
 				return 1;
 			}
-			devs[ndev].cls = c == 'p' ? TFS_CLASS_PMEM : TFS_CLASS_BLOCK;
+			devs[ndev].cls = c == 'p' ? TFS_CLASS_PMEM : c == 'z' ? TFS_CLASS_ZNS
+									     : TFS_CLASS_BLOCK;
 			ndev++;
 			break;
-		case 'z':
-			fprintf(stderr, "mkfs.tierfs: --zns: zoned tier not implemented yet (%s)\n",
-				strerror(EOPNOTSUPP));
-			return 1;
 		case 'c':
 			if (tfs_parse_size(optarg, &chunk) < 0 || chunk < (64u << 10) ||
 			    chunk > (4u << 20) || (chunk & (chunk - 1))) {
@@ -224,6 +380,15 @@ int main(int argc, char *argv[])
 		return 1;
 	}
 	sort_devs(devs, ndev);
+	for (i = 0; i < ndev && devs[i].cls == TFS_CLASS_ZNS; i++)
+		;
+	if (devs[0].cls == TFS_CLASS_ZNS && devs[ndev - 1].cls == TFS_CLASS_ZNS) {
+		fprintf(stderr, "mkfs.tierfs: zoned devices cannot hold the journal and checkpoints; add a --pmem or --block device\n");
+		return 1;
+	}
+	for (i = 0; i < ndev; i++)
+		if (devs[i].cls == TFS_CLASS_ZNS && prepare_zns_file(&devs[i], &zg, force) < 0)
+			return 1;
 
 	fs = tfs_fs_new();
 	if (!fs)
@@ -245,7 +410,7 @@ int main(int argc, char *argv[])
 		const char *what = NULL;
 		struct tfs_sb old;
 
-		ret = prepare_file(&devs[i]);
+		ret = devs[i].cls == TFS_CLASS_ZNS ? 0 : prepare_file(&devs[i]);
 		if (ret < 0) {
 			if (ret != -ENOENT)
 				fprintf(stderr, "mkfs.tierfs: %s: %s\n", devs[i].path, strerror(-ret));
@@ -282,13 +447,31 @@ int main(int argc, char *argv[])
 		}
 		if (devs[i].cls == TFS_CLASS_BLOCK && ckdev == UINT_MAX)
 			ckdev = i;
+		if (devs[i].cls != TFS_CLASS_ZNS && mdev == UINT_MAX)
+			mdev = i;
+		if (devs[i].cls == TFS_CLASS_ZNS && !tfs_zns_is_zoned(dev)) {
+			fprintf(stderr, "mkfs.tierfs: %s is not a zoned device\n", real);
+			goto out_close;
+		}
+		if (devs[i].cls == TFS_CLASS_ZNS && dev->d_ops == &tfs_zns_ops) {
+			if (zg.given) {
+				fprintf(stderr, "mkfs.tierfs: %s reports its own zone geometry; the zone options are for emulated (file) devices\n",
+					real);
+				goto out_close;
+			}
+			if (reset_zones(dev) < 0) {
+				fprintf(stderr, "mkfs.tierfs: %s: resetting zones failed\n", real);
+				goto out_close;
+			}
+		}
 		total += dev->d_size;
 	}
-	/* the journal on the fastest device, checkpoints on the first block one */
-	sb->s_meta_dev = 0;
-	sb->s_ckpt_dev = ckdev == UINT_MAX ? 0 : ckdev;
+	/* the journal on the fastest device that is not zoned, checkpoints on
+	 * the first block one */
+	sb->s_meta_dev = mdev;
+	sb->s_ckpt_dev = ckdev == UINT_MAX ? mdev : ckdev;
 	sb->s_jrnl_off = TFS_META_START;
-	sb->s_jrnl_len = clamp(fs->dev[0].d_size / 64, 1u << 20, 64u << 20);
+	sb->s_jrnl_len = clamp(fs->dev[mdev].d_size / 64, 1u << 20, 64u << 20);
 	sb->s_ckpt_len = clamp(total / 128, 1u << 20, 256u << 20);
 	total = 0;
 	for (i = 0; i < ndev; i++) {
@@ -303,6 +486,25 @@ int main(int argc, char *argv[])
 			sb->s_ckpt_off[0] = start;
 			sb->s_ckpt_off[1] = start + sb->s_ckpt_len;
 			start += 2 * sb->s_ckpt_len;
+		}
+		if (devs[i].cls == TFS_CLASS_ZNS) {
+			struct tfs_zgeom g;
+
+			tfs_zns_geometry(dev, &g);
+			if (g.zone_cap < chunk || g.nr_zones < MIN_ZONES) {
+				fprintf(stderr, "mkfs.tierfs: %s: %u zones of capacity %s; at least %u zones holding a chunk (%s) each are needed\n",
+					sd->sd_path, g.nr_zones, human(g.zone_cap, h1, sizeof(h1)), MIN_ZONES,
+					human(chunk, h3, sizeof(h3)));
+				goto out_close;
+			}
+			tfs_uuid_gen(sd->sd_uuid);
+			sd->sd_class = TFS_CLASS_ZNS;
+			sd->sd_index = i;
+			sd->sd_size = dev->d_size;
+			sd->sd_data_off = 2 * g.zone_size; /* zones 0 and 1: superblocks */
+			sd->sd_nslots = (uint64_t)(g.nr_zones - 2) * (g.zone_cap >> shift);
+			total += sd->sd_nslots << shift;
+			continue;
 		}
 		sd->sd_data_off = (start + chunk - 1) & ~(chunk - 1);
 		meta = sd->sd_data_off + MIN_SLOTS * chunk;
@@ -334,8 +536,8 @@ int main(int argc, char *argv[])
 			goto out_close;
 		}
 	}
-	memcpy(sb->s_dev_uuid, sb->s_dev[0].sd_uuid, 16);
-	sb->s_dev_index = 0;
+	memcpy(sb->s_dev_uuid, sb->s_dev[mdev].sd_uuid, 16);
+	sb->s_dev_index = mdev;
 	fs->chunk_shift = shift;
 	fs->chunk_size = 1u << shift;
 	fs->chunk_blocks = fs->chunk_size / TFS_BLOCK_SIZE;
@@ -363,12 +565,21 @@ int main(int argc, char *argv[])
 	       sb->s_dev[sb->s_meta_dev].sd_path);
 	printf("  checkpoints 2 x %llu MiB on %s\n", (unsigned long long)(sb->s_ckpt_len >> 20),
 	       sb->s_dev[sb->s_ckpt_dev].sd_path);
-	for (i = 0; i < ndev; i++)
-		printf("  device %u    %-5s %s  %llu MiB data%s%s\n", i,
+	for (i = 0; i < ndev; i++) {
+		struct tfs_zgeom g;
+
+		printf("  device %u    %-5s %s  %llu MiB data%s%s", i,
 		       tfs_dev_class_str(sb->s_dev[i].sd_class), sb->s_dev[i].sd_path,
 		       (unsigned long long)((sb->s_dev[i].sd_nslots << shift) >> 20),
 		       fs->dev[i].d_map ? ", persistence: " : "",
 		       fs->dev[i].d_map ? tfs_pmem_mode_str(&fs->dev[i]) : "");
+		if (tfs_zns_geometry(&fs->dev[i], &g) == 0)
+			printf(", %u zones of %llu KiB (capacity %llu KiB), max open %u, max active %u%s",
+			       g.nr_zones, (unsigned long long)(g.zone_size >> 10),
+			       (unsigned long long)(g.zone_cap >> 10), g.max_open, g.max_active,
+			       fs->dev[i].d_ops == &tfs_zns_emu_ops ? ", emulated" : "");
+		printf("\n");
+	}
 	printf("  capacity    %llu MiB\n", (unsigned long long)(total >> 20));
 	tfs_fs_close(fs);
 	tfs_io_thread_exit();

@@ -19,6 +19,8 @@ const struct tfs_opt_def tfs_opt_table[] = {
 	  "interval of background journal commits; bounds what a crash loses of data never fsynced" },
 	{ "lock_wait", TFS_OPT_UINT, offsetof(struct tfs_opts, lock_wait), "30", "seconds",
 	  "how long to wait for a pool still held by an exiting daemon" },
+	{ "clean_mbps", TFS_OPT_UINT, offsetof(struct tfs_opts, clean_mbps), "256", "MB/s",
+	  "bandwidth of zone cleaning while free zones are not short (0: no limit)" },
 	{ "tfs_debug", TFS_OPT_FLAG, offsetof(struct tfs_opts, debug), "0", "",
 	  "log every journal commit and checkpoint (foreground: stderr; else syslog)" },
 	{ NULL, 0, 0, NULL, NULL, NULL },

@@ -1,7 +1,8 @@
 /*
  * src/super.c - the superblock.
  *
- * Every device starts with two copies (offsets 0 and TFS_SB_COPY1) of an
+ * Every device starts with two copies (offsets 0 and TFS_SB_COPY1; on a
+ * zoned device the starts of zones 0 and 1, see sb_off()) of an
  * 8 KiB superblock: pool and device identity, geometry of the metadata areas,
  * and the table of all devices of the pool with the paths they had at mkfs,
  * so that mounting any one of them finds the rest.  The last 8 bytes are an
@@ -119,19 +120,42 @@ int tfs_sb_decode(struct tfs_sb *sb, const uint8_t *in)
 	return 0;
 }
 
+/*
+ * Where copy @i of the superblock lives.  A zoned device cannot rewrite a
+ * block in place: it keeps copy 0 at the start of zone 0 and copy 1 at the
+ * start of zone 1, and rewrites a copy by resetting its zone (one copy at a
+ * time, so one always survives).  Those two zones hold nothing else.
+ */
+static uint64_t sb_off(struct tfs_io_dev *dev, unsigned int i)
+{
+	struct tfs_zgeom g;
+
+	if (tfs_zns_geometry(dev, &g) == 0)
+		return i * g.zone_size;
+	return i * (uint64_t)TFS_SB_COPY1;
+}
+
+void tfs_sb_read_raw(struct tfs_io_dev *dev, uint8_t *buf)
+{
+	unsigned int i;
+
+	/* an unreadable copy (a zone never written) is just an invalid one */
+	for (i = 0; i < 2; i++)
+		if (tfs_io_dev_pread(dev, buf + i * TFS_SB_SIZE, TFS_SB_SIZE, sb_off(dev, i)) < 0)
+			memset(buf + i * TFS_SB_SIZE, 0, TFS_SB_SIZE);
+}
+
 int tfs_sb_read(struct tfs_io_dev *dev, struct tfs_sb *sb, int repair)
 {
 	uint8_t *buf = tfs_io_alloc(2 * TFS_SB_SIZE);
 	struct tfs_sb other;
-	int r0, r1, ret;
+	int r0, r1, ret = 0;
 
 	if (!buf)
 		return -ENOMEM;
-	ret = tfs_io_dev_pread(dev, buf, 2 * TFS_SB_SIZE, 0);
-	if (ret < 0)
-		goto out_free_buf;
+	tfs_sb_read_raw(dev, buf);
 	r0 = tfs_sb_decode(sb, buf);
-	r1 = tfs_sb_decode(&other, buf + TFS_SB_COPY1);
+	r1 = tfs_sb_decode(&other, buf + TFS_SB_SIZE);
 	if (r0 == 0 && r1 == 0) {
 		ret = 0;
 	} else if (r0 == 0 || r1 == 0) {
@@ -142,9 +166,36 @@ int tfs_sb_read(struct tfs_io_dev *dev, struct tfs_sb *sb, int repair)
 	} else {
 		ret = (r0 == -ENOENT && r1 == -ENOENT) ? -ENOENT : -EINVAL;
 	}
-out_free_buf:
 	tfs_io_free(buf);
 	return ret;
+}
+
+/* a zoned device: rewrite each copy's zone, one after the other */
+static int sb_write_zoned(struct tfs_io_dev *dev, const uint8_t *buf)
+{
+	struct tfs_zone z;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < 2; i++) {
+		ret = tfs_zns_report(dev, i, &z, 1);
+		if (ret < 0)
+			return ret;
+		if (z.cond != TFS_ZC_NOT_WP) {
+			ret = tfs_zns_mgmt(dev, i, TFS_ZONE_RESET);
+			if (ret < 0)
+				return ret;
+		}
+		ret = tfs_io_dev_pwrite(dev, buf, TFS_SB_SIZE, sb_off(dev, i));
+		if (ret == 0)
+			ret = tfs_io_flush(dev);
+		/* FULL: the zone holds no open or active resource */
+		if (ret == 0 && z.cond != TFS_ZC_NOT_WP)
+			ret = tfs_zns_mgmt(dev, i, TFS_ZONE_FINISH);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
 }
 
 int tfs_sb_write(struct tfs_io_dev *dev, const struct tfs_sb *sb)
@@ -155,10 +206,15 @@ int tfs_sb_write(struct tfs_io_dev *dev, const struct tfs_sb *sb)
 	if (!buf)
 		return -ENOMEM;
 	tfs_sb_encode(sb, buf);
+	if (tfs_zns_is_zoned(dev)) {
+		ret = sb_write_zoned(dev, buf);
+		goto out_free_buf;
+	}
 	memcpy(buf + TFS_SB_COPY1, buf, TFS_SB_SIZE);
 	ret = tfs_io_dev_pwrite(dev, buf, 2 * TFS_SB_SIZE, 0);
 	if (ret == 0)
 		ret = tfs_io_flush(dev);
+out_free_buf:
 	tfs_io_free(buf);
 	return ret;
 }

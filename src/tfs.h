@@ -137,6 +137,9 @@ int tfs_sb_decode(struct tfs_sb *sb, const uint8_t *in);
 /* read both copies of @dev's superblock; rewrites a bad copy if @repair */
 int tfs_sb_read(struct tfs_io_dev *dev, struct tfs_sb *sb, int repair);
 int tfs_sb_write(struct tfs_io_dev *dev, const struct tfs_sb *sb);
+/* both copies as they are on the media into @buf (2 * TFS_SB_SIZE; an
+ * unreadable copy reads as zeros) */
+void tfs_sb_read_raw(struct tfs_io_dev *dev, uint8_t *buf);
 /* name of a known foreign signature at the start of @buf (>= 68 KiB), or NULL */
 const char *tfs_sb_foreign(const uint8_t *buf, size_t len);
 void tfs_uuid_gen(uint8_t uuid[16]);
@@ -243,7 +246,76 @@ struct tfs_fs {
 	uint64_t meta_bytes;	   /* estimated checkpoint size (bytes) */
 	uint64_t commits, checkpoints; /* counters since mount */
 	uint64_t ckpt_pause_max_us; /* longest pool-lock hold of a checkpoint batch */
+
+	struct tfs_dstat {
+		uint64_t read_bytes, read_requests, write_bytes; /* atomics, since mount */
+	} dstat[TFS_MAX_DEVS];
+
+	/* zoned devices (zns.c); geometry fixed at attach */
+	uint32_t zspz[TFS_MAX_DEVS];	   /* chunk slots per zone, 0 = not zoned */
+	uint32_t znzones[TFS_MAX_DEVS];	   /* zones of the device (2 hold superblocks) */
+	uint64_t zsize[TFS_MAX_DEVS];	   /* zone size, bytes */
+	uint64_t zcap[TFS_MAX_DEVS];	   /* zone capacity, bytes */
+	uint32_t zopen[TFS_MAX_DEVS];	   /* zones tierfs keeps open at once */
+	struct tfs_zstat {
+		uint64_t user_bytes; /* user data written into zones (persisted) */
+		uint64_t dev_bytes;  /* everything written into zones (persisted) */
+		uint64_t resets, finishes, cleaned_zones, moved_chunks; /* since mount */
+	} zstat[TFS_MAX_DEVS];	   /* pool lock */
+	uint64_t zstat_gen, zstat_logged; /* zstat changes; the last journaled */
+	unsigned int zone_errors;	   /* write pointer inconsistencies found at mount */
+	pthread_cond_t zcond;		   /* a zone write ended or a zone was reset; pool lock */
+	struct tfs_cleaner *cleaner;	   /* the zone cleaner thread, while mounted */
+	unsigned int clean_mbps;	   /* cleaner bandwidth when not urgent (MB/s) */
 };
+
+/* byte offset of chunk slot @slot on device @dev */
+static inline uint64_t tfs_slot_off(const struct tfs_fs *fs, unsigned int dev, uint64_t slot)
+{
+	uint64_t base = fs->sb.s_dev[dev].sd_data_off;
+
+	if (fs->zspz[dev])
+		return base + (slot / fs->zspz[dev]) * fs->zsize[dev] +
+		       ((slot % fs->zspz[dev]) << fs->chunk_shift);
+	return base + (slot << fs->chunk_shift);
+}
+
+/* ---- control socket (ctl.c) ---- */
+struct tfs_ctl;
+/* the socket of the pool mounted on @mnt (a resolved path) */
+int tfs_ctl_path(const char *mnt, char *out, size_t len);
+struct tfs_ctl *tfs_ctl_start(struct tfs_fs *fs, const char *mnt);
+void tfs_ctl_stop(struct tfs_ctl *c);
+
+/* ---- the zns tier (zns.c) ---- */
+/* at attach: learn the zone geometry of device @d and check it against the
+ * superblock */
+int tfs_zns_setup(struct tfs_fs *fs, unsigned int d);
+/* after metadata is loaded: zone state from the devices, every write pointer
+ * checked against what metadata references (problems counted in
+ * fs->zone_errors and logged); @repair: finish/reset zones as needed */
+int tfs_zns_mount(struct tfs_fs *fs, int repair);
+/* append one chunk (chunk_size bytes at @buf) to an open zone of @stream on
+ * @dev; @user: bytes of it that are new user data.  Returns the slot. */
+int tfs_zns_append(struct tfs_fs *fs, unsigned int dev, unsigned int stream, const void *buf,
+		   uint64_t user, uint64_t *slot);
+/* before a write: wait while a zoned device is down to its reserve and the
+ * cleaner can free space */
+void tfs_zns_throttle(struct tfs_fs *fs);
+/* the cleaner: started after mount, stopped before unmount */
+int tfs_cleaner_start(struct tfs_fs *fs);
+void tfs_cleaner_stop(struct tfs_fs *fs);
+void tfs_cleaner_kick(struct tfs_fs *fs);
+/* one cleaning round on every zoned device (the cleaner's; also tests):
+ * returns zones emptied or reset */
+int tfs_clean_round(struct tfs_fs *fs, int force);
+/* pool lock: a slot no longer in use by a chunk that lives on elsewhere now */
+void tfs_slot_free(struct tfs_fs *fs, uint16_t dev, uint64_t slot);
+/* i_rwlock held exclusively: move chunk @idx of @in, if it still is at
+ * (@dev, @slot), to device @dst (a zone of @stream if zoned).  0 (also when
+ * it is gone), or -errno */
+int tfs_chunk_move(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsigned int dev,
+		   uint64_t slot, unsigned int dst, unsigned int stream);
 
 /* ---- records (meta.c) ---- */
 enum tfs_rec_type {
@@ -256,6 +328,7 @@ enum tfs_rec_type {
 	TFS_REC_CHUNK,
 	TFS_REC_CHUNK_FREE,
 	TFS_REC_UNMOUNT,
+	TFS_REC_DEVSTAT, /* zoned device counters */
 	TFS_REC_MAX
 };
 void meta_put_inode(struct tfs_wbuf *w, const struct tfs_inode *in);
@@ -266,6 +339,8 @@ void meta_put_xattr(struct tfs_wbuf *w, unsigned int type, uint64_t ino, const c
 		    size_t namelen, const void *val, size_t len);
 void meta_put_chunk(struct tfs_wbuf *w, const struct tfs_chunk *c);
 void meta_put_chunk_free(struct tfs_wbuf *w, uint64_t ino, uint64_t idx);
+/* counters of every zoned device */
+void meta_put_devstats(struct tfs_fs *fs, struct tfs_wbuf *w);
 /* apply one record from @r to @fs; 0 or -EINVAL (malformed) / -ENOMEM */
 int meta_apply(struct tfs_fs *fs, struct tfs_rbuf *r);
 /* apply a whole record stream */
@@ -401,6 +476,7 @@ struct tfs_opts {
 	char *devices;	       /* ':'-separated device paths */
 	unsigned int commit;   /* seconds between background commits */
 	unsigned int lock_wait; /* seconds to wait for a pool in use */
+	unsigned int clean_mbps; /* zone cleaning bandwidth, MB/s */
 	int debug;
 };
 enum tfs_opt_type { TFS_OPT_STR, TFS_OPT_UINT, TFS_OPT_FLAG };

@@ -48,8 +48,10 @@ void tier_alloc_destroy(struct tier_alloc *a)
 {
 	unsigned int d;
 
-	for (d = 0; d < TFS_MAX_DEVS; d++)
+	for (d = 0; d < TFS_MAX_DEVS; d++) {
 		free(a->a_dev[d].a_bitmap);
+		tier_zone_destroy(&a->a_dev[d]);
+	}
 	memset(a, 0, sizeof(*a));
 }
 
@@ -86,6 +88,8 @@ int tier_alloc_take(struct tier_alloc *a, unsigned int pref, uint16_t *dev, uint
 
 	for (i = 0; i < a->a_ndev; i++) {
 		d = (pref + i) % a->a_ndev;
+		if (a->a_dev[d].a_z)
+			continue;
 		if (dev_take(&a->a_dev[d], slot) == 0) {
 			*dev = (uint16_t)d;
 			a->a_nfree--;
@@ -95,7 +99,7 @@ int tier_alloc_take(struct tier_alloc *a, unsigned int pref, uint16_t *dev, uint
 	return -ENOSPC;
 }
 
-int tier_alloc_mark(struct tier_alloc *a, unsigned int dev, uint64_t slot)
+int tier_alloc_mark(struct tier_alloc *a, unsigned int dev, uint64_t slot, struct tfs_chunk *c)
 {
 	struct tier_alloc_dev *ad;
 
@@ -107,18 +111,21 @@ int tier_alloc_mark(struct tier_alloc *a, unsigned int dev, uint64_t slot)
 	ad->a_bitmap[slot / 64] |= 1ull << (slot & 63);
 	ad->a_nfree--;
 	a->a_nfree--;
+	if (ad->a_z)
+		tier_zone_mark(ad, slot, c);
 	return 0;
 }
 
-void tier_alloc_release(struct tier_alloc *a, unsigned int dev, uint64_t slot)
+int tier_alloc_release(struct tier_alloc *a, unsigned int dev, uint64_t slot)
 {
 	struct tier_alloc_dev *ad = &a->a_dev[dev];
 
 	if (!(ad->a_bitmap[slot / 64] & (1ull << (slot & 63))))
-		return;
+		return 0;
 	ad->a_bitmap[slot / 64] &= ~(1ull << (slot & 63));
 	ad->a_nfree++;
 	a->a_nfree++;
+	return ad->a_z ? tier_zone_unmark(ad, slot) : 0;
 }
 
 int tier_alloc_above_high(const struct tier_alloc *a, unsigned int d)
@@ -141,9 +148,31 @@ unsigned int tier_place(const struct tier_alloc *a, uint64_t ino, uint64_t idx)
 			return cand[(ino + idx) % n];
 	}
 	/* everything is above the watermark: the most free room, by fraction */
+	best = 0;
 	for (d = 1; d < a->a_ndev; d++)
 		if (a->a_dev[d].a_nfree * a->a_dev[best].a_nslots >
 		    a->a_dev[best].a_nfree * a->a_dev[d].a_nslots)
 			best = d;
 	return best;
+}
+
+int tier_place_inplace(const struct tier_alloc *a, uint64_t ino, uint64_t idx)
+{
+	unsigned int cand[TFS_MAX_DEVS], cls, d, n;
+	int best = -1;
+
+	for (cls = 0; cls < TFS_CLASS_MAX; cls++) {
+		n = 0;
+		for (d = 0; d < a->a_ndev; d++)
+			if (a->a_dev[d].a_class == cls && !a->a_dev[d].a_z &&
+			    !tier_alloc_above_high(a, d))
+				cand[n++] = d;
+		if (n)
+			return (int)cand[(ino + idx) % n];
+	}
+	for (d = 0; d < a->a_ndev; d++)
+		if (!a->a_dev[d].a_z && a->a_dev[d].a_nfree &&
+		    (best < 0 || a->a_dev[d].a_nfree > a->a_dev[best].a_nfree))
+			best = (int)d;
+	return best < 0 ? -ENOSPC : best;
 }

@@ -120,8 +120,11 @@ void tier_cmap_destroy(struct tier_cmap *m);
  * Slot allocator: one bitmap per device.  Rebuilt at mount from the chunk
  * maps (tier_alloc_mark), so it has no on-media form of its own.
  */
+struct tier_zdev;
+
 struct tier_alloc_dev {
 	unsigned int a_class; /* enum tfs_dev_class */
+	struct tier_zdev *a_z; /* zoned devices: zone state (zalloc.c), else NULL */
 	uint64_t a_nslots;  /* slots on the device */
 	uint64_t a_nfree;   /* free slots */
 	uint64_t a_hint;    /* where the next search starts */
@@ -141,11 +144,20 @@ struct tier_alloc {
 int tier_alloc_init(struct tier_alloc *a, unsigned int ndev, const uint64_t *nslots,
 		    const unsigned int *classes);
 void tier_alloc_destroy(struct tier_alloc *a);
-/* take a free slot, trying device @pref first, then the others in turn */
+/* take a free slot, trying device @pref first, then the others in turn;
+ * zoned devices are skipped (their slots come from tier_zone_take) */
 int tier_alloc_take(struct tier_alloc *a, unsigned int pref, uint16_t *dev, uint64_t *slot);
-/* mark a slot used while rebuilding: -EEXIST if it already was, -ERANGE if out of range */
-int tier_alloc_mark(struct tier_alloc *a, unsigned int dev, uint64_t slot);
-void tier_alloc_release(struct tier_alloc *a, unsigned int dev, uint64_t slot);
+/* mark a slot used by @c while rebuilding: -EEXIST if it already was,
+ * -ERANGE if out of range */
+int tier_alloc_mark(struct tier_alloc *a, unsigned int dev, uint64_t slot, struct tfs_chunk *c);
+/* free a slot.  Returns 1 when that emptied a sealed zone (it may be reset:
+ * see tier_zone_reclaimable), else 0. */
+int tier_alloc_release(struct tier_alloc *a, unsigned int dev, uint64_t slot);
+/* 1 if @dev is zoned */
+static inline int tier_alloc_zoned(const struct tier_alloc *a, unsigned int dev)
+{
+	return a->a_dev[dev].a_z != NULL;
+}
 
 /*
  * Placement of a new chunk of file @ino at index @idx: the preferred device.
@@ -154,7 +166,104 @@ void tier_alloc_release(struct tier_alloc *a, unsigned int dev, uint64_t slot);
  * When every device is above it, the one with the most free room.
  */
 unsigned int tier_place(const struct tier_alloc *a, uint64_t ino, uint64_t idx);
+/* the same among devices that can be written in place (not zoned); -ENOSPC
+ * when none of them has a free slot */
+int tier_place_inplace(const struct tier_alloc *a, uint64_t ino, uint64_t idx);
 /* 1 if device @d is above the high watermark */
 int tier_alloc_above_high(const struct tier_alloc *a, unsigned int d);
+
+/*
+ * Zones (zalloc.c).  The data area of a zoned device is its zones from the
+ * third on (zones 0 and 1 hold the superblock copies); each holds
+ * z_spz = zone capacity / chunk size slots, slot s being the (s mod spz)-th
+ * chunk of data zone s / spz.  A zone is filled once, front to back, one
+ * write in flight at a time, and reused only after a reset, which needs
+ * every chunk in it dead: a slot freed in a zone is garbage until then.
+ *
+ *   FREE    reset, nothing written
+ *   OPEN    being filled by one stream (z_next slots written or reserved)
+ *   FULL    sealed: every slot written (or the zone finished early)
+ *   RECLAIM sealed and no live chunk left: to be reset
+ *
+ * Streams separate data by expected lifetime: chunks written by users go to
+ * USER zones, chunks moved by the cleaner (survivors, so colder) to CLEAN
+ * zones.  Per zone: live count, fill, time of last write.  Each device keeps
+ * z_reserve free zones that only the cleaner may open, so cleaning can always
+ * go on, and a reverse map slot -> chunk so that it finds what to move.
+ *
+ * All calls with the pool lock held.
+ */
+enum tier_zstate { TIER_Z_FREE, TIER_Z_OPEN, TIER_Z_FULL, TIER_Z_RECLAIM };
+enum tier_stream { TIER_STREAM_USER, TIER_STREAM_CLEAN, TIER_STREAM_MAX };
+
+struct tier_zone {
+	uint32_t valid;	 /* live slots */
+	uint32_t next;	 /* slots written or being written */
+	uint8_t state;	 /* enum tier_zstate */
+	uint8_t stream;	 /* enum tier_stream, while OPEN */
+	uint8_t busy;	 /* a write is in flight */
+	uint64_t stamp;	 /* ms of the last write */
+};
+
+struct tier_zdev {
+	uint32_t z_nzones;	/* data zones */
+	uint32_t z_spz;		/* slots per zone */
+	uint32_t z_open_max[TIER_STREAM_MAX]; /* zones a stream may have open */
+	uint32_t z_nopen[TIER_STREAM_MAX];
+	uint32_t z_nfree;	/* FREE zones */
+	uint32_t z_reserve;	/* FREE zones kept for the cleaner */
+	uint32_t z_clean_low;	/* cleaning starts at or below this many FREE zones */
+	struct tier_zone *z;
+	struct tfs_chunk **z_rmap; /* slot -> live chunk */
+};
+
+/* smallest zone count a device needs: the two superblock zones, an open zone
+ * per stream and the cleaning reserve */
+#define TIER_ZONE_RESERVE 2
+#define TIER_ZONES_MIN (2 + TIER_STREAM_MAX + TIER_ZONE_RESERVE)
+
+/* give device @dev @nzones data zones of @spz slots, at most @open_limit open
+ * at once (the device's open/active limits; at least 2) */
+int tier_zone_init(struct tier_alloc *a, unsigned int dev, uint32_t nzones, uint32_t spz,
+		   uint32_t open_limit);
+/* after the marks: a zone's fill as the device reports it (slots, rounded
+ * up) and whether it can take no more writes.  Returns what the caller must
+ * do on the device: TIER_ZADOPT_NONE, _FINISH (seal it) or _RESET (written,
+ * nothing live). */
+enum { TIER_ZADOPT_NONE, TIER_ZADOPT_FINISH, TIER_ZADOPT_RESET };
+int tier_zone_adopt(struct tier_alloc *a, unsigned int dev, uint32_t zone, uint32_t wp_slots,
+		    int sealed, uint64_t now);
+/*
+ * Reserve the next slot of an open zone of @stream (opening a FREE zone if
+ * needed; the USER stream never takes the reserve) and mark the zone busy
+ * until tier_zone_done().  The slot counts as live from now on.
+ * -EAGAIN: every usable zone has a write in flight, retry after one ends;
+ * -ENOSPC: no zone to write.
+ */
+int tier_zone_take(struct tier_alloc *a, unsigned int dev, unsigned int stream, uint64_t now,
+		   uint64_t *slot);
+/* the write to @slot ended (@failed: the zone is sealed and the slot freed).
+ * Returns 1 if the zone is now sealed (FULL): the caller finishes it on the
+ * device when its capacity is not used up exactly. */
+int tier_zone_done(struct tier_alloc *a, unsigned int dev, uint64_t slot, int failed);
+void tier_alloc_bind(struct tier_alloc *a, unsigned int dev, uint64_t slot, struct tfs_chunk *c);
+struct tfs_chunk *tier_zone_chunk(const struct tier_alloc *a, unsigned int dev, uint64_t slot);
+/* a RECLAIM zone (or -1); tier_zone_reset_done() once the device reset it */
+int64_t tier_zone_reclaimable(const struct tier_alloc *a, unsigned int dev);
+void tier_zone_reset_done(struct tier_alloc *a, unsigned int dev, uint32_t zone);
+/* the cleaning victim by cost-benefit ((1 - u) * age / (1 + u), u the live
+ * fraction, age since its last write), or -1 when no sealed zone has garbage */
+int64_t tier_zone_victim(const struct tier_alloc *a, unsigned int dev, uint64_t now);
+/* 0: enough FREE zones; 1: cleaning should run; 2: at the reserve (writers wait) */
+int tier_zone_pressure(const struct tier_alloc *a, unsigned int dev);
+/* slots holding garbage (written, not live) */
+uint64_t tier_zone_garbage(const struct tier_alloc *a, unsigned int dev);
+/* zones in each enum tier_zstate */
+void tier_zone_counts(const struct tier_alloc *a, unsigned int dev, uint32_t out[4]);
+
+/* internal to tiering/: the allocator's hooks into zone state */
+void tier_zone_mark(struct tier_alloc_dev *ad, uint64_t slot, struct tfs_chunk *c);
+int tier_zone_unmark(struct tier_alloc_dev *ad, uint64_t slot);
+void tier_zone_destroy(struct tier_alloc_dev *ad);
 
 #endif /* TFS_TIER_H */

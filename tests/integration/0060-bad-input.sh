@@ -18,7 +18,7 @@ check expect_fail 'does not exist' "$MKFS" --block "$T/missing.img" "mkfs on a m
 check expect_fail 'too small' "$MKFS" --block "$T/tiny.img:1M" "mkfs on a device too small"
 check expect_fail 'chunk-size' "$MKFS" --chunk-size 100K --block "$T/c.img:64M" "mkfs with a bad chunk size"
 check expect_fail 'no device' "$MKFS" "mkfs without devices"
-check expect_fail 'not implemented' "$MKFS" --zns "$T/z.img" --block "$T/c.img:64M" "mkfs --zns refused clearly"
+check expect_fail 'how many zones' "$MKFS" --zns "$T/z.img" --block "$T/c.img:64M" "mkfs --zns without a zone count refused clearly"
 check expect_fail 'unrecognized\|see mkfs' "$MKFS" --bogus "mkfs with an unknown flag"
 
 truncate -s 64M "$T/zero.img"

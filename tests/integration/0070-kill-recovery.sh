@@ -12,6 +12,8 @@
 # nowhere); fsck -n must be clean.  tests/crash/soak.sh runs it long.
 # TFS_KILL_POOL=pmem runs it on a pmem+block pool whose pmem device is in
 # shadow mode: only what tierfs persisted survives the kill (0075);
+# TFS_KILL_POOL=zns on a pool of an emulated zoned device and a small block
+# device (0077);
 # TFS_KILL_POOL=small on a pool with a 1 MiB journal, so that the kills also
 # land in the middle of checkpoints taken while the workloads run (0076).
 . "$(dirname "$0")/lib/common.sh"
@@ -22,6 +24,13 @@ pmem)
 	# small pmem: files land there first, then spill over to block
 	tfs_mkfs --pmem "$T/p.img:48M" --block "$T/a.img:512M"
 	export TIERFS_PMEM_SHADOW=1
+	;;
+zns)
+	# an emulated zoned device (16 zones of 4 MiB, capacity 3.5 MiB, 6 open)
+	# takes new data; partial chunks and the metadata go to a small block
+	# device; chunks are rewritten into new zones and zones get cleaned
+	tfs_mkfs --zns "$T/z.img" --zone-size 4M --zone-capacity 3584K --zones 16 \
+		--max-open 6 --max-active 6 --block "$T/a.img:24M"
 	;;
 small)
 	# a 1 MiB journal: checkpoints every few dozen commits, taken while
@@ -133,6 +142,7 @@ for c in $(seq 1 "$CYCLES"); do
 			"cycle $c: appended/overwritten/truncated file is its acked or in-flight state ($(stat -c %s "$MNT/m$c") bytes)"
 	fi
 	rm -f "$T/st/ack" "$T/st/next"
+	[ "${TFS_KILL_POOL:-}" = zns ] && "$TOP_BUILDDIR/src/tierfsctl" status "$MNT" | sed -n 's/^ *garbage/# zns: garbage/p'
 	tfs_umount
 done
 finish

@@ -39,10 +39,10 @@ START_TEST(test_mark_and_place)
 	uint16_t dev;
 
 	ck_assert_int_eq(tier_alloc_init(&a, 3, nslots, NULL), 0);
-	ck_assert_int_eq(tier_alloc_mark(&a, 1, 4), 0);
-	ck_assert_int_eq(tier_alloc_mark(&a, 1, 4), -EEXIST);
-	ck_assert_int_eq(tier_alloc_mark(&a, 1, 10), -ERANGE);
-	ck_assert_int_eq(tier_alloc_mark(&a, 3, 0), -ERANGE);
+	ck_assert_int_eq(tier_alloc_mark(&a, 1, 4, NULL), 0);
+	ck_assert_int_eq(tier_alloc_mark(&a, 1, 4, NULL), -EEXIST);
+	ck_assert_int_eq(tier_alloc_mark(&a, 1, 10, NULL), -ERANGE);
+	ck_assert_int_eq(tier_alloc_mark(&a, 3, 0, NULL), -ERANGE);
 	ck_assert_uint_eq(a.a_nfree, 29);
 	/* consecutive chunks of a file go to consecutive devices */
 	ck_assert_uint_eq(tier_place(&a, 0, 0), 0);

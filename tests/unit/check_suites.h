@@ -13,4 +13,5 @@ Suite *pmem_suite(void);
 Suite *journal_suite(void);
 Suite *zone_suite(void);
 Suite *zns_emu_suite(void);
+Suite *zalloc_suite(void);
 #endif

@@ -1,0 +1,81 @@
+#!/bin/bash
+# The zns tier on an emulated zoned device: bad geometries refused at mkfs;
+# 32 zones of 4 MiB with 3.5 MiB capacity and 6 open zones, filled to 80 %,
+# then overwritten 5 times over with random 256 KiB writes: no ENOSPC, every
+# byte right, cleaning ran, write amplification reported and kept across a
+# remount; tierfsctl is root only; a zone whose write pointer was moved
+# under the pool is reported by fsck.
+. "$(dirname "$0")/lib/common.sh"
+tfs_setup
+CTL=$TOP_BUILDDIR/src/tierfsctl
+FSCK=$TOP_BUILDDIR/src/fsck.tierfs
+command -v python3 > /dev/null || skip "python3 is needed"
+
+refuse() { # WHAT-IN-MESSAGE mkfs args...
+	local what=$1
+	shift
+	"$MKFS" "$@" > "$T/out" 2>&1
+	local rc=$?
+	check test "$rc" != 0 "mkfs refuses: $*"
+	check grep -q -- "$what" "$T/out" "mkfs says: $what ($(head -c 160 "$T/out"))"
+}
+G="--zone-capacity 3584K --zones 32"
+refuse "power of two" --zns "$T/z.img" --zone-size 3M --zones 32 --block "$T/a.img:16M"
+refuse "not larger than the zone size" --zns "$T/z.img" --zone-size 4M --zone-capacity 5M --zones 32 --block "$T/a.img:16M"
+refuse "max-open cannot be larger than max-active" --zns "$T/z.img" --zone-size 4M $G --max-open 8 --max-active 6 --block "$T/a.img:16M"
+refuse "too few" --zns "$T/z.img" --zone-size 4M --zone-capacity 3584K --zones 5 --max-open 2 --max-active 2 --block "$T/a.img:16M"
+refuse "cannot hold the journal" --zns "$T/z.img" --zone-size 4M $G
+refuse "at least 2 open zones" --zns "$T/z.img" --zone-size 4M $G --max-open 1 --max-active 1 --block "$T/a.img:16M"
+refuse "how many zones" --zns "$T/z.img" --zone-size 4M --block "$T/a.img:16M"
+
+tfs_mkfs --zns "$T/z.img" --zone-size 4M $G --max-open 6 --max-active 6 --block "$T/a.img:16M"
+check grep -q "32 zones of 4096 KiB (capacity 3584 KiB), max open 6, max active 6" "$T/mkfs.out" "mkfs shows the zone geometry"
+tfs_mount "$T/a.img"
+json() { "$CTL" status "$MNT" --json; }
+zget() { json | python3 -c "import json,sys; d=[x for x in json.load(sys.stdin)['devices'] if x['tier']=='zns'][0]; print(d$1)"; }
+cap=$(zget "['capacity_bytes']")
+size=$((cap * 8 / 10 / 262144 * 262144))
+note "zns data capacity $cap bytes; the file: $size bytes (80 %)"
+head -c "$size" /dev/urandom > "$T/model"
+cp "$T/model" "$MNT/f" && sync "$MNT/f"
+check cmp -s "$T/model" "$MNT/f" "filled to 80 %"
+used=$(zget "['used_bytes']")
+check test "$used" -ge $((size * 9 / 10)) "the data is in zones ($used bytes)"
+DIRECT=1 python3 "$(dirname "$0")/overwrite.py" "$MNT/f" "$T/model" 5 2>"$T/ow.err"
+rc=$?
+[ -s "$T/ow.err" ] && cat "$T/ow.err"
+check test $rc = 0 "5 overwrite passes of random 256 KiB writes, no error (no ENOSPC)"
+check cmp -s "$T/model" "$MNT/f" "every byte right after the overwrites"
+"$CTL" status "$MNT"
+wa=$(zget "['write_amplification']")
+cleaned=$(zget "['cleaned_zones']")
+note "write amplification $wa, $cleaned zones cleaned"
+echo "ZNS write amplification (80 % full, uniform 256 KiB overwrites): $wa"
+check python3 -c "import sys; sys.exit(0 if 1.0 < $wa < 20 else 1)" "write amplification above 1 (cleaning copied) and sane: $wa"
+check test "$cleaned" -gt 0 "zones were cleaned"
+check test "$(zget "['zones']['implicit_open'] + d['zones']['explicit_open']")" -le 6 "no more than 6 zones open"
+# root only
+if command -v setpriv > /dev/null; then
+	setpriv --reuid 65534 --regid 65534 --clear-groups "$CTL" status "$MNT" > "$T/np.out" 2>&1
+	check test $? != 0 "tierfsctl refuses a user who is not root"
+fi
+check test "$("$CTL" where "$MNT/f" 2>&1; echo $?)" != 0 "unimplemented subcommands fail"
+tfs_umount
+"$FSCK" -n "$T/a.img" > "$T/fsck.out" 2>&1
+check test $? = 0 "fsck clean after the overwrites"
+grep -q "write amplification" "$T/fsck.out" || cat "$T/fsck.out"
+tfs_mount "$T/a.img"
+check cmp -s "$T/model" "$MNT/f" "every byte right after a remount"
+wa2=$(zget "['write_amplification']")
+check test "$wa" = "$wa2" "write amplification survives the remount ($wa2)"
+tfs_umount
+# tamper: reset a zone holding live data behind the pool's back
+z=$("$HELPERS/zonectl" "$T/z.img" live-zone)
+check test -n "$z" "a full zone to tamper with"
+"$HELPERS/zonectl" "$T/z.img" reset "$z"
+"$FSCK" -n "$T/a.img" > "$T/fsck.out" 2>&1
+rc=$?
+cat "$T/fsck.out" | head -5
+check test $rc = 4 "fsck reports the moved write pointer (exit $rc)"
+check grep -q "write pointer" "$T/fsck.out" "fsck names the write pointer"
+finish

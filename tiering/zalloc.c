@@ -1,0 +1,304 @@
+/*
+ * tiering/zalloc.c - zones of a zoned device as chunk space.
+ *
+ * See tier.h for the model.  This file decides which zone a chunk is
+ * appended to, counts live chunks per zone, says when the cleaner must run
+ * and which zone it should empty.  It does no I/O: the caller performs the
+ * writes, resets and finishes on the device and reports back.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tier.h"
+
+int tier_zone_init(struct tier_alloc *a, unsigned int dev, uint32_t nzones, uint32_t spz,
+		   uint32_t open_limit)
+{
+	struct tier_alloc_dev *ad = &a->a_dev[dev];
+	struct tier_zdev *z;
+
+	if (dev >= a->a_ndev || spz == 0 || (uint64_t)nzones * spz != ad->a_nslots ||
+	    nzones < TIER_ZONES_MIN - 2 || open_limit < 2)
+		return -EINVAL;
+	z = calloc(1, sizeof(*z));
+	if (!z)
+		return -ENOMEM;
+	z->z = calloc(nzones, sizeof(*z->z));
+	z->z_rmap = calloc(ad->a_nslots, sizeof(*z->z_rmap));
+	if (!z->z || !z->z_rmap) {
+		free(z->z);
+		free(z->z_rmap);
+		free(z);
+		return -ENOMEM;
+	}
+	z->z_nzones = nzones;
+	z->z_spz = spz;
+	z->z_nfree = nzones;
+	/* the cleaner writes one zone at a time; users get the rest */
+	z->z_open_max[TIER_STREAM_CLEAN] = 1;
+	z->z_open_max[TIER_STREAM_USER] = open_limit - 1;
+	z->z_reserve = TIER_ZONE_RESERVE;
+	z->z_clean_low = z->z_reserve + 1 + nzones / 16;
+	ad->a_z = z;
+	return 0;
+}
+
+void tier_zone_destroy(struct tier_alloc_dev *ad)
+{
+	if (!ad->a_z)
+		return;
+	free(ad->a_z->z);
+	free(ad->a_z->z_rmap);
+	free(ad->a_z);
+	ad->a_z = NULL;
+}
+
+void tier_zone_mark(struct tier_alloc_dev *ad, uint64_t slot, struct tfs_chunk *c)
+{
+	struct tier_zdev *z = ad->a_z;
+
+	z->z[slot / z->z_spz].valid++;
+	z->z_rmap[slot] = c;
+}
+
+int tier_zone_unmark(struct tier_alloc_dev *ad, uint64_t slot)
+{
+	struct tier_zdev *z = ad->a_z;
+	struct tier_zone *zn = &z->z[slot / z->z_spz];
+
+	z->z_rmap[slot] = NULL;
+	if (zn->valid)
+		zn->valid--;
+	if (zn->valid == 0 && zn->state == TIER_Z_FULL) {
+		zn->state = TIER_Z_RECLAIM;
+		return 1;
+	}
+	return 0;
+}
+
+void tier_alloc_bind(struct tier_alloc *a, unsigned int dev, uint64_t slot, struct tfs_chunk *c)
+{
+	struct tier_zdev *z = a->a_dev[dev].a_z;
+
+	if (z && slot < a->a_dev[dev].a_nslots)
+		z->z_rmap[slot] = c;
+}
+
+struct tfs_chunk *tier_zone_chunk(const struct tier_alloc *a, unsigned int dev, uint64_t slot)
+{
+	const struct tier_zdev *z = a->a_dev[dev].a_z;
+
+	return z && slot < a->a_dev[dev].a_nslots ? z->z_rmap[slot] : NULL;
+}
+
+int tier_zone_adopt(struct tier_alloc *a, unsigned int dev, uint32_t zone, uint32_t wp_slots,
+		    int sealed, uint64_t now)
+{
+	struct tier_zdev *z = a->a_dev[dev].a_z;
+	struct tier_zone *zn = &z->z[zone];
+
+	if (wp_slots >= z->z_spz) {
+		wp_slots = z->z_spz;
+		sealed = 1;
+	}
+	zn->next = wp_slots;
+	zn->stamp = now;
+	if (wp_slots == 0 && zn->valid == 0 && !sealed)
+		return TIER_ZADOPT_NONE; /* FREE already */
+	z->z_nfree--;
+	if (zn->valid == 0) {
+		/* written, nothing live: garbage of a crash or of a stop */
+		zn->state = TIER_Z_RECLAIM;
+		return TIER_ZADOPT_RESET;
+	}
+	if (!sealed && z->z_nopen[TIER_STREAM_USER] < z->z_open_max[TIER_STREAM_USER]) {
+		/* go on filling it */
+		zn->state = TIER_Z_OPEN;
+		zn->stream = TIER_STREAM_USER;
+		z->z_nopen[TIER_STREAM_USER]++;
+		return TIER_ZADOPT_NONE;
+	}
+	zn->state = TIER_Z_FULL;
+	return sealed ? TIER_ZADOPT_NONE : TIER_ZADOPT_FINISH;
+}
+
+static int64_t open_zone(struct tier_zdev *z, unsigned int stream)
+{
+	uint32_t i;
+
+	if (z->z_nopen[stream] >= z->z_open_max[stream])
+		return -1;
+	if (z->z_nfree <= (stream == TIER_STREAM_CLEAN ? 0 : z->z_reserve))
+		return -1;
+	for (i = 0; i < z->z_nzones; i++) {
+		struct tier_zone *zn = &z->z[i];
+
+		if (zn->state != TIER_Z_FREE)
+			continue;
+		zn->state = TIER_Z_OPEN;
+		zn->stream = (uint8_t)stream;
+		zn->next = 0;
+		z->z_nfree--;
+		z->z_nopen[stream]++;
+		return i;
+	}
+	return -1;
+}
+
+int tier_zone_take(struct tier_alloc *a, unsigned int dev, unsigned int stream, uint64_t now,
+		   uint64_t *slot)
+{
+	struct tier_alloc_dev *ad = &a->a_dev[dev];
+	struct tier_zdev *z = ad->a_z;
+	int64_t pick = -1;
+	uint32_t i;
+	int busy = 0;
+
+	if (!z || stream >= TIER_STREAM_MAX)
+		return -EINVAL;
+	for (i = 0; i < z->z_nzones; i++) {
+		struct tier_zone *zn = &z->z[i];
+
+		if (zn->state != TIER_Z_OPEN || zn->stream != stream || zn->next >= z->z_spz)
+			continue;
+		if (zn->busy) {
+			busy = 1;
+			continue;
+		}
+		pick = i;
+		break;
+	}
+	if (pick < 0)
+		pick = open_zone(z, stream);
+	if (pick < 0)
+		return busy ? -EAGAIN : -ENOSPC;
+	z->z[pick].busy = 1;
+	z->z[pick].stamp = now;
+	*slot = (uint64_t)pick * z->z_spz + z->z[pick].next++;
+	/* live from now on: the slot is the caller's */
+	ad->a_bitmap[*slot / 64] |= 1ull << (*slot & 63);
+	ad->a_nfree--;
+	a->a_nfree--;
+	z->z[pick].valid++;
+	return 0;
+}
+
+static void seal(struct tier_zdev *z, struct tier_zone *zn)
+{
+	if (zn->state == TIER_Z_OPEN)
+		z->z_nopen[zn->stream]--;
+	zn->state = zn->valid ? TIER_Z_FULL : TIER_Z_RECLAIM;
+}
+
+int tier_zone_done(struct tier_alloc *a, unsigned int dev, uint64_t slot, int failed)
+{
+	struct tier_zdev *z = a->a_dev[dev].a_z;
+	struct tier_zone *zn = &z->z[slot / z->z_spz];
+
+	zn->busy = 0;
+	if (failed) {
+		/* where the write pointer is now is unknown: write no more here */
+		zn->next = z->z_spz;
+		tier_alloc_release(a, dev, slot);
+		if (zn->state == TIER_Z_OPEN)
+			seal(z, zn);
+		return 1;
+	}
+	if (zn->next >= z->z_spz && zn->state == TIER_Z_OPEN) {
+		seal(z, zn);
+		return 1;
+	}
+	return 0;
+}
+
+int64_t tier_zone_reclaimable(const struct tier_alloc *a, unsigned int dev)
+{
+	const struct tier_zdev *z = a->a_dev[dev].a_z;
+	uint32_t i;
+
+	if (!z)
+		return -1;
+	for (i = 0; i < z->z_nzones; i++)
+		if (z->z[i].state == TIER_Z_RECLAIM)
+			return i;
+	return -1;
+}
+
+void tier_zone_reset_done(struct tier_alloc *a, unsigned int dev, uint32_t zone)
+{
+	struct tier_zdev *z = a->a_dev[dev].a_z;
+	struct tier_zone *zn = &z->z[zone];
+
+	if (zn->state != TIER_Z_RECLAIM)
+		return;
+	zn->state = TIER_Z_FREE;
+	zn->next = 0;
+	zn->valid = 0;
+	z->z_nfree++;
+}
+
+int64_t tier_zone_victim(const struct tier_alloc *a, unsigned int dev, uint64_t now)
+{
+	const struct tier_zdev *z = a->a_dev[dev].a_z;
+	double best = -1.0;
+	int64_t pick = -1;
+	uint32_t i;
+
+	if (!z)
+		return -1;
+	for (i = 0; i < z->z_nzones; i++) {
+		const struct tier_zone *zn = &z->z[i];
+		double u, age, score;
+
+		if (zn->state != TIER_Z_FULL || zn->valid >= zn->next)
+			continue;
+		u = (double)zn->valid / z->z_spz;
+		age = (double)(now > zn->stamp ? now - zn->stamp : 0) + 1.0;
+		score = (1.0 - u) * age / (1.0 + u);
+		if (score > best) {
+			best = score;
+			pick = i;
+		}
+	}
+	return pick;
+}
+
+int tier_zone_pressure(const struct tier_alloc *a, unsigned int dev)
+{
+	const struct tier_zdev *z = a->a_dev[dev].a_z;
+
+	if (!z)
+		return 0;
+	if (z->z_nfree <= z->z_reserve)
+		return 2;
+	return z->z_nfree <= z->z_clean_low ? 1 : 0;
+}
+
+uint64_t tier_zone_garbage(const struct tier_alloc *a, unsigned int dev)
+{
+	const struct tier_zdev *z = a->a_dev[dev].a_z;
+	uint64_t g = 0;
+	uint32_t i;
+
+	if (!z)
+		return 0;
+	for (i = 0; i < z->z_nzones; i++)
+		if (z->z[i].state != TIER_Z_FREE && z->z[i].next > z->z[i].valid)
+			g += z->z[i].next - z->z[i].valid;
+	return g;
+}
+
+void tier_zone_counts(const struct tier_alloc *a, unsigned int dev, uint32_t out[4])
+{
+	const struct tier_zdev *z = a->a_dev[dev].a_z;
+	uint32_t i;
+
+	memset(out, 0, 4 * sizeof(out[0]));
+	if (!z)
+		return;
+	for (i = 0; i < z->z_nzones; i++)
+		out[z->z[i].state]++;
+}
