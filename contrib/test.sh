@@ -21,7 +21,7 @@ if [ -z "${TFS_NO_SANITIZERS:-}" ]; then
 	rm -rf "$src/build-asan/sanitizer" && mkdir -p "$src/build-asan/sanitizer"
 	ASAN_OPTIONS="detect_leaks=1:log_path=$src/build-asan/sanitizer/asan" \
 	UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$src/build-asan/sanitizer/ubsan" \
-		TFS_SCALE=2 TFS_KILL_CYCLES=10 TFS_PMEM_KILL_CYCLES=6 TFS_CKPT_KILL_CYCLES=6 \
+		TFS_SCALE=2 TFS_KILL_CYCLES=10 TFS_PMEM_KILL_CYCLES=6 TFS_CKPT_KILL_CYCLES=6 TFS_ZNS_KILL_CYCLES=8 \
 		make -C "$src/build-asan" check ||
 		{ tail -n 50 "$src"/build-asan/tests/*/*.log; cat "$src"/build-asan/sanitizer/* 2>/dev/null; exit 1; }
 	if ls "$src"/build-asan/sanitizer/* > /dev/null 2>&1; then

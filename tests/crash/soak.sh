@@ -23,6 +23,8 @@ run "$((n / 4)) cycles, pmem+block pool in shadow mode" TFS_PMEM_KILL_CYCLES=$((
 	bash "$top/tests/integration/0075-kill-recovery-pmem.sh"
 run "$((n / 4)) cycles, 1 MiB journal" TFS_CKPT_KILL_CYCLES=$((n / 4)) \
 	bash "$top/tests/integration/0076-kill-recovery-checkpoints.sh"
+run "$((n / 4)) cycles, zns+block pool" TFS_ZNS_KILL_CYCLES=$((n / 4)) \
+	bash "$top/tests/integration/0077-kill-recovery-zns.sh"
 run "$((n / 10)) SQLite crash cycles per journal mode" TFS_SQLITE_CYCLES=$((n / 10)) \
 	bash "$top/tests/integration/0100-sqlite-crash.sh"
 grep '^not ok' "$log"
