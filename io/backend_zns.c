@@ -19,7 +19,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <liburing.h>
 #include <linux/blkzoned.h>
 #include <linux/fs.h>
 #include <stdio.h>

@@ -496,8 +496,18 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 	dst = c ? c->c_dev : tier_place(&fs->alloc, in->i_ino, idx);
 	ip = whole ? -1 : tier_place_inplace(&fs->alloc, in->i_ino, idx);
 	pthread_mutex_unlock(&fs->lock);
-	if (ip >= 0)
+	if (ip >= 0) {
 		dst = (unsigned int)ip;
+	} else if (!fs->zspz[dst]) {
+		/* here because the devices written in place are full: a zone */
+		unsigned int d;
+
+		for (d = 0; d < fs->ndev && !fs->zspz[d]; d++)
+			;
+		if (d == fs->ndev)
+			return -ENOSPC;
+		dst = d;
+	}
 	if (!whole) {
 		uint8_t *buf = tfs_io_scratch(TFS_SCRATCH_CHUNK, fs->chunk_size);
 

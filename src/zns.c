@@ -121,10 +121,8 @@ static int mount_dev(struct tfs_fs *fs, unsigned int d, int repair)
 		uint64_t wp;
 		int sealed, act;
 
-		if (z->cond == TFS_ZC_OFFLINE || z->cond == TFS_ZC_READONLY) {
-			wp = z->cap;
-			sealed = 1;
-		} else if (z->cond == TFS_ZC_FULL) {
+		if (z->cond == TFS_ZC_OFFLINE || z->cond == TFS_ZC_READONLY ||
+		    z->cond == TFS_ZC_FULL) {
 			wp = z->cap;
 			sealed = 1;
 		} else {

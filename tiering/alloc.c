@@ -148,7 +148,6 @@ unsigned int tier_place(const struct tier_alloc *a, uint64_t ino, uint64_t idx)
 			return cand[(ino + idx) % n];
 	}
 	/* everything is above the watermark: the most free room, by fraction */
-	best = 0;
 	for (d = 1; d < a->a_ndev; d++)
 		if (a->a_dev[d].a_nfree * a->a_dev[best].a_nslots >
 		    a->a_dev[best].a_nfree * a->a_dev[d].a_nslots)
