@@ -3,7 +3,8 @@
 # (a file in /dev/shm), an emulated zoned device and two file-backed block
 # devices, mount it, put data on it and show where it went: new data fills
 # pmem up to its high watermark, then the zones, then spills to block;
-# overwrites of zoned data are copied and the zone cleaner reclaims space.
+# overwrites of zoned data are copied and the zone cleaner reclaims space;
+# then a file read at random becomes hot and moves up to pmem.
 # Leaves the pool mounted and says how to unmount.
 # Run as root on Debian 12.
 set -e
@@ -52,11 +53,23 @@ sleep 0.5
 echo "== where the chunks went (fsck.tierfs -n lists each device): pmem filled"
 echo "   up to its 90 % high watermark, then the zones, the rest striped over block"
 "$bin/fsck.tierfs" -n "$dir/dev0.img"
-echo "== remount by another device: everything comes back"
-"$bin/tierfs" "$dir/dev1.img" "$mnt"
+echo "== remount by another device, heat halving every 2 s (a fast clock for the demo)"
+"$bin/tierfs" -o halflife_ms=2000 "$dir/dev1.img" "$mnt"
 [ "$(sha256sum < "$mnt/hot.bin")" = "$hot" ] && echo "hot.bin identical after remount"
 [ "$(sha256sum < "$mnt/random.bin")" = "$sum" ] && echo "random.bin identical after remount"
 getfattr -n user.note "$mnt/hot.bin"
+echo "== tiering at work: a new 16 MiB file lands where there is room (pmem and the"
+echo "   zones are at their high watermark, so block)"
+dd if=/dev/urandom of="$mnt/db.bin" bs=1M count=16 oflag=direct status=none
+"$bin/tierfsctl" where "$mnt/db.bin"
+echo "== 8 s of random 4 KiB O_DIRECT reads of it: it becomes hot and moves up to pmem,"
+echo "   while chunks nobody reads sink a tier"
+python3 "$src/tests/integration/randread.py" "$mnt/db.bin" 8 > /dev/null
+"$bin/tierfsctl" where "$mnt/db.bin"
+"$bin/tierfsctl" status "$mnt" | sed -n '/^tier /,$p'
+echo "== pin it to block, and back to automatic"
+"$bin/tierfsctl" pin "$mnt/db.bin" block --wait
+"$bin/tierfsctl" unpin "$mnt/db.bin"
 echo
 echo "tierfs is mounted on $mnt (devices: $pmem, $dir/zns.img and $dir/dev*.img)."
 echo "See it with: $bin/tierfsctl status $mnt"

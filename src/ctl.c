@@ -4,8 +4,10 @@
  * A Unix stream socket at $TIERFS_RUNDIR (default /run/tierfs), named after
  * a hash of the mount point's path, in a directory only root may enter; a
  * peer that is not root (SO_PEERCRED) is refused as well.  One request per
- * connection: a line "COMMAND [json]", answered with text or JSON and the
- * connection closed.  Commands: status.
+ * connection: a line "COMMAND [ARGS] [json]", answered with text or JSON and
+ * the connection closed; an answer starting with "error:" is a failure.
+ * Commands: status, where INO, count INO CLASS, migrate (a forced pass; the
+ * answer is its ticket), progress TICKET, policy, policy set K=V....
  */
 #include "config.h"
 
@@ -95,7 +97,7 @@ static void outs(struct out *o, const char *s)
 }
 
 struct devinfo {
-	uint64_t cap, used, chunks, rb, rr, wb;
+	uint64_t cap, used, chunks, rb, rr, wb, mr, mw;
 	uint32_t zc[16];	/* zones by device condition */
 	uint32_t zs[4];		/* zones by tierfs state */
 	struct tfs_zstat z;
@@ -130,6 +132,34 @@ static void dev_info(struct tfs_fs *fs, unsigned int d, struct devinfo *di)
 	di->rb = __atomic_load_n(&fs->dstat[d].read_bytes, __ATOMIC_RELAXED);
 	di->rr = __atomic_load_n(&fs->dstat[d].read_requests, __ATOMIC_RELAXED);
 	di->wb = __atomic_load_n(&fs->dstat[d].write_bytes, __ATOMIC_RELAXED);
+	di->mr = __atomic_load_n(&fs->dstat[d].move_read_bytes, __ATOMIC_RELAXED);
+	di->mw = __atomic_load_n(&fs->dstat[d].move_write_bytes, __ATOMIC_RELAXED);
+}
+
+/* heat histogram by power of two: [0] no heat, [k] heat in [2^(k-1), 2^k) */
+#define HEAT_OCTAVES 17
+
+struct miginfo {
+	struct tier_plan plan;
+	uint64_t oct[TFS_CLASS_MAX][HEAT_OCTAVES];
+	uint64_t backlog, misplaced;
+	struct tier_policy pol;
+};
+
+static void mig_info(struct tfs_fs *fs, struct miginfo *mi)
+{
+	unsigned int c, b;
+
+	memset(mi, 0, sizeof(*mi));
+	pthread_mutex_lock(&fs->lock);
+	mi->plan = fs->eng.plan;
+	for (c = 0; c < TFS_CLASS_MAX; c++)
+		for (b = 0; b < TIER_HEAT_BUCKETS; b++)
+			mi->oct[c][b ? (b - 1) / 4 + 1 : 0] += fs->eng.pin.hist[c][b];
+	mi->backlog = fs->eng.backlog;
+	mi->misplaced = fs->eng.pinned_misplaced;
+	mi->pol = fs->eng.pol;
+	pthread_mutex_unlock(&fs->lock);
 }
 
 static double wa(const struct devinfo *di)
@@ -141,11 +171,13 @@ static void status_json(struct tfs_ctl *c, struct out *o)
 {
 	struct tfs_fs *fs = c->fs;
 	struct devinfo di[TFS_MAX_DEVS], t;
-	unsigned int d, cls, first = 1;
+	unsigned int d, cls, first = 1, i;
+	struct miginfo mi;
 	char uuid[37];
 
 	for (d = 0; d < fs->ndev; d++)
 		dev_info(fs, d, &di[d]);
+	mig_info(fs, &mi);
 	tfs_uuid_str(fs->sb.s_pool_uuid, uuid);
 	outf(o, "{\"mount\": ");
 	outs(o, c->mnt);
@@ -166,15 +198,24 @@ static void status_json(struct tfs_ctl *c, struct out *o)
 			t.rb += di[d].rb;
 			t.rr += di[d].rr;
 			t.wb += di[d].wb;
+			t.mw += di[d].mw;
 		}
 		if (!any)
 			continue;
 		outf(o, "%s{\"name\": \"%s\", \"capacity_bytes\": %llu, \"used_bytes\": %llu, "
 			"\"chunks\": %llu, \"read_bytes\": %llu, \"read_requests\": %llu, "
-			"\"write_bytes\": %llu, \"promoted_chunks\": 0, \"demoted_chunks\": 0}",
+			"\"write_bytes\": %llu, \"promoted_chunks\": %llu, \"demoted_chunks\": %llu, "
+			"\"moved_in_bytes\": %llu, \"residency_heat\": %u, \"promote_heat\": %u, "
+			"\"heat_histogram\": [",
 		     first ? "" : ", ", tfs_dev_class_str(cls), (unsigned long long)t.cap,
 		     (unsigned long long)t.used, (unsigned long long)t.chunks,
-		     (unsigned long long)t.rb, (unsigned long long)t.rr, (unsigned long long)t.wb);
+		     (unsigned long long)t.rb, (unsigned long long)t.rr, (unsigned long long)t.wb,
+		     (unsigned long long)__atomic_load_n(&fs->eng.promoted[cls], __ATOMIC_RELAXED),
+		     (unsigned long long)__atomic_load_n(&fs->eng.demoted[cls], __ATOMIC_RELAXED),
+		     (unsigned long long)t.mw, mi.plan.thr[cls], mi.plan.promote_at[cls]);
+		for (i = 0; i < HEAT_OCTAVES; i++)
+			outf(o, "%s%llu", i ? ", " : "", (unsigned long long)mi.oct[cls][i]);
+		outf(o, "]}");
 		first = 0;
 	}
 	outf(o, "], \"devices\": [");
@@ -185,11 +226,13 @@ static void status_json(struct tfs_ctl *c, struct out *o)
 		outs(o, fs->dev[d].d_path);
 		outf(o, ", \"tier\": \"%s\", \"backend\": \"%s\", \"capacity_bytes\": %llu, "
 			"\"used_bytes\": %llu, \"chunks\": %llu, \"read_bytes\": %llu, "
-			"\"read_requests\": %llu, \"write_bytes\": %llu",
+			"\"read_requests\": %llu, \"write_bytes\": %llu, \"moved_read_bytes\": %llu, "
+			"\"moved_write_bytes\": %llu",
 		     tfs_dev_class_str(fs->sb.s_dev[d].sd_class), fs->dev[d].d_ops->name,
 		     (unsigned long long)x->cap, (unsigned long long)x->used,
 		     (unsigned long long)x->chunks, (unsigned long long)x->rb,
-		     (unsigned long long)x->rr, (unsigned long long)x->wb);
+		     (unsigned long long)x->rr, (unsigned long long)x->wb,
+		     (unsigned long long)x->mr, (unsigned long long)x->mw);
 		if (x->zoned) {
 			outf(o, ", \"write_amplification\": %.3f, \"user_bytes_written\": %llu, "
 				"\"zone_bytes_written\": %llu, \"garbage_bytes\": %llu, "
@@ -212,7 +255,17 @@ static void status_json(struct tfs_ctl *c, struct out *o)
 		}
 		outf(o, "}");
 	}
-	outf(o, "], \"journal\": {\"commits\": %llu, \"checkpoints\": %llu}, "
+	outf(o, "], \"migration\": {\"enabled\": %s, \"passes\": %llu, \"backlog_chunks\": %llu, "
+		"\"moved_bytes\": %llu, \"moves_redone\": %llu, \"moves_failed\": %llu, "
+		"\"pinned_misplaced_chunks\": %llu, \"heat_epoch\": %u, \"halflife_ms\": %u}",
+	     mi.pol.migrate ? "true" : "false",
+	     (unsigned long long)__atomic_load_n(&fs->eng.passes, __ATOMIC_RELAXED),
+	     (unsigned long long)mi.backlog,
+	     (unsigned long long)__atomic_load_n(&fs->eng.moved_bytes, __ATOMIC_RELAXED),
+	     (unsigned long long)__atomic_load_n(&fs->eng.redone, __ATOMIC_RELAXED),
+	     (unsigned long long)__atomic_load_n(&fs->eng.failed, __ATOMIC_RELAXED),
+	     (unsigned long long)mi.misplaced, tier_engine_epoch(&fs->eng), mi.pol.halflife_ms);
+	outf(o, ", \"journal\": {\"commits\": %llu, \"checkpoints\": %llu}, "
 		"\"zone_errors\": %u}\n",
 	     (unsigned long long)fs->commits, (unsigned long long)fs->checkpoints, fs->zone_errors);
 }
@@ -227,7 +280,8 @@ static void status_text(struct tfs_ctl *c, struct out *o)
 {
 	struct tfs_fs *fs = c->fs;
 	struct devinfo x;
-	unsigned int d;
+	struct miginfo mi;
+	unsigned int d, cls;
 	char uuid[37], a[32], b[32], e[32], f[32];
 
 	tfs_uuid_str(fs->sb.s_pool_uuid, uuid);
@@ -255,9 +309,218 @@ static void status_text(struct tfs_ctl *c, struct out *o)
 		     mib(x.garbage, a, sizeof(a)), wa(&x), (unsigned long long)x.z.cleaned_zones,
 		     (unsigned long long)x.z.moved_chunks, (unsigned long long)x.z.resets);
 	}
+	mig_info(fs, &mi);
+	outf(o, "\n%-6s %8s %8s %11s  %s\n", "tier", "promoted", "demoted", "threshold",
+	     "chunks by heat (idle, <2, <4, <8, ... <65536)");
+	for (cls = 0; cls < TFS_CLASS_MAX; cls++) {
+		unsigned int i, any = 0;
+
+		for (d = 0; d < fs->ndev; d++)
+			any |= fs->sb.s_dev[d].sd_class == cls;
+		if (!any)
+			continue;
+		outf(o, "%-6s %8llu %8llu %11u ", tfs_dev_class_str(cls),
+		     (unsigned long long)__atomic_load_n(&fs->eng.promoted[cls], __ATOMIC_RELAXED),
+		     (unsigned long long)__atomic_load_n(&fs->eng.demoted[cls], __ATOMIC_RELAXED),
+		     mi.plan.thr[cls]);
+		for (i = 0; i < HEAT_OCTAVES; i++)
+			outf(o, " %llu", (unsigned long long)mi.oct[cls][i]);
+		outf(o, "\n");
+	}
+	outf(o, "\nmigration %s: %llu passes, %s moved, backlog %llu chunks, %llu moves redone after a write, %llu failed\n",
+	     mi.pol.migrate ? "on" : "off",
+	     (unsigned long long)__atomic_load_n(&fs->eng.passes, __ATOMIC_RELAXED),
+	     mib(__atomic_load_n(&fs->eng.moved_bytes, __ATOMIC_RELAXED), a, sizeof(a)),
+	     (unsigned long long)mi.backlog,
+	     (unsigned long long)__atomic_load_n(&fs->eng.redone, __ATOMIC_RELAXED),
+	     (unsigned long long)__atomic_load_n(&fs->eng.failed, __ATOMIC_RELAXED));
 	if (fs->zone_errors)
 		outf(o, "\n%u zone write pointer inconsistencies at mount: run fsck.tierfs\n",
 		     fs->zone_errors);
+}
+
+/* where INO: the chunks of a file as extents of one device each */
+static void where(struct tfs_ctl *c, struct out *o, uint64_t ino, int json)
+{
+	struct tfs_fs *fs = c->fs;
+	uint64_t per[TFS_CLASS_MAX] = { 0 }, next = 0, start = 0, n = 0, heat = 0;
+	uint32_t epoch = tier_engine_epoch(&fs->eng);
+	struct tfs_inode *in;
+	struct tfs_chunk *ch, *first = NULL;
+	unsigned int pin, cls, nx = 0;
+	char a[32], b[32];
+
+	pthread_mutex_lock(&fs->lock);
+	in = tfs_inode_get(fs, ino);
+	if (!in || !S_ISREG(in->i_mode)) {
+		outf(o, "error: inode %llu is %s\n", (unsigned long long)ino,
+		     in ? "not a regular file" : "not in this pool");
+		goto unlock;
+	}
+	pin = tfs_inode_pin(in);
+	for (ch = tier_cmap_next(&in->i_map, 0); ch; ch = tier_cmap_next(&in->i_map, ch->c_idx + 1))
+		per[fs->alloc.a_dev[ch->c_dev].a_class]++;
+	if (json) {
+		outf(o, "{\"ino\": %llu, \"size\": %llu, \"chunk_size\": %u, \"chunks\": %llu, \"pin\": ",
+		     (unsigned long long)ino, (unsigned long long)in->i_size, fs->chunk_size,
+		     (unsigned long long)in->i_map.m_count);
+		if (pin < TFS_CLASS_MAX)
+			outf(o, "\"%s\"", tfs_dev_class_str(pin));
+		else
+			outf(o, "null");
+		outf(o, ", \"tiers\": {");
+		for (cls = 0; cls < TFS_CLASS_MAX; cls++)
+			outf(o, "%s\"%s\": {\"chunks\": %llu, \"bytes\": %llu}", cls ? ", " : "",
+			     tfs_dev_class_str(cls), (unsigned long long)per[cls],
+			     (unsigned long long)(per[cls] << fs->chunk_shift));
+		outf(o, "}, \"extents\": [");
+	} else {
+		outf(o, "inode %llu: %s, %llu chunk%s of %u KiB%s%s\n", (unsigned long long)ino,
+		     mib(in->i_size, a, sizeof(a)), (unsigned long long)in->i_map.m_count,
+		     in->i_map.m_count == 1 ? "" : "s", fs->chunk_size >> 10,
+		     pin < TFS_CLASS_MAX ? ", pinned to " : "",
+		     pin < TFS_CLASS_MAX ? tfs_dev_class_str(pin) : "");
+		for (cls = 0; cls < TFS_CLASS_MAX; cls++)
+			if (per[cls])
+				outf(o, "  %-6s %llu chunks (%s)\n", tfs_dev_class_str(cls),
+				     (unsigned long long)per[cls],
+				     mib(per[cls] << fs->chunk_shift, a, sizeof(a)));
+		outf(o, "%-14s %-14s %-6s %-4s %8s  %s\n", "offset", "length", "tier", "dev",
+		     "max heat", "path");
+	}
+	/* runs of consecutive chunks on one device */
+	for (ch = tier_cmap_next(&in->i_map, 0);; ch = tier_cmap_next(&in->i_map, ch->c_idx + 1)) {
+		if (first && (!ch || ch->c_idx != next || ch->c_dev != first->c_dev)) {
+			unsigned int dv = first->c_dev;
+			const char *t = tfs_dev_class_str(fs->alloc.a_dev[dv].a_class);
+
+			if (json) {
+				outf(o, "%s{\"offset\": %llu, \"length\": %llu, \"chunks\": %llu, "
+					"\"tier\": \"%s\", \"device\": %u, \"path\": ",
+				     nx ? ", " : "", (unsigned long long)(start << fs->chunk_shift),
+				     (unsigned long long)(n << fs->chunk_shift), (unsigned long long)n,
+				     t, dv);
+				outs(o, fs->dev[dv].d_path);
+				outf(o, ", \"max_heat\": %llu}", (unsigned long long)heat);
+			} else {
+				outf(o, "%-14s %-14s %-6s %-4u %8llu  %s\n",
+				     mib(start << fs->chunk_shift, a, sizeof(a)),
+				     mib(n << fs->chunk_shift, b, sizeof(b)), t, dv,
+				     (unsigned long long)heat, fs->dev[dv].d_path);
+			}
+			nx++;
+			first = NULL;
+		}
+		if (!ch)
+			break;
+		if (!first) {
+			first = ch;
+			start = ch->c_idx;
+			n = heat = 0;
+		}
+		n++;
+		next = ch->c_idx + 1;
+		if (tier_heat_get(ch, epoch) > heat)
+			heat = tier_heat_get(ch, epoch);
+	}
+	if (json)
+		outf(o, "]}\n");
+unlock:
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* count INO CLASS: "<chunks> <chunks on CLASS>" (tierfsctl pin --wait) */
+static void count(struct tfs_ctl *c, struct out *o, uint64_t ino, unsigned int cls)
+{
+	struct tfs_fs *fs = c->fs;
+	struct tfs_inode *in;
+	struct tfs_chunk *ch;
+	uint64_t on = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	in = tfs_inode_get(fs, ino);
+	if (!in || !S_ISREG(in->i_mode)) {
+		outf(o, "error: inode %llu is not a regular file of this pool\n", (unsigned long long)ino);
+	} else {
+		for (ch = tier_cmap_next(&in->i_map, 0); ch;
+		     ch = tier_cmap_next(&in->i_map, ch->c_idx + 1))
+			on += fs->alloc.a_dev[ch->c_dev].a_class == cls;
+		outf(o, "%llu %llu\n", (unsigned long long)in->i_map.m_count, (unsigned long long)on);
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void policy_show(struct tfs_fs *fs, struct out *o, int json)
+{
+	const struct tier_policy_def *d;
+	struct tier_policy p;
+	char v[32];
+
+	pthread_mutex_lock(&fs->lock);
+	p = fs->eng.pol;
+	pthread_mutex_unlock(&fs->lock);
+	outf(o, json ? "{" : "");
+	for (d = tier_policy_table; d->name; d++) {
+		tier_policy_fmt(&p, d, v, sizeof(v));
+		if (json)
+			outf(o, "%s\"%s\": %s%s%s", d == tier_policy_table ? "" : ", ", d->name,
+			     !strcmp(d->unit, "tier") ? "\"" : "", v,
+			     !strcmp(d->unit, "tier") ? "\"" : "");
+		else
+			outf(o, "%-16s %-8s %-6s %s\n", d->name, v, !strcmp(d->unit, "tier") ? "" : d->unit,
+			     d->help);
+	}
+	outf(o, json ? "}\n" : "");
+}
+
+/* policy set K=V...: all or nothing */
+static void policy_set(struct tfs_fs *fs, struct out *o, char *args, int json)
+{
+	struct tier_policy p;
+	char *tok, *save = NULL, err[256];
+	int ret = 1;
+
+	pthread_mutex_lock(&fs->lock);
+	p = fs->eng.pol;
+	for (tok = strtok_r(args, " ", &save); tok && ret == 1; tok = strtok_r(NULL, " ", &save)) {
+		ret = tier_policy_set(&p, tok, err, sizeof(err));
+		if (ret == 0)
+			snprintf(err, sizeof(err), "unknown policy key '%.*s'", (int)strcspn(tok, "="), tok);
+	}
+	if (ret == 1) {
+		fs->eng.pol = p;
+		fs->alloc.a_high = p.high;
+		tier_engine_kick(&fs->eng, 0);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (ret != 1) {
+		outf(o, "error: %s\n", err);
+		return;
+	}
+	policy_show(fs, o, json);
+}
+
+static void migrate_start(struct tfs_fs *fs, struct out *o)
+{
+	uint64_t t;
+
+	pthread_mutex_lock(&fs->lock);
+	t = fs->eng.running ? tier_engine_kick(&fs->eng, 1) : 0;
+	pthread_mutex_unlock(&fs->lock);
+	if (!t)
+		outf(o, "error: the migration engine is not running\n");
+	else
+		outf(o, "%llu\n", (unsigned long long)t);
+}
+
+/* progress T: "<done 0/1> <moved> <planned> <backlog>" */
+static void progress(struct tfs_fs *fs, struct out *o, uint64_t t)
+{
+	pthread_mutex_lock(&fs->lock);
+	outf(o, "%d %llu %llu %llu\n", fs->eng.force_done >= t,
+	     (unsigned long long)fs->eng.force_moved, (unsigned long long)fs->eng.force_planned,
+	     (unsigned long long)fs->eng.backlog);
+	pthread_mutex_unlock(&fs->lock);
 }
 
 static void serve(struct tfs_ctl *c, int fd)
@@ -265,7 +528,9 @@ static void serve(struct tfs_ctl *c, int fd)
 	struct out o = { 0 };
 	struct ucred cr;
 	socklen_t crl = sizeof(cr);
-	char line[256];
+	char line[4096], *arg;
+	unsigned long long v1, v2;
+	int json;
 	ssize_t n;
 	size_t off = 0;
 	struct timeval tv = { 2, 0 };
@@ -281,10 +546,25 @@ static void serve(struct tfs_ctl *c, int fd)
 		goto out;
 	line[n] = 0;
 	line[strcspn(line, "\r\n")] = 0;
-	if (!strcmp(line, "status json"))
-		status_json(c, &o);
-	else if (!strcmp(line, "status"))
-		status_text(c, &o);
+	/* a trailing " json" asks for JSON */
+	n = (ssize_t)strlen(line);
+	json = n > 5 && !strcmp(line + n - 5, " json");
+	if (json)
+		line[n - 5] = 0;
+	if (!strcmp(line, "status"))
+		json ? status_json(c, &o) : status_text(c, &o);
+	else if (sscanf(line, "where %llu", &v1) == 1)
+		where(c, &o, v1, json);
+	else if (sscanf(line, "count %llu %llu", &v1, &v2) == 2 && v2 < TFS_CLASS_MAX)
+		count(c, &o, v1, (unsigned int)v2);
+	else if (!strcmp(line, "migrate"))
+		migrate_start(c->fs, &o);
+	else if (sscanf(line, "progress %llu", &v1) == 1)
+		progress(c->fs, &o, v1);
+	else if (!strcmp(line, "policy"))
+		policy_show(c->fs, &o, json);
+	else if (!strncmp(line, "policy set ", 11) && (arg = line + 11))
+		policy_set(c->fs, &o, arg, json);
 	else
 		outf(&o, "error: unknown request '%s'\n", line);
 reply:

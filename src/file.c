@@ -61,6 +61,11 @@ static const uint8_t *map_addr(const struct tfs_fs *fs, const struct tfs_chunk *
 	return fs->dev[c->c_dev].d_map + dev_off(fs, c, b);
 }
 
+static unsigned int c_class(const struct tfs_fs *fs, unsigned int dev)
+{
+	return fs->alloc.a_dev[dev].a_class;
+}
+
 static int on_zone(const struct tfs_fs *fs, const struct tfs_chunk *c)
 {
 	return fs->zspz[c->c_dev] != 0;
@@ -130,6 +135,9 @@ static unsigned int plan_io(struct tfs_fs *fs, struct tfs_inode *in, unsigned in
 	return plan_io_flags(fs, in, op, fb, n, buf, reqs, 0);
 }
 
+/* set while this thread moves chunks: its I/O is not the users' */
+static __thread int moving;
+
 /* per-device counters (tierfsctl status) */
 static void count_io(struct tfs_fs *fs, const struct tfs_io_req *reqs, unsigned int nr)
 {
@@ -138,7 +146,11 @@ static void count_io(struct tfs_fs *fs, const struct tfs_io_req *reqs, unsigned 
 	for (i = 0; i < nr; i++) {
 		struct tfs_dstat *st = &fs->dstat[reqs[i].r_dev - fs->dev];
 
-		if (reqs[i].r_op == TFS_IO_READ) {
+		if (moving) {
+			__atomic_fetch_add(reqs[i].r_op == TFS_IO_READ ? &st->move_read_bytes
+								     : &st->move_write_bytes,
+					   reqs[i].r_len, __ATOMIC_RELAXED);
+		} else if (reqs[i].r_op == TFS_IO_READ) {
 			__atomic_fetch_add(&st->read_bytes, reqs[i].r_len, __ATOMIC_RELAXED);
 			__atomic_fetch_add(&st->read_requests, 1, __ATOMIC_RELAXED);
 		} else {
@@ -322,7 +334,7 @@ out_unlock:
  * no room there to the zones.
  */
 static int __alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
-			  int prealloc)
+			  int prealloc, unsigned int cls)
 {
 	uint64_t idx, last = (fb + n - 1) / fs->chunk_blocks;
 	int ret = 0;
@@ -330,6 +342,8 @@ static int __alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, 
 	pthread_mutex_lock(&fs->lock);
 	if (fs->readonly)
 		ret = -EROFS;
+	if (tfs_inode_pin(in) < TFS_CLASS_MAX)
+		cls = tfs_inode_pin(in);
 	for (idx = fb / fs->chunk_blocks; idx <= last && ret == 0; idx++) {
 		struct tfs_chunk *c;
 		uint16_t dev;
@@ -340,7 +354,7 @@ static int __alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, 
 		if (tier_cmap_get(&in->i_map, idx))
 			continue;
 		pref = prealloc ? tier_place_inplace(&fs->alloc, in->i_ino, idx)
-				: (int)tier_place(&fs->alloc, in->i_ino, idx);
+				: (int)tier_place_cls(&fs->alloc, in->i_ino, idx, cls);
 		if (pref < 0 || tier_alloc_zoned(&fs->alloc, (unsigned int)pref))
 			continue;
 		ret = tier_alloc_take(&fs->alloc, (unsigned int)pref, &dev, &slot);
@@ -366,9 +380,9 @@ static int __alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, 
 }
 
 static int alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
-			int prealloc)
+			int prealloc, unsigned int cls)
 {
-	int ret = __alloc_chunks(fs, in, fb, n, prealloc), pending;
+	int ret = __alloc_chunks(fs, in, fb, n, prealloc, cls), pending;
 
 	if (ret != -ENOSPC)
 		return ret;
@@ -378,7 +392,7 @@ static int alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, ui
 	pthread_mutex_unlock(&fs->lock);
 	if (!pending || tfs_commit(fs, 0) < 0)
 		return ret;
-	return __alloc_chunks(fs, in, fb, n, prealloc);
+	return __alloc_chunks(fs, in, fb, n, prealloc, cls);
 }
 
 /*
@@ -386,19 +400,20 @@ static int alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, ui
  * how a chunk moves (the cleaner; tiering).  put_chunk writes the chunk
  * image @buf to device @dst: appended to a zone of @stream when @dst is
  * zoned, or into a free slot of a device written in place (@dst preferred).
- * A zone with no room left sends it to a device written in place.  @user:
+ * A zone with no room left sends it to a device written in place, unless
+ * @strict (a migration to the zns tier has no point elsewhere).  @user:
  * bytes of new user data in it (write amplification).
  */
 static int put_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsigned int dst,
-		     unsigned int stream, const uint8_t *buf, uint64_t user, uint16_t *ndev,
-		     uint64_t *nslot)
+		     unsigned int stream, const uint8_t *buf, uint64_t user, int strict,
+		     uint16_t *ndev, uint64_t *nslot)
 {
 	struct tfs_io_req req;
 	int ret, pref;
 
 	if (fs->zspz[dst]) {
 		ret = tfs_zns_append(fs, dst, stream, buf, user, nslot);
-		if (ret != -ENOSPC) {
+		if (ret != -ENOSPC || strict) {
 			*ndev = (uint16_t)dst;
 			return ret;
 		}
@@ -461,16 +476,104 @@ int tfs_chunk_move(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsign
 	if (!buf)
 		return -ENOMEM;
 	/* every block is verified on the way: a move never spreads bad data */
+	moving = 1;
 	ret = read_blocks(fs, in, idx * fs->chunk_blocks, fs->chunk_blocks, buf);
-	if (ret < 0)
-		return ret;
-	ret = put_chunk(fs, in, idx, dst, stream, buf, 0, &nd, &ns);
+	if (ret == 0)
+		ret = put_chunk(fs, in, idx, dst, stream, buf, 0, 0, &nd, &ns);
+	moving = 0;
 	if (ret < 0)
 		return ret;
 	pthread_mutex_lock(&fs->lock);
 	relocate(fs, c, nd, ns);
 	pthread_mutex_unlock(&fs->lock);
 	return 0;
+}
+
+/* one try of tfs_chunk_migrate: 0 moved, -EAGAIN written meanwhile */
+static int migrate_once(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint16_t dev,
+			uint64_t slot, unsigned int cls, uint8_t *buf)
+{
+	struct tfs_chunk *c;
+	uint32_t gen;
+	uint16_t nd;
+	uint64_t ns;
+	int ret, d;
+
+	/* copy under the shared lock: readers go on, writers wait for the read */
+	pthread_rwlock_rdlock(&in->i_rwlock);
+	pthread_mutex_lock(&fs->lock);
+	c = tier_cmap_get(&in->i_map, idx);
+	ret = c && c->c_dev == dev && c->c_slot == slot ? 0 : -ESTALE;
+	gen = c ? c->c_wgen : 0;
+	d = tier_dest(&fs->alloc, cls, in->i_ino, idx, cls < c_class(fs, dev));
+	pthread_mutex_unlock(&fs->lock);
+	if (ret == 0 && d < 0)
+		ret = -ENOSPC;
+	if (ret == 0)
+		ret = read_blocks(fs, in, idx * fs->chunk_blocks, fs->chunk_blocks, buf);
+	pthread_rwlock_unlock(&in->i_rwlock);
+	if (ret < 0)
+		return ret;
+	/* demoted chunks are cold: the zones of the cleaner's stream keep them
+	 * apart from new data */
+	ret = put_chunk(fs, in, idx, (unsigned int)d, TIER_STREAM_CLEAN, buf, 0, 1, &nd, &ns);
+	if (ret < 0)
+		return ret;
+	/* the flip: only if nothing changed the chunk since it was read */
+	pthread_rwlock_wrlock(&in->i_rwlock);
+	pthread_mutex_lock(&fs->lock);
+	c = tier_cmap_get(&in->i_map, idx);
+	if (c && c->c_dev == dev && c->c_slot == slot && c->c_wgen == gen) {
+		relocate(fs, c, nd, ns);
+		ret = 0;
+	} else {
+		/* never referenced by metadata: free at once (a zone slot becomes
+		 * garbage) */
+		tier_alloc_release(&fs->alloc, nd, ns);
+		ret = c && c->c_dev == dev && c->c_slot == slot ? -EAGAIN : -ESTALE;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	pthread_rwlock_unlock(&in->i_rwlock);
+	return ret;
+}
+
+int tfs_chunk_migrate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t dev, uint64_t slot,
+		      unsigned int cls)
+{
+	struct tfs_inode *in;
+	uint8_t *buf;
+	int ret = -ESTALE, tries;
+
+	pthread_mutex_lock(&fs->lock);
+	in = tfs_inode_get(fs, ino);
+	if (in && S_ISREG(in->i_mode) && !fs->readonly)
+		in->i_nopen++; /* keeps it while the pool lock is dropped */
+	else
+		in = NULL;
+	pthread_mutex_unlock(&fs->lock);
+	if (!in)
+		return -ESTALE;
+	buf = tfs_io_scratch(TFS_SCRATCH_CHUNK, fs->chunk_size);
+	moving = 1;
+	for (tries = 0; buf && tries < 4; tries++) {
+		ret = migrate_once(fs, in, idx, dev, slot, cls, buf);
+		/* a demotion into a full tier goes on down */
+		if (ret == -ENOSPC && cls > c_class(fs, dev) && cls + 1 < TFS_CLASS_MAX) {
+			cls++;
+			tries--;
+			continue;
+		}
+		if (ret != -EAGAIN)
+			break;
+		__atomic_fetch_add(&fs->eng.redone, 1, __ATOMIC_RELAXED);
+	}
+	moving = 0;
+	tfs_release(fs, in);
+	if (!buf)
+		return -ENOMEM;
+	if (ret == 0)
+		return (int)cls;
+	return ret == -EAGAIN ? -ESTALE : ret;
 }
 
 /*
@@ -482,7 +585,7 @@ int tfs_chunk_move(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsign
  * to a zone again.
  */
 static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint32_t b0,
-		     uint32_t b1, const uint8_t *data, const uint32_t *csum)
+		     uint32_t b1, const uint8_t *data, const uint32_t *csum, unsigned int cls)
 {
 	struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
 	int whole = b0 == 0 && b1 == fs->chunk_blocks, ip, ret;
@@ -492,21 +595,29 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 	uint16_t nd;
 	uint32_t b;
 
+	/* where new data goes (an overwrite of a zone chunk too: up, if the
+	 * faster tiers have room) */
 	pthread_mutex_lock(&fs->lock);
-	dst = c ? c->c_dev : tier_place(&fs->alloc, in->i_ino, idx);
-	ip = whole ? -1 : tier_place_inplace(&fs->alloc, in->i_ino, idx);
+	if (tfs_inode_pin(in) < TFS_CLASS_MAX)
+		cls = tfs_inode_pin(in);
+	dst = tier_place_cls(&fs->alloc, in->i_ino, idx, cls);
+	ip = tier_place_inplace(&fs->alloc, in->i_ino, idx);
 	pthread_mutex_unlock(&fs->lock);
-	if (ip >= 0) {
-		dst = (unsigned int)ip;
-	} else if (!fs->zspz[dst]) {
-		/* here because the devices written in place are full: a zone */
-		unsigned int d;
+	if (!whole || !fs->zspz[dst]) {
+		/* a part of a chunk is never appended to a zone when a device
+		 * written in place has room: later writes then land in place */
+		if (ip >= 0 && fs->zspz[dst]) {
+			dst = (unsigned int)ip;
+		} else if (ip < 0) {
+			/* the devices written in place are full: a zone */
+			unsigned int d;
 
-		for (d = 0; d < fs->ndev && !fs->zspz[d]; d++)
-			;
-		if (d == fs->ndev)
-			return -ENOSPC;
-		dst = d;
+			for (d = 0; d < fs->ndev && !fs->zspz[d]; d++)
+				;
+			if (d == fs->ndev)
+				return -ENOSPC;
+			dst = d;
+		}
 	}
 	if (!whole) {
 		uint8_t *buf = tfs_io_scratch(TFS_SCRATCH_CHUNK, fs->chunk_size);
@@ -524,7 +635,7 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 		img = buf;
 	}
 	ret = put_chunk(fs, in, idx, dst, TIER_STREAM_USER, img,
-			(uint64_t)(b1 - b0) * TFS_BLOCK_SIZE, &nd, &ns);
+			(uint64_t)(b1 - b0) * TFS_BLOCK_SIZE, 0, &nd, &ns);
 	if (ret < 0)
 		return ret;
 	now = tfs_now_ms();
@@ -559,7 +670,7 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 /* i_rwlock held exclusively: the part of a write of blocks [fb, fb+n) (in
  * @abuf, checksums @csum) that falls on chunks in zones or bound for them */
 static int write_zoned(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
-		       const uint8_t *abuf, const uint32_t *csum)
+		       const uint8_t *abuf, const uint32_t *csum, unsigned int cls)
 {
 	uint64_t blk = fb;
 	int ret;
@@ -574,7 +685,7 @@ static int write_zoned(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uin
 
 		if (!c || on_zone(fs, c)) {
 			ret = cow_chunk(fs, in, idx, b0, b1, abuf + (blk - fb) * TFS_BLOCK_SIZE,
-					csum + (blk - fb));
+					csum + (blk - fb), cls);
 			if (ret < 0)
 				return ret;
 		}
@@ -698,7 +809,7 @@ static void clear_past_eof(const struct tfs_inode *in, uint64_t blk_off, uint8_t
 }
 
 static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off,
-			    const void *buf, size_t size);
+			    const void *buf, size_t size, unsigned int cls);
 
 /* i_rwlock held exclusively, before the file grows: zero the bytes of its
  * last block past the end (the end of file stays where it is) */
@@ -712,16 +823,17 @@ static int zero_tail(struct tfs_fs *fs, struct tfs_inode *in)
 	if (size == end || !c || !tier_chunk_has(c, (uint32_t)((size / TFS_BLOCK_SIZE) %
 							      fs->chunk_blocks)))
 		return 0;
-	ret = write_locked(fs, in, size, zeros, end - size);
+	ret = write_locked(fs, in, size, zeros, end - size, TFS_CLASS_MAX);
 	pthread_mutex_lock(&fs->lock);
 	in->i_size = size;
 	pthread_mutex_unlock(&fs->lock);
 	return ret < 0 ? (int)ret : 0;
 }
 
-/* i_rwlock held exclusively: write [off, off+size) from @buf */
+/* i_rwlock held exclusively: write [off, off+size) from @buf, new chunks
+ * preferring class @cls */
 static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off,
-			    const void *buf, size_t size)
+			    const void *buf, size_t size, unsigned int cls)
 {
 	struct tfs_io_req reqs[MAX_RUNS];
 	uint64_t start = round_down(off), end = round_up(off + size);
@@ -743,7 +855,7 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	abuf = tfs_io_scratch(TFS_SCRATCH_WRITE, end - start);
 	if (!abuf)
 		return -ENOMEM;
-	ret = alloc_chunks(fs, in, fb, n, 0);
+	ret = alloc_chunks(fs, in, fb, n, 0, cls);
 	if (ret < 0)
 		return ret;
 	/* partly covered first and last blocks: merge with what is there; what
@@ -771,7 +883,7 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	if (ret == 0)
 		count_io(fs, reqs, nr);
 	if (ret == 0 && zoned)
-		ret = write_zoned(fs, in, fb, n, abuf, csum);
+		ret = write_zoned(fs, in, fb, n, abuf, csum, cls);
 	if (ret < 0) {
 		tfs_err("write error on inode %llu: %s", (unsigned long long)in->i_ino,
 			strerror(-ret));
@@ -803,6 +915,12 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 
 ssize_t tfs_write(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const void *buf, size_t size)
 {
+	return tfs_write_cls(fs, in, off, buf, size, TFS_CLASS_MAX);
+}
+
+ssize_t tfs_write_cls(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const void *buf,
+		      size_t size, unsigned int cls)
+{
 	ssize_t ret = 0, done = 0;
 
 	if (off >= TFS_MAX_FILE_SIZE || size > TFS_MAX_FILE_SIZE - off)
@@ -815,7 +933,7 @@ ssize_t tfs_write(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const v
 	while ((size_t)done < size) {
 		size_t step = size - (size_t)done > IO_MAX ? IO_MAX : size - (size_t)done;
 
-		ret = write_locked(fs, in, off + (uint64_t)done, (const char *)buf + done, step);
+		ret = write_locked(fs, in, off + (uint64_t)done, (const char *)buf + done, step, cls);
 		if (ret < 0)
 			break;
 		done += ret;
@@ -840,7 +958,7 @@ static int punch_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, u
 		struct tfs_chunk *c = tier_cmap_get(&in->i_map, off / fs->chunk_size);
 
 		if (c && tier_chunk_has(c, (uint32_t)((off / TFS_BLOCK_SIZE) % fs->chunk_blocks)))
-			ret = write_locked(fs, in, off, zeros, end - off) < 0 ? -EIO : 0;
+			ret = write_locked(fs, in, off, zeros, end - off, TFS_CLASS_MAX) < 0 ? -EIO : 0;
 		goto restore_size;
 	}
 	for (blk = 0; blk < 2; blk++) {
@@ -851,7 +969,7 @@ static int punch_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, u
 			continue;
 		c = tier_cmap_get(&in->i_map, a / fs->chunk_size);
 		if (c && tier_chunk_has(c, (uint32_t)((a / TFS_BLOCK_SIZE) % fs->chunk_blocks))) {
-			ret = (int)write_locked(fs, in, a, zeros, b - a);
+			ret = (int)write_locked(fs, in, a, zeros, b - a, TFS_CLASS_MAX);
 			if (ret < 0)
 				goto restore_size;
 			ret = 0;
@@ -941,7 +1059,7 @@ int tfs_fallocate(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64_t of
 		ret = punch_locked(fs, in, off, end);
 	if (ret == 0 && !(mode & FALLOC_FL_PUNCH_HOLE))
 		ret = alloc_chunks(fs, in, off / TFS_BLOCK_SIZE,
-				   (round_up(end) - round_down(off)) / TFS_BLOCK_SIZE, 1);
+				   (round_up(end) - round_down(off)) / TFS_BLOCK_SIZE, 1, TFS_CLASS_MAX);
 	pthread_mutex_lock(&fs->lock);
 	if (ret == 0 && !(mode & FALLOC_FL_KEEP_SIZE) && end > in->i_size)
 		in->i_size = end;

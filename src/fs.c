@@ -241,6 +241,7 @@ void tfs_inode_dirty(struct tfs_fs *fs, struct tfs_inode *in)
 void tfs_chunk_dirty(struct tfs_fs *fs, struct tfs_chunk *c)
 {
 	fs->change_gen++;
+	c->c_wgen = ++fs->wgen; /* a move in progress sees the chunk changed */
 	if (c->c_flags & TIER_CHUNK_DIRTY)
 		return;
 	c->c_flags |= TIER_CHUNK_DIRTY;
@@ -449,6 +450,9 @@ int tfs_getattr(struct tfs_fs *fs, uint64_t ino, struct stat *st)
 	return ret;
 }
 
+static int xattr_set_locked(struct tfs_fs *fs, struct tfs_inode *in, const char *name,
+			    const void *val, size_t len, int flags);
+
 int tfs_mknod(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t parent, const char *name,
 	      mode_t mode, dev_t rdev, const char *symlink, struct stat *st)
 {
@@ -507,6 +511,12 @@ int tfs_mknod(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t parent, con
 	if (ret < 0)
 		goto out_destroy;
 	log_dirent(fs, TFS_REC_DIRENT_ADD, dir, de);
+	/* files and directories made in a pinned directory are pinned alike */
+	if ((S_ISDIR(mode) || S_ISREG(mode)) && tfs_inode_pin(dir) < TFS_CLASS_MAX) {
+		const char *t = tfs_dev_class_str(tfs_inode_pin(dir));
+
+		xattr_set_locked(fs, in, TFS_PIN_XATTR, t, strlen(t), 0);
+	}
 	if (S_ISDIR(mode))
 		dir->i_nlink++;
 	dir->i_mtime = dir->i_ctime = in->i_ctime;
@@ -818,53 +828,35 @@ static int xattr_name_check(const char *name)
 	return 0;
 }
 
-int tfs_xattr_set(struct tfs_fs *fs, uint64_t ino, const char *name, const void *val, size_t len,
-		  int flags)
+/* pool lock held: set xattr @name of @in and log it */
+static int xattr_set_locked(struct tfs_fs *fs, struct tfs_inode *in, const char *name,
+			    const void *val, size_t len, int flags)
 {
 	struct tfs_xattr *x, **p;
-	struct tfs_inode *in;
 	size_t nl = strlen(name);
 	uint8_t *nv;
-	int ret = xattr_name_check(name);
+	int ret = meta_room(fs);
 
 	if (ret < 0)
 		return ret;
-	if (len > TFS_XATTR_SIZE_MAX)
-		return -E2BIG;
-	pthread_mutex_lock(&fs->lock);
-	in = tfs_inode_get(fs, ino);
-	if (!in) {
-		ret = -ESTALE;
-		goto unlock;
-	}
-	ret = meta_room(fs);
-	if (ret < 0)
-		goto unlock;
 	for (p = &in->i_xattrs; *p; p = &(*p)->x_next)
 		if ((*p)->x_namelen == nl && memcmp((*p)->x_name, name, nl) == 0)
 			break;
 	x = *p;
-	if (x && (flags & XATTR_CREATE)) {
-		ret = -EEXIST;
-		goto unlock;
-	}
-	if (!x && (flags & XATTR_REPLACE)) {
-		ret = -ENODATA;
-		goto unlock;
-	}
+	if (x && (flags & XATTR_CREATE))
+		return -EEXIST;
+	if (!x && (flags & XATTR_REPLACE))
+		return -ENODATA;
 	nv = malloc(len ? len : 1);
-	if (!nv) {
-		ret = -ENOMEM;
-		goto unlock;
-	}
+	if (!nv)
+		return -ENOMEM;
 	memcpy(nv, val, len);
 	if (!x) {
 		x = calloc(1, sizeof(*x));
 		if (!x || !(x->x_name = strdup(name))) {
 			free(x);
 			free(nv);
-			ret = -ENOMEM;
-			goto unlock;
+			return -ENOMEM;
 		}
 		x->x_namelen = (uint32_t)nl;
 		*p = x;
@@ -872,11 +864,38 @@ int tfs_xattr_set(struct tfs_fs *fs, uint64_t ino, const char *name, const void 
 	free(x->x_value);
 	x->x_value = nv;
 	x->x_len = (uint32_t)len;
-	meta_put_xattr(&fs->jbuf, TFS_REC_XATTR_SET, ino, name, nl, val, len);
+	meta_put_xattr(&fs->jbuf, TFS_REC_XATTR_SET, in->i_ino, name, nl, val, len);
 	fs->jnrec++;
 	tfs_touch(&in->i_ctime);
 	tfs_inode_dirty(fs, in);
-unlock:
+	return 0;
+}
+
+/* pool lock held: a pin changed, the engine looks at it now */
+static void pin_changed(struct tfs_fs *fs)
+{
+	if (fs->eng.running)
+		tier_engine_kick(&fs->eng, 0);
+}
+
+int tfs_xattr_set(struct tfs_fs *fs, uint64_t ino, const char *name, const void *val, size_t len,
+		  int flags)
+{
+	struct tfs_inode *in;
+	int ret = xattr_name_check(name), pin = !strcmp(name, TFS_PIN_XATTR);
+
+	if (ret < 0)
+		return ret;
+	if (len > TFS_XATTR_SIZE_MAX)
+		return -E2BIG;
+	/* the pin names a tier, nothing else */
+	if (pin && tfs_pin_parse(val, len) < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&fs->lock);
+	in = tfs_inode_get(fs, ino);
+	ret = in ? xattr_set_locked(fs, in, name, val, len, flags) : -ESTALE;
+	if (ret == 0 && pin)
+		pin_changed(fs);
 	pthread_mutex_unlock(&fs->lock);
 	return ret;
 }
@@ -1240,6 +1259,7 @@ void tfs_fs_close(struct tfs_fs *fs)
 			tfs_inode_destroy(fs, tfs_container_of(fs->inodes.t_b[b], struct tfs_inode,
 							       i_hnode));
 	tfs_htab_destroy(&fs->inodes);
+	tier_engine_destroy(&fs->eng);
 	tier_alloc_destroy(&fs->alloc);
 	tfs_wbuf_free(&fs->jbuf);
 	free(fs->fpend);

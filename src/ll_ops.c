@@ -33,9 +33,42 @@ static struct tfs_fs *req_fs(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
+/* an open file: its inode, and a stream detector per direction (heat) */
+struct tfs_handle {
+	struct tfs_inode *in;
+	struct tier_seq rd, wr;
+};
+
+static struct tfs_handle *fh_handle(struct fuse_file_info *fi)
+{
+	return (struct tfs_handle *)(uintptr_t)fi->fh;
+}
+
 static struct tfs_inode *fh_inode(struct fuse_file_info *fi)
 {
-	return (struct tfs_inode *)(uintptr_t)fi->fh;
+	return fh_handle(fi)->in;
+}
+
+/* 0, or -ENOMEM (and @in released) */
+static int handle_new(struct tfs_fs *fs, struct tfs_inode *in, struct fuse_file_info *fi)
+{
+	struct tfs_handle *h = calloc(1, sizeof(*h));
+
+	if (!h) {
+		tfs_release(fs, in);
+		return -ENOMEM;
+	}
+	h->in = in;
+	fi->fh = (uintptr_t)h;
+	return 0;
+}
+
+static void handle_free(struct tfs_fs *fs, struct fuse_file_info *fi)
+{
+	struct tfs_handle *h = fh_handle(fi);
+
+	tfs_release(fs, h->in);
+	free(h);
 }
 
 static void reply_entry(fuse_req_t req, int ret, const struct stat *st)
@@ -221,14 +254,15 @@ static void tfs_ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		if (ret < 0)
 			tfs_release(fs, in);
 	}
+	if (ret == 0)
+		ret = handle_new(fs, in, fi);
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	fi->fh = (uintptr_t)in;
 	open_flags(fi);
 	if (fuse_reply_open(req, fi) == -ENOENT)
-		tfs_release(fs, in); /* the opener was interrupted */
+		handle_free(fs, fi); /* the opener was interrupted */
 }
 
 static void tfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -248,6 +282,8 @@ static void tfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, m
 		return;
 	}
 	ret = tfs_open(fs, st.st_ino, &in);
+	if (ret == 0)
+		ret = handle_new(fs, in, fi);
 	if (ret < 0) {
 		tfs_forget(fs, st.st_ino, 1);
 		fuse_reply_err(req, -ret);
@@ -258,10 +294,9 @@ static void tfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, m
 	e.generation = 1;
 	e.attr = st;
 	e.attr_timeout = e.entry_timeout = TFS_TIMEOUT;
-	fi->fh = (uintptr_t)in;
 	open_flags(fi);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
-		tfs_release(fs, in);
+		handle_free(fs, fi);
 		tfs_forget(fs, st.st_ino, 1);
 	}
 }
@@ -284,13 +319,20 @@ static void tfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	/* replying copies the data out: a per-thread buffer is enough */
 	uint8_t *buf = tfs_io_scratch(TFS_SCRATCH_READ, tfs_read_span((uint64_t)off, size));
-	int ret;
+	struct tfs_fs *fs = req_fs(req);
+	struct tfs_handle *h = fh_handle(fi);
+	const struct tier_policy *pol = &fs->eng.pol;
+	int ret, scan;
 
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	ret = tfs_read_iov(req_fs(req), fh_inode(fi), (uint64_t)off, size, buf, read_reply, req);
+	/* before the reply: once it is sent, a release may free the handle */
+	scan = tier_stream_note(&h->rd, (uint64_t)off, size, (uint64_t)pol->scan_min_kib << 10);
+	tfs_heat_note(fs, h->in, (uint64_t)off, size, scan ? pol->scan_weight : pol->read_weight);
+	__atomic_fetch_add(&fs->fg_requests, 1, __ATOMIC_RELAXED);
+	ret = tfs_read_iov(fs, h->in, (uint64_t)off, size, buf, read_reply, req);
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
 }
@@ -298,12 +340,20 @@ static void tfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 			 struct fuse_file_info *fi)
 {
-	ssize_t ret = tfs_write(req_fs(req), fh_inode(fi), (uint64_t)off, buf, size);
+	struct tfs_fs *fs = req_fs(req);
+	struct tfs_handle *h = fh_handle(fi);
+	const struct tier_policy *pol = &fs->eng.pol;
+	int seq = tier_stream_note(&h->wr, (uint64_t)off, size, (uint64_t)pol->scan_min_kib << 10);
+	ssize_t ret = tfs_write_cls(fs, h->in, (uint64_t)off, buf, size,
+				    seq ? pol->seq_write_tier : TFS_CLASS_MAX);
 
-	if (ret < 0)
+	if (ret < 0) {
 		fuse_reply_err(req, (int)-ret);
-	else
-		fuse_reply_write(req, (size_t)ret);
+		return;
+	}
+	tfs_heat_note(fs, h->in, (uint64_t)off, (uint64_t)ret, pol->write_weight);
+	__atomic_fetch_add(&fs->fg_requests, 1, __ATOMIC_RELAXED);
+	fuse_reply_write(req, (size_t)ret);
 }
 
 static void tfs_ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -313,7 +363,7 @@ static void tfs_ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 
 static void tfs_ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	tfs_release(req_fs(req), fh_inode(fi));
+	handle_free(req_fs(req), fi);
 	fuse_reply_err(req, 0);
 }
 

@@ -202,6 +202,7 @@ int main(int argc, char *argv[])
 	if (tfs_fs_open(&fs, device, opts.devices, (int)opts.lock_wait, 0) < 0)
 		goto out;
 	tfs_free_orphans(fs); /* left by a daemon that died with unlinked files open */
+	tfs_migrate_init(fs, &opts.pol);
 
 	snprintf(fsname, sizeof(fsname), ",fsname=%s", device);
 	if (strlen(fuse_opts) + strlen(fsname) < sizeof(fuse_opts) && !strchr(device, ','))
@@ -249,6 +250,8 @@ int main(int argc, char *argv[])
 	fs->clean_mbps = opts.clean_mbps;
 	if (tfs_cleaner_start(fs) < 0)
 		tfs_err("cannot start the zone cleaner: zones are not reclaimed");
+	if (tier_engine_start(&fs->eng) < 0)
+		tfs_err("cannot start the migration engine: chunks stay where they are written");
 	ctl = tfs_ctl_start(fs, rmnt);
 	if (!ctl)
 		tfs_warn("no control socket: tierfsctl will not reach this mount");
@@ -266,6 +269,7 @@ int main(int argc, char *argv[])
 	}
 
 	tfs_ctl_stop(ctl);
+	tier_engine_stop(&fs->eng);
 	tfs_cleaner_stop(fs);
 	pthread_mutex_lock(&fs->commit_lock);
 	fs->ckpt_kick = NULL; /* from here on, checkpoints are taken inline */

@@ -62,6 +62,7 @@ void tfs_opts_defaults(struct tfs_opts *o)
 	char err[8];
 
 	memset(o, 0, sizeof(*o));
+	tier_policy_defaults(&o->pol);
 	for (d = tfs_opt_table; d->name; d++)
 		if (d->def && d->type != TFS_OPT_FLAG)
 			opt_set(o, d, d->def, err, sizeof(err));
@@ -86,7 +87,8 @@ int tfs_opts_parse_one(struct tfs_opts *o, const char *kv, char *err, size_t err
 		}
 		return opt_set(o, d, eq ? eq + 1 : NULL, err, errlen) ? -EINVAL : 1;
 	}
-	return 0;
+	/* the tiering policy knobs are mount options too */
+	return tier_policy_set(&o->pol, kv, err, errlen);
 }
 
 void tfs_opts_help(FILE *f)
@@ -103,6 +105,16 @@ void tfs_opts_help(FILE *f)
 		if (d->def && d->type != TFS_OPT_FLAG)
 			fprintf(f, " [%s]", d->def);
 		fputc('\n', f);
+	}
+	fprintf(f, "\ntiering policy (-o key=value at mount, tierfsctl policy at run time):\n");
+	for (const struct tier_policy_def *p = tier_policy_table; p->name; p++) {
+		char name[64], def[32];
+		struct tier_policy pol;
+
+		tier_policy_defaults(&pol);
+		tier_policy_fmt(&pol, p, def, sizeof(def));
+		snprintf(name, sizeof(name), "%s=%s", p->name, p->unit[0] ? p->unit : "N");
+		fprintf(f, "    -o %-22s %s [%s]\n", name, p->help, def);
 	}
 }
 

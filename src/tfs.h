@@ -248,8 +248,14 @@ struct tfs_fs {
 	uint64_t ckpt_pause_max_us; /* longest pool-lock hold of a checkpoint batch */
 
 	struct tfs_dstat {
-		uint64_t read_bytes, read_requests, write_bytes; /* atomics, since mount */
+		/* foreground (requests of users), atomics, since mount */
+		uint64_t read_bytes, read_requests, write_bytes;
+		/* moves (migration, cleaning) */
+		uint64_t move_read_bytes, move_write_bytes;
 	} dstat[TFS_MAX_DEVS];
+	uint64_t fg_requests;	   /* read and write requests served (atomic) */
+	uint32_t wgen;		   /* last chunk write generation given; pool lock */
+	struct tier_engine eng;	   /* heat and migration (tiering/engine.c) */
 
 	/* zoned devices (zns.c); geometry fixed at attach */
 	uint32_t zspz[TFS_MAX_DEVS];	   /* chunk slots per zone, 0 = not zoned */
@@ -316,6 +322,26 @@ void tfs_slot_free(struct tfs_fs *fs, uint16_t dev, uint64_t slot);
  * it is gone), or -errno */
 int tfs_chunk_move(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsigned int dev,
 		   uint64_t slot, unsigned int dst, unsigned int stream);
+
+/* ---- heat and migration (migrate.c) ---- */
+#define TFS_PIN_XATTR "user.tierfs.pin"
+/* set up fs->eng with policy @pol (NULL: defaults) once the pool is loaded;
+ * its thread is started apart (tier_engine_start) */
+void tfs_migrate_init(struct tfs_fs *fs, const struct tier_policy *pol);
+/* the class @in is pinned to (its user.tierfs.pin), or TFS_CLASS_MAX; pool lock */
+unsigned int tfs_inode_pin(const struct tfs_inode *in);
+/* the class a pin xattr value names, or -EINVAL */
+int tfs_pin_parse(const void *val, size_t len);
+/* an access of weight @w to [off, off+len) of @in */
+void tfs_heat_note(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, uint64_t len,
+		   unsigned int w);
+/* move chunk @idx of @ino, if still at (@dev, @slot), to a device of class
+ * @cls without holding the file's write lock during the copy: a write that
+ * lands meanwhile is detected (c_wgen) and the copy redone.  A demotion
+ * into a full class goes on to the next one down.  The class it went to,
+ * or -ESTALE (gone, moved or kept changing), -ENOSPC, -errno */
+int tfs_chunk_migrate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t dev, uint64_t slot,
+		      unsigned int cls);
 
 /* ---- records (meta.c) ---- */
 enum tfs_rec_type {
@@ -467,6 +493,10 @@ int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 /* bytes of aligned buffer a read of @size at @off needs */
 size_t tfs_read_span(uint64_t off, size_t size);
 ssize_t tfs_write(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const void *buf, size_t size);
+/* the same, new chunks preferring class @cls (TFS_CLASS_MAX: no preference;
+ * a pin of the file wins) */
+ssize_t tfs_write_cls(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const void *buf,
+		      size_t size, unsigned int cls);
 int tfs_fallocate(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64_t off, uint64_t len);
 int64_t tfs_lseek(struct tfs_fs *fs, struct tfs_inode *in, int64_t off, int whence);
 int tfs_truncate_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t size);
@@ -478,6 +508,7 @@ struct tfs_opts {
 	unsigned int lock_wait; /* seconds to wait for a pool in use */
 	unsigned int clean_mbps; /* zone cleaning bandwidth, MB/s */
 	int debug;
+	struct tier_policy pol; /* tiering knobs given with -o */
 };
 enum tfs_opt_type { TFS_OPT_STR, TFS_OPT_UINT, TFS_OPT_FLAG };
 struct tfs_opt_def {

@@ -2,49 +2,108 @@
  * src/tierfsctl.c - talk to a mounted tierfs pool.
  *
  * The daemon answers on a Unix socket that only root can use (ctl.c); its
- * name follows from the mount point's path.  Subcommands: status.  The
- * others of the design (where, pin, unpin, migrate, policy) belong to the
- * tiering engine, which does not exist yet: they fail with EOPNOTSUPP.
+ * name follows from the mount point's path.  A FILE or PATH argument is
+ * mapped to its mount (the topmost directory on the same device) and its
+ * inode number, which is the pool's own.  Pins are the user.tierfs.pin
+ * xattr, set here with setxattr(2) so that they go through the file system
+ * like any change.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tfs.h"
 
+static int json;
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: tierfsctl [--json] COMMAND MOUNT\n"
+		"usage: tierfsctl COMMAND ARGS... [--json]\n"
 		"\n"
-		"Ask the tierfs daemon serving MOUNT (root only).\n"
+		"Ask the tierfs daemon serving a mount (root only).\n"
 		"\n"
-		"    status MOUNT [--json]   devices and tiers: capacity, use, reads and writes\n"
-		"                            since mount; for zoned devices zone counts by\n"
-		"                            condition, garbage, cleaning and write amplification\n"
-		"    where, pin, unpin, migrate, policy\n"
-		"                            not implemented yet (they need the tiering engine)\n"
+		"    status MOUNT            tiers and devices: capacity, use, reads and writes\n"
+		"                            since mount, promotions and demotions, heat by\n"
+		"                            tier, zone counters and write amplification\n"
+		"    where FILE              each run of chunks of FILE: offset, length, tier,\n"
+		"                            device and heat\n"
+		"    pin PATH TIER [--wait]  keep PATH's data on TIER (pmem, zns or block); a\n"
+		"                            directory is pinned with everything in it, and new\n"
+		"                            files in it inherit the pin.  --wait: until moved\n"
+		"    unpin PATH              back to automatic placement (recursive for a directory)\n"
+		"    migrate MOUNT [--wait]  run a migration pass now (--wait: with progress,\n"
+		"                            until the plan is done)\n"
+		"    policy MOUNT [KEY=VALUE...]\n"
+		"                            show the tiering policy, or change knobs until unmount\n"
 		"\n"
 		"    --json                  machine-readable output (see tierfsctl(8))\n"
+		"    --timeout SECONDS       how long --wait waits [600]\n"
 		"    -h, --help              this text\n"
-		"    -V, --version           version\n");
+		"    -V, --version           version\n"
+		"\n"
+		"Exit status: 0 done, 1 failed, 2 usage, 4 permission denied.\n");
 }
 
-static int ask(const char *mount, const char *req)
+/* the mount a path lives on: the topmost directory on its device */
+static int mount_of(const char *path, char *mnt, size_t len)
+{
+	char cur[PATH_MAX], *slash;
+	struct stat st, up;
+
+	if (!realpath(path, cur)) {
+		fprintf(stderr, "tierfsctl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (stat(cur, &st) < 0) {
+		fprintf(stderr, "tierfsctl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		slash = strrchr(cur, '/');
+		*(slash == cur ? slash + 1 : slash) = 0;
+	}
+	for (;;) {
+		char parent[PATH_MAX];
+
+		if (!strcmp(cur, "/"))
+			break;
+		snprintf(parent, sizeof(parent), "%s", cur);
+		slash = strrchr(parent, '/');
+		*(slash == parent ? slash + 1 : slash) = 0;
+		if (stat(parent, &up) < 0 || up.st_dev != st.st_dev)
+			break;
+		snprintf(cur, sizeof(cur), "%s", parent);
+	}
+	if (strlen(cur) >= len)
+		return -1;
+	strcpy(mnt, cur);
+	return 0;
+}
+
+/* send @req to the daemon of @mount; the answer in *@out (malloc'd).
+ * 0, or an exit status (message printed) */
+static int request(const char *mount, const char *req, char **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char rmnt[PATH_MAX], buf[65536];
+	char rmnt[PATH_MAX], *buf = NULL;
+	size_t len = 0, cap = 0;
 	ssize_t n;
-	int fd, err = 0;
+	int fd;
 
+	*out = NULL;
 	if (!realpath(mount, rmnt)) {
 		fprintf(stderr, "tierfsctl: %s: %s\n", mount, strerror(errno));
 		return 1;
@@ -68,30 +127,263 @@ static int ask(const char *mount, const char *req)
 		close(fd);
 		return 1;
 	}
-	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
-		if (!err && n >= 6 && !strncmp(buf, "error:", 6))
-			err = 1;
-		fwrite(buf, 1, (size_t)n, err ? stderr : stdout);
+	for (;;) {
+		if (len + 65536 + 1 > cap) {
+			char *p = realloc(buf, cap = len + 65536 + 1);
+
+			if (!p) {
+				free(buf);
+				close(fd);
+				return 1;
+			}
+			buf = p;
+		}
+		n = recv(fd, buf + len, cap - len - 1, 0);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
 	}
 	close(fd);
-	return n < 0 || err ? 1 : 0;
+	if (n < 0 || !buf) {
+		fprintf(stderr, "tierfsctl: no answer from the daemon of %s\n", rmnt);
+		free(buf);
+		return 1;
+	}
+	buf[len] = 0;
+	if (!strncmp(buf, "error:", 6)) {
+		int perm = !strncmp(buf, "error: permission", 17);
+
+		fprintf(stderr, "tierfsctl: %s", buf + 7);
+		free(buf);
+		return perm ? 4 : 1;
+	}
+	*out = buf;
+	return 0;
+}
+
+/* a request whose answer is printed as it is */
+static int ask(const char *mount, const char *req)
+{
+	char *ans;
+	int ret = request(mount, req, &ans);
+
+	if (ret == 0) {
+		fputs(ans, stdout);
+		free(ans);
+	}
+	return ret;
+}
+
+static int tier_arg(const char *s)
+{
+	int c = tfs_pin_parse(s, strlen(s));
+
+	if (c < 0)
+		fprintf(stderr, "tierfsctl: unknown tier '%s' (pmem, zns or block)\n", s);
+	return c;
+}
+
+/* ---- pin / unpin: the xattr on PATH and, for a directory, beneath ---- */
+
+static const char *pin_value; /* NULL: unpin */
+static int pin_errors;
+static uint64_t *pin_files; /* inode numbers of regular files touched */
+static size_t pin_nfiles, pin_cap;
+static dev_t pin_dev;
+
+static int pin_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)ftw;
+	if (flag == FTW_NS || st->st_dev != pin_dev || (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode)))
+		return 0;
+	if (pin_value ? setxattr(path, TFS_PIN_XATTR, pin_value, strlen(pin_value), 0)
+		      : removexattr(path, TFS_PIN_XATTR)) {
+		if (pin_value || errno != ENODATA) {
+			fprintf(stderr, "tierfsctl: %s: %s\n", path, strerror(errno));
+			pin_errors++;
+			return 0;
+		}
+	}
+	if (S_ISREG(st->st_mode)) {
+		if (pin_nfiles == pin_cap) {
+			uint64_t *p = realloc(pin_files, (pin_cap = pin_cap * 2 + 64) * sizeof(*p));
+
+			if (!p)
+				return -1;
+			pin_files = p;
+		}
+		pin_files[pin_nfiles++] = st->st_ino;
+	}
+	return 0;
+}
+
+static int pin_tree(const char *path, const char *value)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		fprintf(stderr, "tierfsctl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	pin_value = value;
+	pin_dev = st.st_dev;
+	if (nftw(path, pin_one, 32, FTW_PHYS | FTW_MOUNT) < 0) {
+		fprintf(stderr, "tierfsctl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return pin_errors ? -1 : 0;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* a forced pass; with @wait, until it is done (progress on a terminal).
+ * 0, or an exit status */
+static int run_pass(const char *mnt, int wait, unsigned int timeout_s, unsigned long long *moved,
+		    unsigned long long *backlog)
+{
+	unsigned long long t, planned;
+	char *ans, req[64];
+	int ret, done = 0, tty = isatty(2) && !json;
+	time_t t0 = time(NULL);
+
+	*moved = *backlog = 0;
+	ret = request(mnt, "migrate\n", &ans);
+	if (ret)
+		return ret;
+	t = strtoull(ans, NULL, 10);
+	free(ans);
+	if (!wait)
+		return 0;
+	snprintf(req, sizeof(req), "progress %llu\n", t);
+	while (!done) {
+		ret = request(mnt, req, &ans);
+		if (ret)
+			return ret;
+		if (sscanf(ans, "%d %llu %llu %llu", &done, moved, &planned, backlog) != 4) {
+			free(ans);
+			fprintf(stderr, "tierfsctl: bad answer from the daemon\n");
+			return 1;
+		}
+		free(ans);
+		if (tty)
+			fprintf(stderr, "\rmigrating: %llu chunks moved, %llu to go   ", *moved, *backlog);
+		if (!done) {
+			if (time(NULL) - t0 > (time_t)timeout_s) {
+				fprintf(stderr, "%stierfsctl: gave up waiting after %u s\n", tty ? "\n" : "",
+					timeout_s);
+				return 1;
+			}
+			sleep_ms(200);
+		}
+	}
+	if (tty)
+		fputc('\n', stderr);
+	return 0;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+static int cmd_pin(const char *path, const char *tier, int wait, unsigned int timeout_s)
+{
+	unsigned long long moved, backlog, total = 0, on = 0;
+	char mnt[PATH_MAX], req[128], *ans;
+	int cls = tier ? tier_arg(tier) : 0, ret;
+	size_t i;
+
+	if (cls < 0)
+		return 2;
+	if (mount_of(path, mnt, sizeof(mnt)) < 0)
+		return 1;
+	/* the mount must be ours before anything is changed */
+	ret = request(mnt, "policy\n", &ans);
+	if (ret)
+		return ret;
+	free(ans);
+	if (pin_tree(path, tier) < 0)
+		return 1;
+	ret = run_pass(mnt, wait && tier, timeout_s, &moved, &backlog);
+	if (ret)
+		return ret;
+	if (tier && wait) {
+		for (i = 0; i < pin_nfiles; i++) {
+			unsigned long long n, o;
+
+			snprintf(req, sizeof(req), "count %llu %d\n", (unsigned long long)pin_files[i], cls);
+			if (request(mnt, req, &ans))
+				continue; /* removed meanwhile */
+			if (sscanf(ans, "%llu %llu", &n, &o) == 2) {
+				total += n;
+				on += o;
+			}
+			free(ans);
+		}
+	}
+	if (json) {
+		printf("{\"path\": ");
+		json_str(path);
+		printf(", \"pin\": %s%s%s, \"files\": %zu", tier ? "\"" : "", tier ? tier : "null",
+		       tier ? "\"" : "", pin_nfiles);
+		if (tier && wait)
+			printf(", \"chunks\": %llu, \"chunks_on_tier\": %llu", total, on);
+		printf("}\n");
+	} else if (tier && wait) {
+		printf("%s: pinned to %s, %llu of %llu chunks there\n", path, tier, on, total);
+	} else {
+		printf("%s: %s (%zu file%s)\n", path, tier ? "pinned" : "unpinned", pin_nfiles,
+		       pin_nfiles == 1 ? "" : "s");
+	}
+	if (tier && wait && on < total) {
+		fprintf(stderr, "tierfsctl: %llu chunks could not move to %s (is it full?)\n",
+			total - on, tier);
+		return 1;
+	}
+	return 0;
 }
 
 int main(int argc, char *argv[])
 {
 	static const struct option lopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "wait", no_argument, NULL, 'w' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int json = 0, c;
+	unsigned int timeout_s = 600;
+	int wait = 0, c, nargs;
+	char **args, req[4096];
 	const char *cmd;
 
 	while ((c = getopt_long(argc, argv, "hV", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = 1;
+			break;
+		case 'w':
+			wait = 1;
+			break;
+		case 't':
+			timeout_s = (unsigned int)strtoul(optarg, NULL, 10);
 			break;
 		case 'h':
 			usage(stdout);
@@ -109,18 +401,85 @@ int main(int argc, char *argv[])
 		return 2;
 	}
 	cmd = argv[optind];
+	args = argv + optind + 1;
+	nargs = argc - optind - 1;
+#define NEED(n, u)                                                                   \
+	do {                                                                         \
+		if (nargs != (n)) {                                                  \
+			fprintf(stderr, "tierfsctl: usage: tierfsctl %s\n", u);    \
+			return 2;                                                    \
+		}                                                                    \
+	} while (0)
 	if (!strcmp(cmd, "status")) {
-		if (optind + 2 != argc) {
-			fprintf(stderr, "tierfsctl: usage: tierfsctl status MOUNT [--json]\n");
+		NEED(1, "status MOUNT [--json]");
+		return ask(args[0], json ? "status json\n" : "status\n");
+	}
+	if (!strcmp(cmd, "where")) {
+		char mnt[PATH_MAX];
+		struct stat st;
+
+		NEED(1, "where FILE [--json]");
+		if (stat(args[0], &st) < 0) {
+			fprintf(stderr, "tierfsctl: %s: %s\n", args[0], strerror(errno));
+			return 1;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			fprintf(stderr, "tierfsctl: %s: not a regular file\n", args[0]);
+			return 1;
+		}
+		if (mount_of(args[0], mnt, sizeof(mnt)) < 0)
+			return 1;
+		snprintf(req, sizeof(req), "where %llu%s\n", (unsigned long long)st.st_ino,
+			 json ? " json" : "");
+		return ask(mnt, req);
+	}
+	if (!strcmp(cmd, "pin")) {
+		NEED(2, "pin PATH TIER [--wait] [--json]");
+		return cmd_pin(args[0], args[1], wait, timeout_s);
+	}
+	if (!strcmp(cmd, "unpin")) {
+		NEED(1, "unpin PATH [--json]");
+		return cmd_pin(args[0], NULL, 0, timeout_s);
+	}
+	if (!strcmp(cmd, "migrate")) {
+		unsigned long long moved, backlog;
+		int ret;
+
+		NEED(1, "migrate MOUNT [--wait] [--json]");
+		ret = run_pass(args[0], wait, timeout_s, &moved, &backlog);
+		if (ret)
+			return ret;
+		if (json)
+			printf("{\"waited\": %s, \"moved_chunks\": %llu, \"backlog_chunks\": %llu}\n",
+			       wait ? "true" : "false", moved, backlog);
+		else if (wait)
+			printf("migration pass done: %llu chunks moved, %llu still wanted\n", moved,
+			       backlog);
+		else
+			printf("migration pass started\n");
+		return 0;
+	}
+	if (!strcmp(cmd, "policy")) {
+		size_t len;
+		int i;
+
+		if (nargs < 1) {
+			fprintf(stderr, "tierfsctl: usage: tierfsctl policy MOUNT [KEY=VALUE...] [--json]\n");
 			return 2;
 		}
-		return ask(argv[optind + 1], json ? "status json\n" : "status\n");
-	}
-	if (!strcmp(cmd, "where") || !strcmp(cmd, "pin") || !strcmp(cmd, "unpin") ||
-	    !strcmp(cmd, "migrate") || !strcmp(cmd, "policy")) {
-		fprintf(stderr, "tierfsctl: %s: not implemented yet (%s): there is no tiering engine yet\n",
-			cmd, strerror(EOPNOTSUPP));
-		return 1;
+		if (nargs == 1)
+			return ask(args[0], json ? "policy json\n" : "policy\n");
+		len = (size_t)snprintf(req, sizeof(req), "policy set");
+		for (i = 1; i < nargs; i++) {
+			if (strchr(args[i], ' ') || !strchr(args[i], '=') ||
+			    len + strlen(args[i]) + 8 >= sizeof(req)) {
+				fprintf(stderr, "tierfsctl: bad policy setting '%s' (KEY=VALUE)\n", args[i]);
+				return 2;
+			}
+			len += (size_t)snprintf(req + len, sizeof(req) - len, " %s", args[i]);
+		}
+		snprintf(req + len, sizeof(req) - len, "%s\n", json ? " json" : "");
+		return ask(args[0], req);
 	}
 	fprintf(stderr, "tierfsctl: unknown command '%s'; see tierfsctl --help\n", cmd);
 	return 2;

@@ -221,7 +221,10 @@ int tfs_zns_append(struct tfs_fs *fs, unsigned int dev, unsigned int stream, con
 		pthread_mutex_lock(&fs->lock);
 		sealed = tier_zone_done(&fs->alloc, dev, s, ret < 0);
 		if (ret == 0) {
-			__atomic_fetch_add(&fs->dstat[dev].write_bytes, fs->chunk_size, __ATOMIC_RELAXED);
+			/* user == 0: a chunk being moved (cleaning, migration) */
+			__atomic_fetch_add(user ? &fs->dstat[dev].write_bytes
+						: &fs->dstat[dev].move_write_bytes,
+					   fs->chunk_size, __ATOMIC_RELAXED);
 			fs->zstat[dev].dev_bytes += fs->chunk_size;
 			fs->zstat[dev].user_bytes += user;
 			fs->zstat_gen++;
@@ -273,7 +276,8 @@ static int clean_zone(struct tfs_fs *fs, unsigned int d, uint32_t dz, int urgent
 {
 	uint32_t spz = fs->zspz[d], k;
 	uint64_t t0 = tfs_now_ms(), moved = 0;
-	int ret = 0;
+	unsigned int cls = fs->alloc.a_dev[d].a_class, to;
+	int ret = 0, dst;
 
 	for (k = 0; k < spz && ret == 0; k++) {
 		uint64_t slot = (uint64_t)dz * spz + k, idx;
@@ -288,12 +292,24 @@ static int clean_zone(struct tfs_fs *fs, unsigned int d, uint32_t dz, int urgent
 			continue;
 		}
 		idx = c->c_idx;
+		/* cleaning doubles as migration: hot survivors go up, idle ones
+		 * down, the rest to a zone of the cleaner's stream */
+		to = tier_engine_zone_dest(&fs->eng, cls,
+					   tier_heat_get(c, tier_engine_epoch(&fs->eng)),
+					   tfs_inode_pin(in));
+		dst = to == cls ? -1 : tier_dest(&fs->alloc, to, in->i_ino, idx, to < cls);
+		if (dst < 0) {
+			dst = (int)d;
+			to = cls;
+		}
 		in->i_nopen++; /* keeps it while the pool lock is dropped */
 		pthread_mutex_unlock(&fs->lock);
 		pthread_rwlock_wrlock(&in->i_rwlock);
-		ret = tfs_chunk_move(fs, in, idx, d, slot, d, TIER_STREAM_CLEAN);
+		ret = tfs_chunk_move(fs, in, idx, d, slot, (unsigned int)dst, TIER_STREAM_CLEAN);
 		pthread_rwlock_unlock(&in->i_rwlock);
 		tfs_release(fs, in);
+		if (ret == 0)
+			tier_engine_count(&fs->eng, cls, to, fs->chunk_size);
 		if (ret < 0) {
 			tfs_err("%s: cleaning zone %u: %s", fs->dev[d].d_path, dz + 2, strerror(-ret));
 			break;

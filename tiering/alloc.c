@@ -1,9 +1,11 @@
 /*
  * tiering/alloc.c - chunk slot allocation and placement of new chunks.
  *
- * Placement until the heat engine exists: a new chunk goes to the fastest
- * tier that still has a device under the high watermark (90 % of its slots in
- * use), so a pool with pmem fills pmem first and then spills to block.
+ * Placement of new data: a new chunk goes to the fastest tier that still has
+ * a device under the high watermark (90 % of its slots in use by default), so
+ * a pool with pmem fills pmem first and then spills to zns or block; a pinned
+ * file or a long sequential stream may name a tier instead (tier_place_cls).
+ * The heat engine (engine.c) moves chunks afterwards.
  * Within a tier, a file's chunks are striped across the devices below the
  * watermark (chunk i prefers device (ino + i) mod n).  When the preferred
  * device is full the allocator falls back to the next device with room, so
@@ -137,8 +139,59 @@ int tier_alloc_above_high(const struct tier_alloc *a, unsigned int d)
 
 unsigned int tier_place(const struct tier_alloc *a, uint64_t ino, uint64_t idx)
 {
-	unsigned int cand[TFS_MAX_DEVS], cls, d, n, best = 0;
+	return tier_place_cls(a, ino, idx, TFS_CLASS_MAX);
+}
 
+int tier_dest(const struct tier_alloc *a, unsigned int cls, uint64_t ino, uint64_t idx,
+	      int below_high)
+{
+	unsigned int cand[TFS_MAX_DEVS], d, n = 0;
+	int best = -1;
+
+	for (d = 0; d < a->a_ndev; d++) {
+		const struct tier_alloc_dev *ad = &a->a_dev[d];
+
+		if (ad->a_class != cls || !ad->a_nfree)
+			continue;
+		if (below_high && tier_alloc_above_high(a, d))
+			continue;
+		cand[n++] = d;
+		if (best < 0 || ad->a_nfree > a->a_dev[best].a_nfree)
+			best = (int)d;
+	}
+	if (!n)
+		return -ENOSPC;
+	/* striped like new data while there is room everywhere */
+	return below_high ? (int)cand[(ino + idx) % n] : best;
+}
+
+void tier_class_usage(const struct tier_alloc *a, unsigned int cls, uint64_t *slots,
+		      uint64_t *used)
+{
+	unsigned int d;
+
+	*slots = *used = 0;
+	for (d = 0; d < a->a_ndev; d++) {
+		if (a->a_dev[d].a_class != cls)
+			continue;
+		*slots += a->a_dev[d].a_nslots;
+		*used += a->a_dev[d].a_nslots - a->a_dev[d].a_nfree;
+	}
+}
+
+unsigned int tier_place_cls(const struct tier_alloc *a, uint64_t ino, uint64_t idx,
+			    unsigned int cls)
+{
+	unsigned int cand[TFS_MAX_DEVS], d, n, best = 0;
+	int want;
+
+	if (cls < TFS_CLASS_MAX) {
+		want = tier_dest(a, cls, ino, idx, 1);
+		if (want < 0)
+			want = tier_dest(a, cls, ino, idx, 0);
+		if (want >= 0)
+			return (unsigned int)want;
+	}
 	for (cls = 0; cls < TFS_CLASS_MAX; cls++) {
 		n = 0;
 		for (d = 0; d < a->a_ndev; d++)

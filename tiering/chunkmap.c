@@ -21,6 +21,9 @@ struct tfs_chunk *tier_chunk_new(uint64_t ino, uint64_t idx, uint32_t nblocks)
 	c->c_ino = ino;
 	c->c_idx = idx;
 	c->c_nblocks = nblocks;
+	/* neither hot nor idle: what a remount (heat is not persisted) or a
+	 * new chunk starts with, so nothing sinks before it had a chance */
+	c->c_heat = TIER_HEAT_INIT;
 	tfs_list_init(&c->c_dirty);
 	tfs_list_init(&c->c_intent);
 	c->c_mask = (uint64_t *)(c + 1);

@@ -11,8 +11,9 @@
  * verifies exactly what it read.
  *
  * Memory: a chunk costs sizeof(struct tfs_chunk) + nblocks/8 + 4*nblocks
- * bytes: 328 bytes for a 256 KiB chunk (0.13 % of the data), plus 8 bytes of
- * radix slot.
+ * bytes: 360 bytes for a 256 KiB chunk (0.14 % of the data), plus 8 bytes of
+ * radix slot.  Of these, 8 are the heat engine's: heat (2), its epoch (2)
+ * and the write generation (4).
  *
  * Locking is the caller's (see src/fs.c): the map of an inode changes only
  * with the inode's data lock held exclusively and the pool lock held.
@@ -20,6 +21,7 @@
 #ifndef TFS_TIER_H
 #define TFS_TIER_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -68,6 +70,10 @@ struct tfs_chunk {
 	struct tfs_list c_dirty; /* commit list link; pool lock */
 	struct tfs_list c_intent; /* intent list link; pool lock */
 	uint64_t c_written;	  /* last in-place write, CLOCK_MONOTONIC ms; pool lock */
+	uint16_t c_heat;	  /* decayed access count (heat.c); relaxed atomics */
+	uint16_t c_hepoch;	  /* heat epoch c_heat was last decayed to */
+	uint32_t c_wgen;	  /* write generation: changes with every change of the
+				   * chunk (pool lock); a move detects writes by it */
 	uint64_t *c_mask;      /* c_nblocks bits: block holds data */
 	uint32_t *c_csum;      /* c_nblocks block checksums */
 	/* mask words and checksums follow in the same allocation */
@@ -166,6 +172,19 @@ static inline int tier_alloc_zoned(const struct tier_alloc *a, unsigned int dev)
  * When every device is above it, the one with the most free room.
  */
 unsigned int tier_place(const struct tier_alloc *a, uint64_t ino, uint64_t idx);
+/* the same, preferring the devices of class @cls (a pin, a policy); falls
+ * back to tier_place() when none of them has a free slot.  TFS_CLASS_MAX:
+ * no preference. */
+unsigned int tier_place_cls(const struct tier_alloc *a, uint64_t ino, uint64_t idx,
+			    unsigned int cls);
+/* a device of class @cls to move a chunk to: below the high watermark if
+ * @below_high, else any with a free slot (zoned: any zoned device of the
+ * class; room is the zone allocator's to find).  -ENOSPC if none. */
+int tier_dest(const struct tier_alloc *a, unsigned int cls, uint64_t ino, uint64_t idx,
+	      int below_high);
+/* slots of all devices of class @cls, and of them in use */
+void tier_class_usage(const struct tier_alloc *a, unsigned int cls, uint64_t *slots,
+		      uint64_t *used);
 /* the same among devices that can be written in place (not zoned); -ENOSPC
  * when none of them has a free slot */
 int tier_place_inplace(const struct tier_alloc *a, uint64_t ino, uint64_t idx);
@@ -265,5 +284,201 @@ void tier_zone_counts(const struct tier_alloc *a, unsigned int dev, uint32_t out
 void tier_zone_mark(struct tier_alloc_dev *ad, uint64_t slot, struct tfs_chunk *c);
 int tier_zone_unmark(struct tier_alloc_dev *ad, uint64_t slot);
 void tier_zone_destroy(struct tier_alloc_dev *ad);
+
+/*
+ * Heat (heat.c).  A chunk's heat is a 16-bit count of accesses, weighted
+ * (a random read counts more than a write, a read that is part of a long
+ * sequential stream counts little), halved once per epoch.  The epoch is a
+ * global clock the engine advances every policy.halflife_ms; decay is lazy:
+ * c_hepoch says which epoch c_heat was last brought to, so an update costs
+ * two loads and two stores and no timer touches idle chunks.  The engine's
+ * walk settles every chunk to the current epoch, so the 16-bit epoch never
+ * wraps unnoticed.  Heat is not persisted: at mount every chunk starts at
+ * TIER_HEAT_INIT, lukewarm, and finds its place again as it is used.
+ *
+ * Updates come from many reader threads at once; they use relaxed atomics
+ * and a lost update is harmless.
+ */
+#define TIER_HEAT_MAX 0xffffu
+#define TIER_HEAT_BUCKETS 65 /* 0, then 4 per power of two up to 2^16 */
+#define TIER_HEAT_INIT 4     /* a chunk's heat when it comes to life (also at mount):
+			      * below the default promote_min, so that a mount does
+			      * not promote everything into free room above */
+
+/* @c's heat at @epoch (not stored) */
+uint32_t tier_heat_get(const struct tfs_chunk *c, uint32_t epoch);
+/* the same, and store it decayed to @epoch */
+uint32_t tier_heat_settle(struct tfs_chunk *c, uint32_t epoch);
+/* an access of weight @w at @epoch */
+void tier_heat_add(struct tfs_chunk *c, uint32_t epoch, unsigned int w);
+/* histogram bucket of a heat (monotonic), and the smallest heat in bucket @b */
+unsigned int tier_heat_bucket(uint32_t heat);
+uint32_t tier_heat_bucket_min(unsigned int b);
+
+/*
+ * Sequential stream detection, one per open file and direction: an access
+ * starting where the previous one ended (give or take the kernel's
+ * readahead reordering) extends the run, anything else restarts it.
+ * Returns 1 when the run has reached @scan_min bytes: the access is part of
+ * a scan (backup, cp, grep -r) and should not make data hot.
+ */
+struct tier_seq {
+	uint64_t next; /* where a sequential access would start */
+	uint64_t run;  /* bytes of the current sequential run */
+};
+int tier_stream_note(struct tier_seq *s, uint64_t off, uint64_t len, uint64_t scan_min);
+
+/*
+ * Policy knobs (heat.c): a table, so that -o, tierfsctl policy, the help
+ * text and the man page agree.  Changed at run time by tierfsctl policy
+ * (under the pool lock); read without it.
+ */
+struct tier_policy {
+	unsigned int migrate;	     /* 0: no background migration */
+	unsigned int high, low;	     /* watermarks, percent of a tier's slots */
+	unsigned int halflife_ms;    /* heat halves every this long */
+	unsigned int read_weight, write_weight, scan_weight;
+	unsigned int scan_min_kib;   /* a sequential run this long is a scan */
+	unsigned int promote_min;    /* heat a chunk needs to move up at all */
+	unsigned int promote_margin; /* percent hotter than the coldest resident */
+	unsigned int demote_idle;    /* chunks with no heat left sink a tier */
+	unsigned int migrate_mbps;   /* bandwidth cap; 0: migrate_duty applies */
+	unsigned int migrate_duty;   /* percent of the time moves may take */
+	unsigned int busy_iops;	     /* foreground requests/s above which moves slow down */
+	unsigned int batch;	     /* chunks moved per pass before a commit */
+	unsigned int seq_write_tier; /* class for long sequential writes; 3: none */
+};
+struct tier_policy_def {
+	const char *name;
+	size_t off;
+	unsigned int min, max, def;
+	const char *unit; /* "tier": the value is a tier name (or none) */
+	const char *help;
+};
+extern const struct tier_policy_def tier_policy_table[];
+void tier_policy_defaults(struct tier_policy *p);
+/* set one knob from "key=value": 1 done, 0 not a policy key, -EINVAL bad
+ * value (why in @err) */
+int tier_policy_set(struct tier_policy *p, const char *kv, char *err, size_t errlen);
+/* the value of knob @d as text */
+void tier_policy_fmt(const struct tier_policy *p, const struct tier_policy_def *d, char *out,
+		     size_t len);
+
+/*
+ * The migration plan (heat.c; pure, so unit tests drive it).  Input: per
+ * class, the chunks that may move (not pinned) by heat bucket, and the slots
+ * of the class and how many are used.  From the histogram over all classes
+ * the plan derives for each class a residency threshold: the heat from
+ * which the hottest chunks just fill it (and every faster class) to the
+ * high watermark; no sorting.  Then per class:
+ *   - demotions: above the high watermark, the coldest chunks down to the
+ *     low watermark; chunks colder than the threshold to make room for
+ *     promotions that would not fit; chunks with no heat when demote_idle;
+ *   - promotions into it: chunks of slower classes at least promote_margin
+ *     percent hotter than its threshold (and promote_min), as many as there
+ *     is room below the high watermark once the demotions are done.
+ * tier_plan_decide() then takes chunks one by one (in any order) and says
+ * where each goes, spending the plan's counts.
+ */
+struct tier_plan_in {
+	uint64_t hist[TFS_CLASS_MAX][TIER_HEAT_BUCKETS];
+	uint64_t slots[TFS_CLASS_MAX], used[TFS_CLASS_MAX];
+};
+struct tier_plan {
+	uint32_t thr[TFS_CLASS_MAX];	/* residency threshold (heat) */
+	uint32_t promote_at[TFS_CLASS_MAX]; /* heat a chunk needs to be promoted here */
+	unsigned int cut[TFS_CLASS_MAX]; /* demote every chunk below this bucket... */
+	uint64_t cut_rem[TFS_CLASS_MAX]; /* ...and this many in bucket cut */
+	uint64_t promote[TFS_CLASS_MAX]; /* promotions into the class still allowed */
+	uint64_t demote[TFS_CLASS_MAX];	 /* demotions out of the class planned */
+};
+void tier_plan_make(const struct tier_policy *p, const struct tier_plan_in *in,
+		    struct tier_plan *pl);
+/* where a chunk of class @cls with heat @heat goes: a class, or -1 to stay */
+int tier_plan_decide(struct tier_plan *pl, const struct tier_plan_in *in, unsigned int cls,
+		     uint32_t heat);
+/* the next slower class present after @cls, or -1 */
+int tier_class_below(const struct tier_plan_in *in, unsigned int cls);
+
+/*
+ * The migration engine (engine.c): a thread with its own io_uring ring (the
+ * I/O layer gives every thread its own) that runs passes: settle heat and
+ * build the histogram, make the plan, pick up to policy.batch chunks, move
+ * them one at a time under the bandwidth budget, commit.  What a move is
+ * (locks, copy, verification, the map flip) is the pool's business: the
+ * engine calls it through struct tier_engine_ops.
+ */
+typedef void (*tier_walk_fn)(void *arg, struct tfs_chunk *c, unsigned int pin);
+struct tier_engine_ops {
+	/* with the pool lock held: call @fn for the chunks of regular files from
+	 * *@cursor on, about @budget of them; @pin: the class the file is pinned
+	 * to or TFS_CLASS_MAX.  Returns 1 when the walk is complete. */
+	int (*walk)(void *ctx, uint64_t *cursor, unsigned int budget, tier_walk_fn fn, void *arg);
+	/* move chunk @idx of @ino, if still at (@dev, @slot), to class @cls (or,
+	 * for a demotion into a full class, one further down): the class it
+	 * went to, or -ESTALE gone or changed, -ENOSPC no room, -errno */
+	int (*move)(void *ctx, uint64_t ino, uint64_t idx, uint16_t dev, uint64_t slot,
+		    unsigned int cls);
+	int (*commit)(void *ctx);
+	uint64_t (*fg_requests)(void *ctx); /* foreground requests since mount */
+};
+
+struct tier_move {
+	uint64_t ino, idx, slot;
+	uint16_t dev;
+	uint8_t from, to; /* classes */
+};
+
+struct tier_engine {
+	struct tier_policy pol;
+	uint32_t epoch;		 /* heat clock (atomic) */
+	uint64_t epoch_next_ms;
+	/* from the last pass; pool lock */
+	struct tier_plan_in pin;
+	struct tier_plan plan;
+	uint64_t backlog;	 /* moves the last plan wanted and no pass did yet */
+	uint64_t pinned_misplaced; /* chunks of pinned files not on their tier */
+	/* counters since mount (atomics) */
+	uint64_t promoted[TFS_CLASS_MAX], demoted[TFS_CLASS_MAX]; /* into each class */
+	uint64_t moved_bytes, redone, failed, passes;
+	/* forced passes (tierfsctl migrate) */
+	uint64_t force_req, force_done; /* pool lock */
+	uint64_t force_moved, force_planned;
+	/* the thread */
+	const struct tier_engine_ops *ops;
+	void *ctx;
+	pthread_mutex_t *lock; /* the pool lock */
+	struct tier_alloc *alloc;
+	uint32_t chunk_size;
+	pthread_t thread;
+	pthread_cond_t kick;
+	int running, stop;
+	struct tier_move *moves;
+	size_t nmoves, cap;
+};
+
+void tier_engine_init(struct tier_engine *e, const struct tier_engine_ops *ops, void *ctx,
+		      pthread_mutex_t *lock, struct tier_alloc *alloc, uint32_t chunk_size);
+int tier_engine_start(struct tier_engine *e);
+void tier_engine_stop(struct tier_engine *e);
+void tier_engine_destroy(struct tier_engine *e);
+static inline uint32_t tier_engine_epoch(const struct tier_engine *e)
+{
+	return __atomic_load_n(&e->epoch, __ATOMIC_RELAXED);
+}
+/* ask for a pass now (@force: even with migration off, at full speed);
+ * returns the number tier_engine_forced() reaches when it is done.  Pool
+ * lock held. */
+uint64_t tier_engine_kick(struct tier_engine *e, int force);
+/* one pass: the thread's; tests call it directly.  Returns chunks moved. */
+int tier_engine_pass(struct tier_engine *e, int force);
+/* a move made by someone else (the zone cleaner) */
+void tier_engine_count(struct tier_engine *e, unsigned int from, unsigned int to,
+		       uint64_t bytes);
+/* the class a live chunk of a zone being cleaned should go to: up when hot
+ * enough for a faster class with room, down when idle and a slower class
+ * has room, else @cls (it stays in the zns tier).  Pool lock held. */
+unsigned int tier_engine_zone_dest(struct tier_engine *e, unsigned int cls, uint32_t heat,
+				   unsigned int pin);
 
 #endif /* TFS_TIER_H */

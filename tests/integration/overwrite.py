@@ -2,7 +2,8 @@
 # overwrite.py FILE MODEL PASSES [SEED [uniform|zipf]]: PASSES times the size
 # of FILE in random 256 KiB writes at 256 KiB boundaries, the same bytes to
 # MODEL (a plain copy to compare with), fsync after each pass.  DIRECT=1
-# opens FILE with O_DIRECT.  Any error (ENOSPC, EIO) ends it non-zero.
+# opens FILE with O_DIRECT; BS=N writes N bytes at a time instead.  Any
+# error (ENOSPC, EIO) ends it non-zero.
 import mmap
 import os
 import random
@@ -11,7 +12,7 @@ import sys
 path, model, passes = sys.argv[1], sys.argv[2], int(sys.argv[3])
 seed = int(sys.argv[4]) if len(sys.argv) > 4 else 1
 zipf = len(sys.argv) > 5 and sys.argv[5] == 'zipf'
-bs = 256 * 1024
+bs = int(os.environ.get('BS', 256 * 1024))
 n = os.path.getsize(path) // bs
 rnd = random.Random(seed)
 buf = mmap.mmap(-1, bs)  # page aligned, as O_DIRECT wants

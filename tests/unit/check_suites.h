@@ -14,4 +14,5 @@ Suite *journal_suite(void);
 Suite *zone_suite(void);
 Suite *zns_emu_suite(void);
 Suite *zalloc_suite(void);
+Suite *heat_suite(void);
 #endif

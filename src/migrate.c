@@ -1,0 +1,124 @@
+/*
+ * src/migrate.c - the pool's side of tiering: heat from requests, pins, and
+ * the operations the migration engine (tiering/engine.c) calls: walking the
+ * chunks of every file, moving one chunk, committing.
+ *
+ * Pins are the user.tierfs.pin xattr ("pmem", "zns" or "block"): stored and
+ * journaled like any xattr, so they survive remounts and crashes with no
+ * record of their own.  A new file or directory inherits its directory's
+ * pin (fs.c, tfs_mknod).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "tfs.h"
+
+int tfs_pin_parse(const void *val, size_t len)
+{
+	unsigned int c;
+
+	for (c = 0; c < TFS_CLASS_MAX; c++) {
+		const char *name = tfs_dev_class_str(c);
+
+		if (len == strlen(name) && !memcmp(val, name, len))
+			return (int)c;
+	}
+	return -EINVAL;
+}
+
+unsigned int tfs_inode_pin(const struct tfs_inode *in)
+{
+	const size_t nl = sizeof(TFS_PIN_XATTR) - 1;
+	const struct tfs_xattr *x;
+
+	for (x = in->i_xattrs; x; x = x->x_next) {
+		if (x->x_namelen == nl && !memcmp(x->x_name, TFS_PIN_XATTR, nl)) {
+			int c = tfs_pin_parse(x->x_value, x->x_len);
+
+			return c < 0 ? TFS_CLASS_MAX : (unsigned int)c;
+		}
+	}
+	return TFS_CLASS_MAX;
+}
+
+void tfs_heat_note(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, uint64_t len,
+		   unsigned int w)
+{
+	uint32_t epoch = tier_engine_epoch(&fs->eng);
+	uint64_t idx, last;
+
+	if (len == 0)
+		return;
+	last = (off + len - 1) >> fs->chunk_shift;
+	pthread_rwlock_rdlock(&in->i_rwlock);
+	for (idx = off >> fs->chunk_shift; idx <= last; idx++) {
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
+
+		if (c)
+			tier_heat_add(c, epoch, w);
+	}
+	pthread_rwlock_unlock(&in->i_rwlock);
+}
+
+/* the engine's walk: inode hash buckets from *cursor on */
+static int walk(void *ctx, uint64_t *cursor, unsigned int budget, tier_walk_fn fn, void *arg)
+{
+	struct tfs_fs *fs = ctx;
+	unsigned int seen = 0;
+
+	while (*cursor < fs->inodes.t_size && seen < budget) {
+		struct tfs_hnode *h;
+
+		for (h = fs->inodes.t_b[*cursor]; h; h = h->h_next) {
+			struct tfs_inode *in = tfs_container_of(h, struct tfs_inode, i_hnode);
+			unsigned int pin;
+			struct tfs_chunk *c;
+
+			if (!S_ISREG(in->i_mode) || !in->i_map.m_count)
+				continue;
+			pin = tfs_inode_pin(in);
+			for (c = tier_cmap_next(&in->i_map, 0); c;
+			     c = tier_cmap_next(&in->i_map, c->c_idx + 1)) {
+				fn(arg, c, pin);
+				seen++;
+			}
+		}
+		(*cursor)++;
+	}
+	return *cursor >= fs->inodes.t_size;
+}
+
+static int move(void *ctx, uint64_t ino, uint64_t idx, uint16_t dev, uint64_t slot,
+		unsigned int cls)
+{
+	return tfs_chunk_migrate(ctx, ino, idx, dev, slot, cls);
+}
+
+static int commit(void *ctx)
+{
+	return tfs_commit(ctx, 0);
+}
+
+static uint64_t fg_requests(void *ctx)
+{
+	struct tfs_fs *fs = ctx;
+
+	return __atomic_load_n(&fs->fg_requests, __ATOMIC_RELAXED);
+}
+
+static const struct tier_engine_ops engine_ops = {
+	.walk = walk,
+	.move = move,
+	.commit = commit,
+	.fg_requests = fg_requests,
+};
+
+void tfs_migrate_init(struct tfs_fs *fs, const struct tier_policy *pol)
+{
+	tier_engine_init(&fs->eng, &engine_ops, fs, &fs->lock, &fs->alloc, fs->chunk_size);
+	if (pol)
+		fs->eng.pol = *pol;
+	fs->alloc.a_high = fs->eng.pol.high;
+}

@@ -1,0 +1,358 @@
+/*
+ * tiering/engine.c - the migration engine: a background thread that keeps
+ * the tiers between their watermarks and the hottest chunks in the fastest
+ * tier.
+ *
+ * A pass: (1) walk every chunk (in slices, dropping the pool lock between
+ * them), settle its heat to the current epoch and count it in the
+ * histogram of its class; (2) make the plan (heat.c); (3) walk again and
+ * pick up to policy.batch moves, counting every move the plan wants as
+ * backlog; (4) move them one by one through ops->move, pacing between moves;
+ * (5) commit, which makes the new locations durable and frees the old
+ * copies.  The heat clock (the epoch) advances in the same thread.
+ *
+ * Pacing: with migrate_mbps set, moves are spaced to that rate; otherwise
+ * each move is followed by a pause that keeps moves to migrate_duty percent
+ * of the time, so the budget follows the copy speed actually measured on
+ * these devices.  While foreground requests exceed busy_iops, the pauses
+ * grow fourfold.  A forced pass (tierfsctl migrate) does not pace.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tier.h"
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void tier_engine_init(struct tier_engine *e, const struct tier_engine_ops *ops, void *ctx,
+		      pthread_mutex_t *lock, struct tier_alloc *alloc, uint32_t chunk_size)
+{
+	memset(e, 0, sizeof(*e));
+	tier_policy_defaults(&e->pol);
+	e->ops = ops;
+	e->ctx = ctx;
+	e->lock = lock;
+	e->alloc = alloc;
+	e->chunk_size = chunk_size;
+	pthread_cond_init(&e->kick, NULL);
+}
+
+void tier_engine_destroy(struct tier_engine *e)
+{
+	if (!e->ops)
+		return;
+	pthread_cond_destroy(&e->kick);
+	free(e->moves);
+	e->moves = NULL;
+	e->ops = NULL;
+}
+
+struct walk {
+	struct tier_engine *e;
+	struct tier_plan_in in;
+	struct tier_plan pl;
+	uint32_t epoch;
+	uint64_t backlog, misplaced;
+	unsigned int limit;
+};
+
+static unsigned int chunk_class(const struct tier_engine *e, const struct tfs_chunk *c)
+{
+	return e->alloc->a_dev[c->c_dev].a_class;
+}
+
+static void walk_hist(void *arg, struct tfs_chunk *c, unsigned int pin)
+{
+	struct walk *w = arg;
+	unsigned int cls = chunk_class(w->e, c);
+	uint32_t h = tier_heat_settle(c, w->epoch);
+
+	if (cls >= TFS_CLASS_MAX)
+		return;
+	if (pin < TFS_CLASS_MAX) {
+		/* pinned chunks stay out of the plan; they only go to their tier */
+		w->misplaced += cls != pin && w->in.slots[pin];
+		return;
+	}
+	w->in.hist[cls][tier_heat_bucket(h)]++;
+}
+
+static void add_move(struct walk *w, const struct tfs_chunk *c, unsigned int from, unsigned int to)
+{
+	struct tier_engine *e = w->e;
+
+	w->backlog++;
+	if (e->nmoves >= w->limit)
+		return;
+	if (e->nmoves == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 64;
+		struct tier_move *m = realloc(e->moves, cap * sizeof(*m));
+
+		if (!m)
+			return;
+		e->moves = m;
+		e->cap = cap;
+	}
+	e->moves[e->nmoves++] = (struct tier_move){ .ino = c->c_ino, .idx = c->c_idx,
+						    .slot = c->c_slot, .dev = c->c_dev,
+						    .from = (uint8_t)from, .to = (uint8_t)to };
+}
+
+static void walk_pick(void *arg, struct tfs_chunk *c, unsigned int pin)
+{
+	struct walk *w = arg;
+	unsigned int cls = chunk_class(w->e, c);
+	int to;
+
+	if (cls >= TFS_CLASS_MAX)
+		return;
+	if (pin < TFS_CLASS_MAX) {
+		if (cls != pin && w->in.slots[pin])
+			add_move(w, c, cls, pin);
+		return;
+	}
+	to = tier_plan_decide(&w->pl, &w->in, cls, tier_heat_get(c, w->epoch));
+	if (to >= 0)
+		add_move(w, c, cls, (unsigned int)to);
+}
+
+/* walk every chunk with @fn, a slice at a time under the pool lock */
+static void walk_all(struct tier_engine *e, tier_walk_fn fn, struct walk *w)
+{
+	uint64_t cursor = 0;
+	int done = 0;
+
+	while (!done) {
+		pthread_mutex_lock(e->lock);
+		done = e->ops->walk(e->ctx, &cursor, 4096, fn, w);
+		pthread_mutex_unlock(e->lock);
+	}
+}
+
+/* sleep up to @us, or until stopped */
+static void nap(struct tier_engine *e, uint64_t us)
+{
+	struct timespec ts;
+
+	if (us == 0)
+		return;
+	if (us > 1000000)
+		us = 1000000;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)(us % 1000000) * 1000;
+	ts.tv_sec += (time_t)(us / 1000000) + ts.tv_nsec / 1000000000;
+	ts.tv_nsec %= 1000000000;
+	pthread_mutex_lock(e->lock);
+	if (!e->stop)
+		pthread_cond_timedwait(&e->kick, e->lock, &ts);
+	pthread_mutex_unlock(e->lock);
+}
+
+struct pacer {
+	uint64_t fg, t; /* foreground requests and time of the last sample */
+	int busy;
+};
+
+/* the pause after a move that took @took_us */
+static uint64_t pause_us(struct tier_engine *e, struct pacer *pc, uint64_t took_us)
+{
+	const struct tier_policy *p = &e->pol;
+	uint64_t now = now_us(), fg = e->ops->fg_requests(e->ctx), want;
+
+	if (now - pc->t >= 100000) {
+		pc->busy = p->busy_iops && (fg - pc->fg) * 1000000 > (uint64_t)p->busy_iops * (now - pc->t);
+		pc->fg = fg;
+		pc->t = now;
+	}
+	if (p->migrate_mbps)
+		want = (uint64_t)e->chunk_size / p->migrate_mbps; /* bytes / (MB/s) = us */
+	else
+		want = took_us * 100 / (p->migrate_duty ? p->migrate_duty : 1);
+	if (pc->busy)
+		want *= 4;
+	return want > took_us ? want - took_us : 0;
+}
+
+int tier_engine_pass(struct tier_engine *e, int force)
+{
+	struct walk *w = calloc(1, sizeof(*w));
+	struct pacer pc = { 0 };
+	unsigned int c;
+	size_t i;
+	int moved = 0, ret;
+
+	if (!w)
+		return -ENOMEM;
+	w->e = e;
+	w->epoch = tier_engine_epoch(e);
+	pthread_mutex_lock(e->lock);
+	for (c = 0; c < TFS_CLASS_MAX; c++)
+		tier_class_usage(e->alloc, c, &w->in.slots[c], &w->in.used[c]);
+	pthread_mutex_unlock(e->lock);
+	walk_all(e, walk_hist, w);
+	tier_plan_make(&e->pol, &w->in, &w->pl);
+	pthread_mutex_lock(e->lock);
+	e->pin = w->in;
+	e->plan = w->pl;
+	e->pinned_misplaced = w->misplaced;
+	pthread_mutex_unlock(e->lock);
+
+	w->limit = e->pol.migrate || force ? e->pol.batch : 0;
+	e->nmoves = 0;
+	walk_all(e, walk_pick, w);
+	pthread_mutex_lock(e->lock);
+	e->backlog = w->backlog;
+	pthread_mutex_unlock(e->lock);
+
+	pc.fg = e->ops->fg_requests(e->ctx);
+	pc.t = now_us();
+	for (i = 0; i < e->nmoves && !__atomic_load_n(&e->stop, __ATOMIC_RELAXED); i++) {
+		const struct tier_move *m = &e->moves[i];
+		uint64_t t0 = now_us();
+
+		ret = e->ops->move(e->ctx, m->ino, m->idx, m->dev, m->slot, m->to);
+		if (ret >= 0) {
+			tier_engine_count(e, m->from, (unsigned int)ret, e->chunk_size);
+			moved++;
+		} else if (ret != -ESTALE && ret != -ENOSPC) {
+			__atomic_fetch_add(&e->failed, 1, __ATOMIC_RELAXED);
+		}
+		pthread_mutex_lock(e->lock);
+		if (e->backlog)
+			e->backlog--;
+		if (force)
+			e->force_moved += ret >= 0;
+		pthread_mutex_unlock(e->lock);
+		if (!force)
+			nap(e, pause_us(e, &pc, now_us() - t0));
+	}
+	if (moved)
+		e->ops->commit(e->ctx);
+	__atomic_fetch_add(&e->passes, 1, __ATOMIC_RELAXED);
+	free(w);
+	return moved;
+}
+
+void tier_engine_count(struct tier_engine *e, unsigned int from, unsigned int to,
+		       uint64_t bytes)
+{
+	if (from >= TFS_CLASS_MAX || to >= TFS_CLASS_MAX || from == to)
+		return;
+	if (to < from)
+		__atomic_fetch_add(&e->promoted[to], 1, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_add(&e->demoted[to], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&e->moved_bytes, bytes, __ATOMIC_RELAXED);
+}
+
+unsigned int tier_engine_zone_dest(struct tier_engine *e, unsigned int cls, uint32_t heat,
+				   unsigned int pin)
+{
+	unsigned int c;
+	int below;
+
+	if (pin < TFS_CLASS_MAX)
+		return e->pin.slots[pin] && tier_dest(e->alloc, pin, 0, 0, 0) >= 0 ? pin : cls;
+	for (c = 0; c < cls; c++)
+		if (e->pin.slots[c] && heat >= e->plan.promote_at[c] &&
+		    tier_dest(e->alloc, c, 0, 0, 1) >= 0)
+			return c;
+	below = tier_class_below(&e->pin, cls);
+	if (heat == 0 && e->pol.demote_idle && below >= 0 &&
+	    tier_dest(e->alloc, (unsigned int)below, 0, 0, 1) >= 0)
+		return (unsigned int)below;
+	return cls;
+}
+
+uint64_t tier_engine_kick(struct tier_engine *e, int force)
+{
+	uint64_t ticket = e->force_req;
+
+	if (force) {
+		ticket = ++e->force_req;
+		e->force_moved = 0;
+		e->force_planned = e->backlog;
+	}
+	pthread_cond_signal(&e->kick);
+	return ticket;
+}
+
+static void *engine_main(void *arg)
+{
+	struct tier_engine *e = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(e->lock);
+	while (!e->stop) {
+		uint64_t now = now_us() / 1000, ticket = e->force_req, wake;
+		int force = ticket > e->force_done, n;
+
+		if (now >= e->epoch_next_ms) {
+			uint32_t hl = e->pol.halflife_ms ? e->pol.halflife_ms : 1;
+			uint64_t steps = (now - e->epoch_next_ms) / hl + 1;
+
+			__atomic_fetch_add(&e->epoch, (uint32_t)steps, __ATOMIC_RELAXED);
+			e->epoch_next_ms = now + hl;
+		}
+		pthread_mutex_unlock(e->lock);
+		do {
+			n = tier_engine_pass(e, force);
+			/* a forced pass goes on until the plan is done or stuck */
+		} while (force && n > 0 && e->backlog && !__atomic_load_n(&e->stop, __ATOMIC_RELAXED));
+		pthread_mutex_lock(e->lock);
+		if (force) {
+			e->force_done = ticket;
+			pthread_cond_broadcast(&e->kick);
+		}
+		if (e->stop || e->force_req > e->force_done)
+			continue;
+		if (n > 0 && e->backlog && e->pol.migrate)
+			continue; /* more to do: the pacing spaced it already */
+		now = now_us() / 1000;
+		wake = e->epoch_next_ms < now + 1000 ? e->epoch_next_ms : now + 1000;
+		if (wake > now) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += (long)((wake - now) % 1000) * 1000000;
+			ts.tv_sec += (time_t)((wake - now) / 1000) + ts.tv_nsec / 1000000000;
+			ts.tv_nsec %= 1000000000;
+			pthread_cond_timedwait(&e->kick, e->lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(e->lock);
+	tfs_io_thread_exit();
+	return NULL;
+}
+
+int tier_engine_start(struct tier_engine *e)
+{
+	if (e->running)
+		return 0;
+	e->stop = 0;
+	e->epoch_next_ms = now_us() / 1000 + e->pol.halflife_ms;
+	if (pthread_create(&e->thread, NULL, engine_main, e) != 0)
+		return -EAGAIN;
+	e->running = 1;
+	return 0;
+}
+
+void tier_engine_stop(struct tier_engine *e)
+{
+	if (!e->running)
+		return;
+	pthread_mutex_lock(e->lock);
+	e->stop = 1;
+	pthread_cond_broadcast(&e->kick);
+	pthread_mutex_unlock(e->lock);
+	pthread_join(e->thread, NULL);
+	e->running = 0;
+}
