@@ -15,7 +15,9 @@
 # share over the last half of "on", (b) IOPS on/off, (c) the pmem share
 # after the scan, (d) the oracle share: the fraction of accesses the hottest
 # 256 MiB (by 256 KiB chunk) received, from an fio I/O log of the same
-# workload.  Needs root, fio and python3.
+# workload; and the same job on a plain file beside the images and in
+# /dev/shm, for the ratio to the raw backing storage.  Needs root, fio and
+# python3.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:?usage: bench-tier.sh DIR}
@@ -28,7 +30,7 @@ mnt=$dir/tmnt
 mkdir -p "$mnt"
 cleanup() {
 	umount "$mnt" 2> /dev/null || true
-	rm -f "$pm" "$dir/tz.img" "$dir/tb.img" "$dir/iolog"*
+	rm -f "$pm" "$dir/tz.img" "$dir/tb.img" "$dir/iolog"* "$dir/tierfs-bench-raw" /dev/shm/tierfs-bench-raw
 }
 trap cleanup EXIT
 mountpoint -q "$mnt" && umount "$mnt"
@@ -86,6 +88,16 @@ echo "== migration on, a full sequential read at $((secs / 2)) s"; pool; run sca
 # stationary distribution)
 FILENAME=$mnt/data RUNTIME=20 fio --write_iolog="$dir/iolog" "$job" > /dev/null
 umount "$mnt"; settle
+# the raw backing storage: the same job on a plain file beside the images,
+# and on a file in /dev/shm (where emulated pmem lives)
+echo "== raw: a plain 2 GiB file in $dir, and in /dev/shm"
+for where in "$dir" /dev/shm; do
+	dd if=/dev/urandom of="$where/tierfs-bench-raw" bs=1M count=2048 status=none
+	FILENAME=$where/tierfs-bench-raw RUNTIME=$secs fio --output-format=json "$job" |
+		python3 -c "import json,sys; print(round(json.load(sys.stdin)['jobs'][0]['read']['iops']))" \
+		> "$dir/raw-$(basename "$where").iops"
+	rm -f "$where/tierfs-bench-raw"
+done
 
 python3 - "$dir" "$secs" << 'PY'
 import sys, collections
@@ -101,6 +113,11 @@ print(f"(a) pmem share of reads, last {secs // 2} s, migration on: {a:.3f} (targ
 print(f"    per 5 s window: {' '.join(f'{s:.2f}' for _, s in on)}")
 b = iops("on") / max(1, iops("off"))
 print(f"(b) IOPS migration on {iops('on')}, off {iops('off')}: {b:.2f}x (target >= 3x)")
+import glob, os
+for f in sorted(glob.glob(f"{d}/raw-*.iops")):
+    r = int(open(f).read())
+    where = os.path.basename(f)[4:-5]
+    print(f"    raw file in {where}: {r} IOPS; tierfs with migration on is {iops('on') / max(1, r):.2f} of it")
 mid = secs // 2 // 5 * 5
 before = [s for t, s in scan if mid - 15 < t <= mid]
 b0 = sum(before) / max(1, len(before))
