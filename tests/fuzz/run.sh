@@ -31,7 +31,7 @@ mkdir -p "$out"
 lib="src/log.c src/hash.c src/options.c src/super.c src/meta.c src/journal.c src/fs.c src/file.c
      tiering/alloc.c tiering/chunkmap.c io/engine.c io/backend_block.c io/backend_pmem.c
      io/syscall.c io/fault.c io/zone.c io/backend_zns_emu.c io/backend_zns.c
-     src/zns.c src/ctl.c tiering/zalloc.c"
+     src/zns.c src/ctl.c src/migrate.c tiering/zalloc.c tiering/heat.c tiering/engine.c"
 flags="-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -include $build/config.h -I$build -I$src/src -I$src/tiering -I$src/io"
 
