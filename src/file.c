@@ -251,7 +251,7 @@ static void iov_add(struct iovec *iov, int *n, const uint8_t *p, size_t len)
 }
 
 int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t size,
-		 uint8_t *abuf, tfs_reply_fn reply, void *arg)
+		 uint8_t *abuf, unsigned int heat, tfs_reply_fn reply, void *arg)
 {
 	static const uint8_t zeros[TFS_BLOCK_SIZE];
 	struct tfs_io_req reqs[MAX_RUNS];
@@ -261,6 +261,7 @@ int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 	int niov = 0, mapped = 0, ret;
 
 	pthread_rwlock_rdlock(&in->i_rwlock);
+	tfs_heat_note_locked(fs, in, off, size, heat); /* under the lock the read takes anyway */
 	if (off >= in->i_size || size == 0) {
 		ret = reply(arg, NULL, 0);
 		goto out_unlock;

@@ -330,9 +330,9 @@ static void tfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	/* before the reply: once it is sent, a release may free the handle */
 	scan = tier_stream_note(&h->rd, (uint64_t)off, size, (uint64_t)pol->scan_min_kib << 10);
-	tfs_heat_note(fs, h->in, (uint64_t)off, size, scan ? pol->scan_weight : pol->read_weight);
 	__atomic_fetch_add(&fs->fg_requests, 1, __ATOMIC_RELAXED);
-	ret = tfs_read_iov(fs, h->in, (uint64_t)off, size, buf, read_reply, req);
+	ret = tfs_read_iov(fs, h->in, (uint64_t)off, size, buf,
+			   scan ? pol->scan_weight : pol->read_weight, read_reply, req);
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
 }

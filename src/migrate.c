@@ -43,8 +43,8 @@ unsigned int tfs_inode_pin(const struct tfs_inode *in)
 	return TFS_CLASS_MAX;
 }
 
-void tfs_heat_note(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, uint64_t len,
-		   unsigned int w)
+void tfs_heat_note_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, uint64_t len,
+			  unsigned int w)
 {
 	uint32_t epoch = tier_engine_epoch(&fs->eng);
 	uint64_t idx, last;
@@ -52,13 +52,19 @@ void tfs_heat_note(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, uint64
 	if (len == 0)
 		return;
 	last = (off + len - 1) >> fs->chunk_shift;
-	pthread_rwlock_rdlock(&in->i_rwlock);
 	for (idx = off >> fs->chunk_shift; idx <= last; idx++) {
 		struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
 
 		if (c)
 			tier_heat_add(c, epoch, w);
 	}
+}
+
+void tfs_heat_note(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, uint64_t len,
+		   unsigned int w)
+{
+	pthread_rwlock_rdlock(&in->i_rwlock);
+	tfs_heat_note_locked(fs, in, off, len, w);
 	pthread_rwlock_unlock(&in->i_rwlock);
 }
 

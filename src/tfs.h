@@ -332,9 +332,11 @@ void tfs_migrate_init(struct tfs_fs *fs, const struct tier_policy *pol);
 unsigned int tfs_inode_pin(const struct tfs_inode *in);
 /* the class a pin xattr value names, or -EINVAL */
 int tfs_pin_parse(const void *val, size_t len);
-/* an access of weight @w to [off, off+len) of @in */
+/* an access of weight @w to [off, off+len) of @in; _locked: i_rwlock held */
 void tfs_heat_note(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, uint64_t len,
 		   unsigned int w);
+void tfs_heat_note_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, uint64_t len,
+			  unsigned int w);
 /* move chunk @idx of @ino, if still at (@dev, @slot), to a device of class
  * @cls without holding the file's write lock during the copy: a write that
  * lands meanwhile is detected (c_wgen) and the copy redone.  A demotion
@@ -483,13 +485,14 @@ ssize_t tfs_read(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
  * Read [off, off+size) and hand it to @reply as a list of memory pieces while
  * the data cannot change (i_rwlock held): blocks on a mapped (pmem) device
  * are verified and passed where they are in the mapping, without a copy;
- * the rest is read into @abuf (as for tfs_read).  @reply's result is
- * returned; on an error before it, @reply is not called.
+ * the rest is read into @abuf (as for tfs_read).  The chunks touched get
+ * @heat (tfs_heat_note).  @reply's result is returned; on an error before
+ * it, @reply is not called.
  */
 struct iovec;
 typedef int (*tfs_reply_fn)(void *arg, const struct iovec *iov, int n);
 int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t size,
-		 uint8_t *abuf, tfs_reply_fn reply, void *arg);
+		 uint8_t *abuf, unsigned int heat, tfs_reply_fn reply, void *arg);
 /* bytes of aligned buffer a read of @size at @off needs */
 size_t tfs_read_span(uint64_t off, size_t size);
 ssize_t tfs_write(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const void *buf, size_t size);
