@@ -26,6 +26,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <pthread.h>
@@ -157,12 +158,15 @@ int tfs_zns_emu_format(const char *path, uint64_t zone_size, uint64_t zone_cap, 
 		ret = -ENOMEM;
 		goto out_close_fd;
 	}
-	/* copy A, sequence 1: every zone empty, its write pointer at its start */
+	/* both copies, sequence 1: every zone empty, its write pointer at its
+	 * start (a copy never written would look damaged) */
 	put64(t, 1);
 	for (uint32_t i = 0; i < nr_zones; i++)
 		t[8 + i * EMU_ENT + 8] = TFS_ZC_EMPTY;
 	put64(t + tl - 8, XXH3_64bits(t, tl - 8));
 	ret = tfs_io_pwrite_full(fd, t, tl, EMU_HDR);
+	if (ret == 0)
+		ret = tfs_io_pwrite_full(fd, t, tl, EMU_HDR + tl);
 	free(t);
 	if (ret == 0 && tfs_sys_fdatasync(fd) < 0)
 		ret = -errno;
@@ -240,6 +244,32 @@ out_free:
 	free(t[0]);
 	free(t[1]);
 	return ret;
+}
+
+int tfs_zns_emu_verify(struct tfs_io_dev *dev, char *why, size_t len)
+{
+	struct emu *e = dev->d_priv;
+	int bad = 0, c;
+	uint8_t *t;
+
+	if (dev->d_ops != &tfs_zns_emu_ops || !e)
+		return 0;
+	t = malloc(e->table_len);
+	if (!t)
+		return -ENOMEM;
+	if (why && len)
+		why[0] = 0;
+	for (c = 0; c < 2; c++) {
+		if (tfs_io_pread_full(dev->d_fd, t, e->table_len, EMU_HDR + c * e->table_len) == 0 &&
+		    get64(t + e->table_len - 8) == XXH3_64bits(t, e->table_len - 8) && get64(t))
+			continue;
+		bad++;
+		if (why && len)
+			snprintf(why + strlen(why), len - strlen(why), "%szone table copy %c is damaged",
+				 bad > 1 ? "; " : "", 'A' + c);
+	}
+	free(t);
+	return bad;
 }
 
 static void emu_free(struct emu *e)

@@ -322,6 +322,9 @@ int tfs_zns_emu_check(uint64_t zone_size, uint64_t zone_cap, uint32_t nr_zones,
 int tfs_zns_emu_format(const char *path, uint64_t zone_size, uint64_t zone_cap, uint32_t nr_zones,
 		       uint32_t max_open, uint32_t max_active);
 int tfs_zns_is_zoned(const struct tfs_io_dev *dev);
+/* an emulated zoned device: how many of its two zone table copies are
+ * damaged (what, in @why); 0 for any other device */
+int tfs_zns_emu_verify(struct tfs_io_dev *dev, char *why, size_t len);
 int tfs_zns_geometry(struct tfs_io_dev *dev, struct tfs_zgeom *g);
 int tfs_zns_report(struct tfs_io_dev *dev, uint32_t first, struct tfs_zone *out, uint32_t nr);
 int tfs_zns_mgmt(struct tfs_io_dev *dev, uint32_t zone, unsigned int op);

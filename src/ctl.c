@@ -107,33 +107,33 @@ struct devinfo {
 
 static void dev_info(struct tfs_fs *fs, unsigned int d, struct devinfo *di)
 {
-	const struct tier_alloc_dev *ad = &fs->alloc.a_dev[d];
+	const struct tier_alloc_dev *ad = &fs->pool.alloc.a_dev[d];
 
 	memset(di, 0, sizeof(*di));
-	di->zoned = fs->zspz[d] != 0;
+	di->zoned = fs->zns.spz[d] != 0;
 	if (di->zoned) {
-		struct tfs_zone *zt = calloc(fs->znzones[d], sizeof(*zt));
-		int n = zt ? tfs_zns_report(&fs->dev[d], 0, zt, fs->znzones[d]) : -ENOMEM;
+		struct tfs_zone *zt = calloc(fs->zns.nzones[d], sizeof(*zt));
+		int n = zt ? tfs_zns_report(&fs->pool.dev[d], 0, zt, fs->zns.nzones[d]) : -ENOMEM;
 
 		for (int i = 2; i < n; i++)
 			di->zc[zt[i].cond & 15]++;
 		free(zt);
 	}
 	pthread_mutex_lock(&fs->lock);
-	di->cap = ad->a_nslots << fs->chunk_shift;
+	di->cap = ad->a_nslots << fs->pool.chunk_shift;
 	di->chunks = ad->a_nslots - ad->a_nfree;
-	di->used = di->chunks << fs->chunk_shift;
+	di->used = di->chunks << fs->pool.chunk_shift;
 	if (di->zoned) {
-		di->z = fs->zstat[d];
-		di->garbage = tier_zone_garbage(&fs->alloc, d) << fs->chunk_shift;
-		tier_zone_counts(&fs->alloc, d, di->zs);
+		di->z = fs->zns.zstat[d];
+		di->garbage = tier_zone_garbage(&fs->pool.alloc, d) << fs->pool.chunk_shift;
+		tier_zone_counts(&fs->pool.alloc, d, di->zs);
 	}
 	pthread_mutex_unlock(&fs->lock);
-	di->rb = __atomic_load_n(&fs->dstat[d].read_bytes, __ATOMIC_RELAXED);
-	di->rr = __atomic_load_n(&fs->dstat[d].read_requests, __ATOMIC_RELAXED);
-	di->wb = __atomic_load_n(&fs->dstat[d].write_bytes, __ATOMIC_RELAXED);
-	di->mr = __atomic_load_n(&fs->dstat[d].move_read_bytes, __ATOMIC_RELAXED);
-	di->mw = __atomic_load_n(&fs->dstat[d].move_write_bytes, __ATOMIC_RELAXED);
+	di->rb = __atomic_load_n(&fs->pool.dstat[d].read_bytes, __ATOMIC_RELAXED);
+	di->rr = __atomic_load_n(&fs->pool.dstat[d].read_requests, __ATOMIC_RELAXED);
+	di->wb = __atomic_load_n(&fs->pool.dstat[d].write_bytes, __ATOMIC_RELAXED);
+	di->mr = __atomic_load_n(&fs->pool.dstat[d].move_read_bytes, __ATOMIC_RELAXED);
+	di->mw = __atomic_load_n(&fs->pool.dstat[d].move_write_bytes, __ATOMIC_RELAXED);
 }
 
 /* heat histogram by power of two: [0] no heat, [k] heat in [2^(k-1), 2^k) */
@@ -175,21 +175,21 @@ static void status_json(struct tfs_ctl *c, struct out *o)
 	struct miginfo mi;
 	char uuid[37];
 
-	for (d = 0; d < fs->ndev; d++)
+	for (d = 0; d < fs->pool.ndev; d++)
 		dev_info(fs, d, &di[d]);
 	mig_info(fs, &mi);
-	tfs_uuid_str(fs->sb.s_pool_uuid, uuid);
+	tfs_uuid_str(fs->pool.sb.s_pool_uuid, uuid);
 	outf(o, "{\"mount\": ");
 	outs(o, c->mnt);
 	outf(o, ", \"pool_uuid\": \"%s\", \"label\": ", uuid);
-	outs(o, fs->sb.s_label);
-	outf(o, ", \"chunk_size\": %u, \"tiers\": [", fs->chunk_size);
+	outs(o, fs->pool.sb.s_label);
+	outf(o, ", \"chunk_size\": %u, \"tiers\": [", fs->pool.chunk_size);
 	for (cls = 0; cls < TFS_CLASS_MAX; cls++) {
 		int any = 0;
 
 		memset(&t, 0, sizeof(t));
-		for (d = 0; d < fs->ndev; d++) {
-			if (fs->sb.s_dev[d].sd_class != cls)
+		for (d = 0; d < fs->pool.ndev; d++) {
+			if (fs->pool.sb.s_dev[d].sd_class != cls)
 				continue;
 			any = 1;
 			t.cap += di[d].cap;
@@ -219,16 +219,16 @@ static void status_json(struct tfs_ctl *c, struct out *o)
 		first = 0;
 	}
 	outf(o, "], \"devices\": [");
-	for (d = 0; d < fs->ndev; d++) {
+	for (d = 0; d < fs->pool.ndev; d++) {
 		const struct devinfo *x = &di[d];
 
 		outf(o, "%s{\"index\": %u, \"path\": ", d ? ", " : "", d);
-		outs(o, fs->dev[d].d_path);
+		outs(o, fs->pool.dev[d].d_path);
 		outf(o, ", \"tier\": \"%s\", \"backend\": \"%s\", \"capacity_bytes\": %llu, "
 			"\"used_bytes\": %llu, \"chunks\": %llu, \"read_bytes\": %llu, "
 			"\"read_requests\": %llu, \"write_bytes\": %llu, \"moved_read_bytes\": %llu, "
 			"\"moved_write_bytes\": %llu",
-		     tfs_dev_class_str(fs->sb.s_dev[d].sd_class), fs->dev[d].d_ops->name,
+		     tfs_dev_class_str(fs->pool.sb.s_dev[d].sd_class), fs->pool.dev[d].d_ops->name,
 		     (unsigned long long)x->cap, (unsigned long long)x->used,
 		     (unsigned long long)x->chunks, (unsigned long long)x->rb,
 		     (unsigned long long)x->rr, (unsigned long long)x->wb,
@@ -244,8 +244,8 @@ static void status_json(struct tfs_ctl *c, struct out *o)
 				"\"cleaned_zones\": %llu, \"cleaned_chunks\": %llu",
 			     wa(x), (unsigned long long)x->z.user_bytes,
 			     (unsigned long long)x->z.dev_bytes, (unsigned long long)x->garbage,
-			     (unsigned long long)fs->zsize[d], (unsigned long long)fs->zcap[d],
-			     fs->znzones[d], x->zc[TFS_ZC_EMPTY], x->zc[TFS_ZC_IMP_OPEN],
+			     (unsigned long long)fs->zns.zsize[d], (unsigned long long)fs->zns.zcap[d],
+			     fs->zns.nzones[d], x->zc[TFS_ZC_EMPTY], x->zc[TFS_ZC_IMP_OPEN],
 			     x->zc[TFS_ZC_EXP_OPEN], x->zc[TFS_ZC_CLOSED], x->zc[TFS_ZC_FULL],
 			     x->zc[TFS_ZC_READONLY], x->zc[TFS_ZC_OFFLINE], x->zs[TIER_Z_FREE],
 			     x->zs[TIER_Z_OPEN], x->zs[TIER_Z_FULL], x->zs[TIER_Z_RECLAIM],
@@ -265,9 +265,32 @@ static void status_json(struct tfs_ctl *c, struct out *o)
 	     (unsigned long long)__atomic_load_n(&fs->eng.redone, __ATOMIC_RELAXED),
 	     (unsigned long long)__atomic_load_n(&fs->eng.failed, __ATOMIC_RELAXED),
 	     (unsigned long long)mi.misplaced, tier_engine_epoch(&fs->eng), mi.pol.halflife_ms);
-	outf(o, ", \"journal\": {\"commits\": %llu, \"checkpoints\": %llu}, "
-		"\"zone_errors\": %u}\n",
-	     (unsigned long long)fs->commits, (unsigned long long)fs->checkpoints, fs->zone_errors);
+	{
+		struct tfs_meta_stats ms;
+
+		tfs_meta_stats(fs->meta, &ms);
+		outf(o, ", \"journal\": {\"commits\": %llu, \"checkpoints\": %llu}, "
+			"\"metadata\": {\"checkpoint\": %llu, \"journal_sequence\": %llu, "
+			"\"inodes\": %llu, \"chunks\": %llu, \"chunk_memory_bytes\": %llu, "
+			"\"log_live_bytes\": %llu, \"log_bytes\": %llu, \"log_segments\": %llu, "
+			"\"last_checkpoint_bytes\": %llu, \"last_checkpoint_us\": %llu, "
+			"\"max_checkpoint_lock_us\": %llu, \"max_commit_lock_us\": %llu, "
+			"\"csum_cache_bytes\": %llu, \"csum_pending_bytes\": %llu, "
+			"\"csum_cache_hits\": %llu, \"csum_cache_misses\": %llu}, "
+			"\"zone_errors\": %u}\n",
+		     (unsigned long long)ms.commits, (unsigned long long)ms.checkpoints,
+		     (unsigned long long)ms.gen, (unsigned long long)ms.jseq,
+		     (unsigned long long)__atomic_load_n(&fs->ns.ninodes, __ATOMIC_RELAXED),
+		     (unsigned long long)__atomic_load_n(&fs->pool.chunks.count, __ATOMIC_RELAXED),
+		     (unsigned long long)(__atomic_load_n(&fs->pool.chunks.slabs, __ATOMIC_RELAXED) *
+					  (64u << 10)),
+		     (unsigned long long)ms.log_live, (unsigned long long)ms.log_bytes,
+		     (unsigned long long)ms.log_segments, (unsigned long long)ms.ckpt_bytes_last,
+		     (unsigned long long)ms.ckpt_us_last, (unsigned long long)ms.ckpt_pause_max_us,
+		     (unsigned long long)ms.commit_pause_max_us, (unsigned long long)ms.cs_cached_bytes,
+		     (unsigned long long)ms.cs_dirty_bytes, (unsigned long long)ms.cs_hits,
+		     (unsigned long long)ms.cs_misses, fs->zns.errors);
+	}
 }
 
 static const char *mib(uint64_t b, char *buf, size_t len)
@@ -284,22 +307,22 @@ static void status_text(struct tfs_ctl *c, struct out *o)
 	unsigned int d, cls;
 	char uuid[37], a[32], b[32], e[32], f[32];
 
-	tfs_uuid_str(fs->sb.s_pool_uuid, uuid);
-	outf(o, "pool %s%s%s mounted on %s, chunk %u KiB\n\n", uuid, fs->sb.s_label[0] ? " " : "",
-	     fs->sb.s_label, c->mnt, fs->chunk_size >> 10);
+	tfs_uuid_str(fs->pool.sb.s_pool_uuid, uuid);
+	outf(o, "pool %s%s%s mounted on %s, chunk %u KiB\n\n", uuid, fs->pool.sb.s_label[0] ? " " : "",
+	     fs->pool.sb.s_label, c->mnt, fs->pool.chunk_size >> 10);
 	outf(o, "%-3s %-6s %-12s %-12s %7s %-12s %-12s  %s\n", "dev", "tier", "capacity", "used",
 	     "use%", "read", "written", "path");
-	for (d = 0; d < fs->ndev; d++) {
+	for (d = 0; d < fs->pool.ndev; d++) {
 		dev_info(fs, d, &x);
 		outf(o, "%-3u %-6s %-12s %-12s %6.1f%% %-12s %-12s  %s\n", d,
-		     tfs_dev_class_str(fs->sb.s_dev[d].sd_class), mib(x.cap, a, sizeof(a)),
+		     tfs_dev_class_str(fs->pool.sb.s_dev[d].sd_class), mib(x.cap, a, sizeof(a)),
 		     mib(x.used, b, sizeof(b)), x.cap ? 100.0 * (double)x.used / (double)x.cap : 0.0,
-		     mib(x.rb, e, sizeof(e)), mib(x.wb, f, sizeof(f)), fs->dev[d].d_path);
+		     mib(x.rb, e, sizeof(e)), mib(x.wb, f, sizeof(f)), fs->pool.dev[d].d_path);
 		if (!x.zoned)
 			continue;
 		outf(o, "    zones: %u of %llu KiB (capacity %llu KiB): %u empty, %u open, %u closed, %u full",
-		     fs->znzones[d], (unsigned long long)(fs->zsize[d] >> 10),
-		     (unsigned long long)(fs->zcap[d] >> 10), x.zc[TFS_ZC_EMPTY],
+		     fs->zns.nzones[d], (unsigned long long)(fs->zns.zsize[d] >> 10),
+		     (unsigned long long)(fs->zns.zcap[d] >> 10), x.zc[TFS_ZC_EMPTY],
 		     x.zc[TFS_ZC_IMP_OPEN] + x.zc[TFS_ZC_EXP_OPEN], x.zc[TFS_ZC_CLOSED],
 		     x.zc[TFS_ZC_FULL]);
 		if (x.zc[TFS_ZC_READONLY] + x.zc[TFS_ZC_OFFLINE])
@@ -315,8 +338,8 @@ static void status_text(struct tfs_ctl *c, struct out *o)
 	for (cls = 0; cls < TFS_CLASS_MAX; cls++) {
 		unsigned int i, any = 0;
 
-		for (d = 0; d < fs->ndev; d++)
-			any |= fs->sb.s_dev[d].sd_class == cls;
+		for (d = 0; d < fs->pool.ndev; d++)
+			any |= fs->pool.sb.s_dev[d].sd_class == cls;
 		if (!any)
 			continue;
 		outf(o, "%-6s %8llu %8llu %11u ", tfs_dev_class_str(cls),
@@ -334,9 +357,9 @@ static void status_text(struct tfs_ctl *c, struct out *o)
 	     (unsigned long long)mi.backlog,
 	     (unsigned long long)__atomic_load_n(&fs->eng.redone, __ATOMIC_RELAXED),
 	     (unsigned long long)__atomic_load_n(&fs->eng.failed, __ATOMIC_RELAXED));
-	if (fs->zone_errors)
+	if (fs->zns.errors)
 		outf(o, "\n%u zone write pointer inconsistencies at mount: run fsck.tierfs\n",
-		     fs->zone_errors);
+		     fs->zns.errors);
 }
 
 /* where INO: the chunks of a file as extents of one device each */
@@ -359,10 +382,10 @@ static void where(struct tfs_ctl *c, struct out *o, uint64_t ino, int json)
 	}
 	pin = tfs_inode_pin(in);
 	for (ch = tier_cmap_next(&in->i_map, 0); ch; ch = tier_cmap_next(&in->i_map, ch->c_idx + 1))
-		per[fs->alloc.a_dev[ch->c_dev].a_class]++;
+		per[fs->pool.alloc.a_dev[ch->c_dev].a_class]++;
 	if (json) {
 		outf(o, "{\"ino\": %llu, \"size\": %llu, \"chunk_size\": %u, \"chunks\": %llu, \"pin\": ",
-		     (unsigned long long)ino, (unsigned long long)in->i_size, fs->chunk_size,
+		     (unsigned long long)ino, (unsigned long long)in->i_size, fs->pool.chunk_size,
 		     (unsigned long long)in->i_map.m_count);
 		if (pin < TFS_CLASS_MAX)
 			outf(o, "\"%s\"", tfs_dev_class_str(pin));
@@ -372,19 +395,19 @@ static void where(struct tfs_ctl *c, struct out *o, uint64_t ino, int json)
 		for (cls = 0; cls < TFS_CLASS_MAX; cls++)
 			outf(o, "%s\"%s\": {\"chunks\": %llu, \"bytes\": %llu}", cls ? ", " : "",
 			     tfs_dev_class_str(cls), (unsigned long long)per[cls],
-			     (unsigned long long)(per[cls] << fs->chunk_shift));
+			     (unsigned long long)(per[cls] << fs->pool.chunk_shift));
 		outf(o, "}, \"extents\": [");
 	} else {
 		outf(o, "inode %llu: %s, %llu chunk%s of %u KiB%s%s\n", (unsigned long long)ino,
 		     mib(in->i_size, a, sizeof(a)), (unsigned long long)in->i_map.m_count,
-		     in->i_map.m_count == 1 ? "" : "s", fs->chunk_size >> 10,
+		     in->i_map.m_count == 1 ? "" : "s", fs->pool.chunk_size >> 10,
 		     pin < TFS_CLASS_MAX ? ", pinned to " : "",
 		     pin < TFS_CLASS_MAX ? tfs_dev_class_str(pin) : "");
 		for (cls = 0; cls < TFS_CLASS_MAX; cls++)
 			if (per[cls])
 				outf(o, "  %-6s %llu chunks (%s)\n", tfs_dev_class_str(cls),
 				     (unsigned long long)per[cls],
-				     mib(per[cls] << fs->chunk_shift, a, sizeof(a)));
+				     mib(per[cls] << fs->pool.chunk_shift, a, sizeof(a)));
 		outf(o, "%-14s %-14s %-6s %-4s %8s  %s\n", "offset", "length", "tier", "dev",
 		     "max heat", "path");
 	}
@@ -392,21 +415,21 @@ static void where(struct tfs_ctl *c, struct out *o, uint64_t ino, int json)
 	for (ch = tier_cmap_next(&in->i_map, 0);; ch = tier_cmap_next(&in->i_map, ch->c_idx + 1)) {
 		if (first && (!ch || ch->c_idx != next || ch->c_dev != first->c_dev)) {
 			unsigned int dv = first->c_dev;
-			const char *t = tfs_dev_class_str(fs->alloc.a_dev[dv].a_class);
+			const char *t = tfs_dev_class_str(fs->pool.alloc.a_dev[dv].a_class);
 
 			if (json) {
 				outf(o, "%s{\"offset\": %llu, \"length\": %llu, \"chunks\": %llu, "
 					"\"tier\": \"%s\", \"device\": %u, \"path\": ",
-				     nx ? ", " : "", (unsigned long long)(start << fs->chunk_shift),
-				     (unsigned long long)(n << fs->chunk_shift), (unsigned long long)n,
+				     nx ? ", " : "", (unsigned long long)(start << fs->pool.chunk_shift),
+				     (unsigned long long)(n << fs->pool.chunk_shift), (unsigned long long)n,
 				     t, dv);
-				outs(o, fs->dev[dv].d_path);
+				outs(o, fs->pool.dev[dv].d_path);
 				outf(o, ", \"max_heat\": %llu}", (unsigned long long)heat);
 			} else {
 				outf(o, "%-14s %-14s %-6s %-4u %8llu  %s\n",
-				     mib(start << fs->chunk_shift, a, sizeof(a)),
-				     mib(n << fs->chunk_shift, b, sizeof(b)), t, dv,
-				     (unsigned long long)heat, fs->dev[dv].d_path);
+				     mib(start << fs->pool.chunk_shift, a, sizeof(a)),
+				     mib(n << fs->pool.chunk_shift, b, sizeof(b)), t, dv,
+				     (unsigned long long)heat, fs->pool.dev[dv].d_path);
 			}
 			nx++;
 			first = NULL;
@@ -444,7 +467,7 @@ static void count(struct tfs_ctl *c, struct out *o, uint64_t ino, unsigned int c
 	} else {
 		for (ch = tier_cmap_next(&in->i_map, 0); ch;
 		     ch = tier_cmap_next(&in->i_map, ch->c_idx + 1))
-			on += fs->alloc.a_dev[ch->c_dev].a_class == cls;
+			on += fs->pool.alloc.a_dev[ch->c_dev].a_class == cls;
 		outf(o, "%llu %llu\n", (unsigned long long)in->i_map.m_count, (unsigned long long)on);
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -489,7 +512,7 @@ static void policy_set(struct tfs_fs *fs, struct out *o, char *args, int json)
 	}
 	if (ret == 1) {
 		fs->eng.pol = p;
-		fs->alloc.a_high = p.high;
+		fs->pool.alloc.a_high = p.high;
 		tier_engine_kick(&fs->eng, 0);
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -498,6 +521,26 @@ static void policy_set(struct tfs_fs *fs, struct out *o, char *args, int json)
 		return;
 	}
 	policy_show(fs, o, json);
+}
+
+/* memory: what the namespace holds in memory, by part (walks everything:
+ * for tests and benchmarks, not for monitoring) */
+static void memory(struct tfs_fs *fs, struct out *o, int json)
+{
+	struct tfs_memstat ms;
+
+	tfs_memstat(fs, &ms);
+	if (json)
+		outf(o, "{\"inodes\": %llu, \"inode_bytes\": %llu, \"dirent_bytes\": %llu, "
+			"\"chunks\": %llu, \"chunk_bytes\": %llu, \"map_bytes\": %llu}\n",
+		     (unsigned long long)ms.inodes, (unsigned long long)ms.inode_bytes,
+		     (unsigned long long)ms.dirent_bytes, (unsigned long long)ms.chunks,
+		     (unsigned long long)ms.chunk_bytes, (unsigned long long)ms.map_bytes);
+	else
+		outf(o, "inodes %llu: %llu bytes (+ %llu bytes of directory entries)\nchunks %llu: %llu bytes (+ %llu bytes of chunk maps)\n",
+		     (unsigned long long)ms.inodes, (unsigned long long)ms.inode_bytes,
+		     (unsigned long long)ms.dirent_bytes, (unsigned long long)ms.chunks,
+		     (unsigned long long)ms.chunk_bytes, (unsigned long long)ms.map_bytes);
 }
 
 static void migrate_start(struct tfs_fs *fs, struct out *o)
@@ -557,6 +600,8 @@ static void serve(struct tfs_ctl *c, int fd)
 		where(c, &o, v1, json);
 	else if (sscanf(line, "count %llu %llu", &v1, &v2) == 2 && v2 < TFS_CLASS_MAX)
 		count(c, &o, v1, (unsigned int)v2);
+	else if (!strcmp(line, "memory"))
+		memory(c->fs, &o, json);
 	else if (!strcmp(line, "migrate"))
 		migrate_start(c->fs, &o);
 	else if (sscanf(line, "progress %llu", &v1) == 1)

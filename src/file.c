@@ -8,12 +8,18 @@
  * an aligned per-thread bounce buffer: FUSE hands payloads over at arbitrary
  * addresses and sizes, the devices are O_DIRECT.
  *
+ * Checksums: every data block has one, kept by the metadata layer per chunk
+ * slot (tfs_cs_get / tfs_cs_put): reads fetch those of the blocks they read
+ * (from its cache, or one read of a checksum page) and verify each block;
+ * a mismatch is EIO and a log line.  A chunk that moves to another slot
+ * takes its checksums along; a slot that starts a new chunk forgets the old
+ * ones (tfs_cs_reset).
+ *
  * Writes: blocks only partly covered are read first (and verified), the new
  * bytes are merged, every written block gets a fresh checksum, and only after
  * the writes completed are the chunk's mask and checksums updated and the
  * chunk put on the commit list.  The journal therefore never describes data
- * that is not on the device (data=ordered, journal.c).  Reads verify the
- * checksum of every block they read and answer EIO on a mismatch.
+ * that is not on the device (data=ordered).
  */
 #include "config.h"
 
@@ -29,6 +35,7 @@
 
 #define MAX_RUNS 512 /* I/O requests of one batch */
 #define IO_MAX (1u << 20) /* bytes moved per batch */
+#define CHUNK_BLOCKS_MAX 1024 /* 4 MiB chunks */
 
 static uint64_t round_down(uint64_t v)
 {
@@ -52,33 +59,47 @@ static uint64_t dev_off(const struct tfs_fs *fs, const struct tfs_chunk *c, uint
 
 static int on_map(const struct tfs_fs *fs, const struct tfs_chunk *c)
 {
-	return fs->dev[c->c_dev].d_map != NULL;
+	return fs->pool.dev[c->c_dev].d_map != NULL;
 }
 
 /* where block @b of chunk @c is in its device's mapping */
 static const uint8_t *map_addr(const struct tfs_fs *fs, const struct tfs_chunk *c, uint32_t b)
 {
-	return fs->dev[c->c_dev].d_map + dev_off(fs, c, b);
+	return fs->pool.dev[c->c_dev].d_map + dev_off(fs, c, b);
 }
 
 static unsigned int c_class(const struct tfs_fs *fs, unsigned int dev)
 {
-	return fs->alloc.a_dev[dev].a_class;
+	return fs->pool.alloc.a_dev[dev].a_class;
 }
 
 static int on_zone(const struct tfs_fs *fs, const struct tfs_chunk *c)
 {
-	return fs->zspz[c->c_dev] != 0;
+	return fs->zns.spz[c->c_dev] != 0;
 }
 
 static int pool_zoned(const struct tfs_fs *fs)
 {
 	unsigned int d;
 
-	for (d = 0; d < fs->ndev; d++)
-		if (fs->zspz[d])
+	for (d = 0; d < fs->pool.ndev; d++)
+		if (fs->zns.spz[d])
 			return 1;
 	return 0;
+}
+
+int tfs_chunk_csums(struct tfs_fs *fs, const struct tfs_chunk *c, uint32_t b0, uint32_t n,
+		    uint32_t *out)
+{
+	int ret = tfs_cs_get(fs->meta, c->c_dev, c->c_slot, b0, n, c->c_mask, out);
+
+	static struct tfs_ratelimit rl = TFS_RATELIMIT_INIT;
+
+	if (ret == -EIO)
+		tfs_log_rl(&rl, TFS_LOG_ERR, "checksums of chunk %u of inode %llu (%s slot %llu) are lost: its data reads as EIO",
+			c->c_idx, (unsigned long long)c->c_ino, fs->pool.dev[c->c_dev].d_path,
+			(unsigned long long)c->c_slot);
+	return ret;
 }
 
 #define PLAN_SKIP_MAPPED (1u << 0) /* reads: leave blocks on mapped devices alone */
@@ -93,12 +114,13 @@ static unsigned int plan_io_flags(struct tfs_fs *fs, struct tfs_inode *in, unsig
 				  uint64_t fb, uint64_t n, uint8_t *buf, struct tfs_io_req *reqs,
 				  unsigned int flags)
 {
+	uint32_t cb = fs->pool.chunk_blocks;
 	unsigned int nr = 0;
 	uint64_t i = 0;
 
 	while (i < n) {
-		uint64_t blk = fb + i, idx = blk / fs->chunk_blocks;
-		uint32_t b = (uint32_t)(blk % fs->chunk_blocks);
+		uint64_t blk = fb + i, idx = blk / cb;
+		uint32_t b = (uint32_t)(blk % cb);
 		struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
 		uint32_t run = 0;
 
@@ -113,11 +135,10 @@ static unsigned int plan_io_flags(struct tfs_fs *fs, struct tfs_inode *in, unsig
 			i++;
 			continue;
 		}
-		while (i + run < n && b + run < fs->chunk_blocks &&
-		       (op == TFS_IO_WRITE || tier_chunk_has(c, b + run)))
+		while (i + run < n && b + run < cb && (op == TFS_IO_WRITE || tier_chunk_has(c, b + run)))
 			run++;
 		reqs[nr] = (struct tfs_io_req){
-			.r_dev = &fs->dev[c->c_dev],
+			.r_dev = &fs->pool.dev[c->c_dev],
 			.r_op = op,
 			.r_buf = buf + i * TFS_BLOCK_SIZE,
 			.r_len = run * TFS_BLOCK_SIZE,
@@ -144,7 +165,7 @@ static void count_io(struct tfs_fs *fs, const struct tfs_io_req *reqs, unsigned 
 	unsigned int i;
 
 	for (i = 0; i < nr; i++) {
-		struct tfs_dstat *st = &fs->dstat[reqs[i].r_dev - fs->dev];
+		struct tfs_dstat *st = &fs->pool.dstat[reqs[i].r_dev - fs->pool.dev];
 
 		if (moving) {
 			__atomic_fetch_add(reqs[i].r_op == TFS_IO_READ ? &st->move_read_bytes
@@ -159,34 +180,48 @@ static void count_io(struct tfs_fs *fs, const struct tfs_io_req *reqs, unsigned 
 	}
 }
 
-static int verify_one(struct tfs_fs *fs, struct tfs_inode *in, const struct tfs_chunk *c,
-		      uint64_t blk, const uint8_t *data)
+static int bad_block(struct tfs_fs *fs, struct tfs_inode *in, const struct tfs_chunk *c,
+		     uint64_t blk)
 {
-	uint32_t b = (uint32_t)(blk % fs->chunk_blocks);
+	uint32_t b = (uint32_t)(blk % fs->pool.chunk_blocks);
 
-	if (tier_block_csum(data, in->i_ino, blk) == c->c_csum[b])
-		return 0;
 	tfs_err("checksum mismatch: inode %llu offset %llu (%s offset %llu)",
 		(unsigned long long)in->i_ino, (unsigned long long)(blk * TFS_BLOCK_SIZE),
-		fs->dev[c->c_dev].d_path, (unsigned long long)dev_off(fs, c, b));
+		fs->pool.dev[c->c_dev].d_path, (unsigned long long)dev_off(fs, c, b));
 	return -EIO;
 }
 
-/* verify the data blocks among [fb, fb+n) read into @buf */
+/*
+ * Verify the data blocks among [fb, fb+n) whose data is at @at(i) (block i
+ * of the range; NULL: @buf + i blocks), a chunk's worth of checksums at a
+ * time.  @skip: leave blocks on mapped devices to the caller.
+ */
 static int verify(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
 		  const uint8_t *buf)
 {
-	uint64_t i;
+	uint32_t cs[CHUNK_BLOCKS_MAX], cb = fs->pool.chunk_blocks;
+	uint64_t i = 0;
+	int ret;
 
-	for (i = 0; i < n; i++) {
+	while (i < n) {
 		uint64_t blk = fb + i;
-		struct tfs_chunk *c = tier_cmap_get(&in->i_map, blk / fs->chunk_blocks);
-		uint32_t b = (uint32_t)(blk % fs->chunk_blocks);
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, blk / cb);
+		uint32_t b = (uint32_t)(blk % cb), k, run = cb - b;
 
-		if (!c || !tier_chunk_has(c, b))
+		if (run > n - i)
+			run = (uint32_t)(n - i);
+		if (!c) {
+			i += run;
 			continue;
-		if (verify_one(fs, in, c, blk, buf + i * TFS_BLOCK_SIZE) < 0)
-			return -EIO;
+		}
+		ret = tfs_chunk_csums(fs, c, b, run, cs);
+		if (ret < 0)
+			return ret == -ENOMEM ? -ENOMEM : -EIO;
+		for (k = 0; k < run; k++)
+			if (tier_chunk_has(c, b + k) &&
+			    tier_block_csum(buf + (i + k) * TFS_BLOCK_SIZE, in->i_ino, blk + k) != cs[k])
+				return bad_block(fs, in, c, blk + k);
+		i += run;
 	}
 	return 0;
 }
@@ -224,9 +259,9 @@ ssize_t tfs_read(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 	uint64_t start, end;
 	int ret;
 
-	pthread_rwlock_rdlock(&in->i_rwlock);
+	pthread_rwlock_rdlock(TFS_ILOCK(in));
 	if (off >= in->i_size) {
-		pthread_rwlock_unlock(&in->i_rwlock);
+		pthread_rwlock_unlock(TFS_ILOCK(in));
 		return 0;
 	}
 	if (size > in->i_size - off)
@@ -234,7 +269,7 @@ ssize_t tfs_read(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 	start = round_down(off);
 	end = round_up(off + size);
 	ret = read_blocks(fs, in, start / TFS_BLOCK_SIZE, (end - start) / TFS_BLOCK_SIZE, abuf);
-	pthread_rwlock_unlock(&in->i_rwlock);
+	pthread_rwlock_unlock(TFS_ILOCK(in));
 	return ret < 0 ? ret : (ssize_t)size;
 }
 
@@ -256,11 +291,13 @@ int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 	static const uint8_t zeros[TFS_BLOCK_SIZE];
 	struct tfs_io_req reqs[MAX_RUNS];
 	struct iovec iov[MAX_RUNS]; /* at most a piece per block: n <= MAX_RUNS here */
+	uint32_t cs[CHUNK_BLOCKS_MAX], cb = fs->pool.chunk_blocks;
+	struct tfs_chunk *csc = NULL; /* the chunk whose checksums are in cs[] */
 	uint64_t start, fb, n, i;
 	unsigned int nr;
 	int niov = 0, mapped = 0, ret;
 
-	pthread_rwlock_rdlock(&in->i_rwlock);
+	pthread_rwlock_rdlock(TFS_ILOCK(in));
 	tfs_heat_note_locked(fs, in, off, size, heat); /* under the lock the read takes anyway */
 	if (off >= in->i_size || size == 0) {
 		ret = reply(arg, NULL, 0);
@@ -271,8 +308,8 @@ int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 	start = round_down(off);
 	fb = start / TFS_BLOCK_SIZE;
 	n = (round_up(off + size) - start) / TFS_BLOCK_SIZE;
-	for (i = 0; i < n && !mapped; i += fs->chunk_blocks - (fb + i) % fs->chunk_blocks) {
-		struct tfs_chunk *c = tier_cmap_get(&in->i_map, (fb + i) / fs->chunk_blocks);
+	for (i = 0; i < n && !mapped; i += cb - (fb + i) % cb) {
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, (fb + i) / cb);
 
 		mapped = c && on_map(fs, c);
 	}
@@ -298,8 +335,8 @@ int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 	}
 	for (i = 0; i < n; i++) {
 		uint64_t blk = fb + i;
-		struct tfs_chunk *c = tier_cmap_get(&in->i_map, blk / fs->chunk_blocks);
-		uint32_t b = (uint32_t)(blk % fs->chunk_blocks);
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, blk / cb);
+		uint32_t b = (uint32_t)(blk % cb);
 		size_t lo = i == 0 ? (size_t)(off - start) : 0;
 		size_t hi = i == n - 1 ? (size_t)(off + size - (blk * TFS_BLOCK_SIZE)) : TFS_BLOCK_SIZE;
 		const uint8_t *src;
@@ -308,14 +345,23 @@ int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 			src = c && on_map(fs, c) ? zeros : abuf + i * TFS_BLOCK_SIZE;
 		} else {
 			src = on_map(fs, c) ? map_addr(fs, c, b) : abuf + i * TFS_BLOCK_SIZE;
-			ret = verify_one(fs, in, c, blk, src);
-			if (ret < 0)
+			if (c != csc) {
+				ret = tfs_chunk_csums(fs, c, 0, cb, cs);
+				if (ret < 0) {
+					ret = ret == -ENOMEM ? -ENOMEM : -EIO;
+					goto out_unlock;
+				}
+				csc = c;
+			}
+			if (tier_block_csum(src, in->i_ino, blk) != cs[b]) {
+				ret = bad_block(fs, in, c, blk);
 				goto out_unlock;
+			}
 			if (on_map(fs, c)) {
-				struct tfs_dstat *st = &fs->dstat[c->c_dev];
+				struct tfs_dstat *st = &fs->pool.dstat[c->c_dev];
 
 				__atomic_fetch_add(&st->read_bytes, hi - lo, __ATOMIC_RELAXED);
-				if (i == 0 || (fb + i) % fs->chunk_blocks == 0)
+				if (i == 0 || (fb + i) % cb == 0)
 					__atomic_fetch_add(&st->read_requests, 1, __ATOMIC_RELAXED);
 			}
 		}
@@ -323,7 +369,7 @@ int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 	}
 	ret = reply(arg, iov, niov);
 out_unlock:
-	pthread_rwlock_unlock(&in->i_rwlock);
+	pthread_rwlock_unlock(TFS_ILOCK(in));
 	return ret;
 }
 
@@ -337,44 +383,49 @@ out_unlock:
 static int __alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
 			  int prealloc, unsigned int cls)
 {
-	uint64_t idx, last = (fb + n - 1) / fs->chunk_blocks;
+	uint64_t idx, last = (fb + n - 1) / fs->pool.chunk_blocks;
 	int ret = 0;
 
 	pthread_mutex_lock(&fs->lock);
-	if (fs->readonly)
+	if (fs->ns.readonly)
 		ret = -EROFS;
+	else if (tfs_meta_readonly(fs->meta))
+		ret = -EIO;
 	if (tfs_inode_pin(in) < TFS_CLASS_MAX)
 		cls = tfs_inode_pin(in);
-	for (idx = fb / fs->chunk_blocks; idx <= last && ret == 0; idx++) {
+	for (idx = fb / fs->pool.chunk_blocks; idx <= last && ret == 0; idx++) {
 		struct tfs_chunk *c;
 		uint16_t dev;
 		uint64_t slot;
-
 		int pref;
 
 		if (tier_cmap_get(&in->i_map, idx))
 			continue;
-		pref = prealloc ? tier_place_inplace(&fs->alloc, in->i_ino, idx)
-				: (int)tier_place_cls(&fs->alloc, in->i_ino, idx, cls);
-		if (pref < 0 || tier_alloc_zoned(&fs->alloc, (unsigned int)pref))
+		pref = prealloc ? tier_place_inplace(&fs->pool.alloc, in->i_ino, idx)
+				: (int)tier_place_cls(&fs->pool.alloc, in->i_ino, idx, cls);
+		if (pref < 0 || tier_alloc_zoned(&fs->pool.alloc, (unsigned int)pref))
 			continue;
-		ret = tier_alloc_take(&fs->alloc, (unsigned int)pref, &dev, &slot);
+		/* what the metadata log and the root reserve need stays free */
+		ret = tfs_data_room(fs, in->i_uid, 1) ? tier_alloc_take(&fs->pool.alloc,
+									(unsigned int)pref, &dev, &slot)
+						      : -ENOSPC;
 		if (ret == -ENOSPC && pool_zoned(fs)) {
 			ret = 0; /* the zones take it */
 			continue;
 		}
 		if (ret < 0)
 			break;
-		c = tier_chunk_new(in->i_ino, idx, fs->chunk_blocks);
-		if (!c) {
-			tier_alloc_release(&fs->alloc, dev, slot);
+		c = tier_chunk_new(&fs->pool.chunks, in->i_ino, idx);
+		if (!c || tier_cmap_set(&in->i_map, idx, c) < 0) {
+			tier_chunk_free(&fs->pool.chunks, c);
+			tier_alloc_release(&fs->pool.alloc, dev, slot);
 			ret = -ENOMEM;
 			break;
 		}
 		c->c_dev = dev;
 		c->c_slot = slot;
-		tier_cmap_set(&in->i_map, idx, c);
-		tfs_chunk_dirty(fs, c);
+		tfs_cs_reset(fs->meta, dev, slot);
+		tfs_chunk_dirty(fs, in, c);
 	}
 	pthread_mutex_unlock(&fs->lock);
 	return ret;
@@ -383,17 +434,32 @@ static int __alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, 
 static int alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
 			int prealloc, unsigned int cls)
 {
-	int ret = __alloc_chunks(fs, in, fb, n, prealloc, cls), pending;
+	uint64_t step = (uint64_t)fs->pool.chunk_blocks * 4096, done = 0;
+	int ret = 0, pending, high;
 
-	if (ret != -ENOSPC)
-		return ret;
-	/* freed slots become usable once the records freeing them are durable */
-	pthread_mutex_lock(&fs->lock);
-	pending = fs->fpend_len > 0;
-	pthread_mutex_unlock(&fs->lock);
-	if (!pending || tfs_commit(fs, 0) < 0)
-		return ret;
-	return __alloc_chunks(fs, in, fb, n, prealloc, cls);
+	/* a big preallocation in slices, committing in between, so that what
+	 * one commit carries stays small */
+	while (done < n && ret == 0) {
+		uint64_t len = n - done < step ? n - done : step;
+
+		ret = __alloc_chunks(fs, in, fb + done, len, prealloc, cls);
+		if (ret == -ENOSPC) {
+			/* freed slots become usable once the records freeing
+			 * them are durable */
+			pthread_mutex_lock(&fs->lock);
+			pending = fs->ns.fpend_len > 0;
+			pthread_mutex_unlock(&fs->lock);
+			if (pending && tfs_commit(fs) == 0)
+				ret = __alloc_chunks(fs, in, fb + done, len, prealloc, cls);
+		}
+		done += len;
+		pthread_mutex_lock(&fs->lock);
+		high = tfs_meta_pending_high(fs->meta);
+		pthread_mutex_unlock(&fs->lock);
+		if (ret == 0 && high && done < n)
+			ret = tfs_commit(fs);
+	}
+	return ret;
 }
 
 /*
@@ -403,7 +469,8 @@ static int alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, ui
  * zoned, or into a free slot of a device written in place (@dst preferred).
  * A zone with no room left sends it to a device written in place, unless
  * @strict (a migration to the zns tier has no point elsewhere).  @user:
- * bytes of new user data in it (write amplification).
+ * bytes of new user data in it (write amplification).  @uid: whose data
+ * (the root reserve).
  */
 static int put_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsigned int dst,
 		     unsigned int stream, const uint8_t *buf, uint64_t user, int strict,
@@ -412,29 +479,35 @@ static int put_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsi
 	struct tfs_io_req req;
 	int ret, pref;
 
-	if (fs->zspz[dst]) {
-		ret = tfs_zns_append(fs, dst, stream, buf, user, nslot);
+	if (fs->zns.spz[dst]) {
+		pthread_mutex_lock(&fs->lock);
+		ret = tfs_data_room(fs, moving ? 0 : in->i_uid, 0) ? 0 : -ENOSPC;
+		pthread_mutex_unlock(&fs->lock);
+		if (ret == 0)
+			ret = tfs_zns_append(fs, dst, stream, buf, user, nslot);
 		if (ret != -ENOSPC || strict) {
 			*ndev = (uint16_t)dst;
 			return ret;
 		}
 		pthread_mutex_lock(&fs->lock);
-		pref = tier_place_inplace(&fs->alloc, in->i_ino, idx);
+		pref = tier_place_inplace(&fs->pool.alloc, in->i_ino, idx);
 		pthread_mutex_unlock(&fs->lock);
 		if (pref < 0)
 			return -ENOSPC;
 		dst = (unsigned int)pref;
 	}
 	pthread_mutex_lock(&fs->lock);
-	ret = tier_alloc_take(&fs->alloc, dst, ndev, nslot);
+	ret = tfs_data_room(fs, moving ? 0 : in->i_uid, 1)
+		      ? tier_alloc_take(&fs->pool.alloc, dst, ndev, nslot)
+		      : -ENOSPC;
 	pthread_mutex_unlock(&fs->lock);
 	if (ret < 0)
 		return ret;
 	req = (struct tfs_io_req){
-		.r_dev = &fs->dev[*ndev],
+		.r_dev = &fs->pool.dev[*ndev],
 		.r_op = TFS_IO_WRITE,
 		.r_buf = (void *)buf,
-		.r_len = fs->chunk_size,
+		.r_len = fs->pool.chunk_size,
 		.r_off = tfs_slot_off(fs, *ndev, *nslot),
 	};
 	ret = tfs_io_run(&req, 1);
@@ -442,25 +515,61 @@ static int put_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsi
 		count_io(fs, &req, 1);
 	if (ret < 0) {
 		pthread_mutex_lock(&fs->lock);
-		tier_alloc_release(&fs->alloc, *ndev, *nslot);
+		tier_alloc_release(&fs->pool.alloc, *ndev, *nslot);
 		pthread_mutex_unlock(&fs->lock);
 	}
 	return ret;
 }
 
-/* pool lock: chunk @c now lives at (@dev, @slot); its old slot is freed */
-static void relocate(struct tfs_fs *fs, struct tfs_chunk *c, uint16_t dev, uint64_t slot)
+/* pool lock: chunk @c of @in now lives at (@dev, @slot) with checksums @cs
+ * (all its data blocks); its old slot is freed */
+static int relocate(struct tfs_fs *fs, struct tfs_inode *in, struct tfs_chunk *c, uint16_t dev,
+		    uint64_t slot, const uint32_t *cs)
 {
+	uint32_t b = 0, cb = fs->pool.chunk_blocks;
+	int ret = 0;
+
+	tfs_cs_reset(fs->meta, dev, slot);
+	/* the checksums move with the data, run by run of data blocks */
+	while (b < cb && ret == 0) {
+		uint32_t e;
+
+		if (!tier_chunk_has(c, b)) {
+			b++;
+			continue;
+		}
+		for (e = b; e < cb && tier_chunk_has(c, e); e++)
+			;
+		ret = tfs_cs_put(fs->meta, dev, slot, b, e - b, cs + b);
+		b = e;
+	}
+	if (ret < 0)
+		return ret;
 	tfs_slot_free(fs, c->c_dev, c->c_slot);
 	c->c_dev = dev;
 	c->c_slot = slot;
-	tier_alloc_bind(&fs->alloc, dev, slot, c);
-	tfs_chunk_dirty(fs, c);
+	tier_alloc_bind(&fs->pool.alloc, dev, slot, c);
+	tfs_chunk_dirty(fs, in, c);
+	return 0;
+}
+
+/* read chunk @idx of @in whole into @buf, verifying every block, and its
+ * checksums into @cs; i_rwlock held */
+static int read_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint8_t *buf,
+		      uint32_t *cs)
+{
+	struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
+	int ret = read_blocks(fs, in, idx * fs->pool.chunk_blocks, fs->pool.chunk_blocks, buf);
+
+	if (ret == 0 && c)
+		ret = tfs_chunk_csums(fs, c, 0, fs->pool.chunk_blocks, cs);
+	return ret;
 }
 
 int tfs_chunk_move(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsigned int dev,
 		   uint64_t slot, unsigned int dst, unsigned int stream)
 {
+	uint32_t cs[CHUNK_BLOCKS_MAX];
 	struct tfs_chunk *c;
 	uint8_t *buf;
 	uint16_t nd;
@@ -473,27 +582,30 @@ int tfs_chunk_move(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsign
 	pthread_mutex_unlock(&fs->lock);
 	if (!ret)
 		return 0; /* rewritten, moved or gone meanwhile */
-	buf = tfs_io_scratch(TFS_SCRATCH_CHUNK, fs->chunk_size);
+	buf = tfs_io_scratch(TFS_SCRATCH_CHUNK, fs->pool.chunk_size);
 	if (!buf)
 		return -ENOMEM;
 	/* every block is verified on the way: a move never spreads bad data */
 	moving = 1;
-	ret = read_blocks(fs, in, idx * fs->chunk_blocks, fs->chunk_blocks, buf);
+	ret = read_chunk(fs, in, idx, buf, cs);
 	if (ret == 0)
 		ret = put_chunk(fs, in, idx, dst, stream, buf, 0, 0, &nd, &ns);
 	moving = 0;
 	if (ret < 0)
 		return ret;
 	pthread_mutex_lock(&fs->lock);
-	relocate(fs, c, nd, ns);
+	ret = relocate(fs, in, c, nd, ns, cs);
+	if (ret < 0)
+		tier_alloc_release(&fs->pool.alloc, nd, ns);
 	pthread_mutex_unlock(&fs->lock);
-	return 0;
+	return ret;
 }
 
 /* one try of tfs_chunk_migrate: 0 moved, -EAGAIN written meanwhile */
 static int migrate_once(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint16_t dev,
 			uint64_t slot, unsigned int cls, uint8_t *buf)
 {
+	uint32_t cs[CHUNK_BLOCKS_MAX];
 	struct tfs_chunk *c;
 	uint32_t gen;
 	uint16_t nd;
@@ -501,18 +613,18 @@ static int migrate_once(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, u
 	int ret, d;
 
 	/* copy under the shared lock: readers go on, writers wait for the read */
-	pthread_rwlock_rdlock(&in->i_rwlock);
+	pthread_rwlock_rdlock(TFS_ILOCK(in));
 	pthread_mutex_lock(&fs->lock);
 	c = tier_cmap_get(&in->i_map, idx);
 	ret = c && c->c_dev == dev && c->c_slot == slot ? 0 : -ESTALE;
 	gen = c ? c->c_wgen : 0;
-	d = tier_dest(&fs->alloc, cls, in->i_ino, idx, cls < c_class(fs, dev));
+	d = tier_dest(&fs->pool.alloc, cls, in->i_ino, idx, cls < c_class(fs, dev));
 	pthread_mutex_unlock(&fs->lock);
 	if (ret == 0 && d < 0)
 		ret = -ENOSPC;
 	if (ret == 0)
-		ret = read_blocks(fs, in, idx * fs->chunk_blocks, fs->chunk_blocks, buf);
-	pthread_rwlock_unlock(&in->i_rwlock);
+		ret = read_chunk(fs, in, idx, buf, cs);
+	pthread_rwlock_unlock(TFS_ILOCK(in));
 	if (ret < 0)
 		return ret;
 	/* demoted chunks are cold: the zones of the cleaner's stream keep them
@@ -521,20 +633,21 @@ static int migrate_once(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, u
 	if (ret < 0)
 		return ret;
 	/* the flip: only if nothing changed the chunk since it was read */
-	pthread_rwlock_wrlock(&in->i_rwlock);
+	pthread_rwlock_wrlock(TFS_ILOCK(in));
 	pthread_mutex_lock(&fs->lock);
 	c = tier_cmap_get(&in->i_map, idx);
 	if (c && c->c_dev == dev && c->c_slot == slot && c->c_wgen == gen) {
-		relocate(fs, c, nd, ns);
-		ret = 0;
+		ret = relocate(fs, in, c, nd, ns, cs);
+		if (ret < 0)
+			tier_alloc_release(&fs->pool.alloc, nd, ns);
 	} else {
 		/* never referenced by metadata: free at once (a zone slot becomes
 		 * garbage) */
-		tier_alloc_release(&fs->alloc, nd, ns);
+		tier_alloc_release(&fs->pool.alloc, nd, ns);
 		ret = c && c->c_dev == dev && c->c_slot == slot ? -EAGAIN : -ESTALE;
 	}
 	pthread_mutex_unlock(&fs->lock);
-	pthread_rwlock_unlock(&in->i_rwlock);
+	pthread_rwlock_unlock(TFS_ILOCK(in));
 	return ret;
 }
 
@@ -547,14 +660,13 @@ int tfs_chunk_migrate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t de
 
 	pthread_mutex_lock(&fs->lock);
 	in = tfs_inode_get(fs, ino);
-	if (in && S_ISREG(in->i_mode) && !fs->readonly)
-		in->i_nopen++; /* keeps it while the pool lock is dropped */
-	else
-		in = NULL;
+	if (!in || !S_ISREG(in->i_mode) || fs->ns.readonly || tfs_meta_readonly(fs->meta) ||
+	    tfs_inode_hold(fs, in) < 0)
+		in = NULL; /* the hold keeps it while the pool lock is dropped */
 	pthread_mutex_unlock(&fs->lock);
 	if (!in)
 		return -ESTALE;
-	buf = tfs_io_scratch(TFS_SCRATCH_CHUNK, fs->chunk_size);
+	buf = tfs_io_scratch(TFS_SCRATCH_CHUNK, fs->pool.chunk_size);
 	moving = 1;
 	for (tries = 0; buf && tries < 4; tries++) {
 		ret = migrate_once(fs, in, idx, dev, slot, cls, buf);
@@ -589,83 +701,90 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 		     uint32_t b1, const uint8_t *data, const uint32_t *csum, unsigned int cls)
 {
 	struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
-	int whole = b0 == 0 && b1 == fs->chunk_blocks, ip, ret;
+	uint32_t cb = fs->pool.chunk_blocks, cs[CHUNK_BLOCKS_MAX], b;
+	int whole = b0 == 0 && b1 == cb, ip, ret;
 	const uint8_t *img = data;
 	unsigned int dst;
-	uint64_t now, ns;
 	uint16_t nd;
-	uint32_t b;
+	uint64_t ns;
 
 	/* where new data goes (an overwrite of a zone chunk too: up, if the
 	 * faster tiers have room) */
 	pthread_mutex_lock(&fs->lock);
 	if (tfs_inode_pin(in) < TFS_CLASS_MAX)
 		cls = tfs_inode_pin(in);
-	dst = tier_place_cls(&fs->alloc, in->i_ino, idx, cls);
-	ip = tier_place_inplace(&fs->alloc, in->i_ino, idx);
+	dst = tier_place_cls(&fs->pool.alloc, in->i_ino, idx, cls);
+	ip = tier_place_inplace(&fs->pool.alloc, in->i_ino, idx);
+	if (ip >= 0 && !tfs_data_room(fs, in->i_uid, 1))
+		ip = -1;
 	pthread_mutex_unlock(&fs->lock);
-	if (!whole || !fs->zspz[dst]) {
+	if (!whole || !fs->zns.spz[dst]) {
 		/* a part of a chunk is never appended to a zone when a device
 		 * written in place has room: later writes then land in place */
-		if (ip >= 0 && fs->zspz[dst]) {
+		if (ip >= 0 && fs->zns.spz[dst]) {
 			dst = (unsigned int)ip;
 		} else if (ip < 0) {
 			/* the devices written in place are full: a zone */
 			unsigned int d;
 
-			for (d = 0; d < fs->ndev && !fs->zspz[d]; d++)
+			for (d = 0; d < fs->pool.ndev && !fs->zns.spz[d]; d++)
 				;
-			if (d == fs->ndev)
+			if (d == fs->pool.ndev)
 				return -ENOSPC;
 			dst = d;
 		}
 	}
+	memset(cs, 0, sizeof(cs[0]) * cb);
 	if (!whole) {
-		uint8_t *buf = tfs_io_scratch(TFS_SCRATCH_CHUNK, fs->chunk_size);
+		uint8_t *buf = tfs_io_scratch(TFS_SCRATCH_CHUNK, fs->pool.chunk_size);
 
 		if (!buf)
 			return -ENOMEM;
 		if (c) {
-			ret = read_blocks(fs, in, idx * fs->chunk_blocks, fs->chunk_blocks, buf);
+			ret = read_chunk(fs, in, idx, buf, cs);
 			if (ret < 0)
 				return ret;
 		} else {
-			memset(buf, 0, fs->chunk_size);
+			memset(buf, 0, fs->pool.chunk_size);
 		}
 		memcpy(buf + (size_t)b0 * TFS_BLOCK_SIZE, data, (size_t)(b1 - b0) * TFS_BLOCK_SIZE);
 		img = buf;
 	}
+	for (b = b0; b < b1; b++)
+		cs[b] = csum[b - b0];
 	ret = put_chunk(fs, in, idx, dst, TIER_STREAM_USER, img,
 			(uint64_t)(b1 - b0) * TFS_BLOCK_SIZE, 0, &nd, &ns);
 	if (ret < 0)
 		return ret;
-	now = tfs_now_ms();
 	pthread_mutex_lock(&fs->lock);
 	if (!c) {
-		c = tier_chunk_new(in->i_ino, idx, fs->chunk_blocks);
-		if (!c) {
-			tier_alloc_release(&fs->alloc, nd, ns);
+		c = tier_chunk_new(&fs->pool.chunks, in->i_ino, idx);
+		if (!c || tier_cmap_set(&in->i_map, idx, c) < 0) {
+			tier_chunk_free(&fs->pool.chunks, c);
+			tier_alloc_release(&fs->pool.alloc, nd, ns);
 			pthread_mutex_unlock(&fs->lock);
 			return -ENOMEM;
 		}
 		c->c_dev = nd;
 		c->c_slot = ns;
-		tier_cmap_set(&in->i_map, idx, c);
-		tier_alloc_bind(&fs->alloc, nd, ns, c);
-		tfs_chunk_dirty(fs, c);
-	} else {
-		relocate(fs, c, nd, ns);
+		tier_alloc_bind(&fs->pool.alloc, nd, ns, c);
+		tfs_cs_reset(fs->meta, nd, ns);
+		tfs_chunk_dirty(fs, in, c);
 	}
 	for (b = b0; b < b1; b++) {
 		if (!tier_chunk_has(c, b)) {
 			tier_chunk_set(c, b);
 			in->i_map.m_blocks++;
 		}
-		c->c_csum[b] = csum[b - b0];
 	}
-	c->c_written = now;
+	if (c->c_dev != nd || c->c_slot != ns)
+		ret = relocate(fs, in, c, nd, ns, cs);
+	else
+		ret = tfs_cs_put(fs->meta, nd, ns, b0, b1 - b0, csum);
+	if (ret < 0)
+		tfs_err("out of memory recording checksums of inode %llu", (unsigned long long)in->i_ino);
 	pthread_mutex_unlock(&fs->lock);
-	return 0;
+	return ret;
 }
 
 /* i_rwlock held exclusively: the part of a write of blocks [fb, fb+n) (in
@@ -673,15 +792,14 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 static int write_zoned(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
 		       const uint8_t *abuf, const uint32_t *csum, unsigned int cls)
 {
+	uint32_t cb = fs->pool.chunk_blocks;
 	uint64_t blk = fb;
 	int ret;
 
 	while (blk < fb + n) {
-		uint64_t idx = blk / fs->chunk_blocks;
-		uint32_t b0 = (uint32_t)(blk % fs->chunk_blocks);
-		uint32_t b1 = fb + n - idx * fs->chunk_blocks < fs->chunk_blocks
-				      ? (uint32_t)(fb + n - idx * fs->chunk_blocks)
-				      : fs->chunk_blocks;
+		uint64_t idx = blk / cb;
+		uint32_t b0 = (uint32_t)(blk % cb);
+		uint32_t b1 = fb + n - idx * cb < cb ? (uint32_t)(fb + n - idx * cb) : cb;
 		struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
 
 		if (!c || on_zone(fs, c)) {
@@ -690,7 +808,7 @@ static int write_zoned(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uin
 			if (ret < 0)
 				return ret;
 		}
-		blk = (idx + 1) * fs->chunk_blocks;
+		blk = (idx + 1) * cb;
 	}
 	return 0;
 }
@@ -715,80 +833,86 @@ static int write_intent(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, ui
 	pthread_mutex_lock(&fs->lock);
 	for (i = 0; i < n; i++) {
 		uint64_t blk = fb + i;
-		struct tfs_chunk *c = tier_cmap_get(&in->i_map, blk / fs->chunk_blocks);
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, blk / fs->pool.chunk_blocks);
 
 		if (!c || on_zone(fs, c))
 			continue; /* a new copy (cow_chunk), not an overwrite */
-		c->c_written = now; /* before the I/O: no expiry while it runs */
-		if ((c->c_flags & TIER_CHUNK_INTENT) ||
-		    !tier_chunk_has(c, (uint32_t)(blk % fs->chunk_blocks)))
+		if (c->c_flags & TIER_CHUNK_INTENT) {
+			tfs_intent_note(fs, c, now); /* before the I/O: no expiry while it runs */
 			continue;
+		}
+		if (!tier_chunk_has(c, (uint32_t)(blk % fs->pool.chunk_blocks)))
+			continue;
+		if (tfs_intent_note(fs, c, now) < 0) {
+			pthread_mutex_unlock(&fs->lock);
+			return -ENOMEM;
+		}
 		c->c_flags |= TIER_CHUNK_INTENT;
-		tfs_list_add_tail(&fs->intent_chunks, &c->c_intent);
-		tfs_chunk_dirty(fs, c);
+		tfs_chunk_dirty(fs, in, c);
 		need = 1;
 	}
 	pthread_mutex_unlock(&fs->lock);
-	return need ? tfs_commit(fs, 0) : 0;
+	return need ? tfs_commit(fs) : 0;
 }
+
+struct reseal {
+	struct tfs_fs *fs;
+	uint8_t *buf;
+	uint64_t chunks, fixed;
+	int ret;
+};
 
 int tfs_reseal(struct tfs_fs *fs)
 {
-	uint64_t fixed = 0, chunks = 0;
+	struct tfs_ns *ns = &fs->ns;
+	uint32_t cs[CHUNK_BLOCKS_MAX], cb = fs->pool.chunk_blocks;
+	uint64_t chunks = 0;
 	uint8_t *buf;
-	size_t b;
+	size_t i;
 	int ret = 0;
 
-	buf = tfs_io_alloc(fs->chunk_size);
+	if (!ns->nintents)
+		return 0;
+	buf = tfs_io_alloc(fs->pool.chunk_size);
 	if (!buf)
 		return -ENOMEM;
-	/* at mount, before anything else runs: holding the lock over I/O is fine */
+	/* at mount, before anything else runs: holding the lock over I/O is
+	 * fine.  The intents are those the load found in the metadata. */
 	pthread_mutex_lock(&fs->lock);
-	for (b = 0; b < fs->inodes.t_size && ret == 0; b++) {
-		struct tfs_hnode *h;
+	for (i = 0; i < ns->nintents && ret == 0; i++) {
+		struct tfs_chunk *c = ns->intents[i].c;
+		struct tfs_inode *in = tfs_inode_get(fs, c->c_ino);
+		struct tfs_io_req reqs[MAX_RUNS];
+		uint64_t fb = (uint64_t)c->c_idx * cb;
+		unsigned int nr;
+		uint32_t k;
 
-		for (h = fs->inodes.t_b[b]; h && ret == 0; h = h->h_next) {
-			struct tfs_inode *in = tfs_container_of(h, struct tfs_inode, i_hnode);
-			struct tfs_io_req reqs[MAX_RUNS];
-			struct tfs_chunk *c;
-
-			for (c = tier_cmap_next(&in->i_map, 0); c && ret == 0;
-			     c = tier_cmap_next(&in->i_map, c->c_idx + 1)) {
-				uint64_t fb = c->c_idx * fs->chunk_blocks;
-				unsigned int nr;
-				uint32_t k;
-
-				if (!(c->c_flags & TIER_CHUNK_INTENT))
-					continue;
-				chunks++;
-				nr = plan_io(fs, in, TFS_IO_READ, fb, c->c_nblocks, buf, reqs);
-				ret = tfs_io_run(reqs, nr);
-				for (k = 0; k < c->c_nblocks && ret == 0; k++) {
-					uint32_t sum;
-
-					if (!tier_chunk_has(c, k))
-						continue;
-					sum = tier_block_csum(buf + (size_t)k * TFS_BLOCK_SIZE,
-							      in->i_ino, fb + k);
-					if (sum != c->c_csum[k]) {
-						c->c_csum[k] = sum;
-						fixed++;
-					}
-				}
-				c->c_flags &= ~TIER_CHUNK_INTENT;
-				tfs_chunk_dirty(fs, c);
-			}
-		}
+		if (!in)
+			continue;
+		chunks++;
+		nr = plan_io(fs, in, TFS_IO_READ, fb, cb, buf, reqs);
+		ret = tfs_io_run(reqs, nr);
+		for (k = 0; k < cb && ret == 0; k++)
+			cs[k] = tier_chunk_has(c, k)
+					? tier_block_csum(buf + (size_t)k * TFS_BLOCK_SIZE, in->i_ino, fb + k)
+					: 0;
+		/* the data there is the truth: old or new, whichever landed */
+		for (k = 0; k < cb && ret == 0; k++)
+			if (tier_chunk_has(c, k))
+				ret = tfs_cs_put(fs->meta, c->c_dev, c->c_slot, k, 1, &cs[k]);
+		c->c_flags &= (uint16_t)~TIER_CHUNK_INTENT;
+		tfs_chunk_dirty(fs, in, c);
 	}
+	for (i = 0; i < ns->nintents; i++)
+		ns->intents[i].c->c_flags &= (uint16_t)~TIER_CHUNK_INTENT_LIVE;
+	ns->nintents = 0;
 	pthread_mutex_unlock(&fs->lock);
 	tfs_io_free(buf);
 	if (ret < 0)
 		return ret;
-	if (chunks)
-		tfs_info("re-checksummed %llu chunk%s written in place at the crash (%llu block%s changed)",
-			 (unsigned long long)chunks, chunks == 1 ? "" : "s",
-			 (unsigned long long)fixed, fixed == 1 ? "" : "s");
-	return chunks ? tfs_commit(fs, 0) : 0;
+	tfs_info("re-checksummed %llu chunk%s written in place at the crash",
+		 (unsigned long long)chunks, chunks == 1 ? "" : "s");
+	return tfs_commit(fs);
 }
 
 /*
@@ -818,11 +942,11 @@ static int zero_tail(struct tfs_fs *fs, struct tfs_inode *in)
 {
 	static const uint8_t zeros[TFS_BLOCK_SIZE];
 	uint64_t size = in->i_size, end = round_up(size);
-	struct tfs_chunk *c = tier_cmap_get(&in->i_map, size >> fs->chunk_shift);
+	struct tfs_chunk *c = tier_cmap_get(&in->i_map, size >> fs->pool.chunk_shift);
 	ssize_t ret;
 
-	if (size == end || !c || !tier_chunk_has(c, (uint32_t)((size / TFS_BLOCK_SIZE) %
-							      fs->chunk_blocks)))
+	if (size == end || !c ||
+	    !tier_chunk_has(c, (uint32_t)((size / TFS_BLOCK_SIZE) % fs->pool.chunk_blocks)))
 		return 0;
 	ret = write_locked(fs, in, size, zeros, end - size, TFS_CLASS_MAX);
 	pthread_mutex_lock(&fs->lock);
@@ -839,8 +963,7 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	struct tfs_io_req reqs[MAX_RUNS];
 	uint64_t start = round_down(off), end = round_up(off + size);
 	uint64_t fb = start / TFS_BLOCK_SIZE, n = (end - start) / TFS_BLOCK_SIZE, i;
-	uint32_t csum[IO_MAX / TFS_BLOCK_SIZE + 2]; /* callers write at most IO_MAX */
-	uint64_t now;
+	uint32_t csum[IO_MAX / TFS_BLOCK_SIZE + 2], cb = fs->pool.chunk_blocks;
 	uint8_t *abuf;
 	unsigned int nr;
 	int ret, zoned = pool_zoned(fs);
@@ -888,30 +1011,41 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	if (ret < 0) {
 		tfs_err("write error on inode %llu: %s", (unsigned long long)in->i_ino,
 			strerror(-ret));
-		return ret == -ENOSPC ? -ENOSPC : -EIO;
+		return ret == -ENOSPC ? -ENOSPC : ret == -ENOMEM ? -ENOMEM : -EIO;
 	}
-	now = tfs_now_ms();
 	pthread_mutex_lock(&fs->lock);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && ret == 0;) {
 		uint64_t blk = fb + i;
-		struct tfs_chunk *c = tier_cmap_get(&in->i_map, blk / fs->chunk_blocks);
-		uint32_t b = (uint32_t)(blk % fs->chunk_blocks);
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, blk / cb);
+		uint32_t b = (uint32_t)(blk % cb), run = cb - b, k;
 
-		if (!tier_chunk_has(c, b)) {
-			tier_chunk_set(c, b);
-			in->i_map.m_blocks++;
+		if (run > n - i)
+			run = (uint32_t)(n - i);
+		if (!c) {
+			ret = -EIO;
+			break;
 		}
-		c->c_csum[b] = csum[i]; /* (the same value where cow_chunk put it) */
-		c->c_written = now;
-		tfs_chunk_dirty(fs, c);
+		if (!on_zone(fs, c)) {
+			/* (cow_chunk recorded those in zones) */
+			for (k = 0; k < run; k++)
+				if (!tier_chunk_has(c, b + k)) {
+					tier_chunk_set(c, b + k);
+					in->i_map.m_blocks++;
+				}
+			ret = tfs_cs_put(fs->meta, c->c_dev, c->c_slot, b, run, csum + i);
+		}
+		tfs_chunk_dirty(fs, in, c);
+		i += run;
 	}
-	if (off + size > in->i_size)
-		in->i_size = off + size;
-	tfs_touch(&in->i_mtime);
-	in->i_ctime = in->i_mtime;
-	tfs_inode_dirty(fs, in);
+	if (ret == 0) {
+		if (off + size > in->i_size)
+			in->i_size = off + size;
+		tfs_touch(&in->i_mtime);
+		in->i_ctime = in->i_mtime;
+		tfs_inode_dirty(fs, in);
+	}
 	pthread_mutex_unlock(&fs->lock);
-	return (ssize_t)size;
+	return ret < 0 ? ret : (ssize_t)size;
 }
 
 ssize_t tfs_write(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const void *buf, size_t size)
@@ -930,7 +1064,7 @@ ssize_t tfs_write_cls(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, con
 		return 0;
 	if (pool_zoned(fs))
 		tfs_zns_throttle(fs);
-	pthread_rwlock_wrlock(&in->i_rwlock);
+	pthread_rwlock_wrlock(TFS_ILOCK(in));
 	while ((size_t)done < size) {
 		size_t step = size - (size_t)done > IO_MAX ? IO_MAX : size - (size_t)done;
 
@@ -939,7 +1073,7 @@ ssize_t tfs_write_cls(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, con
 			break;
 		done += ret;
 	}
-	pthread_rwlock_unlock(&in->i_rwlock);
+	pthread_rwlock_unlock(TFS_ILOCK(in));
 	return done > 0 ? done : ret;
 }
 
@@ -947,7 +1081,8 @@ ssize_t tfs_write_cls(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, con
 static int punch_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, uint64_t end)
 {
 	static const uint8_t zeros[TFS_BLOCK_SIZE];
-	uint64_t fs_b, fe_b, blk, isize = in->i_size;
+	uint64_t fs_b, fe_b, blk, isize = in->i_size, g, from;
+	uint32_t cb = fs->pool.chunk_blocks;
 	int ret = 0;
 
 	if (off >= end)
@@ -956,9 +1091,9 @@ static int punch_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, u
 	fs_b = round_up(off);
 	fe_b = round_down(end);
 	if (fs_b > fe_b) { /* inside one block */
-		struct tfs_chunk *c = tier_cmap_get(&in->i_map, off / fs->chunk_size);
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, off / fs->pool.chunk_size);
 
-		if (c && tier_chunk_has(c, (uint32_t)((off / TFS_BLOCK_SIZE) % fs->chunk_blocks)))
+		if (c && tier_chunk_has(c, (uint32_t)((off / TFS_BLOCK_SIZE) % cb)))
 			ret = write_locked(fs, in, off, zeros, end - off, TFS_CLASS_MAX) < 0 ? -EIO : 0;
 		goto restore_size;
 	}
@@ -968,39 +1103,50 @@ static int punch_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, u
 
 		if (a == b)
 			continue;
-		c = tier_cmap_get(&in->i_map, a / fs->chunk_size);
-		if (c && tier_chunk_has(c, (uint32_t)((a / TFS_BLOCK_SIZE) % fs->chunk_blocks))) {
+		c = tier_cmap_get(&in->i_map, a / fs->pool.chunk_size);
+		if (c && tier_chunk_has(c, (uint32_t)((a / TFS_BLOCK_SIZE) % cb))) {
 			ret = (int)write_locked(fs, in, a, zeros, b - a, TFS_CLASS_MAX);
 			if (ret < 0)
 				goto restore_size;
 			ret = 0;
 		}
 	}
-	/* whole blocks: clear, and free chunks left empty */
+	/* whole blocks: clear, and free chunks left empty; one walk over the
+	 * groups in the range */
 	pthread_mutex_lock(&fs->lock);
-	for (blk = fs_b / TFS_BLOCK_SIZE; blk < fe_b / TFS_BLOCK_SIZE;) {
-		uint64_t idx = blk / fs->chunk_blocks;
-		struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
-		uint32_t b = (uint32_t)(blk % fs->chunk_blocks);
+	from = fs_b / TFS_BLOCK_SIZE;
+	g = (from / cb) >> TIER_GROUP_SHIFT;
+	for (;;) {
+		struct tier_cgroup *grp = tier_cmap_group_next(&in->i_map, &g);
+		uint64_t mask, base;
 
-		if (!c) {
-			c = tier_cmap_next(&in->i_map, idx);
-			if (!c)
-				break;
-			blk = c->c_idx * fs->chunk_blocks;
-			continue;
+		if (!grp || (g << TIER_GROUP_SHIFT) * cb >= fe_b / TFS_BLOCK_SIZE)
+			break;
+		base = g << TIER_GROUP_SHIFT;
+		mask = grp->g_present;
+		while (mask) {
+			unsigned int bit = (unsigned int)__builtin_ctzll(mask);
+			uint64_t idx = base + bit, cf = idx * cb, k;
+			struct tfs_chunk *c;
+
+			mask &= mask - 1;
+			if (cf + cb <= from || cf >= fe_b / TFS_BLOCK_SIZE)
+				continue;
+			if (cf >= from && cf + cb <= fe_b / TFS_BLOCK_SIZE) {
+				tfs_chunk_release(fs, in, idx, 1);
+				continue;
+			}
+			c = tier_cmap_get(&in->i_map, idx);
+			for (k = cf < from ? from : cf;
+			     k < cf + cb && k < fe_b / TFS_BLOCK_SIZE; k++) {
+				if (!tier_chunk_has(c, (uint32_t)(k - cf)))
+					continue;
+				tier_chunk_clear(c, (uint32_t)(k - cf));
+				in->i_map.m_blocks--;
+				tfs_chunk_dirty(fs, in, c);
+			}
 		}
-		if (b == 0 && blk + fs->chunk_blocks <= fe_b / TFS_BLOCK_SIZE) {
-			tfs_chunk_release(fs, in, idx, 1);
-			blk += fs->chunk_blocks;
-			continue;
-		}
-		if (tier_chunk_has(c, b)) {
-			tier_chunk_clear(c, b);
-			in->i_map.m_blocks--;
-			tfs_chunk_dirty(fs, c);
-		}
-		blk++;
+		g++;
 	}
 	tfs_inode_dirty(fs, in);
 	pthread_mutex_unlock(&fs->lock);
@@ -1020,16 +1166,15 @@ int tfs_truncate_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t size)
 		return -EFBIG;
 	if (size < in->i_size)
 		/* whole blocks only: the new last block keeps its stale tail */
-		ret = punch_locked(fs, in, round_up(size), round_up(in->i_size) + fs->chunk_size);
+		ret = punch_locked(fs, in, round_up(size),
+				   round_up(size) > round_up(in->i_size) ? round_up(size)
+									 : round_up(in->i_size));
 	else if (size > in->i_size)
 		ret = zero_tail(fs, in);
 	if (ret == 0) {
-		struct tfs_chunk *c;
-
 		/* drop every chunk past the end, even preallocated ones */
 		pthread_mutex_lock(&fs->lock);
-		while ((c = tier_cmap_next(&in->i_map, (size + fs->chunk_size - 1) >> fs->chunk_shift)))
-			tfs_chunk_release(fs, in, c->c_idx, 1);
+		tfs_chunks_trunc(fs, in, (size + fs->pool.chunk_size - 1) >> fs->pool.chunk_shift);
 		in->i_size = size;
 		tfs_inode_dirty(fs, in);
 		pthread_mutex_unlock(&fs->lock);
@@ -1053,7 +1198,7 @@ int tfs_fallocate(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64_t of
 	if (off >= TFS_MAX_FILE_SIZE || len > TFS_MAX_FILE_SIZE - off)
 		return -EFBIG;
 	end = off + len;
-	pthread_rwlock_wrlock(&in->i_rwlock);
+	pthread_rwlock_wrlock(TFS_ILOCK(in));
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > in->i_size)
 		ret = zero_tail(fs, in);
 	if (ret == 0 && (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)))
@@ -1070,27 +1215,28 @@ int tfs_fallocate(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64_t of
 		tfs_inode_dirty(fs, in);
 	}
 	pthread_mutex_unlock(&fs->lock);
-	pthread_rwlock_unlock(&in->i_rwlock);
+	pthread_rwlock_unlock(TFS_ILOCK(in));
 	return ret;
 }
 
 int64_t tfs_lseek(struct tfs_fs *fs, struct tfs_inode *in, int64_t off, int whence)
 {
 	uint64_t blk, size;
+	uint32_t cb = fs->pool.chunk_blocks;
 	int64_t ret;
 
 	if (off < 0)
 		return -ENXIO;
-	pthread_rwlock_rdlock(&in->i_rwlock);
+	pthread_rwlock_rdlock(TFS_ILOCK(in));
 	size = in->i_size;
 	if ((uint64_t)off >= size) {
 		ret = -ENXIO;
 		goto unlock;
 	}
 	for (blk = (uint64_t)off / TFS_BLOCK_SIZE; blk * TFS_BLOCK_SIZE < size;) {
-		uint64_t idx = blk / fs->chunk_blocks;
+		uint64_t idx = blk / cb;
 		struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
-		int data = c && tier_chunk_has(c, (uint32_t)(blk % fs->chunk_blocks));
+		int data = c && tier_chunk_has(c, (uint32_t)(blk % cb));
 
 		if (data == (whence == SEEK_DATA))
 			break;
@@ -1101,7 +1247,7 @@ int64_t tfs_lseek(struct tfs_fs *fs, struct tfs_inode *in, int64_t off, int when
 				blk = (size + TFS_BLOCK_SIZE - 1) / TFS_BLOCK_SIZE;
 				break;
 			}
-			blk = c->c_idx * fs->chunk_blocks;
+			blk = (uint64_t)c->c_idx * cb;
 			continue;
 		}
 		blk++;
@@ -1112,7 +1258,7 @@ int64_t tfs_lseek(struct tfs_fs *fs, struct tfs_inode *in, int64_t off, int when
 	if ((uint64_t)ret >= size)
 		ret = whence == SEEK_DATA ? -ENXIO : (int64_t)size;
 unlock:
-	pthread_rwlock_unlock(&in->i_rwlock);
+	pthread_rwlock_unlock(TFS_ILOCK(in));
 	return ret;
 }
 
@@ -1125,23 +1271,34 @@ int tfs_setattr(struct tfs_fs *fs, uint64_t ino, const struct stat *attr, unsign
 
 	pthread_mutex_lock(&fs->lock);
 	in = tfs_inode_get(fs, ino);
-	ret = !in ? -ESTALE : fs->readonly ? -EROFS : 0;
+	ret = !in ? -ESTALE : fs->ns.readonly ? -EROFS : tfs_meta_readonly(fs->meta) ? -EIO : 0;
+	/* the data lock is only there while the inode is held */
+	if (ret == 0 && (valid & TFS_SET_SIZE))
+		ret = tfs_inode_hold(fs, in);
 	pthread_mutex_unlock(&fs->lock);
 	if (ret < 0)
 		return ret;
 	tfs_touch(&now);
 	if (valid & TFS_SET_SIZE) {
 		if (S_ISDIR(in->i_mode))
-			return -EISDIR;
-		if (!S_ISREG(in->i_mode))
-			return -EINVAL;
-		pthread_rwlock_wrlock(&in->i_rwlock);
-		ret = tfs_truncate_locked(fs, in, (uint64_t)attr->st_size);
-		pthread_rwlock_unlock(&in->i_rwlock);
+			ret = -EISDIR;
+		else if (!S_ISREG(in->i_mode))
+			ret = -EINVAL;
+		if (ret == 0) {
+			pthread_rwlock_wrlock(TFS_ILOCK(in));
+			ret = tfs_truncate_locked(fs, in, (uint64_t)attr->st_size);
+			pthread_rwlock_unlock(TFS_ILOCK(in));
+		}
+		tfs_release(fs, in);
 		if (ret < 0)
 			return ret;
 	}
 	pthread_mutex_lock(&fs->lock);
+	in = tfs_inode_get(fs, ino);
+	if (!in) {
+		pthread_mutex_unlock(&fs->lock);
+		return -ESTALE;
+	}
 	if (valid & TFS_SET_MODE)
 		in->i_mode = (in->i_mode & S_IFMT) | (attr->st_mode & 07777);
 	if (valid & TFS_SET_UID)

@@ -1,20 +1,32 @@
 /*
- * src/fs.c - the pool in memory: assembly, inodes, directories, namespace.
+ * src/fs.c - the namespace in memory: inodes, directories, xattrs, and the
+ * bookkeeping that makes each change durable.
  *
  * Inode numbers are the pool's own: allocated from next_ino, never reused
- * (next_ino is persisted in every transaction and checkpoint), so the FUSE
- * generation is constant and an inode number names one file forever.
+ * (next_ino is in every transaction and checkpoint), so the FUSE generation
+ * is constant and an inode number names one file forever.
  *
  * Lifetimes follow the FUSE rules: i_nlookup counts the kernel's references
  * (+1 for every entry reply, -n on forget).  An inode goes away when it has
- * no name (i_nlink == 0), no kernel reference and no open handle; until then
- * an unlinked file stays readable.  Unmount frees what is left unlinked.
+ * no name (i_nlink == 0), no kernel reference and no open reference; until
+ * then an unlinked file stays readable.  Unmount frees what is left unlinked.
  *
- * Every change to the pool is made under fs->lock and, in the same critical
- * section, either logged as a record in fs->jbuf (names, xattrs, frees) or
- * put on a commit list (inode attributes, chunk states), so a commit sees
- * whole operations only.  A rename is one critical section, hence one
+ * Every change is made under the pool lock and, in the same critical
+ * section:
+ *   - logged: a journal record in the metadata layer's buffer (names,
+ *     xattrs, frees), or the object goes on the list of objects whose state
+ *     the next commit writes (inode attributes, chunks);
+ *   - the log units it touched (the inode, its xattrs, a directory block, a
+ *     chunk group) are queued for the next checkpoint, once each; a unit
+ *     that disappears after it was persisted leaves a tombstone.
+ * So a commit sees whole operations only, and a checkpoint writes what
+ * changed and nothing else.  A rename is one critical section, hence one
  * transaction.
+ *
+ * Room: a change that makes metadata grow asks tfs_room() first; removals
+ * never do.  The last slots of the pool are kept for what the metadata log
+ * may need and, for users other than root, a reserve (-o reserve=,
+ * mkfs.tierfs --reserve): a full pool answers ENOSPC and stays usable.
  */
 #include "config.h"
 
@@ -22,7 +34,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -30,13 +41,20 @@
 
 /* ---------------------------------------------------------------- dirs */
 
+static size_t dhash_at(const struct tfs_dir *d, uint32_t h)
+{
+	return h & (d->dr_hsize - 1);
+}
+
 struct tfs_dir *tfs_dir_new(void)
 {
 	struct tfs_dir *d = calloc(1, sizeof(*d));
 
 	if (!d)
 		return NULL;
-	if (tfs_htab_init(&d->dr_names, 8) < 0) {
+	d->dr_hsize = 4;
+	d->dr_hash = calloc(d->dr_hsize, sizeof(*d->dr_hash));
+	if (!d->dr_hash) {
 		free(d);
 		return NULL;
 	}
@@ -53,8 +71,30 @@ void tfs_dir_free(struct tfs_dir *d)
 	for (i = 0; i < d->dr_len; i++)
 		free(d->dr_ents[i]);
 	free(d->dr_ents);
-	tfs_htab_destroy(&d->dr_names);
+	free(d->dr_hash);
+	free(d->dr_blk);
 	free(d);
+}
+
+static void dhash_grow(struct tfs_dir *d)
+{
+	size_t n = d->dr_hsize * 2, i;
+	struct tfs_dirent **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return; /* longer chains; still correct */
+	for (i = 0; i < d->dr_hsize; i++) {
+		struct tfs_dirent *e = d->dr_hash[i], *next;
+
+		for (; e; e = next) {
+			next = e->d_hnext;
+			e->d_hnext = b[e->d_hash & (n - 1)];
+			b[e->d_hash & (n - 1)] = e;
+		}
+	}
+	free(d->dr_hash);
+	d->dr_hash = b;
+	d->dr_hsize = n;
 }
 
 int tfs_dir_has_cookie(const struct tfs_dir *d, uint64_t cookie)
@@ -68,14 +108,12 @@ int tfs_dir_has_cookie(const struct tfs_dir *d, uint64_t cookie)
 
 struct tfs_dirent *tfs_dir_lookup(const struct tfs_dir *d, const char *name, size_t len)
 {
-	struct tfs_hnode *h = tfs_htab_find(&d->dr_names, tfs_hash_str(name, len));
+	uint32_t h = (uint32_t)tfs_hash_str(name, len);
+	struct tfs_dirent *de;
 
-	for (; h; h = tfs_htab_next(h)) {
-		struct tfs_dirent *de = tfs_container_of(h, struct tfs_dirent, d_hnode);
-
-		if (de->d_namelen == len && memcmp(de->d_name, name, len) == 0)
+	for (de = d->dr_hash[dhash_at(d, h)]; de; de = de->d_hnext)
+		if (de->d_hash == h && de->d_namelen == len && memcmp(de->d_name, name, len) == 0)
 			return de;
-	}
 	return NULL;
 }
 
@@ -109,6 +147,14 @@ static void dir_compact(struct tfs_dir *d)
 		if (d->dr_ents[i])
 			d->dr_ents[j++] = d->dr_ents[i];
 	d->dr_len = j;
+	if (d->dr_cap > 64 && d->dr_len < d->dr_cap / 4) {
+		struct tfs_dirent **e = realloc(d->dr_ents, d->dr_cap / 2 * sizeof(*e));
+
+		if (e) {
+			d->dr_ents = e;
+			d->dr_cap /= 2;
+		}
+	}
 }
 
 int tfs_dir_add(struct tfs_dir *d, const char *name, size_t len, uint64_t ino, uint64_t cookie,
@@ -118,7 +164,7 @@ int tfs_dir_add(struct tfs_dir *d, const char *name, size_t len, uint64_t ino, u
 	size_t pos;
 
 	if (d->dr_len == d->dr_cap) {
-		size_t cap = d->dr_cap ? d->dr_cap * 2 : 16;
+		size_t cap = d->dr_cap ? d->dr_cap * 2 : 4;
 		struct tfs_dirent **e = realloc(d->dr_ents, cap * sizeof(*e));
 
 		if (!e)
@@ -136,8 +182,8 @@ int tfs_dir_add(struct tfs_dir *d, const char *name, size_t len, uint64_t ino, u
 	de->d_cookie = cookie ? cookie : d->dr_next_cookie;
 	if (de->d_cookie >= d->dr_next_cookie)
 		d->dr_next_cookie = de->d_cookie + 1;
-	de->d_hnode.h_key = tfs_hash_str(name, len);
-	/* new cookies are the largest: append.  Replay may insert in any order,
+	de->d_hash = (uint32_t)tfs_hash_str(name, len);
+	/* new cookies are the largest: append.  A load may insert in any order,
 	 * and the array must stay sorted past removed (NULL) slots. */
 	pos = d->dr_len;
 	if (cookie) {
@@ -147,7 +193,10 @@ int tfs_dir_add(struct tfs_dir *d, const char *name, size_t len, uint64_t ino, u
 	d->dr_ents[pos] = de;
 	d->dr_len++;
 	d->dr_live++;
-	tfs_htab_insert(&d->dr_names, &de->d_hnode);
+	if (d->dr_live > d->dr_hsize)
+		dhash_grow(d);
+	de->d_hnext = d->dr_hash[dhash_at(d, de->d_hash)];
+	d->dr_hash[dhash_at(d, de->d_hash)] = de;
 	if (out)
 		*out = de;
 	return 0;
@@ -156,16 +205,73 @@ int tfs_dir_add(struct tfs_dir *d, const char *name, size_t len, uint64_t ino, u
 void tfs_dir_del(struct tfs_dir *d, struct tfs_dirent *de)
 {
 	size_t pos = tfs_dir_seek(d, de->d_cookie - 1);
+	struct tfs_dirent **p;
 
 	while (pos < d->dr_len && d->dr_ents[pos] != de)
 		pos++;
 	if (pos < d->dr_len)
 		d->dr_ents[pos] = NULL;
-	tfs_htab_remove(&d->dr_names, &de->d_hnode);
+	for (p = &d->dr_hash[dhash_at(d, de->d_hash)]; *p; p = &(*p)->d_hnext)
+		if (*p == de) {
+			*p = de->d_hnext;
+			break;
+		}
 	d->dr_live--;
 	free(de);
 	if (d->dr_len > 64 && d->dr_live < d->dr_len / 2)
 		dir_compact(d);
+}
+
+static size_t blk_seek(const struct tfs_dir *d, uint64_t k)
+{
+	size_t lo = 0, hi = d->dr_nblk;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->dr_blk[mid].b_k < k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct tfs_dblk *tfs_dir_blk(const struct tfs_dir *d, uint64_t k)
+{
+	size_t i = blk_seek(d, k);
+
+	return i < d->dr_nblk && d->dr_blk[i].b_k == k ? &d->dr_blk[i] : NULL;
+}
+
+struct tfs_dblk *tfs_dir_blk_get(struct tfs_dir *d, uint64_t k)
+{
+	size_t i = blk_seek(d, k);
+
+	if (i < d->dr_nblk && d->dr_blk[i].b_k == k)
+		return &d->dr_blk[i];
+	if (d->dr_nblk == d->dr_cblk) {
+		size_t c = d->dr_cblk ? d->dr_cblk * 2 : 2;
+		struct tfs_dblk *n = realloc(d->dr_blk, c * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		d->dr_blk = n;
+		d->dr_cblk = c;
+	}
+	memmove(&d->dr_blk[i + 1], &d->dr_blk[i], (d->dr_nblk - i) * sizeof(*d->dr_blk));
+	memset(&d->dr_blk[i], 0, sizeof(*d->dr_blk));
+	d->dr_blk[i].b_k = k;
+	d->dr_nblk++;
+	return &d->dr_blk[i];
+}
+
+void tfs_dir_blk_del(struct tfs_dir *d, struct tfs_dblk *b)
+{
+	size_t i = (size_t)(b - d->dr_blk);
+
+	memmove(&d->dr_blk[i], &d->dr_blk[i + 1], (d->dr_nblk - i - 1) * sizeof(*d->dr_blk));
+	d->dr_nblk--;
 }
 
 /* ---------------------------------------------------------------- inodes */
@@ -183,16 +289,77 @@ uint64_t tfs_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-void tfs_changed(struct tfs_fs *fs)
+static size_t itab_at(const struct tfs_ns *ns, uint64_t ino)
 {
-	fs->change_gen++;
+	return (size_t)((ino * 0x9E3779B97F4A7C15ull) >> 20) & (ns->itab_size - 1);
+}
+
+static void itab_grow(struct tfs_ns *ns)
+{
+	size_t n = ns->itab_size * 2, i, old = ns->itab_size;
+	struct tfs_inode **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return;
+	ns->itab_size = n;
+	for (i = 0; i < old; i++) {
+		struct tfs_inode *in = ns->itab[i], *next;
+
+		for (; in; in = next) {
+			next = in->i_hnext;
+			in->i_hnext = b[itab_at(ns, in->i_ino)];
+			b[itab_at(ns, in->i_ino)] = in;
+		}
+	}
+	free(ns->itab);
+	ns->itab = b;
+}
+
+struct tfs_inode *tfs_inode_new(struct tfs_fs *fs, uint64_t ino)
+{
+	struct tfs_ns *ns = &fs->ns;
+	struct tfs_inode *in = calloc(1, sizeof(*in));
+
+	if (!in)
+		return NULL;
+	in->i_ino = ino;
+	if (ns->ninodes >= ns->itab_size)
+		itab_grow(ns);
+	in->i_hnext = ns->itab[itab_at(ns, ino)];
+	ns->itab[itab_at(ns, ino)] = in;
+	ns->ninodes++;
+	return in;
+}
+
+struct tfs_inode *tfs_inode_get(struct tfs_fs *fs, uint64_t ino)
+{
+	struct tfs_inode *in;
+
+	for (in = fs->ns.itab[itab_at(&fs->ns, ino)]; in; in = in->i_hnext)
+		if (in->i_ino == ino)
+			return in;
+	return NULL;
+}
+
+void tfs_inode_each(struct tfs_fs *fs, void (*fn)(void *arg, struct tfs_inode *in), void *arg)
+{
+	size_t b;
+
+	for (b = 0; b < fs->ns.itab_size; b++) {
+		struct tfs_inode *in, *next;
+
+		for (in = fs->ns.itab[b]; in; in = next) {
+			next = in->i_hnext; /* @fn may free it */
+			fn(arg, in);
+		}
+	}
 }
 
 /*
  * Inode data locks prefer writers: with readers always in flight on a busy
  * file (a database, a benchmark at queue depth 16) a reader-preferring lock
  * would never let a writer or the migration engine's map flip in.  Nobody
- * takes an i_rwlock twice in one thread, which this kind requires.
+ * takes an inode lock twice in one thread, which this kind requires.
  */
 static pthread_rwlockattr_t rwlock_attr;
 static pthread_once_t rwlock_once = PTHREAD_ONCE_INIT;
@@ -203,90 +370,285 @@ static void rwlock_attr_init(void)
 	pthread_rwlockattr_setkind_np(&rwlock_attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 }
 
-struct tfs_inode *tfs_inode_new(struct tfs_fs *fs, uint64_t ino)
+int tfs_inode_hold(struct tfs_fs *fs, struct tfs_inode *in)
 {
-	struct tfs_inode *in = calloc(1, sizeof(*in));
-
-	if (!in)
-		return NULL;
-	pthread_once(&rwlock_once, rwlock_attr_init);
-	in->i_ino = ino;
-	in->i_gen = 1;
-	in->i_hnode.h_key = ino;
-	tfs_list_init(&in->i_dirty);
-	pthread_rwlock_init(&in->i_rwlock, &rwlock_attr);
-	tfs_htab_insert(&fs->inodes, &in->i_hnode);
-	fs->ninodes++;
-	return in;
+	(void)fs;
+	if (!in->i_os) {
+		pthread_once(&rwlock_once, rwlock_attr_init);
+		in->i_os = calloc(1, sizeof(*in->i_os));
+		if (!in->i_os)
+			return -ENOMEM;
+		pthread_rwlock_init(&in->i_os->os_lock, &rwlock_attr);
+	}
+	in->i_nopen++;
+	return 0;
 }
 
-struct tfs_inode *tfs_inode_get(struct tfs_fs *fs, uint64_t ino)
+void tfs_inode_unhold(struct tfs_fs *fs, struct tfs_inode *in)
 {
-	struct tfs_hnode *h = tfs_htab_find(&fs->inodes, ino);
-
-	return h ? tfs_container_of(h, struct tfs_inode, i_hnode) : NULL;
-}
-
-/*
- * pool lock held: @bytes more go into the next transaction.  When it grows
- * past an eighth of a journal half, the background thread is asked to commit
- * now, so that a burst of changes without fsync does not become one
- * transaction too big for the journal (which would force a checkpoint that
- * stops the pool while it serialises).
- */
-static void pending_grow(struct tfs_fs *fs, size_t bytes)
-{
-	fs->pend_bytes += bytes;
-	if (fs->pend_bytes + fs->jbuf.len > fs->sb.s_jrnl_len / 16 && fs->ckpt_kick &&
-	    !fs->commit_kicked) {
-		fs->commit_kicked = 1;
-		fs->ckpt_kick(fs->ckpt_kick_arg);
+	if (--in->i_nopen == 0) {
+		/* nobody holds the lock without an open reference */
+		pthread_rwlock_destroy(&in->i_os->os_lock);
+		free(in->i_os);
+		in->i_os = NULL;
+		tfs_inode_maybe_free(fs, in);
 	}
 }
 
-void tfs_inode_dirty(struct tfs_fs *fs, struct tfs_inode *in)
+/* ---------------------------------------------------------------- bookkeeping */
+
+struct tfs_wbuf *tfs_jlog(struct tfs_fs *fs)
 {
-	fs->change_gen++;
-	if (fs->loading || (in->i_flags & TFS_I_DIRTY))
-		return;
-	in->i_flags |= TFS_I_DIRTY;
-	tfs_list_add_tail(&fs->dirty_inodes, &in->i_dirty);
-	pending_grow(fs, 192);
+	return tfs_meta_jbuf(fs->meta);
 }
 
-void tfs_chunk_dirty(struct tfs_fs *fs, struct tfs_chunk *c)
+void tfs_jlogged(struct tfs_fs *fs)
 {
-	fs->change_gen++;
-	c->c_wgen = ++fs->wgen; /* a move in progress sees the chunk changed */
-	if (c->c_flags & TIER_CHUNK_DIRTY)
-		return;
-	c->c_flags |= TIER_CHUNK_DIRTY;
-	tfs_list_add_tail(&fs->dirty_chunks, &c->c_dirty);
-	pending_grow(fs, 64 + c->c_nblocks * 5);
+	tfs_meta_jlogged(fs->meta);
 }
+
+static void jd_add(struct tfs_fs *fs, uint64_t ino, uint64_t idx)
+{
+	struct tfs_ns *ns = &fs->ns;
+
+	if (ns->njd == ns->cjd) {
+		size_t c = ns->cjd ? ns->cjd * 2 : 256;
+		struct tfs_jdirty *n = realloc(ns->jd, c * sizeof(*n));
+
+		if (!n) {
+			tfs_err("out of memory: a change of inode %llu waits for the next checkpoint",
+				(unsigned long long)ino);
+			return;
+		}
+		ns->jd = n;
+		ns->cjd = c;
+	}
+	ns->jd[ns->njd].ino = ino;
+	ns->jd[ns->njd].idx = idx;
+	ns->njd++;
+}
+
+static uint32_t inode_est(const struct tfs_inode *in)
+{
+	const char *sl = tfs_isymlink(in);
+
+	return 128 + (sl ? (uint32_t)strlen(sl) : 0);
+}
+
+/* ns.loading: 1 while the log is applied (it is the persisted state: no
+ * bookkeeping at all), 2 while the journal is replayed (its changes must
+ * reach the next checkpoint, but are journaled already) */
+void tfs_inode_dirty(struct tfs_fs *fs, struct tfs_inode *in)
+{
+	if (fs->ns.loading == 1)
+		return;
+	tfs_meta_changed(fs->meta);
+	if (!fs->ns.loading && !(in->i_flags & TFS_I_JDIRTY)) {
+		in->i_flags |= TFS_I_JDIRTY;
+		jd_add(fs, in->i_ino, TFS_JD_INODE);
+		tfs_meta_jpend(fs->meta, inode_est(in));
+	}
+	if (!(in->i_flags & TFS_I_CDIRTY)) {
+		struct tfs_ukey k = { .type = TFS_L_INODE, .ino = in->i_ino };
+
+		in->i_flags |= TFS_I_CDIRTY;
+		tfs_meta_dirty(fs->meta, &k, inode_est(in) + TFS_LREC_HDR);
+	}
+}
+
+#define CGROUP_EST (16 + TIER_GROUP * 20 + TFS_LREC_HDR)
+
+void tfs_cgroup_dirty(struct tfs_fs *fs, struct tfs_inode *in, uint64_t g)
+{
+	struct tier_cgroup *grp = tier_cmap_group(&in->i_map, g);
+
+	if (fs->ns.loading == 1 || !grp)
+		return;
+	if (!grp->g_present) {
+		/* its last chunk is gone */
+		if (grp->g_lpos) {
+			struct tfs_ukey k = { .type = TFS_L_DEL_CGROUP, .ino = in->i_ino, .sub = g };
+
+			tfs_meta_tomb(fs->meta, &k, grp->g_lsize);
+		}
+		tier_cmap_group_drop(&in->i_map, g);
+		return;
+	}
+	if (!(grp->g_flags & TIER_G_DIRTY)) {
+		struct tfs_ukey k = { .type = TFS_L_CGROUP, .ino = in->i_ino, .sub = g };
+
+		grp->g_flags |= TIER_G_DIRTY;
+		tfs_meta_dirty(fs->meta, &k, CGROUP_EST);
+	}
+}
+
+void tfs_chunk_dirty(struct tfs_fs *fs, struct tfs_inode *in, struct tfs_chunk *c)
+{
+	if (fs->ns.loading == 1)
+		return;
+	tfs_meta_changed(fs->meta);
+	c->c_wgen = ++fs->ns.wgen; /* a move in progress sees the chunk changed */
+	tfs_cgroup_dirty(fs, in, c->c_idx >> TIER_GROUP_SHIFT);
+	if (!fs->ns.loading && !(c->c_flags & TIER_CHUNK_JDIRTY)) {
+		c->c_flags |= TIER_CHUNK_JDIRTY;
+		jd_add(fs, in->i_ino, c->c_idx);
+		tfs_meta_jpend(fs->meta, 48 + 4 * fs->pool.chunk_blocks);
+	}
+}
+
+void tfs_dblk_dirty(struct tfs_fs *fs, struct tfs_inode *dir, uint64_t cookie)
+{
+	struct tfs_dir *d = tfs_idir(dir);
+	uint64_t k = cookie >> TFS_DIRBLK_SHIFT;
+	struct tfs_dblk *b;
+	size_t pos;
+	int empty = 1;
+
+	if (fs->ns.loading == 1 || !d)
+		return;
+	b = tfs_dir_blk_get(d, k);
+	if (!b) {
+		tfs_err("out of memory: directory %llu is persisted at the next checkpoint only if changed again",
+			(unsigned long long)dir->i_ino);
+		return;
+	}
+	/* any entry left in the block? */
+	pos = tfs_dir_seek(d, (k << TFS_DIRBLK_SHIFT) ? (k << TFS_DIRBLK_SHIFT) - 1 : 0);
+	for (; pos < d->dr_len; pos++) {
+		struct tfs_dirent *de = d->dr_ents[pos];
+
+		if (!de)
+			continue;
+		empty = de->d_cookie >> TFS_DIRBLK_SHIFT != k;
+		break;
+	}
+	if (empty) {
+		if (b->b_lpos) {
+			struct tfs_ukey kk = { .type = TFS_L_DEL_DIRBLK, .ino = dir->i_ino, .sub = k };
+
+			tfs_meta_tomb(fs->meta, &kk, b->b_lsize);
+		}
+		tfs_dir_blk_del(d, b);
+		return;
+	}
+	if (!(b->b_flags & TFS_U_DIRTY)) {
+		struct tfs_ukey kk = { .type = TFS_L_DIRBLK, .ino = dir->i_ino, .sub = k };
+
+		b->b_flags |= TFS_U_DIRTY;
+		tfs_meta_dirty(fs->meta, &kk, 64 * 40 + TFS_LREC_HDR);
+	}
+}
+
+void tfs_xattrs_dirty(struct tfs_fs *fs, struct tfs_inode *in)
+{
+	struct tfs_xattrs *xs = in->i_xattrs;
+
+	if (fs->ns.loading == 1 || !xs)
+		return;
+	if (!xs->xs_list) {
+		/* none left */
+		if (xs->xs_lpos) {
+			struct tfs_ukey k = { .type = TFS_L_XATTRS, .ino = in->i_ino };
+
+			/* an empty record replaces the old one: no tombstone type
+			 * for xattrs, the unit just holds nothing */
+			if (!(xs->xs_flags & TFS_U_DIRTY)) {
+				xs->xs_flags |= TFS_U_DIRTY;
+				tfs_meta_dirty(fs->meta, &k, 8 + TFS_LREC_HDR);
+			}
+			return;
+		}
+		free(xs);
+		in->i_xattrs = NULL;
+		return;
+	}
+	if (!(xs->xs_flags & TFS_U_DIRTY)) {
+		struct tfs_ukey k = { .type = TFS_L_XATTRS, .ino = in->i_ino };
+
+		xs->xs_flags |= TFS_U_DIRTY;
+		tfs_meta_dirty(fs->meta, &k, xs->xs_bytes + 16 + TFS_LREC_HDR);
+	}
+}
+
+int tfs_room(struct tfs_fs *fs, uint64_t bytes, uint32_t uid)
+{
+	const struct tier_alloc *a = &fs->pool.alloc;
+	uint64_t need, keep;
+
+	if (fs->ns.readonly)
+		return -EROFS;
+	if (tfs_meta_readonly(fs->meta))
+		return -EIO;
+	need = tfs_meta_log_slots(fs->meta, bytes);
+	keep = uid ? (a->a_nslots_ip * fs->pool.reserve_pct + 99) / 100 : 0;
+	return a->a_nfree_ip >= need + keep ? 0 : -ENOSPC;
+}
+
+uint64_t tfs_data_room(struct tfs_fs *fs, uint32_t uid, int inplace)
+{
+	const struct tier_alloc *a = &fs->pool.alloc;
+	uint64_t need = tfs_meta_log_slots(fs->meta, CGROUP_EST), keep, free;
+
+	if (inplace) {
+		keep = need + (uid ? (a->a_nslots_ip * fs->pool.reserve_pct + 99) / 100 : 0);
+		free = a->a_nfree_ip;
+	} else {
+		keep = need + (uid ? (a->a_nslots * fs->pool.reserve_pct + 99) / 100 : 0);
+		free = a->a_nfree;
+	}
+	return free > keep ? free - keep : 0;
+}
+
+/* ---------------------------------------------------------------- freeing */
 
 static void fpend_add(struct tfs_fs *fs, uint16_t dev, uint64_t slot)
 {
-	if (fs->fpend_len == fs->fpend_cap) {
-		size_t cap = fs->fpend_cap ? fs->fpend_cap * 2 : 64;
-		struct tfs_free_slot *p = realloc(fs->fpend, cap * sizeof(*p));
+	struct tfs_ns *ns = &fs->ns;
+
+	if (ns->fpend_len == ns->fpend_cap) {
+		size_t cap = ns->fpend_cap ? ns->fpend_cap * 2 : 64;
+		struct tfs_free_slot *p = realloc(ns->fpend, cap * sizeof(*p));
 
 		if (!p) {
 			tfs_warn("out of memory: a freed chunk slot stays in use until remount");
 			return;
 		}
-		fs->fpend = p;
-		fs->fpend_cap = cap;
+		ns->fpend = p;
+		ns->fpend_cap = cap;
 	}
-	fs->fpend[fs->fpend_len].dev = dev;
-	fs->fpend[fs->fpend_len].slot = slot;
-	fs->fpend_len++;
+	ns->fpend[ns->fpend_len].dev = dev;
+	ns->fpend[ns->fpend_len].slot = slot;
+	ns->fpend_len++;
 }
 
 void tfs_slot_free(struct tfs_fs *fs, uint16_t dev, uint64_t slot)
 {
 	fpend_add(fs, dev, slot);
-	fs->change_gen++;
+	tfs_meta_changed(fs->meta);
+}
+
+static void intent_drop(struct tfs_fs *fs, struct tfs_chunk *c)
+{
+	struct tfs_ns *ns = &fs->ns;
+	size_t i;
+
+	if (!(c->c_flags & TIER_CHUNK_INTENT_LIVE))
+		return;
+	for (i = 0; i < ns->nintents; i++)
+		if (ns->intents[i].c == c) {
+			ns->intents[i] = ns->intents[--ns->nintents];
+			break;
+		}
+	c->c_flags &= (uint16_t)~TIER_CHUNK_INTENT_LIVE;
+}
+
+/* a chunk leaves the pool: its slot is reusable after the next commit */
+static void chunk_gone(struct tfs_fs *fs, struct tfs_chunk *c)
+{
+	intent_drop(fs, c);
+	if (!fs->ns.loading)
+		fpend_add(fs, c->c_dev, c->c_slot);
+	tier_chunk_free(&fs->pool.chunks, c);
 }
 
 void tfs_chunk_release(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, int log)
@@ -295,47 +657,124 @@ void tfs_chunk_release(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, in
 
 	if (!c)
 		return;
-	if (c->c_flags & TIER_CHUNK_DIRTY)
-		tfs_list_del(&c->c_dirty);
-	tfs_list_del(&c->c_intent);
-	if (!fs->loading) {
-		/* reusable only once the record freeing it is durable */
-		fpend_add(fs, c->c_dev, c->c_slot);
-		if (log) {
-			meta_put_chunk_free(&fs->jbuf, in->i_ino, idx);
-			fs->jnrec++;
-		}
-		fs->change_gen++;
+	in->i_map.m_blocks -= tier_chunk_count(c, fs->pool.chunk_blocks);
+	if (!fs->ns.loading && log) {
+		rec_chunk_free(tfs_jlog(fs), TFS_J_CHUNK_FREE, in->i_ino, idx);
+		tfs_jlogged(fs);
 	}
-	tier_chunk_free(c);
+	tfs_meta_changed(fs->meta);
+	chunk_gone(fs, c);
+	tfs_cgroup_dirty(fs, in, idx >> TIER_GROUP_SHIFT);
 }
 
-void tfs_inode_destroy(struct tfs_fs *fs, struct tfs_inode *in)
+void tfs_chunks_trunc(struct tfs_fs *fs, struct tfs_inode *in, uint64_t from)
+{
+	uint64_t g = from >> TIER_GROUP_SHIFT;
+	struct tier_cgroup *grp;
+	int any = 0;
+
+	/* one walk over the groups from @from on; one record */
+	while ((grp = tier_cmap_group_next(&in->i_map, &g))) {
+		uint64_t base = g << TIER_GROUP_SHIFT, mask = grp->g_present;
+
+		if (base < from)
+			mask &= ~((1ull << (from - base)) - 1);
+		while (mask) {
+			unsigned int bit = (unsigned int)__builtin_ctzll(mask);
+			struct tfs_chunk *c = tier_cmap_take(&in->i_map, base + bit);
+
+			mask &= mask - 1;
+			in->i_map.m_blocks -= tier_chunk_count(c, fs->pool.chunk_blocks);
+			chunk_gone(fs, c);
+			any = 1;
+		}
+		tfs_cgroup_dirty(fs, in, g); /* tombstone, or the rest of the group */
+		g++;
+	}
+	if (any && !fs->ns.loading) {
+		rec_chunk_free(tfs_jlog(fs), TFS_J_CHUNK_TRUNC, in->i_ino, from);
+		tfs_jlogged(fs);
+	}
+	if (any)
+		tfs_meta_changed(fs->meta);
+}
+
+struct destroy_ctx {
+	struct tfs_fs *fs;
+	uint64_t bytes; /* of its units in the log */
+	struct tier_cgroup *last;
+};
+
+static void destroy_chunk(void *arg, struct tfs_chunk *c, struct tier_cgroup *g)
+{
+	struct destroy_ctx *d = arg;
+
+	if (g != d->last) {
+		d->last = g;
+		if (g->g_lpos)
+			d->bytes += g->g_lsize;
+	}
+	chunk_gone(d->fs, c);
+}
+
+static void xattrs_free(struct tfs_xattrs *xs)
 {
 	struct tfs_xattr *x, *xn;
-	struct tfs_chunk *c;
 
-	while ((c = tier_cmap_next(&in->i_map, 0)))
-		tfs_chunk_release(fs, in, c->c_idx, 0);
-	tier_cmap_destroy(&in->i_map);
-	if (!fs->loading) {
-		meta_put_ino(&fs->jbuf, TFS_REC_INODE_FREE, in->i_ino);
-		fs->jnrec++;
-		fs->change_gen++;
-	}
-	if (in->i_flags & TFS_I_DIRTY)
-		tfs_list_del(&in->i_dirty);
-	for (x = in->i_xattrs; x; x = xn) {
+	if (!xs)
+		return;
+	for (x = xs->xs_list; x; x = xn) {
 		xn = x->x_next;
 		free(x->x_name);
 		free(x->x_value);
 		free(x);
 	}
-	tfs_dir_free(in->i_dir);
-	free(in->i_symlink);
-	tfs_htab_remove(&fs->inodes, &in->i_hnode);
-	fs->ninodes--;
-	pthread_rwlock_destroy(&in->i_rwlock);
+	free(xs);
+}
+
+void tfs_inode_destroy(struct tfs_fs *fs, struct tfs_inode *in)
+{
+	struct destroy_ctx d = { fs, 0, NULL };
+	struct tfs_inode **p;
+	struct tfs_dir *dir = tfs_idir(in);
+	size_t i;
+
+	/* one walk over the map, however big the file */
+	tier_cmap_destroy(&in->i_map, destroy_chunk, &d);
+	if (in->i_lpos)
+		d.bytes += in->i_lsize;
+	if (in->i_xattrs && in->i_xattrs->xs_lpos)
+		d.bytes += in->i_xattrs->xs_lsize;
+	for (i = 0; dir && i < dir->dr_nblk; i++)
+		if (dir->dr_blk[i].b_lpos)
+			d.bytes += dir->dr_blk[i].b_lsize;
+	if (fs->ns.loading != 1) {
+		if (!fs->ns.loading) {
+			rec_ino(tfs_jlog(fs), TFS_J_INODE_FREE, in->i_ino);
+			tfs_jlogged(fs);
+		}
+		if (in->i_lpos || d.bytes) {
+			struct tfs_ukey k = { .type = TFS_L_DEL_INODE, .ino = in->i_ino };
+
+			tfs_meta_tomb(fs->meta, &k, d.bytes);
+		}
+		tfs_meta_changed(fs->meta);
+	}
+	xattrs_free(in->i_xattrs);
+	if (S_ISDIR(in->i_mode))
+		tfs_dir_free(in->i_u.dir);
+	else if (S_ISLNK(in->i_mode))
+		free(in->i_u.symlink);
+	for (p = &fs->ns.itab[itab_at(&fs->ns, in->i_ino)]; *p; p = &(*p)->i_hnext)
+		if (*p == in) {
+			*p = in->i_hnext;
+			break;
+		}
+	fs->ns.ninodes--;
+	if (in->i_os) {
+		pthread_rwlock_destroy(&in->i_os->os_lock);
+		free(in->i_os);
+	}
 	free(in);
 }
 
@@ -345,6 +784,60 @@ void tfs_inode_maybe_free(struct tfs_fs *fs, struct tfs_inode *in)
 		tfs_inode_destroy(fs, in);
 }
 
+/* ---------------------------------------------------------------- intents */
+
+int tfs_intent_note(struct tfs_fs *fs, struct tfs_chunk *c, uint64_t now)
+{
+	struct tfs_ns *ns = &fs->ns;
+	size_t i;
+
+	if (c->c_flags & TIER_CHUNK_INTENT_LIVE) {
+		for (i = 0; i < ns->nintents; i++)
+			if (ns->intents[i].c == c) {
+				ns->intents[i].written = now;
+				return 0;
+			}
+	}
+	if (ns->nintents == ns->cintents) {
+		size_t cap = ns->cintents ? ns->cintents * 2 : 64;
+		struct tfs_intent *n = realloc(ns->intents, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		ns->intents = n;
+		ns->cintents = cap;
+	}
+	ns->intents[ns->nintents].c = c;
+	ns->intents[ns->nintents].written = now;
+	ns->nintents++;
+	c->c_flags |= TIER_CHUNK_INTENT_LIVE;
+	return 0;
+}
+
+void tfs_intents_expire(struct tfs_fs *fs, int all)
+{
+	struct tfs_ns *ns = &fs->ns;
+	uint64_t now = tfs_now_ms();
+	size_t i = 0;
+
+	while (i < ns->nintents) {
+		struct tfs_chunk *c = ns->intents[i].c;
+		struct tfs_inode *in;
+
+		if (!all && now - ns->intents[i].written < TFS_INTENT_MS) {
+			i++;
+			continue;
+		}
+		ns->intents[i] = ns->intents[--ns->nintents];
+		c->c_flags &= (uint16_t)~(TIER_CHUNK_INTENT | TIER_CHUNK_INTENT_LIVE);
+		in = tfs_inode_get(fs, c->c_ino);
+		if (in)
+			tfs_chunk_dirty(fs, in, c); /* its record without the intent */
+	}
+}
+
+/* ---------------------------------------------------------------- stat */
+
 void tfs_stat_fill(const struct tfs_fs *fs, const struct tfs_inode *in, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -353,9 +846,9 @@ void tfs_stat_fill(const struct tfs_fs *fs, const struct tfs_inode *in, struct s
 	st->st_nlink = in->i_nlink;
 	st->st_uid = in->i_uid;
 	st->st_gid = in->i_gid;
-	st->st_rdev = in->i_rdev;
+	st->st_rdev = tfs_irdev(in);
 	st->st_size = (off_t)in->i_size;
-	st->st_blksize = (blksize_t)fs->chunk_size;
+	st->st_blksize = (blksize_t)fs->pool.chunk_size;
 	st->st_blocks = S_ISREG(in->i_mode) ? (blkcnt_t)(in->i_map.m_blocks * (TFS_BLOCK_SIZE / 512))
 		      : S_ISDIR(in->i_mode) ? 8 : 0;
 	st->st_atim = in->i_atime;
@@ -392,19 +885,9 @@ static int dir_get(struct tfs_fs *fs, uint64_t ino, struct tfs_inode **out)
 static void log_dirent(struct tfs_fs *fs, unsigned int type, struct tfs_inode *dir,
 		       const struct tfs_dirent *de)
 {
-	meta_put_dirent(&fs->jbuf, type, dir->i_ino, de->d_cookie, de->d_ino, de->d_name,
-			de->d_namelen);
-	fs->jnrec++;
-}
-
-static int meta_room(struct tfs_fs *fs)
-{
-	/* keep a tenth of the checkpoint slot for what is already queued */
-	if (fs->meta_bytes + fs->jbuf.len > fs->sb.s_ckpt_len / 10 * 9)
-		return -ENOSPC;
-	if (fs->readonly)
-		return -EROFS;
-	return 0;
+	rec_dirent(tfs_jlog(fs), type, dir->i_ino, de->d_cookie, de->d_ino, de->d_name,
+		   de->d_namelen);
+	tfs_jlogged(fs);
 }
 
 int tfs_lookup(struct tfs_fs *fs, uint64_t parent, const char *name, struct stat *st)
@@ -419,7 +902,7 @@ int tfs_lookup(struct tfs_fs *fs, uint64_t parent, const char *name, struct stat
 	ret = dir_get(fs, parent, &dir);
 	if (ret < 0)
 		goto unlock;
-	de = tfs_dir_lookup(dir->i_dir, name, strlen(name));
+	de = tfs_dir_lookup(dir->i_u.dir, name, strlen(name));
 	in = de ? tfs_inode_get(fs, de->d_ino) : NULL;
 	if (!in) {
 		ret = -ENOENT;
@@ -467,37 +950,38 @@ int tfs_getattr(struct tfs_fs *fs, uint64_t ino, struct stat *st)
 }
 
 static int xattr_set_locked(struct tfs_fs *fs, struct tfs_inode *in, const char *name,
-			    const void *val, size_t len, int flags);
+			    const void *val, size_t len, int flags, uint32_t uid);
 
 int tfs_mknod(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t parent, const char *name,
 	      mode_t mode, dev_t rdev, const char *symlink, struct stat *st)
 {
 	struct tfs_inode *dir, *in;
 	struct tfs_dirent *de;
-	size_t nl = strlen(name);
+	size_t nl = strlen(name), sl = symlink ? strlen(symlink) : 0;
 	int ret = name_check(name);
 
 	if (ret < 0)
 		return ret;
-	if (symlink && strlen(symlink) > TFS_SYMLINK_MAX)
+	if (sl > TFS_SYMLINK_MAX)
 		return -ENAMETOOLONG;
 	pthread_mutex_lock(&fs->lock);
 	ret = dir_get(fs, parent, &dir);
 	if (ret < 0)
 		goto unlock;
-	if (tfs_dir_lookup(dir->i_dir, name, nl)) {
+	if (tfs_dir_lookup(dir->i_u.dir, name, nl)) {
 		ret = -EEXIST;
 		goto unlock;
 	}
-	ret = meta_room(fs);
+	/* the inode record, the entry, and maybe the pin it inherits */
+	ret = tfs_room(fs, 2 * TFS_LREC_HDR + 160 + nl + sl + 32, ctx->uid);
 	if (ret < 0)
 		goto unlock;
-	in = tfs_inode_new(fs, fs->next_ino);
+	in = tfs_inode_new(fs, fs->ns.next_ino);
 	if (!in) {
 		ret = -ENOMEM;
 		goto unlock;
 	}
-	fs->next_ino++;
+	fs->ns.next_ino++;
 	in->i_mode = (uint32_t)mode;
 	in->i_uid = ctx->uid;
 	in->i_gid = ctx->gid;
@@ -507,31 +991,33 @@ int tfs_mknod(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t parent, con
 		if (S_ISDIR(mode))
 			in->i_mode |= S_ISGID;
 	}
-	in->i_rdev = (S_ISCHR(mode) || S_ISBLK(mode)) ? rdev : 0;
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		in->i_u.rdev = rdev;
 	in->i_nlink = 1;
 	if (S_ISDIR(mode)) {
-		in->i_dir = tfs_dir_new();
+		in->i_u.dir = tfs_dir_new();
 		in->i_nlink = 2;
 		in->i_parent = dir->i_ino;
 	} else if (S_ISLNK(mode)) {
-		in->i_symlink = strdup(symlink);
-		in->i_size = strlen(symlink);
+		in->i_u.symlink = strdup(symlink);
+		in->i_size = sl;
 	}
-	if ((S_ISDIR(mode) && !in->i_dir) || (S_ISLNK(mode) && !in->i_symlink)) {
+	if ((S_ISDIR(mode) && !in->i_u.dir) || (S_ISLNK(mode) && !in->i_u.symlink)) {
 		ret = -ENOMEM;
 		goto out_destroy;
 	}
 	tfs_touch(&in->i_ctime);
-	in->i_atime = in->i_mtime = in->i_btime = in->i_ctime;
-	ret = tfs_dir_add(dir->i_dir, name, nl, in->i_ino, 0, &de);
+	in->i_atime = in->i_mtime = in->i_ctime;
+	ret = tfs_dir_add(dir->i_u.dir, name, nl, in->i_ino, 0, &de);
 	if (ret < 0)
 		goto out_destroy;
-	log_dirent(fs, TFS_REC_DIRENT_ADD, dir, de);
+	log_dirent(fs, TFS_J_DIRENT_ADD, dir, de);
+	tfs_dblk_dirty(fs, dir, de->d_cookie);
 	/* files and directories made in a pinned directory are pinned alike */
 	if ((S_ISDIR(mode) || S_ISREG(mode)) && tfs_inode_pin(dir) < TFS_CLASS_MAX) {
 		const char *t = tfs_dev_class_str(tfs_inode_pin(dir));
 
-		xattr_set_locked(fs, in, TFS_PIN_XATTR, t, strlen(t), 0);
+		xattr_set_locked(fs, in, TFS_PIN_XATTR, t, strlen(t), 0, 0);
 	}
 	if (S_ISDIR(mode))
 		dir->i_nlink++;
@@ -544,15 +1030,16 @@ int tfs_mknod(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t parent, con
 
 out_destroy:
 	in->i_nlink = 0;
-	fs->loading = 1; /* nothing of it was logged yet */
+	fs->ns.loading = 1; /* nothing of it was logged yet */
 	tfs_inode_destroy(fs, in);
-	fs->loading = 0;
+	fs->ns.loading = 0;
 unlock:
 	pthread_mutex_unlock(&fs->lock);
 	return ret;
 }
 
-int tfs_link(struct tfs_fs *fs, uint64_t ino, uint64_t parent, const char *name, struct stat *st)
+int tfs_link(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t ino, uint64_t parent,
+	     const char *name, struct stat *st)
 {
 	struct tfs_inode *dir, *in;
 	struct tfs_dirent *de;
@@ -578,16 +1065,17 @@ int tfs_link(struct tfs_fs *fs, uint64_t ino, uint64_t parent, const char *name,
 		ret = -EMLINK;
 		goto unlock;
 	}
-	if (tfs_dir_lookup(dir->i_dir, name, nl)) {
+	if (tfs_dir_lookup(dir->i_u.dir, name, nl)) {
 		ret = -EEXIST;
 		goto unlock;
 	}
-	ret = meta_room(fs);
+	ret = tfs_room(fs, TFS_LREC_HDR + 64 + nl, ctx->uid);
 	if (ret == 0)
-		ret = tfs_dir_add(dir->i_dir, name, nl, ino, 0, &de);
+		ret = tfs_dir_add(dir->i_u.dir, name, nl, ino, 0, &de);
 	if (ret < 0)
 		goto unlock;
-	log_dirent(fs, TFS_REC_DIRENT_ADD, dir, de);
+	log_dirent(fs, TFS_J_DIRENT_ADD, dir, de);
+	tfs_dblk_dirty(fs, dir, de->d_cookie);
 	in->i_nlink++;
 	tfs_touch(&in->i_ctime);
 	dir->i_mtime = dir->i_ctime = in->i_ctime;
@@ -614,6 +1102,16 @@ static void drop_link(struct tfs_fs *fs, struct tfs_inode *dir, struct tfs_inode
 	tfs_inode_dirty(fs, in);
 }
 
+/* pool lock held: remove entry @de of @dir, logged */
+static void entry_del(struct tfs_fs *fs, struct tfs_inode *dir, struct tfs_dirent *de)
+{
+	uint64_t cookie = de->d_cookie;
+
+	log_dirent(fs, TFS_J_DIRENT_DEL, dir, de);
+	tfs_dir_del(dir->i_u.dir, de);
+	tfs_dblk_dirty(fs, dir, cookie);
+}
+
 int tfs_unlink(struct tfs_fs *fs, uint64_t parent, const char *name, int isdir)
 {
 	struct tfs_inode *dir, *in;
@@ -627,11 +1125,11 @@ int tfs_unlink(struct tfs_fs *fs, uint64_t parent, const char *name, int isdir)
 	ret = dir_get(fs, parent, &dir);
 	if (ret < 0)
 		goto unlock;
-	if (fs->readonly) {
-		ret = -EROFS;
+	if (fs->ns.readonly || tfs_meta_readonly(fs->meta)) {
+		ret = fs->ns.readonly ? -EROFS : -EIO;
 		goto unlock;
 	}
-	de = tfs_dir_lookup(dir->i_dir, name, strlen(name));
+	de = tfs_dir_lookup(dir->i_u.dir, name, strlen(name));
 	in = de ? tfs_inode_get(fs, de->d_ino) : NULL;
 	if (!in) {
 		ret = -ENOENT;
@@ -645,12 +1143,11 @@ int tfs_unlink(struct tfs_fs *fs, uint64_t parent, const char *name, int isdir)
 		ret = -EISDIR;
 		goto unlock;
 	}
-	if (isdir && in->i_dir->dr_live) {
+	if (isdir && in->i_u.dir->dr_live) {
 		ret = -ENOTEMPTY;
 		goto unlock;
 	}
-	log_dirent(fs, TFS_REC_DIRENT_DEL, dir, de);
-	tfs_dir_del(dir->i_dir, de);
+	entry_del(fs, dir, de);
 	tfs_touch(&now);
 	drop_link(fs, dir, in, &now);
 	dir->i_mtime = dir->i_ctime = now;
@@ -686,7 +1183,7 @@ static int is_ancestor(struct tfs_fs *fs, uint64_t anc, uint64_t ino)
 	return 1; /* a cycle: refuse */
 }
 
-/* pool lock held: move the name @de of @in from directory @d1 to @d2 */
+/* pool lock held: the name of directory @in moves from @d1 to @d2 */
 static void reparent(struct tfs_fs *fs, struct tfs_inode *d1, struct tfs_inode *d2,
 		     struct tfs_inode *in)
 {
@@ -697,8 +1194,8 @@ static void reparent(struct tfs_fs *fs, struct tfs_inode *d1, struct tfs_inode *
 	d2->i_nlink++;
 }
 
-int tfs_rename(struct tfs_fs *fs, uint64_t p1, const char *n1, uint64_t p2, const char *n2,
-	       unsigned int flags)
+int tfs_rename(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t p1, const char *n1,
+	       uint64_t p2, const char *n2, unsigned int flags)
 {
 	struct tfs_inode *d1, *d2, *src, *dst = NULL;
 	struct tfs_dirent *de1, *de2, *nde;
@@ -720,16 +1217,16 @@ int tfs_rename(struct tfs_fs *fs, uint64_t p1, const char *n1, uint64_t p2, cons
 	if (ret == 0)
 		ret = dir_get(fs, p2, &d2);
 	if (ret == 0)
-		ret = meta_room(fs);
+		ret = tfs_room(fs, TFS_LREC_HDR + 64 + l2, ctx->uid);
 	if (ret < 0)
 		goto unlock;
-	de1 = tfs_dir_lookup(d1->i_dir, n1, l1);
+	de1 = tfs_dir_lookup(d1->i_u.dir, n1, l1);
 	src = de1 ? tfs_inode_get(fs, de1->d_ino) : NULL;
 	if (!src) {
 		ret = -ENOENT;
 		goto unlock;
 	}
-	de2 = tfs_dir_lookup(d2->i_dir, n2, l2);
+	de2 = tfs_dir_lookup(d2->i_u.dir, n2, l2);
 	if (de2)
 		dst = tfs_inode_get(fs, de2->d_ino);
 	tfs_touch(&now);
@@ -745,12 +1242,14 @@ int tfs_rename(struct tfs_fs *fs, uint64_t p1, const char *n1, uint64_t p2, cons
 			goto unlock;
 		}
 		/* entries keep their cookies and swap targets */
-		log_dirent(fs, TFS_REC_DIRENT_DEL, d1, de1);
-		log_dirent(fs, TFS_REC_DIRENT_DEL, d2, de2);
+		log_dirent(fs, TFS_J_DIRENT_DEL, d1, de1);
+		log_dirent(fs, TFS_J_DIRENT_DEL, d2, de2);
 		de1->d_ino = dst->i_ino;
 		de2->d_ino = src->i_ino;
-		log_dirent(fs, TFS_REC_DIRENT_ADD, d1, de1);
-		log_dirent(fs, TFS_REC_DIRENT_ADD, d2, de2);
+		log_dirent(fs, TFS_J_DIRENT_ADD, d1, de1);
+		log_dirent(fs, TFS_J_DIRENT_ADD, d2, de2);
+		tfs_dblk_dirty(fs, d1, de1->d_cookie);
+		tfs_dblk_dirty(fs, d2, de2->d_cookie);
 		reparent(fs, d1, d2, src);
 		reparent(fs, d2, d1, dst);
 		dst->i_ctime = now;
@@ -776,24 +1275,25 @@ int tfs_rename(struct tfs_fs *fs, uint64_t p1, const char *n1, uint64_t p2, cons
 			ret = -EISDIR;
 			goto unlock;
 		}
-		if (S_ISDIR(dst->i_mode) && dst->i_dir->dr_live) {
+		if (S_ISDIR(dst->i_mode) && dst->i_u.dir->dr_live) {
 			ret = -ENOTEMPTY;
 			goto unlock;
 		}
-		log_dirent(fs, TFS_REC_DIRENT_DEL, d2, de2);
-		tfs_dir_del(d2->i_dir, de2);
+		entry_del(fs, d2, de2);
 		drop_link(fs, d2, dst, &now);
 	}
-	log_dirent(fs, TFS_REC_DIRENT_DEL, d1, de1);
-	tfs_dir_del(d1->i_dir, de1);
-	ret = tfs_dir_add(d2->i_dir, n2, l2, src->i_ino, 0, &nde);
+	entry_del(fs, d1, de1);
+	ret = tfs_dir_add(d2->i_u.dir, n2, l2, src->i_ino, 0, &nde);
 	if (ret < 0) {
 		/* out of memory half way: put the old name back (same cookie space) */
-		if (tfs_dir_add(d1->i_dir, n1, l1, src->i_ino, 0, &nde) == 0)
-			log_dirent(fs, TFS_REC_DIRENT_ADD, d1, nde);
+		if (tfs_dir_add(d1->i_u.dir, n1, l1, src->i_ino, 0, &nde) == 0) {
+			log_dirent(fs, TFS_J_DIRENT_ADD, d1, nde);
+			tfs_dblk_dirty(fs, d1, nde->d_cookie);
+		}
 		goto unlock;
 	}
-	log_dirent(fs, TFS_REC_DIRENT_ADD, d2, nde);
+	log_dirent(fs, TFS_J_DIRENT_ADD, d2, nde);
+	tfs_dblk_dirty(fs, d2, nde->d_cookie);
 	reparent(fs, d1, d2, src);
 	if (dst)
 		tfs_inode_maybe_free(fs, dst);
@@ -818,10 +1318,10 @@ int tfs_readlink(struct tfs_fs *fs, uint64_t ino, char *buf, size_t size)
 	in = tfs_inode_get(fs, ino);
 	if (!in)
 		ret = -ESTALE;
-	else if (!S_ISLNK(in->i_mode) || !in->i_symlink)
+	else if (!tfs_isymlink(in))
 		ret = -EINVAL;
 	else {
-		snprintf(buf, size, "%s", in->i_symlink);
+		snprintf(buf, size, "%s", in->i_u.symlink);
 		ret = 0;
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -846,23 +1346,36 @@ static int xattr_name_check(const char *name)
 
 /* pool lock held: set xattr @name of @in and log it */
 static int xattr_set_locked(struct tfs_fs *fs, struct tfs_inode *in, const char *name,
-			    const void *val, size_t len, int flags)
+			    const void *val, size_t len, int flags, uint32_t uid)
 {
 	struct tfs_xattr *x, **p;
-	size_t nl = strlen(name);
+	struct tfs_xattrs *xs = in->i_xattrs;
+	size_t nl = strlen(name), old = 0;
 	uint8_t *nv;
-	int ret = meta_room(fs);
+	int ret;
 
-	if (ret < 0)
-		return ret;
-	for (p = &in->i_xattrs; *p; p = &(*p)->x_next)
+	for (p = xs ? &xs->xs_list : NULL; p && *p; p = &(*p)->x_next)
 		if ((*p)->x_namelen == nl && memcmp((*p)->x_name, name, nl) == 0)
 			break;
-	x = *p;
+	x = p ? *p : NULL;
 	if (x && (flags & XATTR_CREATE))
 		return -EEXIST;
 	if (!x && (flags & XATTR_REPLACE))
 		return -ENODATA;
+	if (x)
+		old = x->x_namelen + x->x_len;
+	if ((xs ? xs->xs_bytes : 0) - old + nl + len > TFS_XATTRS_MAX)
+		return -ENOSPC; /* like ext4 when an inode's xattrs fill their block */
+	ret = tfs_room(fs, (xs ? xs->xs_bytes : 0) + nl + len + 64, uid);
+	if (ret < 0)
+		return ret;
+	if (!xs) {
+		xs = calloc(1, sizeof(*xs));
+		if (!xs)
+			return -ENOMEM;
+		in->i_xattrs = xs;
+		p = &xs->xs_list;
+	}
 	nv = malloc(len ? len : 1);
 	if (!nv)
 		return -ENOMEM;
@@ -875,13 +1388,18 @@ static int xattr_set_locked(struct tfs_fs *fs, struct tfs_inode *in, const char 
 			return -ENOMEM;
 		}
 		x->x_namelen = (uint32_t)nl;
+		x->x_next = NULL;
+		for (p = &xs->xs_list; *p; p = &(*p)->x_next)
+			;
 		*p = x;
 	}
 	free(x->x_value);
 	x->x_value = nv;
 	x->x_len = (uint32_t)len;
-	meta_put_xattr(&fs->jbuf, TFS_REC_XATTR_SET, in->i_ino, name, nl, val, len);
-	fs->jnrec++;
+	xs->xs_bytes = (uint32_t)(xs->xs_bytes - old + nl + len);
+	rec_xattr(tfs_jlog(fs), TFS_J_XATTR_SET, in->i_ino, name, nl, val, len);
+	tfs_jlogged(fs);
+	tfs_xattrs_dirty(fs, in);
 	tfs_touch(&in->i_ctime);
 	tfs_inode_dirty(fs, in);
 	return 0;
@@ -894,8 +1412,8 @@ static void pin_changed(struct tfs_fs *fs)
 		tier_engine_kick(&fs->eng, 0);
 }
 
-int tfs_xattr_set(struct tfs_fs *fs, uint64_t ino, const char *name, const void *val, size_t len,
-		  int flags)
+int tfs_xattr_set(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t ino, const char *name,
+		  const void *val, size_t len, int flags)
 {
 	struct tfs_inode *in;
 	int ret = xattr_name_check(name), pin = !strcmp(name, TFS_PIN_XATTR);
@@ -909,7 +1427,7 @@ int tfs_xattr_set(struct tfs_fs *fs, uint64_t ino, const char *name, const void 
 		return -EINVAL;
 	pthread_mutex_lock(&fs->lock);
 	in = tfs_inode_get(fs, ino);
-	ret = in ? xattr_set_locked(fs, in, name, val, len, flags) : -ESTALE;
+	ret = in ? xattr_set_locked(fs, in, name, val, len, flags, ctx->uid) : -ESTALE;
 	if (ret == 0 && pin)
 		pin_changed(fs);
 	pthread_mutex_unlock(&fs->lock);
@@ -928,7 +1446,7 @@ int tfs_xattr_get(struct tfs_fs *fs, uint64_t ino, const char *name, void *buf, 
 	pthread_mutex_lock(&fs->lock);
 	in = tfs_inode_get(fs, ino);
 	ret = in ? -ENODATA : -ESTALE;
-	for (x = in ? in->i_xattrs : NULL; x; x = x->x_next) {
+	for (x = in && in->i_xattrs ? in->i_xattrs->xs_list : NULL; x; x = x->x_next) {
 		if (x->x_namelen != nl || memcmp(x->x_name, name, nl))
 			continue;
 		if (size && size < x->x_len)
@@ -946,7 +1464,7 @@ int tfs_xattr_get(struct tfs_fs *fs, uint64_t ino, const char *name, void *buf, 
 
 int tfs_xattr_list(struct tfs_fs *fs, uint64_t ino, char *buf, size_t size)
 {
-	struct tfs_xattr *x;
+	struct tfs_xattr *x, *first;
 	struct tfs_inode *in;
 	size_t need = 0;
 	int ret;
@@ -957,7 +1475,8 @@ int tfs_xattr_list(struct tfs_fs *fs, uint64_t ino, char *buf, size_t size)
 		ret = -ESTALE;
 		goto unlock;
 	}
-	for (x = in->i_xattrs; x; x = x->x_next)
+	first = in->i_xattrs ? in->i_xattrs->xs_list : NULL;
+	for (x = first; x; x = x->x_next)
 		need += x->x_namelen + 1;
 	ret = (int)need;
 	if (!size)
@@ -966,7 +1485,7 @@ int tfs_xattr_list(struct tfs_fs *fs, uint64_t ino, char *buf, size_t size)
 		ret = -ERANGE;
 		goto unlock;
 	}
-	for (x = in->i_xattrs; x; x = x->x_next) {
+	for (x = first; x; x = x->x_next) {
 		memcpy(buf, x->x_name, x->x_namelen);
 		buf[x->x_namelen] = 0;
 		buf += x->x_namelen + 1;
@@ -988,16 +1507,21 @@ int tfs_xattr_remove(struct tfs_fs *fs, uint64_t ino, const char *name)
 	pthread_mutex_lock(&fs->lock);
 	in = tfs_inode_get(fs, ino);
 	ret = in ? -ENODATA : -ESTALE;
-	for (p = in ? &in->i_xattrs : NULL; p && *p; p = &(*p)->x_next) {
+	if (in && (fs->ns.readonly || tfs_meta_readonly(fs->meta)))
+		ret = fs->ns.readonly ? -EROFS : -EIO;
+	for (p = in && in->i_xattrs && ret == -ENODATA ? &in->i_xattrs->xs_list : NULL; p && *p;
+	     p = &(*p)->x_next) {
 		x = *p;
 		if (x->x_namelen != nl || memcmp(x->x_name, name, nl))
 			continue;
 		*p = x->x_next;
+		in->i_xattrs->xs_bytes -= x->x_namelen + x->x_len;
 		free(x->x_name);
 		free(x->x_value);
 		free(x);
-		meta_put_xattr(&fs->jbuf, TFS_REC_XATTR_DEL, ino, name, nl, NULL, 0);
-		fs->jnrec++;
+		rec_xattr(tfs_jlog(fs), TFS_J_XATTR_DEL, ino, name, nl, NULL, 0);
+		tfs_jlogged(fs);
+		tfs_xattrs_dirty(fs, in);
 		tfs_touch(&in->i_ctime);
 		tfs_inode_dirty(fs, in);
 		ret = 0;
@@ -1006,6 +1530,8 @@ int tfs_xattr_remove(struct tfs_fs *fs, uint64_t ino, const char *name)
 	pthread_mutex_unlock(&fs->lock);
 	return ret;
 }
+
+/* ---------------------------------------------------------------- open, sync */
 
 int tfs_open(struct tfs_fs *fs, uint64_t ino, struct tfs_inode **out)
 {
@@ -1016,10 +1542,10 @@ int tfs_open(struct tfs_fs *fs, uint64_t ino, struct tfs_inode **out)
 	in = tfs_inode_get(fs, ino);
 	if (!in)
 		ret = -ESTALE;
-	else {
-		in->i_nopen++;
+	else
+		ret = tfs_inode_hold(fs, in);
+	if (ret == 0)
 		*out = in;
-	}
 	pthread_mutex_unlock(&fs->lock);
 	return ret;
 }
@@ -1027,263 +1553,57 @@ int tfs_open(struct tfs_fs *fs, uint64_t ino, struct tfs_inode **out)
 void tfs_release(struct tfs_fs *fs, struct tfs_inode *in)
 {
 	pthread_mutex_lock(&fs->lock);
-	in->i_nopen--;
-	tfs_inode_maybe_free(fs, in);
+	tfs_inode_unhold(fs, in);
 	pthread_mutex_unlock(&fs->lock);
 }
 
-/* ---------------------------------------------------------------- pool */
-
-unsigned int tfs_free_orphans(struct tfs_fs *fs)
+int tfs_sync(struct tfs_fs *fs)
 {
-	unsigned int n = 0;
-	size_t b;
-	int again = 1;
+	if (fs->ns.readonly)
+		return 0;
+	return tfs_meta_sync(fs->meta);
+}
+
+int tfs_fsync(struct tfs_fs *fs, uint64_t ino)
+{
+	struct tfs_inode *in;
+
+	pthread_mutex_lock(&fs->lock);
+	in = tfs_inode_get(fs, ino);
+	if (in)
+		in->i_flags |= TFS_I_SYNCED;
+	pthread_mutex_unlock(&fs->lock);
+	return tfs_sync(fs);
+}
+
+/* ---------------------------------------------------------------- orphans */
+
+struct orphans {
+	struct tfs_fs *fs;
+	unsigned int n;
+};
+
+static void orphan_one(void *arg, struct tfs_inode *in)
+{
+	struct orphans *o = arg;
 
 	/* an inode without names is only alive through kernel references and
 	 * open files; at mount and at unmount there are none, so it is an
 	 * orphan of an unlink-while-open (or of a daemon killed meanwhile) */
+	if (in->i_nlink == 0 && in->i_ino != TFS_ROOT_INO && in->i_nopen == 0) {
+		tfs_inode_destroy(o->fs, in);
+		o->n++;
+	}
+}
+
+unsigned int tfs_free_orphans(struct tfs_fs *fs)
+{
+	struct orphans o = { fs, 0 };
+
 	pthread_mutex_lock(&fs->lock);
-	while (again) {
-		again = 0;
-		for (b = 0; b < fs->inodes.t_size && !again; b++) {
-			struct tfs_hnode *h;
-
-			for (h = fs->inodes.t_b[b]; h; h = h->h_next) {
-				struct tfs_inode *in = tfs_container_of(h, struct tfs_inode, i_hnode);
-
-				if (in->i_nlink == 0 && in->i_ino != TFS_ROOT_INO) {
-					tfs_inode_destroy(fs, in);
-					n++;
-					again = 1;
-					break;
-				}
-			}
-		}
-	}
+	tfs_inode_each(fs, orphan_one, &o);
 	pthread_mutex_unlock(&fs->lock);
-	if (n)
-		tfs_info("freed %u orphaned inode%s (unlinked while open)", n, n == 1 ? "" : "s");
-	return n;
-}
-
-struct tfs_fs *tfs_fs_new(void)
-{
-	struct tfs_fs *fs = calloc(1, sizeof(*fs));
-
-	if (!fs)
-		return NULL;
-	pthread_mutex_init(&fs->lock, NULL);
-	pthread_mutex_init(&fs->commit_lock, NULL);
-	pthread_cond_init(&fs->ckpt_cond, NULL);
-	pthread_cond_init(&fs->zcond, NULL);
-	fs->clean_mbps = 256;
-	tfs_list_init(&fs->dirty_inodes);
-	tfs_list_init(&fs->dirty_chunks);
-	tfs_list_init(&fs->intent_chunks);
-	fs->next_ino = TFS_ROOT_INO + 1;
-	if (tfs_htab_init(&fs->inodes, 1024) < 0) {
-		free(fs);
-		return NULL;
-	}
-	return fs;
-}
-
-static int dev_lock(struct tfs_io_dev *dev, unsigned int wait_s)
-{
-	unsigned int waited = 0;
-
-	for (;;) {
-		if (flock(dev->d_fd, LOCK_EX | LOCK_NB) == 0)
-			return 0;
-		if (errno != EWOULDBLOCK)
-			return -errno;
-		if (waited++ >= wait_s * 10)
-			return -EBUSY;
-		usleep(100000);
-	}
-}
-
-static int dev_attach(struct tfs_fs *fs, const struct tfs_sb *want, unsigned int idx,
-		      const char *path, unsigned int wait_s, unsigned int flags)
-{
-	struct tfs_io_dev *dev = &fs->dev[idx];
-	struct tfs_sb sb;
-	int ret;
-
-	ret = tfs_io_dev_open(dev, path, want->s_dev[idx].sd_class);
-	if (ret < 0) {
-		tfs_err("device %u of the pool (%s, %s): %s", idx, tfs_dev_class_str(want->s_dev[idx].sd_class),
-			path, strerror(-ret));
-		return ret;
-	}
-	ret = tfs_sb_read(dev, &sb, !(flags & TFS_OPEN_NOREPAIR));
-	if (ret < 0 || memcmp(sb.s_pool_uuid, want->s_pool_uuid, 16) ||
-	    memcmp(sb.s_dev_uuid, want->s_dev[idx].sd_uuid, 16)) {
-		tfs_err("%s is not device %u of this pool (%s)", path, idx,
-			ret < 0 ? "no valid tierfs superblock" : "it belongs elsewhere");
-		ret = -ENODEV;
-		goto out_close_dev;
-	}
-	if (dev->d_size < want->s_dev[idx].sd_data_off +
-				  (want->s_dev[idx].sd_nslots << want->s_chunk_shift)) {
-		tfs_err("%s is smaller (%llu bytes) than when it was formatted", path,
-			(unsigned long long)dev->d_size);
-		ret = -EINVAL;
-		goto out_close_dev;
-	}
-	ret = dev_lock(dev, wait_s);
-	if (ret < 0) {
-		tfs_err("%s: the pool is in use (mounted by another tierfs process?)", path);
-		goto out_close_dev;
-	}
-	ret = tfs_zns_setup(fs, idx);
-	if (ret < 0)
-		goto out_close_dev;
-	return 0;
-
-out_close_dev:
-	tfs_io_dev_close(dev);
-	return ret;
-}
-
-/* the path of device @idx: from the -o devices list (matched by its
- * superblock) or as recorded at mkfs */
-static const char *dev_path(const struct tfs_sb *sb, unsigned int idx, const char *devices,
-			    char *buf, size_t len)
-{
-	const char *p = devices;
-
-	while (p && *p) {
-		const char *e = strchr(p, ':');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		struct tfs_io_dev d;
-		struct tfs_sb s;
-
-		if (n < len) {
-			memcpy(buf, p, n);
-			buf[n] = 0;
-			if (tfs_io_dev_open(&d, buf, TFS_CLASS_MAX) == 0) {
-				int ok = tfs_sb_read(&d, &s, 0) == 0 &&
-					 memcmp(s.s_pool_uuid, sb->s_pool_uuid, 16) == 0 &&
-					 s.s_dev_index == idx;
-
-				tfs_io_dev_close(&d);
-				if (ok)
-					return buf;
-			}
-		}
-		p = e ? e + 1 : NULL;
-	}
-	return sb->s_dev[idx].sd_path;
-}
-
-int tfs_fs_open(struct tfs_fs **out, const char *path, const char *devices, int lock_wait_s,
-		unsigned int flags)
-{
-	struct tfs_fs *fs;
-	struct tfs_io_dev first;
-	char pbuf[PATH_MAX];
-	unsigned int i;
-	int ret;
-
-	ret = tfs_io_dev_open(&first, path, TFS_CLASS_MAX);
-	if (ret < 0) {
-		tfs_err("%s: %s", path, strerror(-ret));
-		return ret;
-	}
-	fs = tfs_fs_new();
-	if (!fs) {
-		tfs_io_dev_close(&first);
-		return -ENOMEM;
-	}
-	ret = tfs_sb_read(&first, &fs->sb, 0);
-	if (ret < 0) {
-		uint8_t *buf = tfs_io_alloc(68 * 1024);
-		const char *what = NULL;
-
-		if (buf && tfs_io_dev_pread(&first, buf, 68 * 1024, 0) == 0)
-			what = tfs_sb_foreign(buf, 68 * 1024);
-		tfs_io_free(buf);
-		if (ret == -ENOENT)
-			tfs_err("%s is not a tierfs device%s%s%s", path, what ? " (it holds " : "",
-				what ? what : "", what ? ")" : "");
-		else
-			tfs_err("%s: tierfs superblock is damaged (both copies): %s", path,
-				strerror(-ret));
-		tfs_io_dev_close(&first);
-		tfs_fs_close(fs);
-		return -EINVAL;
-	}
-	tfs_io_dev_close(&first);
-	for (i = 0; i < fs->sb.s_ndev; i++) {
-		const char *p = (i == fs->sb.s_dev_index) ? path
-							  : dev_path(&fs->sb, i, devices, pbuf, sizeof(pbuf));
-
-		ret = dev_attach(fs, &fs->sb, i, p, (unsigned int)lock_wait_s, flags);
-		if (ret < 0) {
-			if (i != fs->sb.s_dev_index && !devices)
-				tfs_err("give the device's current path with -o devices=PATH[:PATH...]");
-			goto out_close;
-		}
-		fs->ndev = i + 1;
-	}
-	fs->chunk_shift = fs->sb.s_chunk_shift;
-	fs->chunk_size = 1u << fs->chunk_shift;
-	fs->chunk_blocks = fs->chunk_size / TFS_BLOCK_SIZE;
-	ret = tfs_journal_load(fs);
-	if (ret < 0) {
-		tfs_err("cannot load the pool's metadata: %s", strerror(-ret));
-		goto out_close;
-	}
-	ret = tfs_zns_mount(fs, !(flags & TFS_OPEN_NOREPAIR));
-	if (ret < 0) {
-		tfs_err("cannot bring up the zoned devices: %s", strerror(-ret));
-		goto out_close;
-	}
-	if (!(flags & TFS_OPEN_NOREPAIR)) {
-		ret = tfs_reseal(fs);
-		if (ret < 0) {
-			tfs_err("cannot re-checksum chunks written at the crash: %s", strerror(-ret));
-			goto out_close;
-		}
-	}
-	if (fs->need_ckpt && !(flags & TFS_OPEN_NOREPAIR)) {
-		ret = tfs_commit(fs, 1); /* replace the damaged checkpoint */
-		if (ret < 0)
-			goto out_close;
-		fs->need_ckpt = 0;
-	}
-	*out = fs;
-	return 0;
-
-out_close:
-	tfs_fs_close(fs);
-	return ret;
-}
-
-void tfs_fs_close(struct tfs_fs *fs)
-{
-	unsigned int i;
-	size_t b;
-
-	if (!fs)
-		return;
-	fs->loading = 1;
-	for (b = 0; b < fs->inodes.t_size; b++)
-		while (fs->inodes.t_b[b])
-			tfs_inode_destroy(fs, tfs_container_of(fs->inodes.t_b[b], struct tfs_inode,
-							       i_hnode));
-	tfs_htab_destroy(&fs->inodes);
-	tier_engine_destroy(&fs->eng);
-	tier_alloc_destroy(&fs->alloc);
-	tfs_wbuf_free(&fs->jbuf);
-	free(fs->fpend);
-	for (i = 0; i < fs->ndev; i++)
-		tfs_io_dev_close(&fs->dev[i]);
-	pthread_mutex_destroy(&fs->lock);
-	pthread_mutex_destroy(&fs->commit_lock);
-	pthread_cond_destroy(&fs->ckpt_cond);
-	pthread_cond_destroy(&fs->zcond);
-	free(fs);
+	if (o.n)
+		tfs_info("freed %u orphaned inode%s (unlinked while open)", o.n, o.n == 1 ? "" : "s");
+	return o.n;
 }

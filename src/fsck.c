@@ -1,19 +1,32 @@
 /*
  * src/fsck.c - fsck.tierfs: check a pool offline, repair what is safe.
  *
- * Loading the pool already checks a lot: both superblock copies of every
- * device, the checkpoint checksums, the journal up to its first invalid
- * transaction, every record's form, that every name points at an inode and
- * that no slot is used twice.  On top of that fsck walks the tree from the
- * root and checks connectivity, link counts, parent pointers, orphans and
- * chunks past the end of file; with --scrub it reads every data block and
- * verifies its checksum.
+ * What it checks:
+ *   - both superblock copies of every device;
+ *   - the metadata of both checkpoint generations: both headers, the log
+ *     of the newer (it is loaded) and the segments only the older one still
+ *     uses, both journal halves as far as either checkpoint needs them, and
+ *     every checksum page copy that either generation needs (meta.h,
+ *     tfs_meta_verify): lost redundancy is reported even when nothing is lost
+ *     yet;
+ *   - journal damage followed by later transactions: acknowledged changes
+ *     that would be lost;
+ *   - the zone tables of emulated zoned devices (both copies), and every
+ *     zone's write pointer against the chunks that metadata puts in it;
+ *   - the tree: connectivity, link counts, parent pointers, orphans, data
+ *     past the end of files; with --scrub every data block against its
+ *     checksum.
  *
- * -y repairs only what needs no guess: link counts and parent pointers
- * recomputed from the directory entries, orphans (nameless inodes) freed,
- * a damaged superblock copy rewritten from the good one, data blocks past the
- * end of a file dropped.  It never invents names or data: a disconnected
- * inode or a bad data block is reported and left alone.
+ * -y repairs only what needs no guess, and says what it discards first:
+ * link counts and parent pointers are recomputed from the directory
+ * entries, orphans freed, a damaged superblock copy rewritten from the good
+ * one, data blocks past the end of a file dropped; metadata that no longer
+ * verifies is left behind: what can be proven intact is loaded (damaged
+ * journal transactions are skipped, damaged log pages and the units in
+ * them are lost, entries naming lost inodes are removed, chunks whose
+ * checksums are lost read as EIO) and written anew, twice, so that both
+ * generations are whole again.  It never invents names or data: a
+ * disconnected inode or a bad data block is reported and left alone.
  *
  * Exit status as e2fsck: 0 clean, 1 errors fixed, 4 errors left, 8 could
  * not check.
@@ -34,6 +47,8 @@
 #define EXIT_LEFT 4
 #define EXIT_OPERATIONAL 8
 
+#define tfs_container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
+
 struct fsck {
 	struct tfs_fs *fs;
 	int repair;
@@ -53,15 +68,18 @@ struct seen_node {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: fsck.tierfs [-n | -y] [-f] [--scrub] [--devices P1:P2...] DEVICE\n"
+		"usage: fsck.tierfs [-n | -y] [-f] [--scrub] [--map] [--devices P1:P2...] DEVICE\n"
 		"\n"
 		"Check the tierfs pool DEVICE belongs to (it must not be mounted).\n"
 		"\n"
 		"    -n             report only, write nothing (the default)\n"
 		"    -y             repair what is safe: link counts, parent pointers, orphans,\n"
-		"                   superblock copies, data past the end of files\n"
+		"                   superblock copies, data past the end of files, damaged\n"
+		"                   metadata copies (what no longer verifies is discarded, and\n"
+		"                   listed first)\n"
 		"    -f             check even if the pool was unmounted cleanly (always done)\n"
 		"    --scrub        also read every data block and verify its checksum\n"
+		"    --map          list the pool's on-media regions and stop\n"
 		"    --devices LIST the pool's other devices, ':'-separated, if they moved\n"
 		"    -v             name every inode checked\n"
 		"    -h, --help     this text\n"
@@ -108,7 +126,7 @@ static struct seen_node *seen_get(struct fsck *k, uint64_t ino)
 static int walk(struct fsck *k)
 {
 	struct tfs_fs *fs = k->fs;
-	uint64_t *queue, head = 0, tail = 0, cap = fs->ninodes + 1;
+	uint64_t *queue, head = 0, tail = 0, cap = fs->ns.ninodes + 1;
 	struct seen_node *s;
 
 	queue = malloc(cap * sizeof(*queue));
@@ -121,10 +139,11 @@ static int walk(struct fsck *k)
 	queue[tail++] = TFS_ROOT_INO;
 	while (head < tail) {
 		struct tfs_inode *dir = tfs_inode_get(fs, queue[head++]);
+		struct tfs_dir *d = dir ? tfs_idir(dir) : NULL;
 		size_t i;
 
-		for (i = 0; i < dir->i_dir->dr_len; i++) {
-			struct tfs_dirent *de = dir->i_dir->dr_ents[i];
+		for (i = 0; d && i < d->dr_len; i++) {
+			struct tfs_dirent *de = d->dr_ents[i];
 			struct tfs_inode *in;
 
 			if (!de)
@@ -136,7 +155,7 @@ static int walk(struct fsck *k)
 				return -ENOMEM;
 			}
 			s->names++;
-			if (!S_ISDIR(in->i_mode))
+			if (!in || !S_ISDIR(in->i_mode))
 				continue;
 			seen_get(k, dir->i_ino)->subdirs++;
 			if (s->names > 1) {
@@ -154,13 +173,15 @@ static int walk(struct fsck *k)
 	return 0;
 }
 
-static void check_inode(struct fsck *k, struct tfs_inode *in)
+static void check_inode(void *arg, struct tfs_inode *in)
 {
+	struct fsck *k = arg;
 	struct tfs_fs *fs = k->fs;
 	struct tfs_hnode *h = tfs_htab_find(&k->seen, in->i_ino);
 	struct seen_node *s = h ? tfs_container_of(h, struct seen_node, hn) : NULL;
-	uint32_t want;
-	struct tfs_chunk *c;
+	uint32_t want, cb = fs->pool.chunk_blocks;
+	struct tier_cgroup *grp;
+	uint64_t g;
 
 	if (k->verbose)
 		printf("inode %llu mode %o nlink %u size %llu\n", (unsigned long long)in->i_ino,
@@ -169,8 +190,8 @@ static void check_inode(struct fsck *k, struct tfs_inode *in)
 		if (in->i_nlink == 0) {
 			/* unlinked while open (or awaiting the kernel's forget) when
 			 * the daemon stopped: part of recovery, like the journal */
-			printf("inode %llu is an orphan (unlinked while in use, %llu chunks): %s\n",
-			       (unsigned long long)in->i_ino, (unsigned long long)in->i_map.m_count,
+			printf("inode %llu is an orphan (unlinked while in use, %u chunks): %s\n",
+			       (unsigned long long)in->i_ino, in->i_map.m_count,
 			       k->repair ? "freed" : "freed at the next mount");
 			if (k->repair) {
 				tfs_inode_destroy(fs, in);
@@ -201,92 +222,109 @@ static void check_inode(struct fsck *k, struct tfs_inode *in)
 		}
 	}
 	if (!S_ISREG(in->i_mode) && in->i_map.m_count) {
-		problem(k, 0, "inode %llu is not a regular file but has %llu chunks",
-			(unsigned long long)in->i_ino, (unsigned long long)in->i_map.m_count);
+		problem(k, 0, "inode %llu is not a regular file but has %u chunks",
+			(unsigned long long)in->i_ino, in->i_map.m_count);
 	}
 	/* data blocks past the end of the file (preallocated empty chunks are fine) */
-	for (c = tier_cmap_next(&in->i_map, in->i_size >> fs->chunk_shift); c;
-	     c = tier_cmap_next(&in->i_map, c->c_idx + 1)) {
-		uint64_t first = (c->c_idx << fs->chunk_shift) / TFS_BLOCK_SIZE;
-		uint64_t eof_blk = (in->i_size + TFS_BLOCK_SIZE - 1) / TFS_BLOCK_SIZE;
-		uint32_t b, extra = 0;
+	g = (in->i_size >> fs->pool.chunk_shift) >> TIER_GROUP_SHIFT;
+	while ((grp = tier_cmap_group_next(&in->i_map, &g))) {
+		uint64_t mask = grp->g_present;
 
-		for (b = 0; b < c->c_nblocks; b++)
-			if (tier_chunk_has(c, b) && first + b >= eof_blk)
-				extra++;
-		if (!extra)
+		while (mask) {
+			unsigned int bit = (unsigned int)__builtin_ctzll(mask);
+			uint64_t idx = (g << TIER_GROUP_SHIFT) + bit;
+			struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
+			uint64_t first = (idx << fs->pool.chunk_shift) / TFS_BLOCK_SIZE;
+			uint64_t eof_blk = (in->i_size + TFS_BLOCK_SIZE - 1) / TFS_BLOCK_SIZE;
+			uint32_t b, extra = 0;
+
+			mask &= mask - 1;
+			for (b = 0; b < cb; b++)
+				if (tier_chunk_has(c, b) && first + b >= eof_blk)
+					extra++;
+			if (!extra)
+				continue;
+			problem(k, 1, "inode %llu has %u data blocks past its end in chunk %llu",
+				(unsigned long long)in->i_ino, extra, (unsigned long long)idx);
+			if (k->repair) {
+				for (b = 0; b < cb; b++)
+					if (tier_chunk_has(c, b) && first + b >= eof_blk) {
+						tier_chunk_clear(c, b);
+						in->i_map.m_blocks--;
+					}
+				tfs_chunk_dirty(fs, in, c);
+			}
+		}
+		g++;
+	}
+}
+
+struct scrub {
+	struct fsck *k;
+	uint8_t *buf;
+	uint64_t total, done, bad, resealed;
+	int tty;
+};
+
+static void scrub_total(void *arg, struct tfs_inode *in)
+{
+	((struct scrub *)arg)->total += in->i_map.m_blocks;
+}
+
+static void scrub_inode(void *arg, struct tfs_inode *in)
+{
+	struct scrub *sc = arg;
+	struct tfs_fs *fs = sc->k->fs;
+	uint64_t off;
+
+	if (!S_ISREG(in->i_mode) || tfs_inode_hold(fs, in) < 0)
+		return;
+	pthread_mutex_unlock(&fs->lock);
+	for (off = 0; off < in->i_size; off += 1u << 20) {
+		/* one block at a time only where a MiB fails: name each bad one */
+		if (tfs_read(fs, in, off, 1u << 20, sc->buf) >= 0)
 			continue;
-		problem(k, 1, "inode %llu has %u data blocks past its end in chunk %llu",
-			(unsigned long long)in->i_ino, extra, (unsigned long long)c->c_idx);
-		if (k->repair) {
-			for (b = 0; b < c->c_nblocks; b++)
-				if (tier_chunk_has(c, b) && first + b >= eof_blk) {
-					tier_chunk_clear(c, b);
-					in->i_map.m_blocks--;
-				}
-			tfs_chunk_dirty(fs, c);
+		for (uint64_t o = off; o < off + (1u << 20) && o < in->i_size; o += TFS_BLOCK_SIZE) {
+			struct tfs_chunk *c = tier_cmap_get(&in->i_map, o >> fs->pool.chunk_shift);
+
+			if (tfs_read(fs, in, o, TFS_BLOCK_SIZE, sc->buf) >= 0)
+				continue;
+			if (c && (c->c_flags & TIER_CHUNK_INTENT)) {
+				/* written in place at the crash: old or new
+				 * data, re-checksummed at the next mount */
+				sc->resealed++;
+				continue;
+			}
+			sc->bad++;
+			problem(sc->k, 0, "inode %llu: data at offset %llu fails its checksum",
+				(unsigned long long)in->i_ino, (unsigned long long)o);
 		}
 	}
+	pthread_mutex_lock(&fs->lock);
+	sc->done += in->i_map.m_blocks;
+	tfs_inode_unhold(fs, in);
+	if (sc->tty)
+		fprintf(stderr, "\rscrub: %llu of %llu MiB", (unsigned long long)(sc->done >> 8),
+			(unsigned long long)(sc->total >> 8));
 }
 
 static int scrub(struct fsck *k)
 {
-	struct tfs_fs *fs = k->fs;
-	uint64_t total = 0, done = 0, bad = 0, resealed = 0;
-	int tty = isatty(STDERR_FILENO);
-	uint8_t *buf;
-	size_t b;
+	struct scrub sc = { .k = k, .tty = isatty(STDERR_FILENO) };
 
-	buf = tfs_io_alloc((1u << 20) + 2 * TFS_BLOCK_SIZE);
-	if (!buf)
+	sc.buf = tfs_io_alloc((1u << 20) + 2 * TFS_BLOCK_SIZE);
+	if (!sc.buf)
 		return -ENOMEM;
-	for (b = 0; b < fs->inodes.t_size; b++) {
-		struct tfs_hnode *h;
-
-		for (h = fs->inodes.t_b[b]; h; h = h->h_next)
-			total += tfs_container_of(h, struct tfs_inode, i_hnode)->i_map.m_blocks;
-	}
-	for (b = 0; b < fs->inodes.t_size; b++) {
-		struct tfs_hnode *h;
-
-		for (h = fs->inodes.t_b[b]; h; h = h->h_next) {
-			struct tfs_inode *in = tfs_container_of(h, struct tfs_inode, i_hnode);
-			uint64_t off;
-
-			if (!S_ISREG(in->i_mode))
-				continue;
-			for (off = 0; off < in->i_size; off += 1u << 20) {
-				/* one block at a time only where a MiB fails: name each bad one */
-				if (tfs_read(fs, in, off, 1u << 20, buf) >= 0)
-					continue;
-				for (uint64_t o = off; o < off + (1u << 20) && o < in->i_size;
-				     o += TFS_BLOCK_SIZE) {
-					struct tfs_chunk *c = tier_cmap_get(&in->i_map, o >> fs->chunk_shift);
-
-					if (tfs_read(fs, in, o, TFS_BLOCK_SIZE, buf) >= 0)
-						continue;
-					if (c && (c->c_flags & TIER_CHUNK_INTENT)) {
-						/* written in place at the crash: old or new
-						 * data, re-checksummed at the next mount */
-						resealed++;
-						continue;
-					}
-					bad++;
-					problem(k, 0, "inode %llu: data at offset %llu fails its checksum",
-						(unsigned long long)in->i_ino, (unsigned long long)o);
-				}
-			}
-			done += in->i_map.m_blocks;
-			if (tty)
-				fprintf(stderr, "\rscrub: %llu of %llu MiB",
-					(unsigned long long)(done >> 8), (unsigned long long)(total >> 8));
-		}
-	}
-	if (tty)
+	pthread_mutex_lock(&k->fs->lock);
+	tfs_inode_each(k->fs, scrub_total, &sc);
+	tfs_inode_each(k->fs, scrub_inode, &sc);
+	pthread_mutex_unlock(&k->fs->lock);
+	if (sc.tty)
 		fputc('\n', stderr);
 	printf("scrub: %llu data blocks read, %llu bad, %llu written at a crash (re-checksummed at mount)\n",
-	       (unsigned long long)done, (unsigned long long)bad, (unsigned long long)resealed);
-	tfs_io_free(buf);
+	       (unsigned long long)sc.done, (unsigned long long)sc.bad,
+	       (unsigned long long)sc.resealed);
+	tfs_io_free(sc.buf);
 	return 0;
 }
 
@@ -295,38 +333,140 @@ static void check_superblocks(struct fsck *k)
 {
 	unsigned int d;
 
-	for (d = 0; d < k->fs->ndev; d++) {
+	for (d = 0; d < k->fs->pool.ndev; d++) {
 		uint8_t *buf = tfs_io_alloc(2 * TFS_SB_SIZE);
 		struct tfs_sb sb;
 		int r0, r1;
 
 		if (!buf)
 			continue;
-		tfs_sb_read_raw(&k->fs->dev[d], buf);
+		tfs_sb_read_raw(&k->fs->pool.dev[d], buf);
 		r0 = tfs_sb_decode(&sb, buf);
 		r1 = tfs_sb_decode(&sb, buf + TFS_SB_SIZE);
 		tfs_io_free(buf);
 		if (r0 == 0 && r1 == 0)
 			continue;
-		problem(k, 1, "%s: superblock copy %d is damaged", k->fs->dev[d].d_path, r0 ? 0 : 1);
-		if (k->repair && tfs_sb_read(&k->fs->dev[d], &sb, 1) < 0)
+		problem(k, 1, "%s: superblock copy %d is damaged", k->fs->pool.dev[d].d_path, r0 ? 0 : 1);
+		if (k->repair && tfs_sb_read(&k->fs->pool.dev[d], &sb, 1) < 0)
 			printf("  rewrite failed\n");
 	}
+}
+
+static void check_zone_tables(struct fsck *k)
+{
+	unsigned int d;
+
+	for (d = 0; d < k->fs->pool.ndev; d++) {
+		char why[128];
+
+		if (!k->fs->zns.spz[d] || tfs_zns_emu_verify(&k->fs->pool.dev[d], why, sizeof(why)) <= 0)
+			continue;
+		problem(k, 1, "%s: %s", k->fs->pool.dev[d].d_path, why);
+		/* a flush persists the table into the copy that is not the
+		 * newest: the damaged one */
+		if (k->repair && (tfs_io_flush(&k->fs->pool.dev[d]) < 0 ||
+				  tfs_zns_emu_verify(&k->fs->pool.dev[d], why, sizeof(why)) > 0))
+			printf("  rewrite failed: %s\n", why);
+	}
+}
+
+/* what the metadata load found; 1 if the metadata must be rewritten */
+static int check_load(struct fsck *k)
+{
+	const struct tfs_meta_report *r = tfs_meta_report(k->fs->meta);
+	int rewrite = 0;
+
+	if (r->older)
+		problem(k, 1, "the newest checkpoint does not load (%s); checkpoint %llu and the journal give the whole pool",
+			r->what, (unsigned long long)r->gen);
+	if (r->jrnl_lost) {
+		rewrite = 1;
+		problem(k, 1, "the journal is damaged: acknowledged changes after the damage are %s",
+			k->repair ? "discarded (the transactions that verify were applied)" : "lost");
+	}
+	if (r->log_lost) {
+		rewrite = 1;
+		problem(k, 1, "%u page%s of the metadata log no longer verif%s: what they held is %s",
+			r->log_lost, r->log_lost == 1 ? "" : "s", r->log_lost == 1 ? "ies" : "y",
+			k->repair ? "discarded (entries naming lost inodes were removed)" : "lost");
+	}
+	return rewrite;
+}
+
+static void mapping(struct tfs_fs *fs)
+{
+	uint32_t cb = fs->pool.chunk_blocks;
+	unsigned int d;
+	size_t b;
+
+	for (d = 0; d < fs->pool.ndev; d++) {
+		printf("sb %u 0 %u live superblock copy 0\n", d, TFS_SB_SIZE);
+		if (!fs->zns.spz[d])
+			printf("sb %u %u %u live superblock copy 1\n", d, TFS_SB_COPY1, TFS_SB_SIZE);
+		else
+			printf("sb %u %llu %u live superblock copy 1\n", d,
+			       (unsigned long long)fs->zns.zsize[d], TFS_SB_SIZE);
+	}
+	tfs_meta_map(fs->meta, stdout);
+	for (b = 0; b < fs->ns.itab_size; b++) {
+		struct tfs_inode *in;
+
+		for (in = fs->ns.itab[b]; in; in = in->i_hnext) {
+			struct tier_cgroup *grp;
+			uint64_t g = 0;
+
+			while ((grp = tier_cmap_group_next(&in->i_map, &g))) {
+				unsigned int i, n = (unsigned int)__builtin_popcountll(grp->g_present);
+
+				for (i = 0; i < n; i++) {
+					const struct tfs_chunk *c = grp->g_c[i];
+					uint32_t k;
+
+					for (k = 0; k < cb; k++)
+						if (tier_chunk_has(c, k))
+							printf("data %u %llu %u live inode %llu offset %llu\n",
+							       c->c_dev,
+							       (unsigned long long)(tfs_slot_off(fs, c->c_dev, c->c_slot) +
+										    (uint64_t)k * TFS_BLOCK_SIZE),
+							       TFS_BLOCK_SIZE, (unsigned long long)in->i_ino,
+							       (unsigned long long)(((uint64_t)c->c_idx * cb + k) *
+										    TFS_BLOCK_SIZE));
+				}
+				g++;
+			}
+		}
+	}
+}
+
+static void seen_free(struct fsck *k)
+{
+	size_t b;
+
+	for (b = 0; b < k->seen.t_size; b++)
+		while (k->seen.t_b[b]) {
+			struct tfs_hnode *h = k->seen.t_b[b];
+
+			k->seen.t_b[b] = h->h_next;
+			free(tfs_container_of(h, struct seen_node, hn));
+		}
+	tfs_htab_destroy(&k->seen);
 }
 
 int main(int argc, char *argv[])
 {
 	static const struct option lopts[] = {
 		{ "scrub", no_argument, NULL, 's' },
+		{ "map", no_argument, NULL, 'm' },
 		{ "devices", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *devices = NULL;
+	struct tfs_open_args oa = { .lock_wait_s = 0, .reserve_pct = -1 };
 	struct fsck k;
-	int c, do_scrub = 0, ret, rc;
-	size_t b;
+	int c, do_scrub = 0, do_map = 0, ret, rc, rewrite, lossy;
+	unsigned int bad;
+	size_t d;
 
 	memset(&k, 0, sizeof(k));
 	while ((c = getopt_long(argc, argv, "nyfvhV", lopts, NULL)) != -1) {
@@ -336,7 +476,8 @@ int main(int argc, char *argv[])
 		case 'f': break;
 		case 'v': k.verbose = 1; break;
 		case 's': do_scrub = 1; break;
-		case 'D': devices = optarg; break;
+		case 'm': do_map = 1; break;
+		case 'D': oa.devices = optarg; break;
 		case 'h': usage(stdout); return EXIT_CLEAN;
 		case 'V': printf("fsck.tierfs %s\n", PACKAGE_VERSION); return EXIT_CLEAN;
 		default:
@@ -348,75 +489,89 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "fsck.tierfs: need exactly one DEVICE (see fsck.tierfs --help)\n");
 		return EXIT_OPERATIONAL;
 	}
-	/* repairs are fsck's own, after it has seen and reported the damage */
-	ret = tfs_fs_open(&k.fs, argv[optind], devices, 0, TFS_OPEN_NOREPAIR);
-	if (ret == -EUCLEAN) {
-		printf("the pool's metadata is inconsistent (see above): left alone\n");
-		return EXIT_LEFT;
-	}
-	if (ret < 0)
+	/* load without writing anything, keeping what verifies: the damage is
+	 * seen and reported before any repair */
+	oa.flags = TFS_OPEN_NOREPAIR | TFS_OPEN_SALVAGE;
+	ret = tfs_fs_open(&k.fs, argv[optind], &oa);
+	lossy = ret == -EUCLEAN;
+	if (ret < 0 && !(lossy && k.fs)) {
+		if (ret == -EUCLEAN) {
+			printf("the pool's metadata is damaged beyond what can be loaded (see above): left alone\n");
+			return EXIT_LEFT;
+		}
 		return EXIT_OPERATIONAL;
-	if (tfs_htab_init(&k.seen, k.fs->ninodes) < 0 || walk(&k) < 0) {
+	}
+	if (do_map) {
+		mapping(k.fs);
+		tfs_fs_close(k.fs);
+		tfs_io_thread_exit();
+		return EXIT_CLEAN;
+	}
+	if (tfs_htab_init(&k.seen, k.fs->ns.ninodes) < 0 || walk(&k) < 0) {
 		fprintf(stderr, "fsck.tierfs: out of memory\n");
 		tfs_fs_close(k.fs);
 		return EXIT_OPERATIONAL;
 	}
+	rewrite = check_load(&k);
+	bad = tfs_meta_verify(k.fs->meta, stdout);
+	if (bad)
+		problem(&k, 1, "%u redundant metadata cop%s (listed above) damaged", bad,
+			bad == 1 ? "y is" : "ies are");
 	check_superblocks(&k);
-	if (k.fs->zone_errors)
+	check_zone_tables(&k);
+	if (k.fs->zns.errors)
 		problem(&k, 0, "%u zone write pointer inconsistenc%s (listed above): chunks lie beyond what their zone holds",
-			k.fs->zone_errors, k.fs->zone_errors == 1 ? "y" : "ies");
-	if (k.fs->need_ckpt)
-		problem(&k, 1, "the newest checkpoint is damaged (loaded the older one and the journal)");
+			k.fs->zns.errors, k.fs->zns.errors == 1 ? "y" : "ies");
 	pthread_mutex_lock(&k.fs->lock);
-	for (b = 0; b < k.fs->inodes.t_size; b++) {
-		struct tfs_hnode *h, *next;
-
-		for (h = k.fs->inodes.t_b[b]; h; h = next) {
-			next = h->h_next; /* check_inode may free an orphan */
-			check_inode(&k, tfs_container_of(h, struct tfs_inode, i_hnode));
-		}
-	}
+	if (k.repair)
+		k.fs->ns.loading = 2; /* fixes go to the checkpoints fsck writes */
+	tfs_inode_each(k.fs, check_inode, &k);
 	pthread_mutex_unlock(&k.fs->lock);
 	if (do_scrub && scrub(&k) < 0)
 		fprintf(stderr, "fsck.tierfs: scrub stopped: out of memory\n");
 	printf("%s: %llu inodes, %llu of %llu chunk slots used, %u problem%s, %u fixed\n",
-	       argv[optind], (unsigned long long)k.fs->ninodes,
-	       (unsigned long long)(k.fs->alloc.a_nslots - k.fs->alloc.a_nfree),
-	       (unsigned long long)k.fs->alloc.a_nslots, k.found, k.found == 1 ? "" : "s", k.fixed);
-	for (b = 0; b < k.fs->ndev; b++) {
-		const struct tier_alloc_dev *ad = &k.fs->alloc.a_dev[b];
+	       argv[optind], (unsigned long long)k.fs->ns.ninodes,
+	       (unsigned long long)(k.fs->pool.alloc.a_nslots - k.fs->pool.alloc.a_nfree),
+	       (unsigned long long)k.fs->pool.alloc.a_nslots, k.found, k.found == 1 ? "" : "s",
+	       k.fixed);
+	for (d = 0; d < k.fs->pool.ndev; d++) {
+		const struct tier_alloc_dev *ad = &k.fs->pool.alloc.a_dev[d];
 
-		printf("  device %zu %-5s %s: %llu of %llu slots used%s%s\n", b,
-		       tfs_dev_class_str(k.fs->sb.s_dev[b].sd_class), k.fs->dev[b].d_path,
+		printf("  device %zu %-5s %s: %llu of %llu slots used%s\n", d,
+		       tfs_dev_class_str(k.fs->pool.sb.s_dev[d].sd_class), k.fs->pool.dev[d].d_path,
 		       (unsigned long long)(ad->a_nslots - ad->a_nfree),
 		       (unsigned long long)ad->a_nslots,
-		       b == k.fs->sb.s_meta_dev ? ", journal" : "",
-		       b == k.fs->sb.s_ckpt_dev ? ", checkpoints" : "");
+		       d == k.fs->pool.sb.s_meta_dev ? ", journal" : "");
 		if (ad->a_z) {
 			uint32_t zs[4];
-			const struct tfs_zstat *z = &k.fs->zstat[b];
+			const struct tfs_zstat *z = &k.fs->zns.zstat[d];
 
-			tier_zone_counts(&k.fs->alloc, (unsigned int)b, zs);
+			tier_zone_counts(&k.fs->pool.alloc, (unsigned int)d, zs);
 			printf("    %u data zones: %u free, %u open, %u full, %u to reset; %llu slots of garbage; write amplification %.2f\n",
 			       ad->a_z->z_nzones, zs[TIER_Z_FREE], zs[TIER_Z_OPEN], zs[TIER_Z_FULL],
 			       zs[TIER_Z_RECLAIM],
-			       (unsigned long long)tier_zone_garbage(&k.fs->alloc, (unsigned int)b),
+			       (unsigned long long)tier_zone_garbage(&k.fs->pool.alloc, (unsigned int)d),
 			       z->user_bytes ? (double)z->dev_bytes / (double)z->user_bytes : 0.0);
 		}
 	}
 	rc = k.found == 0 ? EXIT_CLEAN : k.fixed == k.found ? EXIT_FIXED : EXIT_LEFT;
-	if (k.repair && (k.fixed || k.recovered) && tfs_journal_unmount(k.fs) < 0) {
-		fprintf(stderr, "fsck.tierfs: writing the repairs failed\n");
-		rc = EXIT_OPERATIONAL;
-	}
-	for (b = 0; b < k.seen.t_size; b++)
-		while (k.seen.t_b[b]) {
-			struct tfs_hnode *h = k.seen.t_b[b];
-
-			k.seen.t_b[b] = h->h_next;
-			free(tfs_container_of(h, struct seen_node, hn));
+	if (k.repair && (k.fixed || k.recovered || rewrite || lossy)) {
+		k.fs->ns.loading = 0;
+		/* two checkpoints: both generations whole again, every damaged
+		 * copy rewritten (a whole new log when the log or journal lost
+		 * something) */
+		if (tfs_meta_repair(k.fs->meta) < 0) {
+			fprintf(stderr, "fsck.tierfs: writing the repairs failed\n");
+			rc = EXIT_OPERATIONAL;
+		} else if (tfs_meta_verify(k.fs->meta, stdout)) {
+			printf("damaged metadata copies remain after the repair\n");
+			rc = EXIT_LEFT;
+		} else if (tfs_unmount(k.fs) < 0) {
+			fprintf(stderr, "fsck.tierfs: writing the repairs failed\n");
+			rc = EXIT_OPERATIONAL;
 		}
-	tfs_htab_destroy(&k.seen);
+	}
+	seen_free(&k);
 	tfs_fs_close(k.fs);
 	tfs_io_thread_exit();
 	return rc;

@@ -1,7 +1,7 @@
 /*
- * src/hash.c - intrusive chained hash table, and the byte buffers records are
- * encoded into.  Keys are 64-bit hashes; equal keys chain together and the
- * caller compares what it needs (dirent names).
+ * src/hash.c - intrusive chained hash table (fsck's bookkeeping).  Keys are
+ * 64-bit hashes; equal keys chain together and the caller compares what it
+ * needs.
  */
 #include "config.h"
 
@@ -58,7 +58,7 @@ int tfs_htab_insert(struct tfs_htab *t, struct tfs_hnode *n)
 {
 	struct tfs_hnode **b;
 
-	if (t->t_count >= t->t_size && !t->t_frozen)
+	if (t->t_count >= t->t_size)
 		htab_grow(t);
 	b = &t->t_b[n->h_key & (t->t_size - 1)];
 	n->h_next = *b;
@@ -98,113 +98,7 @@ struct tfs_hnode *tfs_htab_next(const struct tfs_hnode *n)
 	return e;
 }
 
-uint64_t tfs_hash(const void *p, size_t n, uint64_t seed)
-{
-	return XXH3_64bits_withSeed(p, n, seed);
-}
-
 uint64_t tfs_hash_str(const char *s, size_t len)
 {
 	return XXH3_64bits(s, len);
-}
-
-static int wbuf_reserve(struct tfs_wbuf *w, size_t n)
-{
-	size_t cap;
-	uint8_t *b;
-
-	if (w->err)
-		return w->err;
-	if (w->len + n <= w->cap)
-		return 0;
-	cap = w->cap ? w->cap : 4096;
-	while (cap < w->len + n)
-		cap *= 2;
-	b = realloc(w->b, cap);
-	if (!b) {
-		w->err = -ENOMEM;
-		return w->err;
-	}
-	w->b = b;
-	w->cap = cap;
-	return 0;
-}
-
-void tfs_put_bytes(struct tfs_wbuf *w, const void *p, size_t n)
-{
-	if (wbuf_reserve(w, n))
-		return;
-	if (n)
-		memcpy(w->b + w->len, p, n);
-	w->len += n;
-}
-
-/* on-media integers are little-endian, as the machines this runs on */
-void tfs_put_u8(struct tfs_wbuf *w, uint8_t v)
-{
-	tfs_put_bytes(w, &v, 1);
-}
-void tfs_put_u16(struct tfs_wbuf *w, uint16_t v)
-{
-	uint16_t le = htole16(v);
-	tfs_put_bytes(w, &le, 2);
-}
-void tfs_put_u32(struct tfs_wbuf *w, uint32_t v)
-{
-	uint32_t le = htole32(v);
-	tfs_put_bytes(w, &le, 4);
-}
-void tfs_put_u64(struct tfs_wbuf *w, uint64_t v)
-{
-	uint64_t le = htole64(v);
-	tfs_put_bytes(w, &le, 8);
-}
-
-void tfs_wbuf_free(struct tfs_wbuf *w)
-{
-	free(w->b);
-	memset(w, 0, sizeof(*w));
-}
-
-const void *tfs_get_bytes(struct tfs_rbuf *r, size_t n)
-{
-	const void *p;
-
-	if (r->err || n > r->len - r->pos) {
-		r->err = -EINVAL;
-		return NULL;
-	}
-	p = r->p + r->pos;
-	r->pos += n;
-	return p;
-}
-
-uint8_t tfs_get_u8(struct tfs_rbuf *r)
-{
-	const uint8_t *p = tfs_get_bytes(r, 1);
-	return p ? *p : 0;
-}
-uint16_t tfs_get_u16(struct tfs_rbuf *r)
-{
-	const void *p = tfs_get_bytes(r, 2);
-	uint16_t v = 0;
-	if (p)
-		memcpy(&v, p, 2);
-	return le16toh(v);
-}
-uint32_t tfs_get_u32(struct tfs_rbuf *r)
-{
-	const void *p = tfs_get_bytes(r, 4);
-	uint32_t v = 0;
-	if (p)
-		memcpy(&v, p, 4);
-	return le32toh(v);
-}
-uint64_t tfs_get_u64(struct tfs_rbuf *r)
-{
-	const void *p = tfs_get_bytes(r, 8);
-	uint64_t v = 0;
-	if (p)
-		memcpy(&v, p, 8);
-	return le64toh(v);
 }

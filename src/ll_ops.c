@@ -207,16 +207,27 @@ static void tfs_ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_reply_err(req, -tfs_unlink(req_fs(req), parent, name, 1));
 }
 
+static struct tfs_ctx req_ctx(fuse_req_t req)
+{
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+	struct tfs_ctx ctx = { .uid = c->uid, .gid = c->gid };
+
+	return ctx;
+}
+
 static void tfs_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			  fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
-	fuse_reply_err(req, -tfs_rename(req_fs(req), parent, name, newparent, newname, flags));
+	struct tfs_ctx ctx = req_ctx(req);
+
+	fuse_reply_err(req, -tfs_rename(req_fs(req), &ctx, parent, name, newparent, newname, flags));
 }
 
 static void tfs_ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
+	struct tfs_ctx ctx = req_ctx(req);
 	struct stat st;
-	int ret = tfs_link(req_fs(req), ino, newparent, newname, &st);
+	int ret = tfs_link(req_fs(req), &ctx, ino, newparent, newname, &st);
 
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
@@ -330,7 +341,7 @@ static void tfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	/* before the reply: once it is sent, a release may free the handle */
 	scan = tier_stream_note(&h->rd, (uint64_t)off, size, (uint64_t)pol->scan_min_kib << 10);
-	__atomic_fetch_add(&fs->fg_requests, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&fs->pool.fg_requests, 1, __ATOMIC_RELAXED);
 	ret = tfs_read_iov(fs, h->in, (uint64_t)off, size, buf,
 			   scan ? pol->scan_weight : pol->read_weight, read_reply, req);
 	if (ret < 0)
@@ -352,7 +363,7 @@ static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t
 		return;
 	}
 	tfs_heat_note(fs, h->in, (uint64_t)off, (uint64_t)ret, pol->write_weight);
-	__atomic_fetch_add(&fs->fg_requests, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&fs->pool.fg_requests, 1, __ATOMIC_RELAXED);
 	fuse_reply_write(req, (size_t)ret);
 }
 
@@ -402,7 +413,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, i
 	}
 	pthread_mutex_lock(&fs->lock);
 	dir = tfs_inode_get(fs, ino);
-	if (!dir || !dir->i_dir) {
+	if (!dir || !tfs_idir(dir)) {
 		ret = dir ? -ENOTDIR : -ESTALE;
 		goto unlock;
 	}
@@ -419,8 +430,9 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, i
 			goto unlock;
 		pos += ent;
 	}
-	for (i = tfs_dir_seek(dir->i_dir, off < 2 ? 2 : (uint64_t)off); i < dir->i_dir->dr_len; i++) {
-		struct tfs_dirent *de = dir->i_dir->dr_ents[i];
+	for (i = tfs_dir_seek(dir->i_u.dir, off < 2 ? 2 : (uint64_t)off); i < dir->i_u.dir->dr_len;
+	     i++) {
+		struct tfs_dirent *de = dir->i_u.dir->dr_ents[i];
 
 		if (!de || !(in = tfs_inode_get(fs, de->d_ino)))
 			continue;
@@ -476,21 +488,26 @@ static void tfs_ll_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct
 static void tfs_ll_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct tfs_fs *fs = req_fs(req);
-	uint64_t per = fs->chunk_size / TFS_BLOCK_SIZE, files_max;
+	const struct tier_alloc *a = &fs->pool.alloc;
+	uint64_t per = fs->pool.chunk_size / TFS_BLOCK_SIZE, keep, free, reserve;
 	struct statvfs sv;
 
 	memset(&sv, 0, sizeof(sv));
 	pthread_mutex_lock(&fs->lock);
 	sv.f_bsize = TFS_BLOCK_SIZE;
 	sv.f_frsize = TFS_BLOCK_SIZE;
-	sv.f_blocks = fs->alloc.a_nslots * per;
-	/* slots freed but not yet committed are as good as free: a write that
-	 * needs them commits first (file.c) */
-	sv.f_bfree = sv.f_bavail = (fs->alloc.a_nfree + fs->fpend_len) * per;
-	/* inodes are bounded by the checkpoint slot: about 160 bytes each */
-	files_max = fs->sb.s_ckpt_len / 160;
-	sv.f_files = files_max > fs->ninodes ? files_max : fs->ninodes;
-	sv.f_ffree = sv.f_favail = sv.f_files - fs->ninodes;
+	sv.f_blocks = a->a_nslots * per;
+	/* slots freed but not yet committed are as good as free (a write that
+	 * needs them commits first); what the metadata log may need is not */
+	keep = tfs_meta_log_slots(fs->meta, 0);
+	free = a->a_nfree + fs->ns.fpend_len;
+	free = free > keep ? free - keep : 0;
+	reserve = (a->a_nslots * fs->pool.reserve_pct + 99) / 100;
+	sv.f_bfree = free * per;
+	sv.f_bavail = (free > reserve ? free - reserve : 0) * per;
+	/* inodes take log space only: about 160 bytes each, twice over */
+	sv.f_files = fs->ns.ninodes + free * fs->pool.chunk_size / 512;
+	sv.f_ffree = sv.f_favail = sv.f_files - fs->ns.ninodes;
 	sv.f_namemax = TFS_NAME_MAX;
 	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_statfs(req, &sv);
@@ -499,7 +516,9 @@ static void tfs_ll_statfs(fuse_req_t req, fuse_ino_t ino)
 static void tfs_ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			    size_t size, int flags)
 {
-	fuse_reply_err(req, -tfs_xattr_set(req_fs(req), ino, name, value, size, flags));
+	struct tfs_ctx ctx = req_ctx(req);
+
+	fuse_reply_err(req, -tfs_xattr_set(req_fs(req), &ctx, ino, name, value, size, flags));
 }
 
 /* @ret: value length or -errno; a zero @size asks for the length only */

@@ -85,8 +85,10 @@ static void *commit_thread(void *arg)
 		c->kicked = 0;
 		pthread_mutex_unlock(&c->lock);
 		(void)kicked; /* a kick asks for a commit now, a checkpoint if wanted */
-		tfs_commit(c->fs, 0);
-		tfs_checkpoint_if_wanted(c->fs);
+		if (!c->fs->ns.readonly) {
+			tfs_commit(c->fs);
+			tfs_meta_checkpoint_if_wanted(c->fs->meta);
+		}
 		pthread_mutex_lock(&c->lock);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -110,6 +112,10 @@ static int take_opts(struct tfs_opts *o, const char *list, char *fuse_opts, size
 			ret = -EINVAL;
 			break;
 		}
+		if (r == 0 && !strcmp(tok, "ro"))
+			o->ro = 1; /* FUSE's too */
+		if (r == 0 && !strcmp(tok, "rw"))
+			o->ro = 0;
 		if (r == 0 && strlen(fuse_opts) + strlen(tok) + 2 < len) {
 			strcat(fuse_opts, ",");
 			strcat(fuse_opts, tok);
@@ -199,9 +205,22 @@ int main(int argc, char *argv[])
 		tfs_warn("fault injection armed: %s", getenv("TIERFS_FAULT"));
 	}
 
-	if (tfs_fs_open(&fs, device, opts.devices, (int)opts.lock_wait, 0) < 0)
-		goto out;
-	tfs_free_orphans(fs); /* left by a daemon that died with unlinked files open */
+	{
+		struct tfs_open_args oa = {
+			.devices = opts.devices,
+			.lock_wait_s = (int)opts.lock_wait,
+			.flags = opts.ro ? TFS_OPEN_RDONLY | TFS_OPEN_SALVAGE : 0,
+			.csum_cache = (uint64_t)opts.csum_cache << 20,
+			.reserve_pct = opts.reserve,
+		};
+		int r = tfs_fs_open(&fs, device, &oa);
+
+		/* read-only shows what is intact even of a damaged pool */
+		if (r < 0 && !(opts.ro && r == -EUCLEAN && fs))
+			goto out;
+	}
+	if (!opts.ro)
+		tfs_free_orphans(fs); /* left by a daemon that died with unlinked files open */
 	tfs_migrate_init(fs, &opts.pol);
 
 	snprintf(fsname, sizeof(fsname), ",fsname=%s", device);
@@ -233,8 +252,8 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	if (!foreground)
 		tfs_log_to_syslog();
-	tfs_info("mounted %s on %s (%u device%s, chunk %u KiB)", device, mnt, fs->ndev,
-		 fs->ndev == 1 ? "" : "s", fs->chunk_size >> 10);
+	tfs_info("mounted %s on %s (%u device%s, chunk %u KiB)", device, mnt, fs->pool.ndev,
+		 fs->pool.ndev == 1 ? "" : "s", fs->pool.chunk_size >> 10);
 
 	memset(&cm, 0, sizeof(cm));
 	cm.fs = fs;
@@ -245,12 +264,11 @@ int main(int argc, char *argv[])
 		tfs_err("cannot start the commit thread");
 		goto out_unmount;
 	}
-	fs->ckpt_kick_arg = &cm;
-	__atomic_store_n(&fs->ckpt_kick, commit_kick, __ATOMIC_RELEASE);
-	fs->clean_mbps = opts.clean_mbps;
-	if (tfs_cleaner_start(fs) < 0)
+	tfs_meta_set_kick(fs->meta, commit_kick, &cm);
+	fs->zns.clean_mbps = opts.clean_mbps;
+	if (!opts.ro && tfs_cleaner_start(fs) < 0)
 		tfs_err("cannot start the zone cleaner: zones are not reclaimed");
-	if (tier_engine_start(&fs->eng) < 0)
+	if (!opts.ro && tier_engine_start(&fs->eng) < 0)
 		tfs_err("cannot start the migration engine: chunks stay where they are written");
 	ctl = tfs_ctl_start(fs, rmnt);
 	if (!ctl)
@@ -271,9 +289,7 @@ int main(int argc, char *argv[])
 	tfs_ctl_stop(ctl);
 	tier_engine_stop(&fs->eng);
 	tfs_cleaner_stop(fs);
-	pthread_mutex_lock(&fs->commit_lock);
-	fs->ckpt_kick = NULL; /* from here on, checkpoints are taken inline */
-	pthread_mutex_unlock(&fs->commit_lock);
+	tfs_meta_set_kick(fs->meta, NULL, NULL); /* from here on, checkpoints are taken inline */
 	pthread_mutex_lock(&cm.lock);
 	cm.stop = 1;
 	pthread_cond_signal(&cm.cond);
@@ -281,15 +297,25 @@ int main(int argc, char *argv[])
 	pthread_join(cm.thread, NULL);
 
 	fuse_session_unmount(se);
-	tfs_info("%llu commits, %llu checkpoints; longest pool-lock hold of a checkpoint %llu us",
-		 (unsigned long long)fs->commits, (unsigned long long)fs->checkpoints,
-		 (unsigned long long)fs->ckpt_pause_max_us);
-	tfs_free_orphans(fs);
-	if (tfs_journal_unmount(fs) < 0) {
-		tfs_err("final checkpoint failed: the next mount recovers from the journal");
-		ret = 1;
-	} else {
+	{
+		struct tfs_meta_stats ms;
+
+		tfs_meta_stats(fs->meta, &ms);
+		tfs_info("%llu commits, %llu checkpoints; longest pool-lock hold of a checkpoint %llu us, of a commit %llu us",
+			 (unsigned long long)ms.commits, (unsigned long long)ms.checkpoints,
+			 (unsigned long long)ms.ckpt_pause_max_us,
+			 (unsigned long long)ms.commit_pause_max_us);
+	}
+	if (opts.ro) {
 		ret = ret ? 1 : 0;
+	} else {
+		tfs_free_orphans(fs);
+		if (tfs_unmount(fs) < 0) {
+			tfs_err("final checkpoint failed: the next mount recovers from the journal");
+			ret = 1;
+		} else {
+			ret = ret ? 1 : 0;
+		}
 	}
 	fuse_remove_signal_handlers(se);
 	fuse_session_destroy(se);

@@ -33,7 +33,7 @@ unsigned int tfs_inode_pin(const struct tfs_inode *in)
 	const size_t nl = sizeof(TFS_PIN_XATTR) - 1;
 	const struct tfs_xattr *x;
 
-	for (x = in->i_xattrs; x; x = x->x_next) {
+	for (x = in->i_xattrs ? in->i_xattrs->xs_list : NULL; x; x = x->x_next) {
 		if (x->x_namelen == nl && !memcmp(x->x_name, TFS_PIN_XATTR, nl)) {
 			int c = tfs_pin_parse(x->x_value, x->x_len);
 
@@ -51,8 +51,8 @@ void tfs_heat_note_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off,
 
 	if (len == 0)
 		return;
-	last = (off + len - 1) >> fs->chunk_shift;
-	for (idx = off >> fs->chunk_shift; idx <= last; idx++) {
+	last = (off + len - 1) >> fs->pool.chunk_shift;
+	for (idx = off >> fs->pool.chunk_shift; idx <= last; idx++) {
 		struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
 
 		if (c)
@@ -63,37 +63,39 @@ void tfs_heat_note_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off,
 void tfs_heat_note(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, uint64_t len,
 		   unsigned int w)
 {
-	pthread_rwlock_rdlock(&in->i_rwlock);
+	pthread_rwlock_rdlock(TFS_ILOCK(in));
 	tfs_heat_note_locked(fs, in, off, len, w);
-	pthread_rwlock_unlock(&in->i_rwlock);
+	pthread_rwlock_unlock(TFS_ILOCK(in));
 }
 
-/* the engine's walk: inode hash buckets from *cursor on */
+/* the engine's walk: inode table buckets from *cursor on */
 static int walk(void *ctx, uint64_t *cursor, unsigned int budget, tier_walk_fn fn, void *arg)
 {
 	struct tfs_fs *fs = ctx;
 	unsigned int seen = 0;
 
-	while (*cursor < fs->inodes.t_size && seen < budget) {
-		struct tfs_hnode *h;
+	while (*cursor < fs->ns.itab_size && seen < budget) {
+		struct tfs_inode *in;
 
-		for (h = fs->inodes.t_b[*cursor]; h; h = h->h_next) {
-			struct tfs_inode *in = tfs_container_of(h, struct tfs_inode, i_hnode);
-			unsigned int pin;
-			struct tfs_chunk *c;
+		for (in = fs->ns.itab[*cursor]; in; in = in->i_hnext) {
+			struct tier_cgroup *grp;
+			unsigned int pin, i, n;
+			uint64_t g = 0;
 
 			if (!S_ISREG(in->i_mode) || !in->i_map.m_count)
 				continue;
 			pin = tfs_inode_pin(in);
-			for (c = tier_cmap_next(&in->i_map, 0); c;
-			     c = tier_cmap_next(&in->i_map, c->c_idx + 1)) {
-				fn(arg, c, pin);
-				seen++;
+			while ((grp = tier_cmap_group_next(&in->i_map, &g))) {
+				n = (unsigned int)__builtin_popcountll(grp->g_present);
+				for (i = 0; i < n; i++)
+					fn(arg, grp->g_c[i], pin);
+				seen += n;
+				g++;
 			}
 		}
 		(*cursor)++;
 	}
-	return *cursor >= fs->inodes.t_size;
+	return *cursor >= fs->ns.itab_size;
 }
 
 static int move(void *ctx, uint64_t ino, uint64_t idx, uint16_t dev, uint64_t slot,
@@ -104,14 +106,14 @@ static int move(void *ctx, uint64_t ino, uint64_t idx, uint16_t dev, uint64_t sl
 
 static int commit(void *ctx)
 {
-	return tfs_commit(ctx, 0);
+	return tfs_commit(ctx);
 }
 
 static uint64_t fg_requests(void *ctx)
 {
 	struct tfs_fs *fs = ctx;
 
-	return __atomic_load_n(&fs->fg_requests, __ATOMIC_RELAXED);
+	return __atomic_load_n(&fs->pool.fg_requests, __ATOMIC_RELAXED);
 }
 
 static const struct tier_engine_ops engine_ops = {
@@ -123,8 +125,8 @@ static const struct tier_engine_ops engine_ops = {
 
 void tfs_migrate_init(struct tfs_fs *fs, const struct tier_policy *pol)
 {
-	tier_engine_init(&fs->eng, &engine_ops, fs, &fs->lock, &fs->alloc, fs->chunk_size);
+	tier_engine_init(&fs->eng, &engine_ops, fs, &fs->lock, &fs->pool.alloc, fs->pool.chunk_size);
 	if (pol)
 		fs->eng.pol = *pol;
-	fs->alloc.a_high = fs->eng.pol.high;
+	fs->pool.alloc.a_high = fs->eng.pol.high;
 }

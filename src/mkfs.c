@@ -1,16 +1,21 @@
 /*
  * src/mkfs.c - mkfs.tierfs: format devices (or files) into a pool.
  *
- * Devices are numbered fastest first (pmem, then block).  Layout of each:
- *   0 .. 64 KiB         two superblock copies (super.c), then padding
- *   metadata device     the journal (device 0: pmem when the pool has one)
- *   checkpoint device   checkpoint slot A, checkpoint slot B (the first block
- *                       device; device 0 when the pool is pmem only)
+ * Devices are numbered fastest first (pmem, zns, block).  Layout of a
+ * device written in place (src/meta/format.h has the details):
+ *   0 .. 64 KiB         two superblock copies, then padding
+ *   metadata device     two checkpoint headers and the journal (the fastest
+ *                       device not zoned: pmem when the pool has one)
+ *   checksum tables     of the zoned devices (on the first block device,
+ *                       else the metadata device), then its own
  *   data area           chunk slots from the first chunk-aligned offset on
+ * A zoned device keeps its superblocks in zones 0 and 1 and data in the
+ * rest.  The metadata log takes chunk slots as it grows: nothing is sized
+ * for it here, and nothing but the journal is zeroed, so formatting a large
+ * device costs what a small one does.
  *
- * Sizes: the journal is 1/64 of its device (1 MiB .. 64 MiB); each
- * checkpoint slot 1/128 of the whole pool (1 MiB .. 256 MiB), since a
- * checkpoint holds the metadata of every device.
+ * Sizes: the journal is 1/64 of its device (1 MiB .. 64 MiB); the checksum
+ * tables take 2 x 4 bytes per 4 KiB block of data (0.2 %).
  */
 #include "config.h"
 
@@ -31,7 +36,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mkfs.tierfs [--force] [--chunk-size SIZE] [--label LABEL]\n"
+		"usage: mkfs.tierfs [--force] [--chunk-size SIZE] [--label LABEL] [--reserve PCT]\n"
 		"                   [--pmem PATH[:SIZE] ...] [--zns PATH[:SIZE] ...]\n"
 		"                   [--block PATH[:SIZE] ...] [zone geometry options]\n"
 		"\n"
@@ -55,6 +60,7 @@ static void usage(FILE *f)
 		"    --max-active N       emulated zones: active zone limit [14]\n"
 		"    --chunk-size SIZE    unit of placement, a power of two from 64K to 4M [256K]\n"
 		"    --label LABEL        a name for the pool (at most %d bytes)\n"
+		"    --reserve PERCENT    share of the pool only root may fill [5]\n"
 		"    -f, --force          overwrite devices holding tierfs or another file system\n"
 		"    -h, --help           this text\n"
 		"    -V, --version        version\n",
@@ -283,17 +289,17 @@ int main(int argc, char *argv[])
 		{ "chunk-size", required_argument, NULL, 'c' },
 		{ "label", required_argument, NULL, 'L' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "reserve", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mkdev devs[TFS_MAX_DEVS];
-	unsigned int ndev = 0, i, j, shift = 18, ckdev = UINT_MAX, mdev = UINT_MAX;
+	unsigned int ndev = 0, i, j, shift = 18, ckdev = UINT_MAX, mdev = UINT_MAX, csdev, reserve = 5;
 	struct zgeo zg = { .size = 64u << 20, .max_open = 14, .max_active = 14 };
 	uint64_t v;
-	uint64_t chunk = 1u << 18, total = 0, meta;
+	uint64_t chunk = 1u << 18, total = 0;
 	const char *label = "";
-	struct tfs_inode *root;
 	struct tfs_fs *fs;
 	struct tfs_sb *sb;
 	char uuid[37];
@@ -359,6 +365,18 @@ int main(int argc, char *argv[])
 		case 'f':
 			force = 1;
 			break;
+		case 'r': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (*end || !*optarg || n > 50) {
+				fprintf(stderr, "mkfs.tierfs: --reserve is a percentage from 0 to 50, not '%s'\n",
+					optarg);
+				return 1;
+			}
+			reserve = (unsigned int)n;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -393,7 +411,7 @@ int main(int argc, char *argv[])
 	fs = tfs_fs_new();
 	if (!fs)
 		return 1;
-	sb = &fs->sb;
+	sb = &fs->pool.sb;
 	sb->s_magic = TFS_SB_MAGIC;
 	sb->s_version = TFS_SB_VERSION;
 	sb->s_ndev = ndev;
@@ -403,7 +421,7 @@ int main(int argc, char *argv[])
 	tfs_uuid_gen(sb->s_pool_uuid);
 
 	for (i = 0; i < ndev; i++) {
-		struct tfs_io_dev *dev = &fs->dev[i];
+		struct tfs_io_dev *dev = &fs->pool.dev[i];
 		char *real = sb->s_dev[i].sd_path;
 		char rbuf[PATH_MAX];
 		uint8_t *buf;
@@ -433,7 +451,7 @@ int main(int argc, char *argv[])
 			fprintf(stderr, "mkfs.tierfs: %s: %s\n", real, strerror(-ret));
 			goto out_close;
 		}
-		fs->ndev = i + 1;
+		fs->pool.ndev = i + 1;
 		buf = tfs_io_alloc(68 * 1024);
 		if (buf && dev->d_size >= 68 * 1024 && tfs_io_dev_pread(dev, buf, 68 * 1024, 0) == 0)
 			what = tfs_sb_foreign(buf, 68 * 1024);
@@ -466,56 +484,83 @@ int main(int argc, char *argv[])
 		}
 		total += dev->d_size;
 	}
-	/* the journal on the fastest device that is not zoned, checkpoints on
-	 * the first block one */
+	/* the journal and the checkpoint headers on the fastest device that is
+	 * not zoned; each device written in place holds its own checksum
+	 * table, the zoned ones' live on the first block device (or the
+	 * metadata device) */
 	sb->s_meta_dev = mdev;
-	sb->s_ckpt_dev = ckdev == UINT_MAX ? mdev : ckdev;
-	sb->s_jrnl_off = TFS_META_START;
-	sb->s_jrnl_len = clamp(fs->dev[mdev].d_size / 64, 1u << 20, 64u << 20);
-	sb->s_ckpt_len = clamp(total / 128, 1u << 20, 256u << 20);
-	total = 0;
+	sb->s_reserve_pct = reserve;
+	tfs_cs_geometry(1u << (shift - TFS_BLOCK_SHIFT), &sb->s_cs_psize, &sb->s_cs_per_page);
+	csdev = ckdev == UINT_MAX ? mdev : ckdev;
+	sb->s_ckh_off[0] = TFS_META_START;
+	sb->s_ckh_off[1] = TFS_META_START + TFS_CKH_SIZE;
+	sb->s_jrnl_off = TFS_META_START + 2 * 65536;
+	sb->s_jrnl_len = clamp(fs->pool.dev[mdev].d_size / 64, 1u << 20, 64u << 20) &
+			 ~(uint64_t)(2 * TFS_BLOCK_SIZE - 1);
+	/* zoned devices first: their slots decide the tables the host holds */
 	for (i = 0; i < ndev; i++) {
 		struct tfs_sb_dev *sd = &sb->s_dev[i];
-		struct tfs_io_dev *dev = &fs->dev[i];
-		uint64_t start = TFS_META_START;
+		struct tfs_io_dev *dev = &fs->pool.dev[i];
+		struct tfs_zgeom g;
+		char h1[32], h3[32];
+
+		if (devs[i].cls != TFS_CLASS_ZNS)
+			continue;
+		tfs_zns_geometry(dev, &g);
+		if (g.zone_cap < chunk || g.nr_zones < MIN_ZONES) {
+			fprintf(stderr, "mkfs.tierfs: %s: %u zones of capacity %s; at least %u zones holding a chunk (%s) each are needed\n",
+				sd->sd_path, g.nr_zones, human(g.zone_cap, h1, sizeof(h1)), MIN_ZONES,
+				human(chunk, h3, sizeof(h3)));
+			goto out_close;
+		}
+		tfs_uuid_gen(sd->sd_uuid);
+		sd->sd_class = TFS_CLASS_ZNS;
+		sd->sd_index = i;
+		sd->sd_size = dev->d_size;
+		sd->sd_data_off = 2 * g.zone_size; /* zones 0 and 1: superblocks */
+		sd->sd_nslots = (uint64_t)(g.nr_zones - 2) * (g.zone_cap >> shift);
+		sd->sd_cs_dev = csdev;
+		sd->sd_cs_pages = (sd->sd_nslots + sb->s_cs_per_page - 1) / sb->s_cs_per_page;
+	}
+	for (i = 0; i < ndev; i++) {
+		struct tfs_sb_dev *sd = &sb->s_dev[i];
+		struct tfs_io_dev *dev = &fs->pool.dev[i];
+		uint64_t start = TFS_META_START, hosted = 0, cs_off, per = sb->s_cs_per_page;
+		uint64_t ps = sb->s_cs_psize, nslots, pages;
 		char h1[32], h2[32], h3[32];
 
-		if (i == sb->s_meta_dev)
-			start += sb->s_jrnl_len;
-		if (i == sb->s_ckpt_dev) {
-			sb->s_ckpt_off[0] = start;
-			sb->s_ckpt_off[1] = start + sb->s_ckpt_len;
-			start += 2 * sb->s_ckpt_len;
-		}
-		if (devs[i].cls == TFS_CLASS_ZNS) {
-			struct tfs_zgeom g;
-
-			tfs_zns_geometry(dev, &g);
-			if (g.zone_cap < chunk || g.nr_zones < MIN_ZONES) {
-				fprintf(stderr, "mkfs.tierfs: %s: %u zones of capacity %s; at least %u zones holding a chunk (%s) each are needed\n",
-					sd->sd_path, g.nr_zones, human(g.zone_cap, h1, sizeof(h1)), MIN_ZONES,
-					human(chunk, h3, sizeof(h3)));
-				goto out_close;
-			}
-			tfs_uuid_gen(sd->sd_uuid);
-			sd->sd_class = TFS_CLASS_ZNS;
-			sd->sd_index = i;
-			sd->sd_size = dev->d_size;
-			sd->sd_data_off = 2 * g.zone_size; /* zones 0 and 1: superblocks */
-			sd->sd_nslots = (uint64_t)(g.nr_zones - 2) * (g.zone_cap >> shift);
-			total += sd->sd_nslots << shift;
+		if (devs[i].cls == TFS_CLASS_ZNS)
 			continue;
+		if (i == sb->s_meta_dev)
+			start = sb->s_jrnl_off + sb->s_jrnl_len;
+		/* tables of the zoned devices this one holds */
+		if (i == csdev) {
+			for (j = 0; j < ndev; j++) {
+				if (devs[j].cls != TFS_CLASS_ZNS)
+					continue;
+				sb->s_dev[j].sd_cs_off = (start + hosted + ps - 1) & ~(ps - 1);
+				hosted = sb->s_dev[j].sd_cs_off + 2 * sb->s_dev[j].sd_cs_pages * ps - start;
+			}
 		}
-		sd->sd_data_off = (start + chunk - 1) & ~(chunk - 1);
-		meta = sd->sd_data_off + MIN_SLOTS * chunk;
-		if (dev->d_size < meta) {
+		cs_off = (start + hosted + ps - 1) & ~(ps - 1);
+		/* slots and their table share what is left */
+		nslots = dev->d_size > cs_off ? (dev->d_size - cs_off) / (chunk + 2 * ps / per) : 0;
+		for (;;) {
+			pages = (nslots + per - 1) / per;
+			sd->sd_data_off = (cs_off + 2 * pages * ps + chunk - 1) & ~(chunk - 1);
+			if (!nslots || sd->sd_data_off + nslots * chunk <= dev->d_size)
+				break;
+			nslots--;
+		}
+		if (nslots < MIN_SLOTS) {
 			fprintf(stderr,
 				"mkfs.tierfs: %s is too small for a %s device (%s); at least %s is needed "
-				"(superblocks%s%s, %u chunk slots of %s)\n",
-				sd->sd_path, tfs_dev_class_str(devs[i].cls), human(dev->d_size, h1, sizeof(h1)),
-				human(meta, h2, sizeof(h2)),
+				"(superblocks%s%s, %u chunk slots of %s and their checksums)\n",
+				sd->sd_path, tfs_dev_class_str(devs[i].cls),
+				human(dev->d_size, h1, sizeof(h1)),
+				human(cs_off + MIN_SLOTS * (chunk + 2 * ps), h2, sizeof(h2)),
 				i == sb->s_meta_dev ? ", journal" : "",
-				i == sb->s_ckpt_dev ? ", 2 checkpoint slots" : "", MIN_SLOTS,
+				hosted ? ", checksums of the zoned devices" : "", MIN_SLOTS,
 				human(chunk, h3, sizeof(h3)));
 			goto out_close;
 		}
@@ -523,61 +568,54 @@ int main(int argc, char *argv[])
 		sd->sd_class = devs[i].cls;
 		sd->sd_index = i;
 		sd->sd_size = dev->d_size;
-		sd->sd_nslots = (dev->d_size - sd->sd_data_off) >> shift;
-		total += sd->sd_nslots << shift;
+		sd->sd_nslots = nslots;
+		sd->sd_cs_dev = i;
+		sd->sd_cs_off = cs_off;
+		sd->sd_cs_pages = pages;
 	}
+	total = 0;
+	for (i = 0; i < ndev; i++)
+		total += sb->s_dev[i].sd_nslots << shift;
 	for (i = 0; i < ndev; i++) {
 		memcpy(sb->s_dev_uuid, sb->s_dev[i].sd_uuid, 16);
 		sb->s_dev_index = i;
-		ret = tfs_sb_write(&fs->dev[i], sb);
+		ret = tfs_sb_write(&fs->pool.dev[i], sb);
 		if (ret < 0) {
 			fprintf(stderr, "mkfs.tierfs: writing the superblock of %s: %s\n",
-				fs->dev[i].d_path, strerror(-ret));
+				fs->pool.dev[i].d_path, strerror(-ret));
 			goto out_close;
 		}
 	}
 	memcpy(sb->s_dev_uuid, sb->s_dev[mdev].sd_uuid, 16);
 	sb->s_dev_index = mdev;
-	fs->chunk_shift = shift;
-	fs->chunk_size = 1u << shift;
-	fs->chunk_blocks = fs->chunk_size / TFS_BLOCK_SIZE;
-
-	root = tfs_inode_new(fs, TFS_ROOT_INO);
-	if (!root || !(root->i_dir = tfs_dir_new()))
-		goto out_close;
-	root->i_mode = S_IFDIR | 0755;
-	root->i_nlink = 2;
-	root->i_uid = getuid();
-	root->i_gid = getgid();
-	root->i_parent = TFS_ROOT_INO;
-	tfs_touch(&root->i_ctime);
-	root->i_atime = root->i_mtime = root->i_btime = root->i_ctime;
-	tfs_inode_dirty(fs, root);
-	ret = tfs_checkpoint_initial(fs);
+	ret = tfs_fs_format(fs, getuid(), getgid());
 	if (ret < 0) {
 		fprintf(stderr, "mkfs.tierfs: writing the first checkpoint: %s\n", strerror(-ret));
 		goto out_close;
 	}
 	tfs_uuid_str(sb->s_pool_uuid, uuid);
 	printf("tierfs pool %s%s%s%s\n", uuid, label[0] ? " (" : "", label, label[0] ? ")" : "");
-	printf("  chunk size  %u KiB\n", fs->chunk_size >> 10);
+	printf("  chunk size  %u KiB\n", fs->pool.chunk_size >> 10);
 	printf("  journal     %llu MiB on %s\n", (unsigned long long)(sb->s_jrnl_len >> 20),
 	       sb->s_dev[sb->s_meta_dev].sd_path);
-	printf("  checkpoints 2 x %llu MiB on %s\n", (unsigned long long)(sb->s_ckpt_len >> 20),
-	       sb->s_dev[sb->s_ckpt_dev].sd_path);
+	printf("  checkpoints headers on %s; metadata log in chunk slots (grows with the pool's contents)\n",
+	       sb->s_dev[sb->s_meta_dev].sd_path);
+	printf("  checksums   %u per %u KiB page, two copies; tables of zoned devices on %s\n",
+	       sb->s_cs_per_page, sb->s_cs_psize >> 10, sb->s_dev[csdev].sd_path);
+	printf("  reserve     %u%% of the slots for root\n", sb->s_reserve_pct);
 	for (i = 0; i < ndev; i++) {
 		struct tfs_zgeom g;
 
 		printf("  device %u    %-5s %s  %llu MiB data%s%s", i,
 		       tfs_dev_class_str(sb->s_dev[i].sd_class), sb->s_dev[i].sd_path,
 		       (unsigned long long)((sb->s_dev[i].sd_nslots << shift) >> 20),
-		       fs->dev[i].d_map ? ", persistence: " : "",
-		       fs->dev[i].d_map ? tfs_pmem_mode_str(&fs->dev[i]) : "");
-		if (tfs_zns_geometry(&fs->dev[i], &g) == 0)
+		       fs->pool.dev[i].d_map ? ", persistence: " : "",
+		       fs->pool.dev[i].d_map ? tfs_pmem_mode_str(&fs->pool.dev[i]) : "");
+		if (tfs_zns_geometry(&fs->pool.dev[i], &g) == 0)
 			printf(", %u zones of %llu KiB (capacity %llu KiB), max open %u, max active %u%s",
 			       g.nr_zones, (unsigned long long)(g.zone_size >> 10),
 			       (unsigned long long)(g.zone_cap >> 10), g.max_open, g.max_active,
-			       fs->dev[i].d_ops == &tfs_zns_emu_ops ? ", emulated" : "");
+			       fs->pool.dev[i].d_ops == &tfs_zns_emu_ops ? ", emulated" : "");
 		printf("\n");
 	}
 	printf("  capacity    %llu MiB\n", (unsigned long long)(total >> 20));

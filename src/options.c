@@ -21,6 +21,10 @@ const struct tfs_opt_def tfs_opt_table[] = {
 	  "how long to wait for a pool still held by an exiting daemon" },
 	{ "clean_mbps", TFS_OPT_UINT, offsetof(struct tfs_opts, clean_mbps), "256", "MB/s",
 	  "bandwidth of zone cleaning while free zones are not short (0: no limit)" },
+	{ "csum_cache", TFS_OPT_UINT, offsetof(struct tfs_opts, csum_cache), "64", "MiB",
+	  "memory for cached checksum pages (each MiB covers about 1 GiB of data)" },
+	{ "reserve", TFS_OPT_PCT, offsetof(struct tfs_opts, reserve), NULL, "percent",
+	  "share of the pool only root may fill (default: as set by mkfs.tierfs --reserve)" },
 	{ "tfs_debug", TFS_OPT_FLAG, offsetof(struct tfs_opts, debug), "0", "",
 	  "log every journal commit and checkpoint (foreground: stderr; else syslog)" },
 	{ NULL, 0, 0, NULL, NULL, NULL },
@@ -49,10 +53,20 @@ static int opt_set(struct tfs_opts *o, const struct tfs_opt_def *d, const char *
 	case TFS_OPT_FLAG:
 		*(int *)p = 1;
 		return 0;
+	case TFS_OPT_PCT:
+		if (!val || !*val)
+			goto bad;
+		errno = 0;
+		v = strtoul(val, &end, 10);
+		if (errno || *end || v > 50)
+			goto bad;
+		*(int *)p = (int)v;
+		return 0;
 	}
 bad:
 	snprintf(err, errlen, "bad value for option %s: '%s' (%s expected)", d->name,
-		 val ? val : "", d->unit[0] ? d->unit : "a number");
+		 val ? val : "", d->type == TFS_OPT_PCT ? "a percentage from 0 to 50"
+			       : d->unit[0] ? d->unit : "a number");
 	return -EINVAL;
 }
 
@@ -62,6 +76,7 @@ void tfs_opts_defaults(struct tfs_opts *o)
 	char err[8];
 
 	memset(o, 0, sizeof(*o));
+	o->reserve = -1;
 	tier_policy_defaults(&o->pol);
 	for (d = tfs_opt_table; d->name; d++)
 		if (d->def && d->type != TFS_OPT_FLAG)

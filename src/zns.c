@@ -3,7 +3,7 @@
  * to zones, resets, and the zone cleaner.
  *
  * Layout of a zoned device: zones 0 and 1 hold the superblock copies
- * (super.c), zones 2.. are data zones of fs->zspz chunk slots each (the zone
+ * (super.c), zones 2.. are data zones of fs->zns.spz chunk slots each (the zone
  * capacity, not its size, bounds them).  tiering/zalloc.c decides where a
  * chunk goes and when a zone can be reset; this file does the device work.
  *
@@ -35,8 +35,8 @@ struct tfs_cleaner {
 
 int tfs_zns_setup(struct tfs_fs *fs, unsigned int d)
 {
-	struct tfs_io_dev *dev = &fs->dev[d];
-	const struct tfs_sb_dev *sd = &fs->sb.s_dev[d];
+	struct tfs_io_dev *dev = &fs->pool.dev[d];
+	const struct tfs_sb_dev *sd = &fs->pool.sb.s_dev[d];
 	struct tfs_zgeom g;
 	uint64_t spz;
 	int ret;
@@ -49,7 +49,7 @@ int tfs_zns_setup(struct tfs_fs *fs, unsigned int d)
 			d);
 		return -EINVAL;
 	}
-	spz = g.zone_cap >> fs->sb.s_chunk_shift;
+	spz = g.zone_cap >> fs->pool.sb.s_chunk_shift;
 	if (g.nr_zones < TIER_ZONES_MIN || spz == 0 || sd->sd_data_off != 2 * g.zone_size ||
 	    sd->sd_nslots != (uint64_t)(g.nr_zones - 2) * spz) {
 		tfs_err("%s: zone geometry (%u zones of %llu MiB, capacity %llu KiB) is not the one it was formatted with",
@@ -57,19 +57,19 @@ int tfs_zns_setup(struct tfs_fs *fs, unsigned int d)
 			(unsigned long long)(g.zone_cap >> 10));
 		return -EINVAL;
 	}
-	fs->zspz[d] = (uint32_t)spz;
-	fs->znzones[d] = g.nr_zones;
-	fs->zsize[d] = g.zone_size;
-	fs->zcap[d] = g.zone_cap;
+	fs->zns.spz[d] = (uint32_t)spz;
+	fs->zns.nzones[d] = g.nr_zones;
+	fs->zns.zsize[d] = g.zone_size;
+	fs->zns.zcap[d] = g.zone_cap;
 	/* what the device lets us keep open, and never more than 8 */
-	fs->zopen[d] = 8;
-	if (g.max_open && g.max_open < fs->zopen[d])
-		fs->zopen[d] = g.max_open;
-	if (g.max_active && g.max_active < fs->zopen[d])
-		fs->zopen[d] = g.max_active;
-	if (fs->zopen[d] < 2) {
+	fs->zns.zopen[d] = 8;
+	if (g.max_open && g.max_open < fs->zns.zopen[d])
+		fs->zns.zopen[d] = g.max_open;
+	if (g.max_active && g.max_active < fs->zns.zopen[d])
+		fs->zns.zopen[d] = g.max_active;
+	if (fs->zns.zopen[d] < 2) {
 		tfs_err("%s: the device allows %u open zone(s); tierfs needs 2", dev->d_path,
-			fs->zopen[d]);
+			fs->zns.zopen[d]);
 		return -EINVAL;
 	}
 	return 0;
@@ -78,22 +78,22 @@ int tfs_zns_setup(struct tfs_fs *fs, unsigned int d)
 /* a zone operation, counted and logged when it fails */
 static int zone_cmd(struct tfs_fs *fs, unsigned int d, uint32_t dzone, unsigned int op)
 {
-	int ret = tfs_zns_mgmt(&fs->dev[d], dzone + 2, op);
+	int ret = tfs_zns_mgmt(&fs->pool.dev[d], dzone + 2, op);
 
 	if (ret < 0) {
-		tfs_err("%s: zone %u: %s failed: %s", fs->dev[d].d_path, dzone + 2,
+		tfs_err("%s: zone %u: %s failed: %s", fs->pool.dev[d].d_path, dzone + 2,
 			op == TFS_ZONE_RESET ? "reset" : op == TFS_ZONE_FINISH ? "finish" : "command",
 			strerror(-ret));
 		return ret;
 	}
 	pthread_mutex_lock(&fs->lock);
 	if (op == TFS_ZONE_RESET) {
-		tier_zone_reset_done(&fs->alloc, d, dzone);
-		fs->zstat[d].resets++;
+		tier_zone_reset_done(&fs->pool.alloc, d, dzone);
+		fs->zns.zstat[d].resets++;
 	} else if (op == TFS_ZONE_FINISH) {
-		fs->zstat[d].finishes++;
+		fs->zns.zstat[d].finishes++;
 	}
-	pthread_cond_broadcast(&fs->zcond);
+	pthread_cond_broadcast(&fs->zns.cond);
 	pthread_mutex_unlock(&fs->lock);
 	return 0;
 }
@@ -101,7 +101,7 @@ static int zone_cmd(struct tfs_fs *fs, unsigned int d, uint32_t dzone, unsigned 
 /* check one device's zones against metadata and adopt them */
 static int mount_dev(struct tfs_fs *fs, unsigned int d, int repair)
 {
-	uint32_t nz = fs->znzones[d], spz = fs->zspz[d], i, k;
+	uint32_t nz = fs->zns.nzones[d], spz = fs->zns.spz[d], i, k;
 	struct tfs_zone *zt;
 	uint64_t now = tfs_now_ms();
 	int n, ret = 0;
@@ -109,10 +109,10 @@ static int mount_dev(struct tfs_fs *fs, unsigned int d, int repair)
 	zt = calloc(nz, sizeof(*zt));
 	if (!zt)
 		return -ENOMEM;
-	n = tfs_zns_report(&fs->dev[d], 0, zt, nz);
+	n = tfs_zns_report(&fs->pool.dev[d], 0, zt, nz);
 	if (n != (int)nz) {
 		ret = n < 0 ? n : -EIO;
-		tfs_err("%s: zone report failed: %s", fs->dev[d].d_path, strerror(-ret));
+		tfs_err("%s: zone report failed: %s", fs->pool.dev[d].d_path, strerror(-ret));
 		goto out_free;
 	}
 	for (i = 2; i < nz && ret == 0; i++) {
@@ -128,30 +128,30 @@ static int mount_dev(struct tfs_fs *fs, unsigned int d, int repair)
 		} else {
 			wp = z->wp - z->start;
 			/* a write pointer inside a slot: the rest of it is lost */
-			sealed = (wp & (fs->chunk_size - 1)) != 0;
+			sealed = (wp & (fs->pool.chunk_size - 1)) != 0;
 		}
-		wslots = (uint32_t)((wp + fs->chunk_size - 1) >> fs->chunk_shift);
+		wslots = (uint32_t)((wp + fs->pool.chunk_size - 1) >> fs->pool.chunk_shift);
 		/* every live chunk must lie below the write pointer */
 		for (k = wslots < spz ? wslots : spz; k < spz; k++) {
-			struct tfs_chunk *c = tier_zone_chunk(&fs->alloc, d, (uint64_t)dz * spz + k);
+			struct tfs_chunk *c = tier_zone_chunk(&fs->pool.alloc, d, (uint64_t)dz * spz + k);
 
 			if (!c)
 				continue;
 			tfs_err("%s: zone %u: write pointer at %llu KiB, but chunk %llu of inode %llu is at %llu KiB in it (its data was never written or was lost)",
-				fs->dev[d].d_path, i, (unsigned long long)(wp >> 10),
+				fs->pool.dev[d].d_path, i, (unsigned long long)(wp >> 10),
 				(unsigned long long)c->c_idx, (unsigned long long)c->c_ino,
-				(unsigned long long)(((uint64_t)k << fs->chunk_shift) >> 10));
-			fs->zone_errors++;
+				(unsigned long long)(((uint64_t)k << fs->pool.chunk_shift) >> 10));
+			fs->zns.errors++;
 			/* whatever follows is unusable: take it as written */
 			wslots = spz;
 			sealed = 1;
 		}
 		if (z->cond == TFS_ZC_OFFLINE || z->cond == TFS_ZC_READONLY) {
-			tfs_err("%s: zone %u is %s", fs->dev[d].d_path, i, tfs_zone_cond_str(z->cond));
-			fs->zone_errors++;
+			tfs_err("%s: zone %u is %s", fs->pool.dev[d].d_path, i, tfs_zone_cond_str(z->cond));
+			fs->zns.errors++;
 		}
 		pthread_mutex_lock(&fs->lock);
-		act = tier_zone_adopt(&fs->alloc, d, dz, wslots, sealed, now);
+		act = tier_zone_adopt(&fs->pool.alloc, d, dz, wslots, sealed, now);
 		pthread_mutex_unlock(&fs->lock);
 		if (!repair || z->cond == TFS_ZC_OFFLINE || z->cond == TFS_ZC_READONLY)
 			continue;
@@ -170,16 +170,16 @@ int tfs_zns_mount(struct tfs_fs *fs, int repair)
 	unsigned int d;
 	int ret;
 
-	for (d = 0; d < fs->ndev; d++) {
-		if (!fs->zspz[d])
+	for (d = 0; d < fs->pool.ndev; d++) {
+		if (!fs->zns.spz[d])
 			continue;
 		ret = mount_dev(fs, d, repair);
 		if (ret < 0)
 			return ret;
 	}
-	if (fs->zone_errors)
+	if (fs->zns.errors)
 		tfs_err("%u zone write pointer inconsistenc%s: the data named above reads as EIO; run fsck.tierfs",
-			fs->zone_errors, fs->zone_errors == 1 ? "y" : "ies");
+			fs->zns.errors, fs->zns.errors == 1 ? "y" : "ies");
 	return 0;
 }
 
@@ -191,7 +191,7 @@ static void wait_zone(struct tfs_fs *fs, unsigned int ms)
 	ts.tv_nsec += (long)ms * 1000000;
 	ts.tv_sec += ts.tv_nsec / 1000000000;
 	ts.tv_nsec %= 1000000000;
-	pthread_cond_timedwait(&fs->zcond, &fs->lock, &ts);
+	pthread_cond_timedwait(&fs->zns.cond, &fs->lock, &ts);
 }
 
 int tfs_zns_append(struct tfs_fs *fs, unsigned int dev, unsigned int stream, const void *buf,
@@ -203,43 +203,43 @@ int tfs_zns_append(struct tfs_fs *fs, unsigned int dev, unsigned int stream, con
 
 	for (;;) {
 		pthread_mutex_lock(&fs->lock);
-		while ((ret = tier_zone_take(&fs->alloc, dev, stream, tfs_now_ms(), &s)) == -EAGAIN)
+		while ((ret = tier_zone_take(&fs->pool.alloc, dev, stream, tfs_now_ms(), &s)) == -EAGAIN)
 			wait_zone(fs, 100);
-		if (ret == -ENOSPC && fs->cleaner)
+		if (ret == -ENOSPC && fs->zns.cleaner)
 			tfs_cleaner_kick(fs);
 		pthread_mutex_unlock(&fs->lock);
 		if (ret < 0)
 			return ret;
 		req = (struct tfs_io_req){
-			.r_dev = &fs->dev[dev],
+			.r_dev = &fs->pool.dev[dev],
 			.r_op = TFS_IO_WRITE,
 			.r_buf = (void *)buf,
-			.r_len = fs->chunk_size,
+			.r_len = fs->pool.chunk_size,
 			.r_off = tfs_slot_off(fs, dev, s),
 		};
 		ret = tfs_io_run(&req, 1);
 		pthread_mutex_lock(&fs->lock);
-		sealed = tier_zone_done(&fs->alloc, dev, s, ret < 0);
+		sealed = tier_zone_done(&fs->pool.alloc, dev, s, ret < 0);
 		if (ret == 0) {
 			/* user == 0: a chunk being moved (cleaning, migration) */
-			__atomic_fetch_add(user ? &fs->dstat[dev].write_bytes
-						: &fs->dstat[dev].move_write_bytes,
-					   fs->chunk_size, __ATOMIC_RELAXED);
-			fs->zstat[dev].dev_bytes += fs->chunk_size;
-			fs->zstat[dev].user_bytes += user;
-			fs->zstat_gen++;
+			__atomic_fetch_add(user ? &fs->pool.dstat[dev].write_bytes
+						: &fs->pool.dstat[dev].move_write_bytes,
+					   fs->pool.chunk_size, __ATOMIC_RELAXED);
+			fs->zns.zstat[dev].dev_bytes += fs->pool.chunk_size;
+			fs->zns.zstat[dev].user_bytes += user;
+			fs->zns.gen++;
 		}
-		pthread_cond_broadcast(&fs->zcond);
+		pthread_cond_broadcast(&fs->zns.cond);
 		pthread_mutex_unlock(&fs->lock);
 		/* a zone filled short of its capacity (or failed) is finished so
 		 * that it stops holding an open and an active resource */
-		if (sealed && (ret < 0 || (uint64_t)fs->zspz[dev] << fs->chunk_shift < fs->zcap[dev]))
-			zone_cmd(fs, dev, (uint32_t)(s / fs->zspz[dev]), TFS_ZONE_FINISH);
+		if (sealed && (ret < 0 || (uint64_t)fs->zns.spz[dev] << fs->pool.chunk_shift < fs->zns.zcap[dev]))
+			zone_cmd(fs, dev, (uint32_t)(s / fs->zns.spz[dev]), TFS_ZONE_FINISH);
 		if (ret == 0) {
 			*slot = s;
 			return 0;
 		}
-		tfs_err("%s: zone append failed: %s", fs->dev[dev].d_path, strerror(-ret));
+		tfs_err("%s: zone append failed: %s", fs->pool.dev[dev].d_path, strerror(-ret));
 		if (++tries >= 3 || ret != -EIO)
 			return ret;
 	}
@@ -250,9 +250,9 @@ static int must_wait(struct tfs_fs *fs)
 {
 	unsigned int d;
 
-	for (d = 0; d < fs->ndev; d++)
-		if (fs->zspz[d] && tier_zone_pressure(&fs->alloc, d) == 2 &&
-		    (tier_zone_garbage(&fs->alloc, d) || tier_zone_reclaimable(&fs->alloc, d) >= 0))
+	for (d = 0; d < fs->pool.ndev; d++)
+		if (fs->zns.spz[d] && tier_zone_pressure(&fs->pool.alloc, d) == 2 &&
+		    (tier_zone_garbage(&fs->pool.alloc, d) || tier_zone_reclaimable(&fs->pool.alloc, d) >= 0))
 			return 1;
 	return 0;
 }
@@ -264,7 +264,7 @@ void tfs_zns_throttle(struct tfs_fs *fs)
 	pthread_mutex_lock(&fs->lock);
 	/* bounded: a cleaner that cannot make progress must not hang writers
 	 * (they then take the reserve or another tier) */
-	while (fs->cleaner && must_wait(fs) && waited++ < 100) {
+	while (fs->zns.cleaner && must_wait(fs) && waited++ < 100) {
 		tfs_cleaner_kick(fs);
 		wait_zone(fs, 50);
 	}
@@ -274,9 +274,9 @@ void tfs_zns_throttle(struct tfs_fs *fs)
 /* move the live chunks out of zone @dz of device @d */
 static int clean_zone(struct tfs_fs *fs, unsigned int d, uint32_t dz, int urgent)
 {
-	uint32_t spz = fs->zspz[d], k;
+	uint32_t spz = fs->zns.spz[d], k;
 	uint64_t t0 = tfs_now_ms(), moved = 0;
-	unsigned int cls = fs->alloc.a_dev[d].a_class, to;
+	unsigned int cls = fs->pool.alloc.a_dev[d].a_class, to;
 	int ret = 0, dst;
 
 	for (k = 0; k < spz && ret == 0; k++) {
@@ -285,7 +285,7 @@ static int clean_zone(struct tfs_fs *fs, unsigned int d, uint32_t dz, int urgent
 		struct tfs_chunk *c;
 
 		pthread_mutex_lock(&fs->lock);
-		c = tier_zone_chunk(&fs->alloc, d, slot);
+		c = tier_zone_chunk(&fs->pool.alloc, d, slot);
 		in = c ? tfs_inode_get(fs, c->c_ino) : NULL;
 		if (!in) {
 			pthread_mutex_unlock(&fs->lock);
@@ -297,27 +297,33 @@ static int clean_zone(struct tfs_fs *fs, unsigned int d, uint32_t dz, int urgent
 		to = tier_engine_zone_dest(&fs->eng, cls,
 					   tier_heat_get(c, tier_engine_epoch(&fs->eng)),
 					   tfs_inode_pin(in));
-		dst = to == cls ? -1 : tier_dest(&fs->alloc, to, in->i_ino, idx, to < cls);
+		dst = to == cls ? -1 : tier_dest(&fs->pool.alloc, to, in->i_ino, idx, to < cls);
 		if (dst < 0) {
 			dst = (int)d;
 			to = cls;
 		}
-		in->i_nopen++; /* keeps it while the pool lock is dropped */
+		/* the hold keeps it (and its data lock) while the pool lock is
+		 * dropped */
+		if (tfs_inode_hold(fs, in) < 0) {
+			pthread_mutex_unlock(&fs->lock);
+			ret = -ENOMEM;
+			break;
+		}
 		pthread_mutex_unlock(&fs->lock);
-		pthread_rwlock_wrlock(&in->i_rwlock);
+		pthread_rwlock_wrlock(TFS_ILOCK(in));
 		ret = tfs_chunk_move(fs, in, idx, d, slot, (unsigned int)dst, TIER_STREAM_CLEAN);
-		pthread_rwlock_unlock(&in->i_rwlock);
+		pthread_rwlock_unlock(TFS_ILOCK(in));
 		tfs_release(fs, in);
 		if (ret == 0)
-			tier_engine_count(&fs->eng, cls, to, fs->chunk_size);
+			tier_engine_count(&fs->eng, cls, to, fs->pool.chunk_size);
 		if (ret < 0) {
-			tfs_err("%s: cleaning zone %u: %s", fs->dev[d].d_path, dz + 2, strerror(-ret));
+			tfs_err("%s: cleaning zone %u: %s", fs->pool.dev[d].d_path, dz + 2, strerror(-ret));
 			break;
 		}
 		moved++;
 		/* a bounded rate when there is no hurry */
-		if (!urgent && fs->clean_mbps) {
-			uint64_t due = moved * fs->chunk_size / (fs->clean_mbps * 1000ull);
+		if (!urgent && fs->zns.clean_mbps) {
+			uint64_t due = moved * fs->pool.chunk_size / (fs->zns.clean_mbps * 1000ull);
 			uint64_t spent = tfs_now_ms() - t0;
 
 			if (due > spent) {
@@ -329,9 +335,9 @@ static int clean_zone(struct tfs_fs *fs, unsigned int d, uint32_t dz, int urgent
 		}
 	}
 	pthread_mutex_lock(&fs->lock);
-	fs->zstat[d].moved_chunks += moved;
+	fs->zns.zstat[d].moved_chunks += moved;
 	if (ret == 0)
-		fs->zstat[d].cleaned_zones++;
+		fs->zns.zstat[d].cleaned_zones++;
 	pthread_mutex_unlock(&fs->lock);
 	return ret;
 }
@@ -341,34 +347,34 @@ int tfs_clean_round(struct tfs_fs *fs, int force)
 	unsigned int d;
 	int done = 0, ret;
 
-	for (d = 0; d < fs->ndev; d++) {
+	for (d = 0; d < fs->pool.ndev; d++) {
 		int64_t z;
 		int p;
 
-		if (!fs->zspz[d])
+		if (!fs->zns.spz[d])
 			continue;
 		/* zones with nothing live: reset them */
 		for (;;) {
 			pthread_mutex_lock(&fs->lock);
-			z = tier_zone_reclaimable(&fs->alloc, d);
+			z = tier_zone_reclaimable(&fs->pool.alloc, d);
 			pthread_mutex_unlock(&fs->lock);
 			if (z < 0 || zone_cmd(fs, d, (uint32_t)z, TFS_ZONE_RESET) < 0)
 				break;
 			done++;
 		}
 		pthread_mutex_lock(&fs->lock);
-		p = tier_zone_pressure(&fs->alloc, d);
-		z = p || force ? tier_zone_victim(&fs->alloc, d, tfs_now_ms()) : -1;
+		p = tier_zone_pressure(&fs->pool.alloc, d);
+		z = p || force ? tier_zone_victim(&fs->pool.alloc, d, tfs_now_ms()) : -1;
 		pthread_mutex_unlock(&fs->lock);
 		if (z < 0)
 			continue;
 		ret = clean_zone(fs, d, (uint32_t)z, p == 2);
 		/* the moved chunks' records flip the map; the commit frees the old
 		 * slots, which leaves the victim with nothing live */
-		if (tfs_commit(fs, 0) < 0 || ret < 0)
+		if (tfs_commit(fs) < 0 || ret < 0)
 			return ret < 0 ? ret : -EIO;
 		pthread_mutex_lock(&fs->lock);
-		z = tier_zone_reclaimable(&fs->alloc, d);
+		z = tier_zone_reclaimable(&fs->pool.alloc, d);
 		pthread_mutex_unlock(&fs->lock);
 		if (z >= 0 && zone_cmd(fs, d, (uint32_t)z, TFS_ZONE_RESET) == 0)
 			done++;
@@ -379,7 +385,7 @@ int tfs_clean_round(struct tfs_fs *fs, int force)
 static void *cleaner_main(void *arg)
 {
 	struct tfs_fs *fs = arg;
-	struct tfs_cleaner *cl = fs->cleaner;
+	struct tfs_cleaner *cl = fs->zns.cleaner;
 	struct timespec ts;
 
 	pthread_mutex_lock(&fs->lock);
@@ -417,17 +423,17 @@ int tfs_cleaner_start(struct tfs_fs *fs)
 	unsigned int d;
 	int zoned = 0;
 
-	for (d = 0; d < fs->ndev; d++)
-		zoned |= fs->zspz[d] != 0;
-	if (!zoned || fs->cleaner)
+	for (d = 0; d < fs->pool.ndev; d++)
+		zoned |= fs->zns.spz[d] != 0;
+	if (!zoned || fs->zns.cleaner)
 		return 0;
 	cl = calloc(1, sizeof(*cl));
 	if (!cl)
 		return -ENOMEM;
 	pthread_cond_init(&cl->kick, NULL);
-	fs->cleaner = cl;
+	fs->zns.cleaner = cl;
 	if (pthread_create(&cl->thread, NULL, cleaner_main, fs) != 0) {
-		fs->cleaner = NULL;
+		fs->zns.cleaner = NULL;
 		pthread_cond_destroy(&cl->kick);
 		free(cl);
 		return -EAGAIN;
@@ -438,26 +444,26 @@ int tfs_cleaner_start(struct tfs_fs *fs)
 void tfs_cleaner_kick(struct tfs_fs *fs)
 {
 	/* pool lock held */
-	if (fs->cleaner) {
-		fs->cleaner->kicked = 1;
-		pthread_cond_signal(&fs->cleaner->kick);
+	if (fs->zns.cleaner) {
+		fs->zns.cleaner->kicked = 1;
+		pthread_cond_signal(&fs->zns.cleaner->kick);
 	}
 }
 
 void tfs_cleaner_stop(struct tfs_fs *fs)
 {
-	struct tfs_cleaner *cl = fs->cleaner;
+	struct tfs_cleaner *cl = fs->zns.cleaner;
 
 	if (!cl)
 		return;
 	pthread_mutex_lock(&fs->lock);
 	cl->stop = 1;
 	pthread_cond_signal(&cl->kick);
-	pthread_cond_broadcast(&fs->zcond);
+	pthread_cond_broadcast(&fs->zns.cond);
 	pthread_mutex_unlock(&fs->lock);
 	pthread_join(cl->thread, NULL);
 	pthread_mutex_lock(&fs->lock);
-	fs->cleaner = NULL;
+	fs->zns.cleaner = NULL;
 	pthread_mutex_unlock(&fs->lock);
 	pthread_cond_destroy(&cl->kick);
 	free(cl);

@@ -42,6 +42,10 @@ int tier_alloc_init(struct tier_alloc *a, unsigned int ndev, const uint64_t *nsl
 		}
 		a->a_nfree += nslots[d];
 		a->a_nslots += nslots[d];
+		if (ad->a_class != TFS_CLASS_ZNS) {
+			a->a_nfree_ip += nslots[d];
+			a->a_nslots_ip += nslots[d];
+		}
 	}
 	return 0;
 }
@@ -95,6 +99,7 @@ int tier_alloc_take(struct tier_alloc *a, unsigned int pref, uint16_t *dev, uint
 		if (dev_take(&a->a_dev[d], slot) == 0) {
 			*dev = (uint16_t)d;
 			a->a_nfree--;
+			a->a_nfree_ip--;
 			return 0;
 		}
 	}
@@ -115,7 +120,16 @@ int tier_alloc_mark(struct tier_alloc *a, unsigned int dev, uint64_t slot, struc
 	a->a_nfree--;
 	if (ad->a_z)
 		tier_zone_mark(ad, slot, c);
+	else
+		a->a_nfree_ip--;
 	return 0;
+}
+
+int tier_alloc_used(const struct tier_alloc *a, unsigned int dev, uint64_t slot)
+{
+	if (dev >= a->a_ndev || slot >= a->a_dev[dev].a_nslots)
+		return 0;
+	return (a->a_dev[dev].a_bitmap[slot / 64] >> (slot & 63)) & 1;
 }
 
 int tier_alloc_release(struct tier_alloc *a, unsigned int dev, uint64_t slot)
@@ -127,6 +141,8 @@ int tier_alloc_release(struct tier_alloc *a, unsigned int dev, uint64_t slot)
 	ad->a_bitmap[slot / 64] &= ~(1ull << (slot & 63));
 	ad->a_nfree++;
 	a->a_nfree++;
+	if (!ad->a_z)
+		a->a_nfree_ip++;
 	return ad->a_z ? tier_zone_unmark(ad, slot) : 0;
 }
 

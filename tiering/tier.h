@@ -5,15 +5,15 @@
  * size (a power of two, 64 KiB..4 MiB, fixed at mkfs).  A chunk lives wholly
  * in one slot of one device: the data area of every device is an array of
  * chunk-sized slots.  Inside a chunk, data is tracked per TFS_BLOCK_SIZE block:
- * a bit in c_mask says the block holds data (clear = hole, reads as zeros) and
- * c_csum[] holds the block's checksum (low 32 bits of XXH3-64, seeded with the
- * block's identity, see tier_block_csum()).  A random 4 KiB read therefore
- * verifies exactly what it read.
+ * a bit in c_mask says the block holds data (clear = hole, reads as zeros);
+ * the block's checksum (low 32 bits of XXH3-64, seeded with the block's
+ * identity, see tier_block_csum()) is kept by the metadata layer.  A random
+ * 4 KiB read verifies exactly what it read.
  *
- * Memory: a chunk costs sizeof(struct tfs_chunk) + nblocks/8 + 4*nblocks
- * bytes: 360 bytes for a 256 KiB chunk (0.14 % of the data), plus 8 bytes of
- * radix slot.  Of these, 8 are the heat engine's: heat (2), its epoch (2)
- * and the write generation (4).
+ * Memory: a chunk costs 40 bytes (256 KiB chunks; 8 more per 64 blocks
+ * beyond) plus about 8.4 bytes of map, and 8 bytes of reverse map when it
+ * lives in a zone.  Of these, 8 are the heat engine's: heat (2), its epoch
+ * (2) and the write generation (4).  Block checksums are on media.
  *
  * Locking is the caller's (see src/fs.c): the map of an inode changes only
  * with the inode's data lock held exclusively and the pool lock held.
@@ -56,31 +56,52 @@ static inline void tfs_list_del(struct tfs_list *n)
 }
 #define tfs_container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
-/* chunk flags */
-#define TIER_CHUNK_DIRTY (1u << 0)  /* on the pool's commit list */
+/* chunk flags (c_flags; pool lock) */
+#define TIER_CHUNK_JDIRTY (1u << 0) /* its state goes into the next commit */
 #define TIER_CHUNK_INTENT (1u << 1) /* durable: blocks may be overwritten in place */
+#define TIER_CHUNK_INTENT_LIVE (1u << 2) /* in the pool's table of live intents */
 
+/*
+ * A chunk in memory: 32 bytes plus its hole mask (a bit per block, at least
+ * one word): 40 bytes for chunks of up to 256 KiB.  Block checksums are not
+ * here: they live on media (the metadata layer's checksum tables).  Chunks
+ * come from a slab allocator (struct tier_chunks), so they cost no malloc
+ * header and their address is stable (the zone reverse map points at them).
+ */
 struct tfs_chunk {
 	uint64_t c_ino;	       /* owner inode */
-	uint64_t c_idx;	       /* index in the file (file offset / chunk size) */
+	uint32_t c_idx;	       /* index in the file (file offset / chunk size) */
+	uint32_t c_wgen;       /* write generation: changes with every change of the
+				* chunk (pool lock); a move detects writes by it */
 	uint64_t c_slot;       /* slot on the device */
 	uint16_t c_dev;	       /* device index in the pool */
 	uint16_t c_flags;      /* TIER_CHUNK_* ; protected by the pool lock */
-	uint32_t c_nblocks;    /* blocks per chunk */
-	struct tfs_list c_dirty; /* commit list link; pool lock */
-	struct tfs_list c_intent; /* intent list link; pool lock */
-	uint64_t c_written;	  /* last in-place write, CLOCK_MONOTONIC ms; pool lock */
-	uint16_t c_heat;	  /* decayed access count (heat.c); relaxed atomics */
-	uint16_t c_hepoch;	  /* heat epoch c_heat was last decayed to */
-	uint32_t c_wgen;	  /* write generation: changes with every change of the
-				   * chunk (pool lock); a move detects writes by it */
-	uint64_t *c_mask;      /* c_nblocks bits: block holds data */
-	uint32_t *c_csum;      /* c_nblocks block checksums */
-	/* mask words and checksums follow in the same allocation */
+	uint16_t c_heat;       /* decayed access count (heat.c); relaxed atomics */
+	uint16_t c_hepoch;     /* heat epoch c_heat was last decayed to */
+	uint64_t c_mask[];     /* blocks holding data */
 };
 
-struct tfs_chunk *tier_chunk_new(uint64_t ino, uint64_t idx, uint32_t nblocks);
-void tier_chunk_free(struct tfs_chunk *c);
+/*
+ * The allocator of chunk objects of one pool: 64 KiB slabs of equal
+ * objects, a slab freed when its last object is.  Not thread-safe: the
+ * pool lock covers it.
+ */
+struct tier_slab;
+struct tier_chunks {
+	size_t objsz;		/* bytes per chunk object */
+	uint32_t nblocks;	/* blocks per chunk */
+	uint32_t per_slab;
+	struct tier_slab *partial; /* slabs with free objects */
+	uint64_t count;		/* chunks allocated */
+	uint64_t slabs;		/* slabs held */
+};
+void tier_chunks_init(struct tier_chunks *a, uint32_t nblocks);
+void tier_chunks_destroy(struct tier_chunks *a);
+struct tfs_chunk *tier_chunk_new(struct tier_chunks *a, uint64_t ino, uint64_t idx);
+void tier_chunk_free(struct tier_chunks *a, struct tfs_chunk *c);
+/* bytes the allocator holds */
+uint64_t tier_chunks_bytes(const struct tier_chunks *a);
+
 static inline int tier_chunk_has(const struct tfs_chunk *c, uint32_t b)
 {
 	return (c->c_mask[b >> 6] >> (b & 63)) & 1;
@@ -93,34 +114,64 @@ static inline void tier_chunk_clear(struct tfs_chunk *c, uint32_t b)
 {
 	c->c_mask[b >> 6] &= ~(1ull << (b & 63));
 }
-/* number of blocks holding data */
-uint32_t tier_chunk_count(const struct tfs_chunk *c);
+/* number of blocks holding data (@nblocks: blocks per chunk) */
+uint32_t tier_chunk_count(const struct tfs_chunk *c, uint32_t nblocks);
 
 /* checksum of one block of data belonging to (ino, file block number) */
 uint32_t tier_block_csum(const void *data, uint64_t ino, uint64_t fblock);
 
 /*
- * Chunk map of one file: a two-level radix (a growable top array of leaves of
- * TIER_LEAF chunk pointers), so lookups are two loads and a sparse file far
- * past 4 GiB costs one leaf per populated region.
+ * Chunk map of one file: a radix tree of groups.  A group holds the chunks
+ * of 64 consecutive indexes (a presence mask and a packed array of
+ * pointers, grown as needed) and is also the unit in which the metadata
+ * log persists a file's map, so it carries the log's bookkeeping (g_lpos,
+ * g_lsize, g_flags: the pool's, not interpreted here).  Above the groups,
+ * nodes of 64 pointers, as many levels as the highest index needs: a
+ * one-chunk file costs one small group, a dense file about 8.4 bytes a chunk,
+ * a sparse one a path of nodes per populated region.
  */
-#define TIER_LEAF_SHIFT 9
-#define TIER_LEAF (1u << TIER_LEAF_SHIFT)
+#define TIER_GROUP_SHIFT 6
+#define TIER_GROUP (1u << TIER_GROUP_SHIFT)
+#define TIER_G_DIRTY (1u << 0) /* the pool's: to be written at the next checkpoint */
+
+struct tier_cgroup {
+	uint64_t g_present;	/* bit i: the chunk at index 64 g + i exists */
+	uint64_t g_lpos;	/* the pool's: its record in the metadata log (0: none) */
+	uint32_t g_lsize;	/* the pool's: bytes of that record */
+	uint8_t g_flags;	/* the pool's */
+	uint8_t g_cap;		/* room in g_c[] */
+	uint16_t g_pad;
+	struct tfs_chunk *g_c[]; /* popcount(g_present) chunks, by index */
+};
 
 struct tier_cmap {
-	struct tfs_chunk ***m_top; /* m_ntop leaves, NULL where empty */
-	uint64_t m_ntop;
-	uint64_t m_count;	   /* chunks in the map */
-	uint64_t m_blocks;	   /* data blocks in the map (st_blocks / 8) */
+	void *m_root;		/* m_height 0: the group of indexes 0..63, else a node */
+	uint64_t m_blocks;	/* data blocks in the map (st_blocks / 8) */
+	uint32_t m_count;	/* chunks in the map */
+	uint8_t m_height;
 };
 
 struct tfs_chunk *tier_cmap_get(const struct tier_cmap *m, uint64_t idx);
+/* @c at index @idx; -EEXIST if one is there, -ENOMEM */
 int tier_cmap_set(struct tier_cmap *m, uint64_t idx, struct tfs_chunk *c);
-/* remove and return the chunk at @idx (NULL if none) */
+/* remove and return the chunk at @idx (NULL if none); an emptied group
+ * stays until tier_cmap_group_drop() */
 struct tfs_chunk *tier_cmap_take(struct tier_cmap *m, uint64_t idx);
 /* first chunk at index >= @idx, or NULL */
 struct tfs_chunk *tier_cmap_next(const struct tier_cmap *m, uint64_t idx);
-void tier_cmap_destroy(struct tier_cmap *m);
+/* the group @g (NULL if none); _get creates an empty one */
+struct tier_cgroup *tier_cmap_group(const struct tier_cmap *m, uint64_t g);
+struct tier_cgroup *tier_cmap_group_get(struct tier_cmap *m, uint64_t g);
+/* the first group with index >= *@g: sets *@g to its index */
+struct tier_cgroup *tier_cmap_group_next(const struct tier_cmap *m, uint64_t *g);
+/* free group @g if it holds no chunk */
+void tier_cmap_group_drop(struct tier_cmap *m, uint64_t g);
+/* every chunk to @fn (which may free it), then the map's own memory: one
+ * linear walk */
+void tier_cmap_destroy(struct tier_cmap *m, void (*fn)(void *arg, struct tfs_chunk *c,
+						       struct tier_cgroup *g), void *arg);
+/* bytes the map's own structure (groups, nodes) takes */
+uint64_t tier_cmap_bytes(const struct tier_cmap *m);
 
 /*
  * Slot allocator: one bitmap per device.  Rebuilt at mount from the chunk
@@ -144,6 +195,8 @@ struct tier_alloc {
 	unsigned int a_high;  /* high watermark, percent */
 	uint64_t a_nfree;   /* free slots over all devices */
 	uint64_t a_nslots;  /* slots over all devices */
+	uint64_t a_nfree_ip;  /* free slots of devices written in place */
+	uint64_t a_nslots_ip; /* slots of devices written in place */
 	struct tier_alloc_dev a_dev[TFS_MAX_DEVS];
 };
 
@@ -156,6 +209,8 @@ int tier_alloc_take(struct tier_alloc *a, unsigned int pref, uint16_t *dev, uint
 /* mark a slot used by @c while rebuilding: -EEXIST if it already was,
  * -ERANGE if out of range */
 int tier_alloc_mark(struct tier_alloc *a, unsigned int dev, uint64_t slot, struct tfs_chunk *c);
+/* 1 if the slot is in use */
+int tier_alloc_used(const struct tier_alloc *a, unsigned int dev, uint64_t slot);
 /* free a slot.  Returns 1 when that emptied a sealed zone (it may be reset:
  * see tier_zone_reclaimable), else 0. */
 int tier_alloc_release(struct tier_alloc *a, unsigned int dev, uint64_t slot);

@@ -60,11 +60,12 @@ check grep -qi "no space left" <<<"$out" "as ENOSPC"
 remount_clean "write ENOSPC"
 
 # ---- a torn journal write: that fsync fails, the pool refuses changes.
-# Files of 1.5 MiB or more: their transactions (a checksum per 4 KiB block)
-# are longer than 4 KiB, so the torn half really cuts the records.
+# Files of 8 MiB or more: their transactions (the checksums of 2048 blocks
+# written since the last commit) are longer than 8 KiB, so the torn half
+# really cuts the records.
 TIERFS_FAULT="jwrite:torn:after=4" tfs_mount "$T/a.img"
 n=0
-for i in $(seq 1 12); do ACK_MIN=$((3 << 19)) ack "torn$i" 2>/dev/null && n=$((n + 1)) || break; done
+for i in $(seq 1 12); do ACK_MIN=$((8 << 20)) ack "torn$i" 2>/dev/null && n=$((n + 1)) || break; done
 note "$n fsyncs acknowledged before the torn journal write"
 check test "$n" -ge 2 "fsyncs before the fault succeed"
 check test "$n" -lt 12 "the torn journal write fails an fsync"

@@ -15,16 +15,20 @@ static void sample(struct tfs_sb *sb)
 	sb->s_ndev = 2;
 	sb->s_dev_index = 1;
 	sb->s_chunk_shift = 18;
-	sb->s_jrnl_off = 65536;
+	sb->s_reserve_pct = 5;
+	tfs_cs_geometry(64, &sb->s_cs_psize, &sb->s_cs_per_page);
+	sb->s_ckh_off[0] = 65536;
+	sb->s_ckh_off[1] = 65536 + 4096;
+	sb->s_jrnl_off = 3 * 65536;
 	sb->s_jrnl_len = 1 << 20;
-	sb->s_ckpt_off[0] = 65536 + (1 << 20);
-	sb->s_ckpt_off[1] = 65536 + (2 << 20);
-	sb->s_ckpt_len = 1 << 20;
 	strcpy(sb->s_label, "lbl");
 	sb->s_dev[0].sd_index = 0;
 	sb->s_dev[1].sd_index = 1;
 	sb->s_dev[1].sd_class = TFS_CLASS_BLOCK;
 	sb->s_dev[1].sd_nslots = 77;
+	sb->s_dev[1].sd_cs_dev = 1;
+	sb->s_dev[1].sd_cs_off = 2 << 20;
+	sb->s_dev[1].sd_cs_pages = (77 + sb->s_cs_per_page - 1) / sb->s_cs_per_page;
 	strcpy(sb->s_dev[1].sd_path, "/some/where.img");
 	memcpy(sb->s_dev_uuid, sb->s_dev[1].sd_uuid, 16);
 }
@@ -55,6 +59,16 @@ START_TEST(test_roundtrip_and_damage)
 	sb.s_ndev = 99;
 	tfs_sb_encode(&sb, buf);
 	ck_assert_int_eq(tfs_sb_decode(&out, buf), -EINVAL);
+	sb.s_ndev = 2;
+	sb.s_dev[1].sd_cs_pages--;
+	tfs_sb_encode(&sb, buf);
+	ck_assert_int_eq(tfs_sb_decode(&out, buf), -EINVAL);
+	sb.s_dev[1].sd_cs_pages++;
+	/* another format version: recognised, and refused as such */
+	sb.s_version = 2;
+	tfs_sb_encode(&sb, buf);
+	ck_assert_int_eq(tfs_sb_decode(&out, buf), -EPROTONOSUPPORT);
+	ck_assert_uint_eq(out.s_version, 2);
 	free(buf);
 }
 END_TEST

@@ -124,7 +124,11 @@ END_TEST
 
 START_TEST(test_adopt)
 {
-	struct tfs_chunk *c = tier_chunk_new(7, 0, 64);
+	struct tier_chunks ch;
+	struct tfs_chunk *c;
+
+	tier_chunks_init(&ch, 64);
+	c = tier_chunk_new(&ch, 7, 0);
 
 	/* a live chunk in data zone 2, slot 1 */
 	ck_assert_int_eq(tier_alloc_mark(&a, 1, 2 * SPZ + 1, c), 0);
@@ -148,7 +152,8 @@ START_TEST(test_adopt)
 		ck_assert_int_eq(tier_zone_done(&a, 1, s, 1), 1);
 		ck_assert_ptr_null(tier_zone_chunk(&a, 1, s));
 	}
-	tier_chunk_free(c);
+	tier_chunk_free(&ch, c);
+	tier_chunks_destroy(&ch);
 }
 END_TEST
 

@@ -1,5 +1,5 @@
 /*
- * src/super.c - the superblock.
+ * src/meta/super.c - the superblock.
  *
  * Every device starts with two copies (offsets 0 and TFS_SB_COPY1; on a
  * zoned device the starts of zones 0 and 1, see sb_off()) of an
@@ -18,9 +18,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "tfs.h"
-
-#define SB_SEED 0x7466735f73622d31ull
+#include "meta.h"
 
 void tfs_sb_encode(const struct tfs_sb *sb, uint8_t *out)
 {
@@ -37,15 +35,17 @@ void tfs_sb_encode(const struct tfs_sb *sb, uint8_t *out)
 	tfs_put_u32(&w, sb->s_ndev);
 	tfs_put_u32(&w, sb->s_chunk_shift);
 	tfs_put_u32(&w, sb->s_meta_dev);
-	tfs_put_u32(&w, sb->s_ckpt_dev);
+	tfs_put_u32(&w, sb->s_reserve_pct);
+	tfs_put_u32(&w, sb->s_cs_psize);
+	tfs_put_u32(&w, sb->s_cs_per_page);
+	tfs_put_u32(&w, 0);
 	tfs_put_u64(&w, sb->s_ctime);
 	tfs_put_u64(&w, sb->s_jrnl_off);
 	tfs_put_u64(&w, sb->s_jrnl_len);
-	tfs_put_u64(&w, sb->s_ckpt_off[0]);
-	tfs_put_u64(&w, sb->s_ckpt_off[1]);
-	tfs_put_u64(&w, sb->s_ckpt_len);
+	tfs_put_u64(&w, sb->s_ckh_off[0]);
+	tfs_put_u64(&w, sb->s_ckh_off[1]);
 	tfs_put_bytes(&w, sb->s_label, TFS_LABEL_MAX);
-	for (i = 0; i < TFS_MAX_DEVS; i++) {
+	for (i = 0; i < TFS_MAX_DEVS_FMT; i++) {
 		const struct tfs_sb_dev *d = &sb->s_dev[i];
 
 		tfs_put_bytes(&w, d->sd_uuid, 16);
@@ -54,20 +54,25 @@ void tfs_sb_encode(const struct tfs_sb *sb, uint8_t *out)
 		tfs_put_u64(&w, d->sd_size);
 		tfs_put_u64(&w, d->sd_data_off);
 		tfs_put_u64(&w, d->sd_nslots);
+		tfs_put_u32(&w, d->sd_cs_dev);
+		tfs_put_u32(&w, 0);
+		tfs_put_u64(&w, d->sd_cs_off);
+		tfs_put_u64(&w, d->sd_cs_pages);
 		tfs_put_bytes(&w, d->sd_path, TFS_DEV_PATH_MAX);
 	}
 	memset(out, 0, TFS_SB_SIZE);
 	if (!w.err && w.len <= TFS_SB_SIZE - 8)
 		memcpy(out, w.b, w.len);
 	tfs_wbuf_free(&w);
-	csum = htole64(tfs_hash(out, TFS_SB_SIZE - 8, SB_SEED));
+	csum = htole64(tfs_hash(out, TFS_SB_SIZE - 8, TFS_SB_SEED));
 	memcpy(out + TFS_SB_SIZE - 8, &csum, 8);
 }
 
 int tfs_sb_decode(struct tfs_sb *sb, const uint8_t *in)
 {
 	struct tfs_rbuf r = { .p = in, .len = TFS_SB_SIZE };
-	uint64_t csum;
+	uint64_t csum, end;
+	uint32_t blocks, psize, per;
 	unsigned int i;
 
 	memset(sb, 0, sizeof(*sb));
@@ -75,10 +80,12 @@ int tfs_sb_decode(struct tfs_sb *sb, const uint8_t *in)
 	if (sb->s_magic != TFS_SB_MAGIC)
 		return -ENOENT;
 	memcpy(&csum, in + TFS_SB_SIZE - 8, 8);
-	if (le64toh(csum) != tfs_hash(in, TFS_SB_SIZE - 8, SB_SEED))
+	if (le64toh(csum) != tfs_hash(in, TFS_SB_SIZE - 8, TFS_SB_SEED))
 		return -EINVAL;
 	sb->s_version = tfs_get_u32(&r);
-	if (sb->s_version != TFS_SB_VERSION || tfs_get_u32(&r) != TFS_SB_SIZE)
+	if (sb->s_version != TFS_SB_VERSION)
+		return -EPROTONOSUPPORT;
+	if (tfs_get_u32(&r) != TFS_SB_SIZE)
 		return -EINVAL;
 	memcpy(sb->s_pool_uuid, tfs_get_bytes(&r, 16), 16);
 	memcpy(sb->s_dev_uuid, tfs_get_bytes(&r, 16), 16);
@@ -86,16 +93,18 @@ int tfs_sb_decode(struct tfs_sb *sb, const uint8_t *in)
 	sb->s_ndev = tfs_get_u32(&r);
 	sb->s_chunk_shift = tfs_get_u32(&r);
 	sb->s_meta_dev = tfs_get_u32(&r);
-	sb->s_ckpt_dev = tfs_get_u32(&r);
+	sb->s_reserve_pct = tfs_get_u32(&r);
+	sb->s_cs_psize = tfs_get_u32(&r);
+	sb->s_cs_per_page = tfs_get_u32(&r);
+	tfs_get_u32(&r);
 	sb->s_ctime = tfs_get_u64(&r);
 	sb->s_jrnl_off = tfs_get_u64(&r);
 	sb->s_jrnl_len = tfs_get_u64(&r);
-	sb->s_ckpt_off[0] = tfs_get_u64(&r);
-	sb->s_ckpt_off[1] = tfs_get_u64(&r);
-	sb->s_ckpt_len = tfs_get_u64(&r);
+	sb->s_ckh_off[0] = tfs_get_u64(&r);
+	sb->s_ckh_off[1] = tfs_get_u64(&r);
 	memcpy(sb->s_label, tfs_get_bytes(&r, TFS_LABEL_MAX), TFS_LABEL_MAX);
 	sb->s_label[TFS_LABEL_MAX - 1] = 0;
-	for (i = 0; i < TFS_MAX_DEVS; i++) {
+	for (i = 0; i < TFS_MAX_DEVS_FMT; i++) {
 		struct tfs_sb_dev *d = &sb->s_dev[i];
 
 		memcpy(d->sd_uuid, tfs_get_bytes(&r, 16), 16);
@@ -104,19 +113,37 @@ int tfs_sb_decode(struct tfs_sb *sb, const uint8_t *in)
 		d->sd_size = tfs_get_u64(&r);
 		d->sd_data_off = tfs_get_u64(&r);
 		d->sd_nslots = tfs_get_u64(&r);
+		d->sd_cs_dev = tfs_get_u32(&r);
+		tfs_get_u32(&r);
+		d->sd_cs_off = tfs_get_u64(&r);
+		d->sd_cs_pages = tfs_get_u64(&r);
 		memcpy(d->sd_path, tfs_get_bytes(&r, TFS_DEV_PATH_MAX), TFS_DEV_PATH_MAX);
 		d->sd_path[TFS_DEV_PATH_MAX - 1] = 0;
 	}
 	if (r.err)
 		return -EINVAL;
 	/* geometry sanity: a checksum only proves we wrote it */
-	if (sb->s_ndev == 0 || sb->s_ndev > TFS_MAX_DEVS || sb->s_dev_index >= sb->s_ndev ||
-	    sb->s_meta_dev >= sb->s_ndev || sb->s_ckpt_dev >= sb->s_ndev || sb->s_chunk_shift < 16 || sb->s_chunk_shift > 22 ||
-	    sb->s_jrnl_len < 4 * TFS_BLOCK_SIZE || sb->s_ckpt_len < 2 * TFS_BLOCK_SIZE)
+	if (sb->s_ndev == 0 || sb->s_ndev > TFS_MAX_DEVS_FMT || sb->s_dev_index >= sb->s_ndev ||
+	    sb->s_meta_dev >= sb->s_ndev || sb->s_chunk_shift < 16 || sb->s_chunk_shift > 22 ||
+	    sb->s_jrnl_len < 4 * TFS_BLOCK_SIZE || (sb->s_jrnl_len & (2 * TFS_BLOCK_SIZE - 1)) ||
+	    sb->s_reserve_pct > 50)
 		return -EINVAL;
-	for (i = 0; i < sb->s_ndev; i++)
-		if (sb->s_dev[i].sd_index != i || sb->s_dev[i].sd_class >= TFS_CLASS_MAX)
+	blocks = 1u << (sb->s_chunk_shift - TFS_BLOCK_SHIFT);
+	tfs_cs_geometry(blocks, &psize, &per);
+	if (sb->s_cs_psize != psize || sb->s_cs_per_page != per)
+		return -EINVAL;
+	for (i = 0; i < sb->s_ndev; i++) {
+		const struct tfs_sb_dev *d = &sb->s_dev[i];
+
+		if (d->sd_index != i || d->sd_class >= TFS_CLASS_MAX || d->sd_cs_dev >= sb->s_ndev ||
+		    d->sd_nslots > (1ull << 40) ||
+		    d->sd_cs_pages != (d->sd_nslots + per - 1) / per ||
+		    d->sd_cs_off % TFS_BLOCK_SIZE)
 			return -EINVAL;
+		end = d->sd_cs_off + 2 * d->sd_cs_pages * psize;
+		if (end < d->sd_cs_off)
+			return -EINVAL;
+	}
 	return 0;
 }
 

@@ -1,0 +1,423 @@
+/*
+ * src/pool.c - a pool's assembly: devices found and locked, metadata
+ * loaded, and the way back down.
+ *
+ * Opening: the superblock of the device named (both copies), the other
+ * devices by the paths recorded at mkfs or given with -o devices= (each
+ * identified by its superblock, locked with flock so that one daemon owns
+ * the pool), zone geometry, then the metadata layer loads the newest
+ * checkpoint that verifies and replays the journal, and the namespace
+ * rebuilds what is not persisted (the slot allocator, from the chunk maps
+ * and the log's segments).  Damage is reported with what it would cost:
+ * a read-write mount is refused if acknowledged changes could be missing;
+ * a read-only mount loads what verifies.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "tfs.h"
+
+struct tfs_fs *tfs_fs_new(void)
+{
+	struct tfs_fs *fs = calloc(1, sizeof(*fs));
+
+	if (!fs)
+		return NULL;
+	pthread_mutex_init(&fs->lock, NULL);
+	pthread_cond_init(&fs->zns.cond, NULL);
+	fs->zns.clean_mbps = 256;
+	fs->ns.next_ino = TFS_ROOT_INO + 1;
+	fs->ns.itab_size = 1024;
+	fs->ns.itab = calloc(fs->ns.itab_size, sizeof(*fs->ns.itab));
+	if (!fs->ns.itab) {
+		free(fs);
+		return NULL;
+	}
+	return fs;
+}
+
+static int dev_lock(struct tfs_io_dev *dev, unsigned int wait_s)
+{
+	unsigned int waited = 0;
+
+	for (;;) {
+		if (flock(dev->d_fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK)
+			return -errno;
+		if (waited++ >= wait_s * 10)
+			return -EBUSY;
+		usleep(100000);
+	}
+}
+
+static int dev_attach(struct tfs_fs *fs, const struct tfs_sb *want, unsigned int idx,
+		      const char *path, unsigned int wait_s, unsigned int flags)
+{
+	struct tfs_io_dev *dev = &fs->pool.dev[idx];
+	struct tfs_sb sb;
+	int ret;
+
+	ret = tfs_io_dev_open(dev, path, want->s_dev[idx].sd_class);
+	if (ret < 0) {
+		tfs_err("device %u of the pool (%s, %s): %s", idx,
+			tfs_dev_class_str(want->s_dev[idx].sd_class), path, strerror(-ret));
+		return ret;
+	}
+	ret = tfs_sb_read(dev, &sb, !(flags & TFS_OPEN_NOREPAIR));
+	if (ret < 0 || memcmp(sb.s_pool_uuid, want->s_pool_uuid, 16) ||
+	    memcmp(sb.s_dev_uuid, want->s_dev[idx].sd_uuid, 16)) {
+		tfs_err("%s is not device %u of this pool (%s)", path, idx,
+			ret < 0 ? "no valid tierfs superblock" : "it belongs elsewhere");
+		ret = -ENODEV;
+		goto out_close_dev;
+	}
+	if (dev->d_size < want->s_dev[idx].sd_data_off +
+				  (want->s_dev[idx].sd_nslots << want->s_chunk_shift)) {
+		tfs_err("%s is smaller (%llu bytes) than when it was formatted", path,
+			(unsigned long long)dev->d_size);
+		ret = -EINVAL;
+		goto out_close_dev;
+	}
+	ret = dev_lock(dev, wait_s);
+	if (ret < 0) {
+		tfs_err("%s: the pool is in use (mounted by another tierfs process?)", path);
+		goto out_close_dev;
+	}
+	ret = tfs_zns_setup(fs, idx);
+	if (ret < 0)
+		goto out_close_dev;
+	return 0;
+
+out_close_dev:
+	tfs_io_dev_close(dev);
+	return ret;
+}
+
+/* the path of device @idx: from the -o devices list (matched by its
+ * superblock) or as recorded at mkfs */
+static const char *dev_path(const struct tfs_sb *sb, unsigned int idx, const char *devices,
+			    char *buf, size_t len)
+{
+	const char *p = devices;
+
+	while (p && *p) {
+		const char *e = strchr(p, ':');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		struct tfs_io_dev d;
+		struct tfs_sb s;
+
+		if (n < len) {
+			memcpy(buf, p, n);
+			buf[n] = 0;
+			if (tfs_io_dev_open(&d, buf, TFS_CLASS_MAX) == 0) {
+				int ok = tfs_sb_read(&d, &s, 0) == 0 &&
+					 memcmp(s.s_pool_uuid, sb->s_pool_uuid, 16) == 0 &&
+					 s.s_dev_index == idx;
+
+				tfs_io_dev_close(&d);
+				if (ok)
+					return buf;
+			}
+		}
+		p = e ? e + 1 : NULL;
+	}
+	return sb->s_dev[idx].sd_path;
+}
+
+static void pool_geometry(struct tfs_fs *fs)
+{
+	struct tfs_pool *p = &fs->pool;
+
+	p->chunk_shift = p->sb.s_chunk_shift;
+	p->chunk_size = 1u << p->chunk_shift;
+	p->chunk_blocks = p->chunk_size / TFS_BLOCK_SIZE;
+	p->mask_words = p->chunk_blocks < 64 ? 1 : p->chunk_blocks / 64;
+	tier_chunks_init(&p->chunks, p->chunk_blocks);
+	p->reserve_pct = p->sb.s_reserve_pct;
+}
+
+static struct tfs_meta_env meta_env(struct tfs_fs *fs, uint64_t csum_cache)
+{
+	struct tfs_meta_env env = {
+		.sb = &fs->pool.sb,
+		.dev = fs->pool.dev,
+		.lock = &fs->lock,
+		.ops = &tfs_meta_ops,
+		.ctx = fs,
+		.cs_cache_bytes = csum_cache,
+	};
+
+	return env;
+}
+
+/* say what a damaged pool would cost */
+static void explain(struct tfs_fs *fs, int rw)
+{
+	const struct tfs_meta_report *r = tfs_meta_report(fs->meta);
+
+	if (r->recovered)
+		tfs_warn("the newest checkpoint is damaged (%s); the older one and the journal hold everything: nothing is lost",
+			 r->what);
+	if (!tfs_meta_lossy(fs->meta))
+		return;
+	if (rw)
+		tfs_err("metadata is damaged: %s", r->what);
+	tfs_err("%s", rw ? "mounting read-write would lose acknowledged changes: refused.  Mount with -o ro to read what is intact, and run fsck.tierfs -n to see the damage, -y to keep what can be proven intact"
+		       : "read-only: what is intact is shown; changes after the damage are missing");
+}
+
+int tfs_fs_open(struct tfs_fs **out, const char *path, const struct tfs_open_args *a)
+{
+	unsigned int flags = a->flags, i, mflags = 0;
+	struct tfs_meta_env env;
+	struct tfs_io_dev first;
+	char pbuf[PATH_MAX];
+	struct tfs_fs *fs;
+	int ret, lossy;
+
+	ret = tfs_io_dev_open(&first, path, TFS_CLASS_MAX);
+	if (ret < 0) {
+		tfs_err("%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	fs = tfs_fs_new();
+	if (!fs) {
+		tfs_io_dev_close(&first);
+		return -ENOMEM;
+	}
+	ret = tfs_sb_read(&first, &fs->pool.sb, 0);
+	if (ret < 0) {
+		uint8_t *buf = tfs_io_alloc(68 * 1024);
+		const char *what = NULL;
+
+		if (buf && tfs_io_dev_pread(&first, buf, 68 * 1024, 0) == 0)
+			what = tfs_sb_foreign(buf, 68 * 1024);
+		tfs_io_free(buf);
+		if (ret == -ENOENT)
+			tfs_err("%s is not a tierfs device%s%s%s", path, what ? " (it holds " : "",
+				what ? what : "", what ? ")" : "");
+		else if (ret == -EPROTONOSUPPORT)
+			tfs_err("%s holds a tierfs pool of format %u; this tierfs reads format %u only: copy the data off with the tierfs that made it and make a new pool",
+				path, fs->pool.sb.s_version, TFS_FORMAT_VERSION);
+		else
+			tfs_err("%s: tierfs superblock is damaged (both copies): %s", path,
+				strerror(-ret));
+		tfs_io_dev_close(&first);
+		tfs_fs_close(fs);
+		return -EINVAL;
+	}
+	tfs_io_dev_close(&first);
+	for (i = 0; i < fs->pool.sb.s_ndev; i++) {
+		const char *p = (i == fs->pool.sb.s_dev_index)
+					? path
+					: dev_path(&fs->pool.sb, i, a->devices, pbuf, sizeof(pbuf));
+
+		ret = dev_attach(fs, &fs->pool.sb, i, p, (unsigned int)a->lock_wait_s, flags);
+		if (ret < 0) {
+			if (i != fs->pool.sb.s_dev_index && !a->devices)
+				tfs_err("give the device's current path with -o devices=PATH[:PATH...]");
+			goto out_close;
+		}
+		fs->pool.ndev = i + 1;
+	}
+	pool_geometry(fs);
+	if (a->reserve_pct >= 0)
+		fs->pool.reserve_pct = (unsigned int)a->reserve_pct;
+	fs->ns.readonly = (flags & TFS_OPEN_RDONLY) != 0;
+	if (flags & (TFS_OPEN_NOREPAIR | TFS_OPEN_RDONLY))
+		mflags |= TFS_META_RDONLY;
+	if (flags & TFS_OPEN_SALVAGE)
+		mflags |= TFS_META_SALVAGE;
+	env = meta_env(fs, a->csum_cache);
+	fs->ns.loading = 1;
+	ret = tfs_meta_open(&fs->meta, &env, mflags);
+	fs->ns.loading = 0;
+	lossy = ret == -EUCLEAN;
+	if (ret < 0 && !(lossy && (flags & TFS_OPEN_SALVAGE) && tfs_meta_report(fs->meta)->gen)) {
+		if (fs->meta)
+			explain(fs, !(flags & (TFS_OPEN_RDONLY | TFS_OPEN_NOREPAIR)));
+		tfs_err("cannot load the pool's metadata: %s",
+			lossy ? "it is damaged (see above)" : strerror(-ret));
+		ret = lossy ? -EUCLEAN : ret;
+		goto out_close;
+	}
+	ret = tfs_ns_finish_load(fs, (flags & TFS_OPEN_SALVAGE) != 0);
+	if (ret < 0) {
+		tfs_err("cannot load the pool's metadata: it is inconsistent (see above)");
+		goto out_close;
+	}
+	explain(fs, 0);
+	ret = tfs_zns_mount(fs, !(flags & (TFS_OPEN_NOREPAIR | TFS_OPEN_RDONLY)));
+	if (ret < 0) {
+		tfs_err("cannot bring up the zoned devices: %s", strerror(-ret));
+		goto out_close;
+	}
+	if (!(flags & (TFS_OPEN_NOREPAIR | TFS_OPEN_RDONLY))) {
+		if (tfs_meta_report(fs->meta)->need_ckpt) {
+			/* the older checkpoint was loaded, or the journal went on
+			 * in the other half: a checkpoint covers it all before
+			 * either half is reused */
+			ret = tfs_meta_checkpoint(fs->meta, 1);
+			if (ret < 0)
+				goto out_close;
+		}
+		ret = tfs_reseal(fs);
+		if (ret < 0) {
+			tfs_err("cannot re-checksum chunks written at the crash: %s", strerror(-ret));
+			goto out_close;
+		}
+	}
+	*out = fs;
+	return lossy ? -EUCLEAN : 0;
+
+out_close:
+	tfs_fs_close(fs);
+	return ret;
+}
+
+int tfs_fs_format(struct tfs_fs *fs, uint32_t uid, uint32_t gid)
+{
+	uint64_t nslots[TFS_MAX_DEVS];
+	unsigned int classes[TFS_MAX_DEVS], d;
+	struct tfs_meta_env env;
+	struct tfs_inode *root;
+	int ret;
+
+	pool_geometry(fs);
+	for (d = 0; d < fs->pool.ndev; d++) {
+		nslots[d] = fs->pool.sb.s_dev[d].sd_nslots;
+		classes[d] = fs->pool.sb.s_dev[d].sd_class;
+		if (classes[d] == TFS_CLASS_ZNS) {
+			ret = tfs_zns_setup(fs, d);
+			if (ret < 0)
+				return ret;
+		}
+	}
+	ret = tier_alloc_init(&fs->pool.alloc, fs->pool.ndev, nslots, classes);
+	for (d = 0; ret == 0 && d < fs->pool.ndev; d++)
+		if (fs->zns.spz[d])
+			ret = tier_zone_init(&fs->pool.alloc, d, fs->zns.nzones[d] - 2, fs->zns.spz[d],
+					     fs->zns.zopen[d]);
+	if (ret < 0)
+		return ret;
+	env = meta_env(fs, 0);
+	ret = tfs_meta_format(&fs->meta, &env);
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&fs->lock);
+	root = tfs_inode_new(fs, TFS_ROOT_INO);
+	if (!root || !(root->i_u.dir = tfs_dir_new())) {
+		pthread_mutex_unlock(&fs->lock);
+		return -ENOMEM;
+	}
+	root->i_mode = S_IFDIR | 0755;
+	root->i_nlink = 2;
+	root->i_uid = uid;
+	root->i_gid = gid;
+	root->i_parent = TFS_ROOT_INO;
+	tfs_touch(&root->i_ctime);
+	root->i_atime = root->i_mtime = root->i_ctime;
+	tfs_inode_dirty(fs, root);
+	pthread_mutex_unlock(&fs->lock);
+	/* the first checkpoint holds the root; the journal starts empty */
+	return tfs_meta_checkpoint(fs->meta, 1);
+}
+
+int tfs_commit(struct tfs_fs *fs)
+{
+	return tfs_meta_commit(fs->meta);
+}
+
+int tfs_unmount(struct tfs_fs *fs)
+{
+	/* nothing is being written any more: no chunk needs an intent */
+	pthread_mutex_lock(&fs->lock);
+	tfs_intents_expire(fs, 1);
+	pthread_mutex_unlock(&fs->lock);
+	return tfs_meta_unmount(fs->meta);
+}
+
+struct memwalk {
+	struct tfs_fs *fs;
+	struct tfs_memstat *ms;
+};
+
+static void mem_inode(void *arg, struct tfs_inode *in)
+{
+	struct memwalk *w = arg;
+	struct tfs_dir *d = tfs_idir(in);
+	size_t i;
+
+	w->ms->inodes++;
+	w->ms->inode_bytes += sizeof(*in);
+	w->ms->map_bytes += tier_cmap_bytes(&in->i_map);
+	if (d) {
+		w->ms->inode_bytes += sizeof(*d) + d->dr_hsize * sizeof(*d->dr_hash) +
+				      d->dr_cap * sizeof(*d->dr_ents) + d->dr_cblk * sizeof(*d->dr_blk);
+		for (i = 0; i < d->dr_len; i++)
+			if (d->dr_ents[i])
+				w->ms->dirent_bytes += sizeof(struct tfs_dirent) +
+						       d->dr_ents[i]->d_namelen + 1;
+	}
+}
+
+void tfs_memstat(struct tfs_fs *fs, struct tfs_memstat *ms)
+{
+	struct memwalk w = { fs, ms };
+
+	memset(ms, 0, sizeof(*ms));
+	pthread_mutex_lock(&fs->lock);
+	tfs_inode_each(fs, mem_inode, &w);
+	ms->inode_bytes += fs->ns.itab_size * sizeof(*fs->ns.itab);
+	ms->chunks = fs->pool.chunks.count;
+	ms->chunk_bytes = tier_chunks_bytes(&fs->pool.chunks);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void close_one(void *arg, struct tfs_inode *in)
+{
+	tfs_inode_destroy(arg, in);
+}
+
+void tfs_fs_close(struct tfs_fs *fs)
+{
+	unsigned int i;
+
+	if (!fs)
+		return;
+	fs->ns.loading = 1;
+	if (fs->meta) {
+		tfs_inode_each(fs, close_one, fs);
+	} else {
+		/* no metadata layer: nothing was recorded anywhere */
+		size_t b;
+
+		for (b = 0; b < fs->ns.itab_size; b++)
+			while (fs->ns.itab[b]) {
+				struct tfs_inode *in = fs->ns.itab[b];
+
+				fs->ns.itab[b] = in->i_hnext;
+				free(in);
+			}
+	}
+	free(fs->ns.itab);
+	tfs_meta_close(fs->meta);
+	tier_engine_destroy(&fs->eng);
+	tier_alloc_destroy(&fs->pool.alloc);
+	tier_chunks_destroy(&fs->pool.chunks);
+	free(fs->ns.fpend);
+	free(fs->ns.jd);
+	free(fs->ns.intents);
+	for (i = 0; i < fs->pool.ndev; i++)
+		tfs_io_dev_close(&fs->pool.dev[i]);
+	pthread_mutex_destroy(&fs->lock);
+	pthread_cond_destroy(&fs->zns.cond);
+	free(fs);
+}
