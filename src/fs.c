@@ -387,7 +387,14 @@ int tfs_inode_hold(struct tfs_fs *fs, struct tfs_inode *in)
 void tfs_inode_unhold(struct tfs_fs *fs, struct tfs_inode *in)
 {
 	if (--in->i_nopen == 0) {
-		/* nobody holds the lock without an open reference */
+		/* a read replies while it holds the data lock (the reply may
+		 * point into a mapped device) and unlocks after: the release
+		 * that the reply let the kernel send can get here first.  Wait
+		 * for such a reader; nothing else can hold the lock without an
+		 * open reference, and a reader past its reply takes no other
+		 * lock, so waiting under the pool lock is safe. */
+		pthread_rwlock_wrlock(&in->i_os->os_lock);
+		pthread_rwlock_unlock(&in->i_os->os_lock);
 		pthread_rwlock_destroy(&in->i_os->os_lock);
 		free(in->i_os);
 		in->i_os = NULL;
