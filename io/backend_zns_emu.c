@@ -14,10 +14,13 @@
  *   data     zone i at data_off + i * zone size
  *
  * Write pointers are persisted when the device is flushed (a management
- * command flushes too), into the older table copy, so a torn table write
- * leaves the other: after a crash a zone's write pointer is the last one
- * flushed, as the durability contract of a device with a volatile cache
- * promises no more.
+ * command flushes too), into both table copies one after the other, each
+ * made durable before the next is written: a torn write leaves the other
+ * copy (the previous state, or already the new one), and damage to one copy
+ * leaves an intact one with the newest state - a real device does not lose
+ * its write pointers to one bad byte either.  After a crash a zone's write
+ * pointer is the last one flushed, as the durability contract of a device
+ * with a volatile cache promises no more.
  *
  * Requests are carried out synchronously (sync_io) under a mutex: the zone
  * checks and the transfer of a write happen together, one write per zone at
@@ -97,12 +100,12 @@ int tfs_zns_emu_check(uint64_t zone_size, uint64_t zone_cap, uint32_t nr_zones,
 	return w ? -EINVAL : 0;
 }
 
-/* persist the zone table into the older copy (emulator lock held) */
+/* persist the zone table into both copies (emulator lock held) */
 static int table_persist(struct tfs_io_dev *dev, struct emu *e)
 {
 	uint8_t *t = e->table;
-	uint32_t i;
-	int ret;
+	uint32_t i, c;
+	int ret = 0;
 
 	memset(t, 0, e->table_len);
 	put64(t, e->table_seq + 1);
@@ -111,13 +114,17 @@ static int table_persist(struct tfs_io_dev *dev, struct emu *e)
 		t[8 + i * EMU_ENT + 8] = e->zs.z[i].cond;
 	}
 	put64(t + e->table_len - 8, XXH3_64bits(t, e->table_len - 8));
-	ret = tfs_io_pwrite_full(dev->d_fd, t, e->table_len, EMU_HDR + e->table_next * e->table_len);
-	if (ret == 0 && tfs_sys_fdatasync(dev->d_fd) < 0)
-		ret = -errno;
+	/* the copy that is not the newest first: the newest survives a tear */
+	for (c = 0; c < 2 && ret == 0; c++) {
+		unsigned int copy = c == 0 ? e->table_next : 1 - e->table_next;
+
+		ret = tfs_io_pwrite_full(dev->d_fd, t, e->table_len, EMU_HDR + copy * e->table_len);
+		if (ret == 0 && tfs_sys_fdatasync(dev->d_fd) < 0)
+			ret = -errno;
+	}
 	if (ret < 0)
 		return ret;
 	e->table_seq++;
-	e->table_next = 1 - e->table_next;
 	return 0;
 }
 
@@ -272,6 +279,19 @@ int tfs_zns_emu_verify(struct tfs_io_dev *dev, char *why, size_t len)
 	return bad;
 }
 
+int tfs_zns_emu_layout(const struct tfs_io_dev *dev, uint64_t *data_off, uint64_t *table_off,
+		       uint64_t *table_len)
+{
+	const struct emu *e = dev->d_priv;
+
+	if (dev->d_ops != &tfs_zns_emu_ops || !e)
+		return -ENOTTY;
+	*data_off = e->data_off;
+	*table_off = EMU_HDR;
+	*table_len = e->table_len;
+	return 0;
+}
+
 static void emu_free(struct emu *e)
 {
 	if (!e)
@@ -303,6 +323,11 @@ static int emu_open(struct tfs_io_dev *dev)
 	if (nr > UINT32_MAX || mo > UINT32_MAX || ma > UINT32_MAX ||
 	    tfs_zns_emu_check(zsz, cap, (uint32_t)nr, (uint32_t)mo, (uint32_t)ma, NULL) < 0)
 		return -EUCLEAN;
+	/* the file must hold what the header claims before anything is sized
+	 * after it */
+	if (fstat(dev->d_fd, &st) < 0 || zsz == 0 || nr > (UINT64_MAX / 2) / zsz ||
+	    (uint64_t)st.st_size < EMU_HDR + 2 * table_len((uint32_t)nr) + nr * zsz)
+		return -EUCLEAN; /* truncated */
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
@@ -318,9 +343,6 @@ static int emu_open(struct tfs_io_dev *dev)
 	ret = -ENOMEM;
 	if (!e->zs.z || !e->table)
 		goto out_free;
-	ret = -EUCLEAN;
-	if (fstat(dev->d_fd, &st) < 0 || (uint64_t)st.st_size < e->data_off + nr * zsz)
-		goto out_free; /* truncated */
 	for (i = 0; i < nr; i++)
 		e->zs.z[i] = (struct tfs_zone){ .start = i * zsz, .len = zsz, .cap = cap };
 	ret = table_load(dev, e);

@@ -218,6 +218,10 @@ void tfs_ckh_encode(const struct tfs_ckh *h, uint64_t pool_seed, uint8_t *out)
 	tfs_put_u32(&w, h->ptail_dev);
 	tfs_put_u64(&w, h->ptail_slot);
 	tfs_put_u64(&w, h->phead);
+	tfs_put_u32(&w, h->tail_dev2);
+	tfs_put_u64(&w, h->tail_slot2);
+	tfs_put_u32(&w, h->ptail_dev2);
+	tfs_put_u64(&w, h->ptail_slot2);
 	tfs_put_u32(&w, n);
 	for (i = 0; i < n; i++) {
 		tfs_put_u32(&w, h->zstat[i].dev);
@@ -256,6 +260,10 @@ int tfs_ckh_decode(struct tfs_ckh *h, uint64_t pool_seed, const uint8_t *in)
 	h->ptail_dev = tfs_get_u32(&r);
 	h->ptail_slot = tfs_get_u64(&r);
 	h->phead = tfs_get_u64(&r);
+	h->tail_dev2 = tfs_get_u32(&r);
+	h->tail_slot2 = tfs_get_u64(&r);
+	h->ptail_dev2 = tfs_get_u32(&r);
+	h->ptail_slot2 = tfs_get_u64(&r);
 	h->nzstat = tfs_get_u32(&r);
 	if (h->nzstat > TFS_CKH_MAX_ZSTAT)
 		return -EINVAL;
@@ -265,7 +273,8 @@ int tfs_ckh_decode(struct tfs_ckh *h, uint64_t pool_seed, const uint8_t *in)
 		h->zstat[i].all = tfs_get_u64(&r);
 	}
 	if (r.err || h->gen == 0 || h->jseq == 0 || h->tail_dev >= TFS_MAX_DEVS_FMT ||
-	    h->ptail_dev >= TFS_MAX_DEVS_FMT)
+	    h->ptail_dev >= TFS_MAX_DEVS_FMT || h->tail_dev2 >= TFS_MAX_DEVS_FMT ||
+	    h->ptail_dev2 >= TFS_MAX_DEVS_FMT)
 		return -EINVAL;
 	return 0;
 }
@@ -279,6 +288,8 @@ void tfs_seg_encode(const struct tfs_seg_hdr *s, uint64_t pool_seed, uint8_t *ou
 	put64(out + 16, s->gen);
 	put32(out + 24, s->next_dev);
 	put64(out + 32, s->next_slot);
+	put32(out + 40, s->next_dev2);
+	put64(out + 48, s->next_slot2);
 	put64(out + TFS_LOG_PAGE - 8, tfs_hash(out, TFS_LOG_PAGE - 8, pool_seed ^ s->seq ^ 'S'));
 }
 
@@ -293,7 +304,9 @@ int tfs_seg_decode(struct tfs_seg_hdr *s, uint64_t pool_seed, const uint8_t *in)
 	s->gen = get64(in + 16);
 	s->next_dev = get32(in + 24);
 	s->next_slot = get64(in + 32);
-	if (s->next_dev >= TFS_MAX_DEVS_FMT)
+	s->next_dev2 = get32(in + 40);
+	s->next_slot2 = get64(in + 48);
+	if (s->next_dev >= TFS_MAX_DEVS_FMT || s->next_dev2 >= TFS_MAX_DEVS_FMT)
 		return -EINVAL;
 	return 0;
 }
@@ -353,6 +366,8 @@ int tfs_cs_check(struct tfs_cs_hdr *h, uint64_t pool_seed, uint16_t dev, uint64_
 	h->gen = get32(in + 16);
 	h->entries = get32(in + 20);
 	memcpy(h->poison, in + 24, sizeof(h->poison));
+	if (h->gen == 0 || h->gen > 0x7fffffffu || h->entries > TFS_CS_POISON_MAX)
+		return -EINVAL;
 	return 0;
 }
 

@@ -1,14 +1,15 @@
 /*
  * tests/fuzz/fuzz_journal.c - journal replay at mount.
  *
- * A one-device pool (pmem class, on a file in /dev/shm) is made once.  Each
- * input is cut into transactions: a 2-byte little-endian length, then that
- * many bytes of records.  The harness frames them as the journal would
- * (header, sequence, checksums) in journal half A after the first
- * checkpoint, so that replay gets past the checksums and applies fuzzed
- * records across transactions; a trailing byte, if any, picks one byte of
- * the framed journal to flip, which replay must then stop at.  Mount
- * (read-only: TFS_OPEN_NOREPAIR) must succeed or fail cleanly.
+ * A small pool (one block-class device on a file in /dev/shm) is made and
+ * populated once, and unmounted.  For each input the pool is put back as it
+ * was and opened; the input is cut into transactions (a 2-byte
+ * little-endian length, then that many bytes of records) that the harness
+ * commits as the journal would (jrnl_write: header, sequence, checksums,
+ * end marker), so that replay gets past the checksums and applies the
+ * fuzzed records; the pool is dropped without unmounting and opened again
+ * as fsck.tierfs -n does (no repair, salvage).  That open must succeed or
+ * fail cleanly: never a crash, a leak or undefined behaviour.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -17,130 +18,92 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tfs.h"
+#include "meta_i.h"
+#include "testpool.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define POOL (8u << 20)
+#define POOL (16u << 20)
 static char path[64];
-static uint64_t jrnl_off, pool_seed0;
+static uint8_t *pristine;
 
-static uint64_t seed(uint64_t seq)
+static void put_back(void)
 {
-	return pool_seed0 ^ (seq * 0x9E3779B97F4A7C15ull);
-}
+	int fd = open(path, O_WRONLY);
 
-static void make_pool(void)
-{
-	struct tfs_inode *root;
-	struct tfs_fs *fs = tfs_fs_new();
-	struct tfs_sb *sb = &fs->sb;
-	int fd;
-
-	snprintf(path, sizeof(path), "/dev/shm/tfs-fuzz-journal-%d", (int)getpid());
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0 || ftruncate(fd, POOL) < 0)
+	if (fd < 0 || pwrite(fd, pristine, POOL, 0) != (ssize_t)POOL)
 		abort();
 	close(fd);
-	sb->s_magic = TFS_SB_MAGIC;
-	sb->s_version = TFS_SB_VERSION;
-	sb->s_ndev = 1;
-	sb->s_chunk_shift = 16;
-	tfs_uuid_gen(sb->s_pool_uuid);
-	sb->s_jrnl_off = TFS_META_START;
-	sb->s_jrnl_len = 1u << 20;
-	sb->s_ckpt_len = 1u << 20;
-	sb->s_ckpt_off[0] = sb->s_jrnl_off + sb->s_jrnl_len;
-	sb->s_ckpt_off[1] = sb->s_ckpt_off[0] + sb->s_ckpt_len;
-	sb->s_dev[0].sd_class = TFS_CLASS_PMEM;
-	sb->s_dev[0].sd_size = POOL;
-	sb->s_dev[0].sd_data_off = 4u << 20;
-	sb->s_dev[0].sd_nslots = (POOL - (4u << 20)) >> 16;
-	tfs_uuid_gen(sb->s_dev[0].sd_uuid);
-	memcpy(sb->s_dev_uuid, sb->s_dev[0].sd_uuid, 16);
-	if (tfs_io_dev_open(&fs->dev[0], path, TFS_CLASS_PMEM) < 0)
-		abort();
-	fs->ndev = 1;
-	if (tfs_sb_write(&fs->dev[0], sb) < 0)
-		abort();
-	fs->chunk_shift = 16;
-	fs->chunk_size = 1u << 16;
-	fs->chunk_blocks = 16;
-	root = tfs_inode_new(fs, TFS_ROOT_INO);
-	root->i_dir = tfs_dir_new();
-	root->i_mode = S_IFDIR | 0755;
-	root->i_nlink = 2;
-	root->i_parent = TFS_ROOT_INO;
-	tfs_inode_dirty(fs, root);
-	if (tfs_checkpoint_initial(fs) < 0)
-		abort();
-	jrnl_off = sb->s_jrnl_off; /* the first checkpoint is in slot A: half A */
-	memcpy(&pool_seed0, sb->s_pool_uuid, 8);
-	tfs_fs_close(fs);
-	tfs_io_thread_exit();
 }
 
-static void remove_pool(void)
+static void init(void)
 {
-	unlink(path);
+	const struct tfs_ctx ctx = { 0, 0 };
+	struct tfs_fs *fs;
+	struct stat st;
+	int fd;
+
+	setenv("TFS_TEST_DIR", "/dev/shm", 0);
+	tp_make(path, TFS_CLASS_BLOCK, POOL, 16, 1u << 20);
+	fs = tp_open(path, 0);
+	if (tfs_mknod(fs, &ctx, TFS_ROOT_INO, "d", S_IFDIR | 0755, 0, NULL, &st) < 0)
+		abort();
+	tp_file(fs, st.st_ino, "f", 200000, 1);
+	tp_file(fs, TFS_ROOT_INO, "g", 5000, 2);
+	tp_unmount(fs);
+	pristine = malloc(POOL);
+	fd = open(path, O_RDONLY);
+	if (!pristine || fd < 0 || pread(fd, pristine, POOL, 0) != (ssize_t)POOL)
+		abort();
+	close(fd);
+	tfs_log_verbose = -1; /* errors about bad records are expected */
 }
 
-static void put32(uint8_t *p, uint32_t v)
+/* records in @p: u16 type, u16 zero, u32 length, payload */
+static uint32_t count_records(const uint8_t *p, size_t len)
 {
-	memcpy(p, &v, 4);
-}
+	size_t pos = 0;
+	uint32_t n = 0;
 
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
+	while (pos + 8 <= len) {
+		uint32_t l = (uint32_t)p[pos + 4] | (uint32_t)p[pos + 5] << 8 |
+			     (uint32_t)p[pos + 6] << 16 | (uint32_t)p[pos + 7] << 24;
+
+		if (l > len - pos - 8)
+			break;
+		pos += 8 + l;
+		n++;
+	}
+	return n ? n : 1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t half[(1u << 20) / 2];
-	size_t pos = 0, off = 0;
-	uint64_t seq = 1;
 	struct tfs_fs *fs;
-	int fd;
+	size_t pos = 0;
+	int ret;
 
-	if (!path[0]) {
-		make_pool();
-		atexit(remove_pool);
+	if (!pristine)
+		init();
+	put_back();
+	ret = tp_open_ret(path, 0, &fs);
+	if (ret != 0) {
+		fprintf(stderr, "the pristine pool does not open: %s\n", strerror(-ret));
+		abort();
 	}
-	tfs_log_verbose = -1;
-	memset(half, 0, sizeof(half));
 	while (pos + 2 <= size) {
-		uint32_t len = (uint32_t)(data[pos] | data[pos + 1] << 8);
-		uint8_t *h = half + off;
-		size_t span;
+		size_t len = (size_t)data[pos] | (size_t)data[pos + 1] << 8;
 
 		pos += 2;
 		if (len > size - pos)
-			len = (uint32_t)(size - pos);
-		span = (TFS_JHDR_SIZE + len + 63) & ~(size_t)63;
-		if (off + span > sizeof(half) / 2) /* the checkpoint rule keeps it half full */
+			len = size - pos;
+		if (jrnl_write(fs->meta, data + pos, len, count_records(data + pos, len),
+			       fs->ns.next_ino) < 0)
 			break;
-		memcpy(h + TFS_JHDR_SIZE, data + pos, len);
-		put32(h, TFS_JRNL_MAGIC);
-		put32(h + 4, len);
-		put64(h + 8, seq);
-		put32(h + 16, 1);
-		put32(h + 20, 0);
-		put64(h + 24, 0);
-		put64(h + 32, tfs_hash(data + pos, len, seed(seq)));
-		put64(h + 40, tfs_hash(h, 40, seed(seq)));
 		pos += len;
-		off += span;
-		seq++;
 	}
-	if (pos < size && off)
-		half[data[size - 1] * 7919u % off] ^= 0x5a; /* damage somewhere */
-	fd = open(path, O_RDWR);
-	if (fd < 0 || pwrite(fd, half, sizeof(half), (off_t)jrnl_off) != (ssize_t)sizeof(half))
-		abort();
-	close(fd);
-	if (tfs_fs_open(&fs, path, NULL, 0, TFS_OPEN_NOREPAIR) == 0)
-		tfs_fs_close(fs);
-	tfs_io_thread_exit();
+	tp_crash(fs);
+	if (tp_open_ret(path, TFS_OPEN_NOREPAIR | TFS_OPEN_SALVAGE, &fs) == 0 || fs)
+		tp_crash(fs);
 	return 0;
 }

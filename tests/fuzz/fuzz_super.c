@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tfs.h"
+#include "meta.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t magic = TFS_SB_MAGIC, csum;
 
 		memcpy(buf, &magic, 8); /* little-endian hosts, as the fuzz build */
-		csum = tfs_hash(buf, TFS_SB_SIZE - 8, 0x7466735f73622d31ull);
+		csum = tfs_hash(buf, TFS_SB_SIZE - 8, TFS_SB_SEED);
 		memcpy(buf + TFS_SB_SIZE - 8, &csum, 8);
 	}
 	if (tfs_sb_decode(&sb, buf) != 0)

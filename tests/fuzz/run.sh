@@ -2,42 +2,55 @@
 # tests/fuzz/run.sh SECONDS [TARGET...] - build the fuzz targets with clang's
 # libFuzzer (+ ASan + UBSan) and run each for SECONDS.
 #
-# Targets: fuzz_super (superblock decoder), fuzz_records (the record decoder
-# behind checkpoints and journal transactions), fuzz_journal (replay of a
-# framed journal at mount).  Seeds come from a pool made with mkfs.tierfs
-# (and filled through a mount when run as root with /dev/fuse); corpora and
-# crash files go to $TFS_FUZZ_DIR (default build/fuzz).  Exit 0 when no
-# target found a crash, 1 if one did, 77 if clang's libFuzzer is missing.
+# Targets, one per on-media parser:
+#   fuzz_super    superblock decoder
+#   fuzz_headers  checkpoint header, log segment header, log page and
+#                 checksum page decoders
+#   fuzz_journal  journal replay at mount: fuzzed records in transactions
+#                 framed (and checksummed) as the journal writes them
+#   fuzz_log      loading a checkpoint's metadata log: fuzzed pages (sealed
+#                 so that they verify) in place of its real ones
+#   fuzz_zemu     header and zone tables of an emulated zoned device
+# Seeds come from a pool made with mkfs.tierfs (and filled through a mount
+# when run as root with /dev/fuse); corpora and crash files go to
+# $TFS_FUZZ_DIR (default build/fuzz).  Exit 0 when no target found a crash,
+# 1 if one did, 77 if clang's libFuzzer is missing.
 set -u
 src=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-60}
 shift || true
-targets=${*:-fuzz_super fuzz_records fuzz_journal}
+targets=${*:-fuzz_super fuzz_headers fuzz_journal fuzz_log fuzz_zemu}
 build=${TOP_BUILDDIR:-$src/build}
 out=${TFS_FUZZ_DIR:-$build/fuzz}
 cc=${CLANG:-clang}
 
 [ -f "$build/config.h" ] || { echo "fuzz: no $build/config.h: configure first"; exit 1; }
-echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n){return d && n;}' > "$out.probe.c" 2>/dev/null ||
-	{ mkdir -p "$(dirname "$out")"; echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n){return d && n;}' > "$out.probe.c"; }
+mkdir -p "$out"
+echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n){return d && n;}' > "$out.probe.c"
 if ! $cc -fsanitize=fuzzer "$out.probe.c" -o "$out.probe" 2> /dev/null; then
 	rm -f "$out.probe.c"
 	echo "SKIP: $cc cannot build libFuzzer targets (install clang and libclang-rt-14-dev)"
 	exit 77
 fi
 rm -f "$out.probe.c" "$out.probe"
-mkdir -p "$out"
 
-lib="src/log.c src/hash.c src/options.c src/super.c src/meta.c src/journal.c src/fs.c src/file.c
-     tiering/alloc.c tiering/chunkmap.c io/engine.c io/backend_block.c io/backend_pmem.c
-     io/syscall.c io/fault.c io/zone.c io/backend_zns_emu.c io/backend_zns.c
-     src/zns.c src/ctl.c src/migrate.c tiering/zalloc.c tiering/heat.c tiering/engine.c"
+# the library sources, as the Makefiles list them (dir/Makefile.am VAR)
+sources() {
+	sed -n "/^$2 *=/,/[^\\]\$/p" "$src/$1/Makefile.am" | tr ' \t\\' '\n\n\n' |
+		grep '\.c$' | sed "s|^|$src/$1/|"
+}
+lib="$(sources src libtfsmeta_a_SOURCES) $(sources src libtfs_a_SOURCES)
+     $(sources tiering libtiering_a_SOURCES) $(sources io libtfsio_a_SOURCES)
+     $src/tests/unit/testpool.c"
 flags="-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -include $build/config.h -I$build -I$src/src -I$src/tiering -I$src/io"
+       -include $build/config.h -DTFS_TESTPOOL_ABORT -I$build -I$src/tests/unit -I$src/src
+       -I$src/src/meta -I$src/tiering -I$src/io"
 
-# seeds from a real pool
+# seeds: a real superblock and checkpoint header, and a few inputs for the
+# harnesses that frame their own pages (their pools are made in process)
 seeds=$out/seeds
-rm -rf "$seeds" && mkdir -p "$seeds/fuzz_super" "$seeds/fuzz_records" "$seeds/fuzz_journal"
+rm -rf "$seeds"
+for t in fuzz_super fuzz_headers fuzz_journal fuzz_log fuzz_zemu; do mkdir -p "$seeds/$t"; done
 img=$out/seed.img
 if [ -x "$build/src/mkfs.tierfs" ] && "$build/src/mkfs.tierfs" --force --block "$img:64M" > /dev/null; then
 	mnt=$out/mnt
@@ -51,28 +64,26 @@ if [ -x "$build/src/mkfs.tierfs" ] && "$build/src/mkfs.tierfs" --force --block "
 		sleep 1
 	fi
 	dd if="$img" of="$seeds/fuzz_super/sb" bs=8192 count=1 status=none
-	# the newest checkpoint's payload: header at 64K + 1M (slot A) or + 1M more (B)
-	for slot in 0 1; do
-		off=$(( 65536 + (1 << 20) + slot * (1 << 20) ))
-		len=$(od -An -t u8 -j $((off + 32)) -N 8 "$img" | tr -d ' ')
-		[ -n "$len" ] && [ "$len" -gt 0 ] && [ "$len" -lt $((1 << 20)) ] &&
-			dd if="$img" of="$seeds/fuzz_records/ckpt$slot" bs=1 skip=$((off + 4096)) count="$len" status=none
-	done
-	for f in "$seeds"/fuzz_records/*; do
-		[ -f "$f" ] || continue
-		n=$(stat -c %s "$f")
-		# one transaction holding the whole stream, framed for fuzz_journal
-		{ printf "\\x$(printf %02x $((n & 255)))\\x$(printf %02x $(((n >> 8) & 255)))"; head -c 65535 "$f"; } \
-			> "$seeds/fuzz_journal/$(basename "$f")"
+	# checkpoint headers at 64 KiB and 68 KiB, selector byte 0 in front
+	for h in 0 1; do
+		{ printf '\0'; dd if="$img" bs=4096 skip=$((16 + h)) count=1 status=none; } \
+			> "$seeds/fuzz_headers/ckh$h"
 	done
 	rm -f "$img"
 fi
+printf '\001' > "$seeds/fuzz_headers/seg"
+printf '\006' > "$seeds/fuzz_headers/page"
+printf '\007' > "$seeds/fuzz_headers/cs"
+printf '\010\000\001\000\000\000\010\000\000\000\001\000\000\000\000\000\000\000' \
+	> "$seeds/fuzz_journal/free"
+printf '\000\000\040\000\001\000\000\000\030\000\000\000\001' > "$seeds/fuzz_log/rec"
+printf '\001' > "$seeds/fuzz_zemu/empty"
 
 rc=0
 for t in $targets; do
 	echo "== $t: building"
 	# shellcheck disable=SC2086
-	$cc $flags -o "$out/$t" "$src/tests/fuzz/$t.c" $(for f in $lib; do echo "$src/$f"; done) \
+	$cc $flags -o "$out/$t" "$src/tests/fuzz/$t.c" $lib \
 		-luring -lxxhash -lpthread || { echo "fuzz: building $t failed"; exit 1; }
 	mkdir -p "$out/corpus/$t" "$out/crashes/$t"
 	echo "== $t: fuzzing for $secs s"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <xxhash.h>
-#include "check_suites.h"
+#include "tp_assert.h"
 #include "testpool.h"
 
 void tp_make(char *path, unsigned int cls, uint64_t size, unsigned int shift, uint64_t jrnl)
@@ -17,7 +17,11 @@ void tp_make(char *path, unsigned int cls, uint64_t size, unsigned int shift, ui
 	uint64_t chunk = 1ull << shift, per, ps, nslots, pages, cs_off;
 	int fd;
 
-	strcpy(path, "/tmp/tfs-unit-XXXXXX");
+	/* TFS_TEST_DIR: somewhere else than /tmp (the fuzz targets use
+	 * /dev/shm); the path must fit in 64 bytes */
+	snprintf(path, 64, "%s/tfs-unit-XXXXXX",
+		 getenv("TFS_TEST_DIR") && strlen(getenv("TFS_TEST_DIR")) < 40 ? getenv("TFS_TEST_DIR")
+										: "/tmp");
 	fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
@@ -211,6 +215,21 @@ char *tp_manifest(struct tfs_fs *fs)
 	return out;
 }
 
+static uint8_t tp_byte(unsigned int seed, uint64_t pos)
+{
+	return (uint8_t)(seed * 131 + pos * 7 + (pos >> 12));
+}
+
+int tp_check_content(const uint8_t *buf, size_t len, uint64_t off, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != tp_byte(seed, off + i))
+			return 0;
+	return 1;
+}
+
 uint64_t tp_file(struct tfs_fs *fs, uint64_t dir, const char *name, uint64_t len, unsigned int seed)
 {
 	const struct tfs_ctx ctx = { 0, 0 };
@@ -226,7 +245,7 @@ uint64_t tp_file(struct tfs_fs *fs, uint64_t dir, const char *name, uint64_t len
 		size_t n = len - off < 65536 ? (size_t)(len - off) : 65536;
 
 		for (i = 0; i < n; i++)
-			buf[i] = (uint8_t)(seed * 131 + (off + i) * 7 + ((off + i) >> 12));
+			buf[i] = tp_byte(seed, off + i);
 		ck_assert_int_eq(tfs_write(fs, in, off, buf, n), (ssize_t)n);
 		off += n;
 	}
@@ -238,6 +257,12 @@ uint64_t tp_file(struct tfs_fs *fs, uint64_t dir, const char *name, uint64_t len
 
 unsigned int tp_regions(struct tfs_fs *fs, const char *kind, uint64_t *offs, uint64_t *lens,
 			unsigned int max)
+{
+	return tp_regions_match(fs, kind, NULL, offs, lens, max);
+}
+
+unsigned int tp_regions_match(struct tfs_fs *fs, const char *kind, const char *has, uint64_t *offs,
+			      uint64_t *lens, unsigned int max)
 {
 	char *buf = NULL, *line, *save = NULL;
 	size_t len = 0;
@@ -251,7 +276,8 @@ unsigned int tp_regions(struct tfs_fs *fs, const char *kind, uint64_t *offs, uin
 		unsigned int dev;
 		unsigned long long off, l;
 
-		if (sscanf(line, "%31s %u %llu %llu", k, &dev, &off, &l) != 4 || strcmp(k, kind))
+		if (sscanf(line, "%31s %u %llu %llu", k, &dev, &off, &l) != 4 || strcmp(k, kind) ||
+		    (has && !strstr(line, has)))
 			continue;
 		if (n < max) {
 			offs[n] = off;
