@@ -325,6 +325,10 @@ int tfs_zns_is_zoned(const struct tfs_io_dev *dev);
 /* an emulated zoned device: how many of its two zone table copies are
  * damaged (what, in @why); 0 for any other device */
 int tfs_zns_emu_verify(struct tfs_io_dev *dev, char *why, size_t len);
+/* an emulated zoned device: the file offset of device byte 0, and where its
+ * two zone table copies are (copy B follows copy A); -ENOTTY for any other */
+int tfs_zns_emu_layout(const struct tfs_io_dev *dev, uint64_t *data_off, uint64_t *table_off,
+		       uint64_t *table_len);
 int tfs_zns_geometry(struct tfs_io_dev *dev, struct tfs_zgeom *g);
 int tfs_zns_report(struct tfs_io_dev *dev, uint32_t first, struct tfs_zone *out, uint32_t nr);
 int tfs_zns_mgmt(struct tfs_io_dev *dev, uint32_t zone, unsigned int op);

@@ -357,6 +357,19 @@ static void status_text(struct tfs_ctl *c, struct out *o)
 	     (unsigned long long)mi.backlog,
 	     (unsigned long long)__atomic_load_n(&fs->eng.redone, __ATOMIC_RELAXED),
 	     (unsigned long long)__atomic_load_n(&fs->eng.failed, __ATOMIC_RELAXED));
+	{
+		struct tfs_meta_stats ms;
+
+		tfs_meta_stats(fs->meta, &ms);
+		outf(o, "\nmetadata: checkpoint %llu, %llu commits; log %s in %llu segments (two copies each), %s live; last checkpoint %s in %.1f ms, longest lock hold %.1f ms\n",
+		     (unsigned long long)ms.gen, (unsigned long long)ms.commits,
+		     mib(ms.log_bytes, a, sizeof(a)), (unsigned long long)ms.log_segments,
+		     mib(ms.log_live, b, sizeof(b)), mib(ms.ckpt_bytes_last, e, sizeof(e)),
+		     (double)ms.ckpt_us_last / 1000, (double)ms.ckpt_pause_max_us / 1000);
+		outf(o, "checksum cache: %s cached, %s pending, %llu hits, %llu misses\n",
+		     mib(ms.cs_cached_bytes, a, sizeof(a)), mib(ms.cs_dirty_bytes, b, sizeof(b)),
+		     (unsigned long long)ms.cs_hits, (unsigned long long)ms.cs_misses);
+	}
 	if (fs->zns.errors)
 		outf(o, "\n%u zone write pointer inconsistencies at mount: run fsck.tierfs\n",
 		     fs->zns.errors);
@@ -543,6 +556,31 @@ static void memory(struct tfs_fs *fs, struct out *o, int json)
 		     (unsigned long long)ms.chunk_bytes, (unsigned long long)ms.map_bytes);
 }
 
+/* checkpoint: write one now (what changed since the last one) */
+static void checkpoint_now(struct tfs_fs *fs, struct out *o, int json)
+{
+	struct tfs_meta_stats ms;
+	int ret;
+
+	if (fs->ns.readonly) {
+		outf(o, "error: the pool is mounted read-only\n");
+		return;
+	}
+	ret = tfs_meta_checkpoint(fs->meta, 0);
+	if (ret < 0) {
+		outf(o, "error: the checkpoint failed: %s\n", strerror(-ret));
+		return;
+	}
+	tfs_meta_stats(fs->meta, &ms);
+	if (json)
+		outf(o, "{\"checkpoint\": %llu, \"bytes\": %llu, \"us\": %llu, \"max_lock_us\": %llu}\n",
+		     (unsigned long long)ms.gen, (unsigned long long)ms.ckpt_bytes_last,
+		     (unsigned long long)ms.ckpt_us_last, (unsigned long long)ms.ckpt_pause_max_us);
+	else
+		outf(o, "checkpoint %llu: %llu bytes written in %.1f ms\n", (unsigned long long)ms.gen,
+		     (unsigned long long)ms.ckpt_bytes_last, (double)ms.ckpt_us_last / 1000);
+}
+
 static void migrate_start(struct tfs_fs *fs, struct out *o)
 {
 	uint64_t t;
@@ -602,6 +640,8 @@ static void serve(struct tfs_ctl *c, int fd)
 		count(c, &o, v1, (unsigned int)v2);
 	else if (!strcmp(line, "memory"))
 		memory(c->fs, &o, json);
+	else if (!strcmp(line, "checkpoint"))
+		checkpoint_now(c->fs, &o, json);
 	else if (!strcmp(line, "migrate"))
 		migrate_start(c->fs, &o);
 	else if (sscanf(line, "progress %llu", &v1) == 1)

@@ -817,61 +817,66 @@ static int write_zoned(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uin
  * Write intents.  A block that already holds data is overwritten in place,
  * and its new checksum only becomes durable with the next commit: a crash in
  * between would leave valid data (old or new) that the durable checksum
- * condemns.  So before the first in-place overwrite of a chunk, a commit
- * records an intent on it; an intent lives until the chunk has not been
- * written for TFS_INTENT_MS (so a hot chunk pays one commit, not one per
- * write) and is dropped at clean unmount.  After an unclean stop,
- * tfs_reseal() re-checksums the blocks of chunks that carried one.
+ * condemns.  So before the first in-place overwrite of a block, a commit
+ * records an intent on its chunk naming the block; an intent lives until the
+ * chunk has not been written for TFS_INTENT_MS (so a hot block pays one
+ * commit, not one per write) and is dropped at clean unmount.  After an
+ * unclean stop, tfs_reseal() re-checksums the blocks an intent names whose
+ * data no longer matches: those alone can hold a write that was never
+ * committed.  Every other block keeps its checksum, so damage to it is
+ * still found.
  *
  * i_rwlock held exclusively.
  */
 static int write_intent(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n)
 {
+	uint32_t cb = fs->pool.chunk_blocks;
 	uint64_t i, now = tfs_now_ms();
 	int need = 0;
 
 	pthread_mutex_lock(&fs->lock);
-	for (i = 0; i < n; i++) {
-		uint64_t blk = fb + i;
-		struct tfs_chunk *c = tier_cmap_get(&in->i_map, blk / fs->pool.chunk_blocks);
+	for (i = 0; i < n;) {
+		uint64_t blk = fb + i, idx = blk / cb, m[CHUNK_BLOCKS_MAX / 64];
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
+		uint32_t b = (uint32_t)(blk % cb), e = b + (uint32_t)(n - i < cb - b ? n - i : cb - b);
+		int any = 0, ret;
 
+		i += e - b;
 		if (!c || on_zone(fs, c))
 			continue; /* a new copy (cow_chunk), not an overwrite */
-		if (c->c_flags & TIER_CHUNK_INTENT) {
-			tfs_intent_note(fs, c, now); /* before the I/O: no expiry while it runs */
-			continue;
-		}
-		if (!tier_chunk_has(c, (uint32_t)(blk % fs->pool.chunk_blocks)))
-			continue;
-		if (tfs_intent_note(fs, c, now) < 0) {
+		memset(m, 0, fs->pool.mask_words * sizeof(uint64_t));
+		for (; b < e; b++)
+			if (tier_chunk_has(c, b)) {
+				m[b / 64] |= 1ull << (b % 64);
+				any = 1;
+			}
+		if (!any && !(c->c_flags & TIER_CHUNK_INTENT_LIVE))
+			continue; /* only holes: nothing is overwritten */
+		/* before the I/O: no expiry while it runs */
+		ret = tfs_intent_note(fs, c, now, any ? m : NULL);
+		if (ret < 0) {
 			pthread_mutex_unlock(&fs->lock);
-			return -ENOMEM;
+			return ret;
 		}
-		c->c_flags |= TIER_CHUNK_INTENT;
-		tfs_chunk_dirty(fs, in, c);
-		need = 1;
+		if (ret > 0 && any) {
+			c->c_flags |= TIER_CHUNK_INTENT;
+			tfs_chunk_dirty(fs, in, c);
+			need = 1;
+		}
 	}
 	pthread_mutex_unlock(&fs->lock);
 	return need ? tfs_commit(fs) : 0;
 }
 
-struct reseal {
-	struct tfs_fs *fs;
-	uint8_t *buf;
-	uint64_t chunks, fixed;
-	int ret;
-};
-
 int tfs_reseal(struct tfs_fs *fs)
 {
 	struct tfs_ns *ns = &fs->ns;
-	uint32_t cs[CHUNK_BLOCKS_MAX], cb = fs->pool.chunk_blocks;
-	uint64_t chunks = 0;
+	uint32_t cs, cb = fs->pool.chunk_blocks;
+	uint64_t chunks = 0, blocks = 0;
 	uint8_t *buf;
-	size_t i;
 	int ret = 0;
 
-	if (!ns->nintents)
+	if (!ns->ihead)
 		return 0;
 	buf = tfs_io_alloc(fs->pool.chunk_size);
 	if (!buf)
@@ -879,39 +884,49 @@ int tfs_reseal(struct tfs_fs *fs)
 	/* at mount, before anything else runs: holding the lock over I/O is
 	 * fine.  The intents are those the load found in the metadata. */
 	pthread_mutex_lock(&fs->lock);
-	for (i = 0; i < ns->nintents && ret == 0; i++) {
-		struct tfs_chunk *c = ns->intents[i].c;
+	while (ns->ihead && ret == 0) {
+		struct tfs_intent *it = ns->ihead;
+		struct tfs_chunk *c = it->i_c;
 		struct tfs_inode *in = tfs_inode_get(fs, c->c_ino);
 		struct tfs_io_req reqs[MAX_RUNS];
 		uint64_t fb = (uint64_t)c->c_idx * cb;
-		unsigned int nr;
+		unsigned int nr, fixed = 0;
 		uint32_t k;
 
-		if (!in)
-			continue;
-		chunks++;
-		nr = plan_io(fs, in, TFS_IO_READ, fb, cb, buf, reqs);
-		ret = tfs_io_run(reqs, nr);
-		for (k = 0; k < cb && ret == 0; k++)
-			cs[k] = tier_chunk_has(c, k)
-					? tier_block_csum(buf + (size_t)k * TFS_BLOCK_SIZE, in->i_ino, fb + k)
-					: 0;
-		/* the data there is the truth: old or new, whichever landed */
-		for (k = 0; k < cb && ret == 0; k++)
-			if (tier_chunk_has(c, k))
-				ret = tfs_cs_put(fs->meta, c->c_dev, c->c_slot, k, 1, &cs[k]);
+		if (in) {
+			nr = plan_io(fs, in, TFS_IO_READ, fb, cb, buf, reqs);
+			ret = tfs_io_run(reqs, nr);
+		}
+		/* a block the intent names: old or new data, whichever landed,
+		 * unless it still matches the checksum it had */
+		for (k = 0; in && k < cb && ret == 0; k++) {
+			uint32_t now;
+
+			if (!tier_chunk_has(c, k) || !((it->i_mask[k / 64] >> (k % 64)) & 1))
+				continue;
+			now = tier_block_csum(buf + (size_t)k * TFS_BLOCK_SIZE, in->i_ino, fb + k);
+			if (tfs_cs_get(fs->meta, c->c_dev, c->c_slot, k, 1, NULL, &cs) == 0 && cs == now)
+				continue;
+			ret = tfs_cs_put(fs->meta, c->c_dev, c->c_slot, k, 1, &now);
+			fixed++;
+		}
+		if (ret < 0)
+			break;
+		chunks += fixed != 0;
+		blocks += fixed;
+		tfs_intent_drop(fs, c);
 		c->c_flags &= (uint16_t)~TIER_CHUNK_INTENT;
-		tfs_chunk_dirty(fs, in, c);
+		if (in)
+			tfs_chunk_dirty(fs, in, c);
 	}
-	for (i = 0; i < ns->nintents; i++)
-		ns->intents[i].c->c_flags &= (uint16_t)~TIER_CHUNK_INTENT_LIVE;
-	ns->nintents = 0;
 	pthread_mutex_unlock(&fs->lock);
 	tfs_io_free(buf);
 	if (ret < 0)
 		return ret;
-	tfs_info("re-checksummed %llu chunk%s written in place at the crash",
-		 (unsigned long long)chunks, chunks == 1 ? "" : "s");
+	if (blocks)
+		tfs_info("re-checksummed %llu block%s of %llu chunk%s written in place at the crash",
+			 (unsigned long long)blocks, blocks == 1 ? "" : "s",
+			 (unsigned long long)chunks, chunks == 1 ? "" : "s");
 	return tfs_commit(fs);
 }
 
@@ -1058,6 +1073,10 @@ ssize_t tfs_write_cls(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, con
 {
 	ssize_t ret = 0, done = 0;
 
+	ret = tfs_meta_throttle(fs->meta);
+	if (ret < 0)
+		return ret;
+
 	if (off >= TFS_MAX_FILE_SIZE || size > TFS_MAX_FILE_SIZE - off)
 		return -EFBIG;
 	if (size == 0)
@@ -1187,6 +1206,10 @@ int tfs_fallocate(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64_t of
 	uint64_t end;
 	int ret = 0;
 
+	ret = tfs_meta_throttle(fs->meta);
+	if (ret < 0)
+		return ret;
+
 	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
 		return -EOPNOTSUPP;
 	if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE))
@@ -1268,6 +1291,10 @@ int tfs_setattr(struct tfs_fs *fs, uint64_t ino, const struct stat *attr, unsign
 	struct tfs_inode *in;
 	struct timespec now;
 	int ret = 0;
+
+	ret = tfs_meta_throttle(fs->meta);
+	if (ret < 0)
+		return ret;
 
 	pthread_mutex_lock(&fs->lock);
 	in = tfs_inode_get(fs, ino);

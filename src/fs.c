@@ -591,6 +591,23 @@ int tfs_room(struct tfs_fs *fs, uint64_t bytes, uint32_t uid)
 	return a->a_nfree_ip >= need + keep ? 0 : -ENOSPC;
 }
 
+int tfs_enospc_retry(struct tfs_fs *fs)
+{
+	int again = 0;
+	size_t n;
+
+	if (fs->ns.readonly)
+		return 0;
+	pthread_mutex_lock(&fs->lock);
+	n = fs->ns.fpend_len;
+	pthread_mutex_unlock(&fs->lock);
+	if (n && tfs_commit(fs) == 0)
+		again = 1;
+	if (tfs_meta_reclaim(fs->meta) > 0)
+		again = 1;
+	return again;
+}
+
 uint64_t tfs_data_room(struct tfs_fs *fs, uint32_t uid, int inplace)
 {
 	const struct tier_alloc *a = &fs->pool.alloc;
@@ -634,25 +651,10 @@ void tfs_slot_free(struct tfs_fs *fs, uint16_t dev, uint64_t slot)
 	tfs_meta_changed(fs->meta);
 }
 
-static void intent_drop(struct tfs_fs *fs, struct tfs_chunk *c)
-{
-	struct tfs_ns *ns = &fs->ns;
-	size_t i;
-
-	if (!(c->c_flags & TIER_CHUNK_INTENT_LIVE))
-		return;
-	for (i = 0; i < ns->nintents; i++)
-		if (ns->intents[i].c == c) {
-			ns->intents[i] = ns->intents[--ns->nintents];
-			break;
-		}
-	c->c_flags &= (uint16_t)~TIER_CHUNK_INTENT_LIVE;
-}
-
 /* a chunk leaves the pool: its slot is reusable after the next commit */
 static void chunk_gone(struct tfs_fs *fs, struct tfs_chunk *c)
 {
-	intent_drop(fs, c);
+	tfs_intent_drop(fs, c);
 	if (!fs->ns.loading)
 		fpend_add(fs, c->c_dev, c->c_slot);
 	tier_chunk_free(&fs->pool.chunks, c);
@@ -793,54 +795,154 @@ void tfs_inode_maybe_free(struct tfs_fs *fs, struct tfs_inode *in)
 
 /* ---------------------------------------------------------------- intents */
 
-int tfs_intent_note(struct tfs_fs *fs, struct tfs_chunk *c, uint64_t now)
+static uint64_t intent_key(const struct tfs_chunk *c)
+{
+	return (uint64_t)(uintptr_t)c * 0x9E3779B97F4A7C15ull;
+}
+
+struct tfs_intent *tfs_intent_get(const struct tfs_fs *fs, const struct tfs_chunk *c)
+{
+	struct tfs_hnode *h;
+
+	if (!(c->c_flags & TIER_CHUNK_INTENT_LIVE))
+		return NULL;
+	for (h = tfs_htab_find(&fs->ns.intents, intent_key(c)); h; h = tfs_htab_next(h)) {
+		struct tfs_intent *it = tfs_container_of(h, struct tfs_intent, i_hn);
+
+		if (it->i_c == c)
+			return it;
+	}
+	return NULL;
+}
+
+static void lru_unlink(struct tfs_ns *ns, struct tfs_intent *it)
+{
+	if (it->i_prev)
+		it->i_prev->i_next = it->i_next;
+	else
+		ns->ihead = it->i_next;
+	if (it->i_next)
+		it->i_next->i_prev = it->i_prev;
+	else
+		ns->itail = it->i_prev;
+	it->i_prev = it->i_next = NULL;
+}
+
+static void lru_append(struct tfs_ns *ns, struct tfs_intent *it)
+{
+	it->i_prev = ns->itail;
+	it->i_next = NULL;
+	if (ns->itail)
+		ns->itail->i_next = it;
+	else
+		ns->ihead = it;
+	ns->itail = it;
+}
+
+static struct tfs_intent *intent_new(struct tfs_fs *fs, struct tfs_chunk *c)
 {
 	struct tfs_ns *ns = &fs->ns;
-	size_t i;
+	struct tfs_intent *it;
 
-	if (c->c_flags & TIER_CHUNK_INTENT_LIVE) {
-		for (i = 0; i < ns->nintents; i++)
-			if (ns->intents[i].c == c) {
-				ns->intents[i].written = now;
-				return 0;
-			}
+	if (!ns->intents.t_b && tfs_htab_init(&ns->intents, 64) < 0)
+		return NULL;
+	it = calloc(1, sizeof(*it) + fs->pool.mask_words * sizeof(uint64_t));
+	if (!it)
+		return NULL;
+	it->i_c = c;
+	it->i_hn.h_key = intent_key(c);
+	if (tfs_htab_insert(&ns->intents, &it->i_hn) < 0) {
+		free(it);
+		return NULL;
 	}
-	if (ns->nintents == ns->cintents) {
-		size_t cap = ns->cintents ? ns->cintents * 2 : 64;
-		struct tfs_intent *n = realloc(ns->intents, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		ns->intents = n;
-		ns->cintents = cap;
-	}
-	ns->intents[ns->nintents].c = c;
-	ns->intents[ns->nintents].written = now;
-	ns->nintents++;
+	lru_append(ns, it);
 	c->c_flags |= TIER_CHUNK_INTENT_LIVE;
+	return it;
+}
+
+int tfs_intent_note(struct tfs_fs *fs, struct tfs_chunk *c, uint64_t now, const uint64_t *blocks)
+{
+	struct tfs_intent *it = tfs_intent_get(fs, c);
+	int grew = 0;
+	uint32_t w;
+
+	if (!it) {
+		it = intent_new(fs, c);
+		if (!it)
+			return -ENOMEM;
+		grew = 1;
+	} else {
+		lru_unlink(&fs->ns, it);
+		lru_append(&fs->ns, it);
+	}
+	it->i_written = now;
+	for (w = 0; blocks && w < fs->pool.mask_words; w++) {
+		grew |= (blocks[w] & ~it->i_mask[w]) != 0;
+		it->i_mask[w] |= blocks[w];
+	}
+	return grew;
+}
+
+int tfs_intent_set(struct tfs_fs *fs, struct tfs_chunk *c, const uint64_t *mask)
+{
+	struct tfs_intent *it;
+
+	if (!mask) {
+		tfs_intent_drop(fs, c);
+		return 0;
+	}
+	it = tfs_intent_get(fs, c);
+	if (!it)
+		it = intent_new(fs, c);
+	if (!it)
+		return -ENOMEM;
+	memcpy(it->i_mask, mask, fs->pool.mask_words * sizeof(uint64_t));
 	return 0;
+}
+
+void tfs_intent_drop(struct tfs_fs *fs, struct tfs_chunk *c)
+{
+	struct tfs_intent *it = tfs_intent_get(fs, c);
+
+	c->c_flags &= (uint16_t)~TIER_CHUNK_INTENT_LIVE;
+	if (!it)
+		return;
+	tfs_htab_remove(&fs->ns.intents, &it->i_hn);
+	lru_unlink(&fs->ns, it);
+	free(it);
 }
 
 void tfs_intents_expire(struct tfs_fs *fs, int all)
 {
 	struct tfs_ns *ns = &fs->ns;
 	uint64_t now = tfs_now_ms();
-	size_t i = 0;
 
-	while (i < ns->nintents) {
-		struct tfs_chunk *c = ns->intents[i].c;
+	/* least recently written first: stop at the first one still live */
+	while (ns->ihead && (all || now - ns->ihead->i_written >= TFS_INTENT_MS)) {
+		struct tfs_chunk *c = ns->ihead->i_c;
 		struct tfs_inode *in;
 
-		if (!all && now - ns->intents[i].written < TFS_INTENT_MS) {
-			i++;
-			continue;
-		}
-		ns->intents[i] = ns->intents[--ns->nintents];
-		c->c_flags &= (uint16_t)~(TIER_CHUNK_INTENT | TIER_CHUNK_INTENT_LIVE);
+		tfs_intent_drop(fs, c);
+		c->c_flags &= (uint16_t)~TIER_CHUNK_INTENT;
 		in = tfs_inode_get(fs, c->c_ino);
 		if (in)
 			tfs_chunk_dirty(fs, in, c); /* its record without the intent */
 	}
+}
+
+void tfs_intents_clear(struct tfs_fs *fs)
+{
+	struct tfs_ns *ns = &fs->ns;
+
+	while (ns->ihead) {
+		struct tfs_intent *it = ns->ihead;
+
+		ns->ihead = it->i_next;
+		free(it);
+	}
+	ns->itail = NULL;
+	tfs_htab_destroy(&ns->intents);
+	memset(&ns->intents, 0, sizeof(ns->intents));
 }
 
 /* ---------------------------------------------------------------- stat */
@@ -967,6 +1069,9 @@ int tfs_mknod(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t parent, con
 	size_t nl = strlen(name), sl = symlink ? strlen(symlink) : 0;
 	int ret = name_check(name);
 
+	if (ret == 0)
+		ret = tfs_meta_throttle(fs->meta);
+
 	if (ret < 0)
 		return ret;
 	if (sl > TFS_SYMLINK_MAX)
@@ -1053,6 +1158,9 @@ int tfs_link(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t ino, uint64_
 	size_t nl = strlen(name);
 	int ret = name_check(name);
 
+	if (ret == 0)
+		ret = tfs_meta_throttle(fs->meta);
+
 	if (ret < 0)
 		return ret;
 	pthread_mutex_lock(&fs->lock);
@@ -1125,6 +1233,9 @@ int tfs_unlink(struct tfs_fs *fs, uint64_t parent, const char *name, int isdir)
 	struct tfs_dirent *de;
 	struct timespec now;
 	int ret = name_check(name), synced = 0;
+
+	if (ret == 0)
+		ret = tfs_meta_throttle(fs->meta);
 
 	if (ret < 0)
 		return ret;
@@ -1209,6 +1320,10 @@ int tfs_rename(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t p1, const 
 	size_t l1 = strlen(n1), l2 = strlen(n2);
 	struct timespec now;
 	int ret;
+
+	ret = tfs_meta_throttle(fs->meta);
+	if (ret < 0)
+		return ret;
 
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
 		return -EINVAL;
@@ -1425,6 +1540,9 @@ int tfs_xattr_set(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t ino, co
 	struct tfs_inode *in;
 	int ret = xattr_name_check(name), pin = !strcmp(name, TFS_PIN_XATTR);
 
+	if (ret == 0)
+		ret = tfs_meta_throttle(fs->meta);
+
 	if (ret < 0)
 		return ret;
 	if (len > TFS_XATTR_SIZE_MAX)
@@ -1508,6 +1626,9 @@ int tfs_xattr_remove(struct tfs_fs *fs, uint64_t ino, const char *name)
 	struct tfs_inode *in;
 	size_t nl = strlen(name);
 	int ret = xattr_name_check(name);
+
+	if (ret == 0)
+		ret = tfs_meta_throttle(fs->meta);
 
 	if (ret < 0)
 		return ret == -ERANGE ? -ENODATA : ret;

@@ -289,7 +289,10 @@ static void scrub_inode(void *arg, struct tfs_inode *in)
 
 			if (tfs_read(fs, in, o, TFS_BLOCK_SIZE, sc->buf) >= 0)
 				continue;
-			if (c && (c->c_flags & TIER_CHUNK_INTENT)) {
+			const struct tfs_intent *it = c ? tfs_intent_get(fs, c) : NULL;
+			uint32_t b = (uint32_t)((o / TFS_BLOCK_SIZE) % fs->pool.chunk_blocks);
+
+			if (it && ((it->i_mask[b / 64] >> (b % 64)) & 1)) {
 				/* written in place at the crash: old or new
 				 * data, re-checksummed at the next mount */
 				sc->resealed++;
@@ -399,6 +402,24 @@ static void mapping(struct tfs_fs *fs)
 	unsigned int d;
 	size_t b;
 
+	/* offsets are device offsets; a device emulated in a file starts at
+	 * file offset BASE ("dev IDX BASE SIZE live CLASS PATH"), and its zone
+	 * tables are given as file offsets */
+	for (d = 0; d < fs->pool.ndev; d++) {
+		const struct tfs_io_dev *dev = &fs->pool.dev[d];
+		uint64_t base = 0, toff, tlen;
+		int emu = tfs_zns_emu_layout(dev, &base, &toff, &tlen) == 0;
+
+		printf("dev %u %llu %llu live %s %s\n", d, (unsigned long long)base,
+		       (unsigned long long)dev->d_size, tfs_dev_class_str(fs->pool.sb.s_dev[d].sd_class),
+		       dev->d_path);
+		if (emu) {
+			printf("ztab %u %llu %llu live zone table copy A (file offset)\n", d,
+			       (unsigned long long)toff, (unsigned long long)tlen);
+			printf("ztab %u %llu %llu live zone table copy B (file offset)\n", d,
+			       (unsigned long long)(toff + tlen), (unsigned long long)tlen);
+		}
+	}
 	for (d = 0; d < fs->pool.ndev; d++) {
 		printf("sb %u 0 %u live superblock copy 0\n", d, TFS_SB_SIZE);
 		if (!fs->zns.spz[d])

@@ -49,6 +49,17 @@ static struct tfs_inode *fh_inode(struct fuse_file_info *fi)
 	return fh_handle(fi)->in;
 }
 
+/* a call that failed with ENOSPC (changing nothing) while slots freed by
+ * earlier calls wait for their commit: commit them and try once more, so
+ * that deleting makes room at once */
+#define RETRY_ENOSPC(fs, call)                                                       \
+	({                                                                           \
+		__typeof__(call) r_ = (call);                                        \
+		if (r_ == -ENOSPC && tfs_enospc_retry(fs))                           \
+			r_ = (call);                                                 \
+		r_;                                                                  \
+	})
+
 /* 0, or -ENOMEM (and @in released) */
 static int handle_new(struct tfs_fs *fs, struct tfs_inode *in, struct fuse_file_info *fi)
 {
@@ -147,7 +158,7 @@ static void tfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, in
 			   struct fuse_file_info *fi)
 {
 	struct stat st;
-	int ret = tfs_setattr(req_fs(req), ino, attr, (unsigned int)to_set, &st);
+	int ret = RETRY_ENOSPC(req_fs(req), tfs_setattr(req_fs(req), ino, attr, (unsigned int)to_set, &st));
 
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
@@ -173,7 +184,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct tfs_ctx ctx = { .uid = c->uid, .gid = c->gid };
 	struct stat st;
 
-	reply_entry(req, tfs_mknod(req_fs(req), &ctx, parent, name, mode, rdev, link, &st), &st);
+	reply_entry(req, RETRY_ENOSPC(req_fs(req), tfs_mknod(req_fs(req), &ctx, parent, name, mode, rdev, link, &st)), &st);
 }
 
 static void tfs_ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -220,14 +231,14 @@ static void tfs_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct tfs_ctx ctx = req_ctx(req);
 
-	fuse_reply_err(req, -tfs_rename(req_fs(req), &ctx, parent, name, newparent, newname, flags));
+	fuse_reply_err(req, -RETRY_ENOSPC(req_fs(req), tfs_rename(req_fs(req), &ctx, parent, name, newparent, newname, flags)));
 }
 
 static void tfs_ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	struct tfs_ctx ctx = req_ctx(req);
 	struct stat st;
-	int ret = tfs_link(req_fs(req), &ctx, ino, newparent, newname, &st);
+	int ret = RETRY_ENOSPC(req_fs(req), tfs_link(req_fs(req), &ctx, ino, newparent, newname, &st));
 
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
@@ -287,7 +298,7 @@ static void tfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, m
 	struct stat st;
 	int ret;
 
-	ret = tfs_mknod(fs, &ctx, parent, name, S_IFREG | (mode & 07777), 0, NULL, &st);
+	ret = RETRY_ENOSPC(fs, tfs_mknod(fs, &ctx, parent, name, S_IFREG | (mode & 07777), 0, NULL, &st));
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);
 		return;
@@ -355,8 +366,8 @@ static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t
 	struct tfs_handle *h = fh_handle(fi);
 	const struct tier_policy *pol = &fs->eng.pol;
 	int seq = tier_stream_note(&h->wr, (uint64_t)off, size, (uint64_t)pol->scan_min_kib << 10);
-	ssize_t ret = tfs_write_cls(fs, h->in, (uint64_t)off, buf, size,
-				    seq ? pol->seq_write_tier : TFS_CLASS_MAX);
+	ssize_t ret = RETRY_ENOSPC(fs, tfs_write_cls(fs, h->in, (uint64_t)off, buf, size,
+				    seq ? pol->seq_write_tier : TFS_CLASS_MAX));
 
 	if (ret < 0) {
 		fuse_reply_err(req, (int)-ret);
@@ -518,7 +529,7 @@ static void tfs_ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, co
 {
 	struct tfs_ctx ctx = req_ctx(req);
 
-	fuse_reply_err(req, -tfs_xattr_set(req_fs(req), &ctx, ino, name, value, size, flags));
+	fuse_reply_err(req, -RETRY_ENOSPC(req_fs(req), tfs_xattr_set(req_fs(req), &ctx, ino, name, value, size, flags)));
 }
 
 /* @ret: value length or -errno; a zero @size asks for the length only */
@@ -571,8 +582,8 @@ static void tfs_ll_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	fuse_reply_err(req, -tfs_fallocate(req_fs(req), fh_inode(fi), mode, (uint64_t)off,
-					   (uint64_t)len));
+	fuse_reply_err(req, -RETRY_ENOSPC(req_fs(req), tfs_fallocate(req_fs(req), fh_inode(fi), mode, (uint64_t)off,
+					   (uint64_t)len)));
 }
 
 static void tfs_ll_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,

@@ -96,6 +96,7 @@ static int dev_attach(struct tfs_fs *fs, const struct tfs_sb *want, unsigned int
 	return 0;
 
 out_close_dev:
+	flock(dev->d_fd, LOCK_UN);
 	tfs_io_dev_close(dev);
 	return ret;
 }
@@ -260,6 +261,11 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const struct tfs_open_arg
 		goto out_close;
 	}
 	if (!(flags & (TFS_OPEN_NOREPAIR | TFS_OPEN_RDONLY))) {
+		/* log pages found damaged in one copy: the other one is
+		 * written over them */
+		ret = tfs_meta_heal(fs->meta);
+		if (ret < 0)
+			goto out_close;
 		if (tfs_meta_report(fs->meta)->need_ckpt) {
 			/* the older checkpoint was loaded, or the journal went on
 			 * in the other half: a checkpoint covers it all before
@@ -414,9 +420,15 @@ void tfs_fs_close(struct tfs_fs *fs)
 	tier_chunks_destroy(&fs->pool.chunks);
 	free(fs->ns.fpend);
 	free(fs->ns.jd);
-	free(fs->ns.intents);
-	for (i = 0; i < fs->pool.ndev; i++)
+	tfs_intents_clear(fs);
+	for (i = 0; i < fs->pool.ndev; i++) {
+		/* unlocked now: a ring may keep the file open a little longer
+		 * (io_uring drops its references asynchronously), and an
+		 * open right after this one must not find the pool busy */
+		if (fs->pool.dev[i].d_fd >= 0)
+			flock(fs->pool.dev[i].d_fd, LOCK_UN);
 		tfs_io_dev_close(&fs->pool.dev[i]);
+	}
 	pthread_mutex_destroy(&fs->lock);
 	pthread_cond_destroy(&fs->zns.cond);
 	free(fs);

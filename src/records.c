@@ -122,6 +122,20 @@ void rec_chunk_free(struct tfs_wbuf *w, unsigned int type, uint64_t ino, uint64_
 	tfs_rec_end(w, at);
 }
 
+/* a chunk with an intent: the blocks it names (every block holding data
+ * if the table lost it) */
+static void put_intent(struct tfs_fs *fs, struct tfs_wbuf *w, const struct tfs_chunk *c)
+{
+	const struct tfs_intent *it;
+	uint32_t i;
+
+	if (!(c->c_flags & TIER_CHUNK_INTENT))
+		return;
+	it = tfs_intent_get(fs, c);
+	for (i = 0; i < fs->pool.mask_words; i++)
+		tfs_put_u64(w, it ? it->i_mask[i] : c->c_mask[i]);
+}
+
 /* a chunk's state with the checksums written since the last commit */
 static void rec_chunk(struct tfs_fs *fs, struct tfs_wbuf *w, const struct tfs_chunk *c,
 		      uint64_t *csmask, uint32_t *vals)
@@ -138,6 +152,7 @@ static void rec_chunk(struct tfs_fs *fs, struct tfs_wbuf *w, const struct tfs_ch
 	tfs_put_u32(w, fs->pool.chunk_blocks);
 	for (i = 0; i < words; i++)
 		tfs_put_u64(w, c->c_mask[i]);
+	put_intent(fs, w, c);
 	for (i = 0; i < words; i++)
 		tfs_put_u64(w, csmask[i]);
 	for (i = 0; i < (uint32_t)n; i++)
@@ -396,7 +411,8 @@ static int apply_xattr(struct tfs_fs *fs, struct tfs_rbuf *r, unsigned int type)
 
 /* chunk @idx of @in becomes (dev, slot, flags, mask); a new one if needed */
 static int chunk_put(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint16_t dev,
-		     uint64_t slot, unsigned int flags, const uint64_t *mask, struct tfs_chunk **out)
+		     uint64_t slot, unsigned int flags, const uint64_t *mask, const uint64_t *imask,
+		     struct tfs_chunk **out)
 {
 	struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
 	uint32_t w;
@@ -427,12 +443,21 @@ static int chunk_put(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 		c->c_mask[0] &= (1ull << fs->pool.chunk_blocks) - 1;
 	in->i_map.m_blocks += tier_chunk_count(c, fs->pool.chunk_blocks);
 	*out = c;
-	return 0;
+	return tfs_intent_set(fs, c, (flags & TFS_CF_INTENT) ? imask : NULL);
+}
+
+/* the intent mask a record carries after the chunk's data mask */
+static void get_intent(struct tfs_fs *fs, struct tfs_rbuf *r, uint8_t flags, uint64_t *imask)
+{
+	uint32_t w;
+
+	for (w = 0; w < fs->pool.mask_words; w++)
+		imask[w] = (flags & TFS_CF_INTENT) ? tfs_get_u64(r) : 0;
 }
 
 static int apply_chunk(struct tfs_fs *fs, struct tfs_rbuf *r)
 {
-	uint64_t ino = tfs_get_u64(r), idx = tfs_get_u64(r), slot, mask[16], csmask[16];
+	uint64_t ino = tfs_get_u64(r), idx = tfs_get_u64(r), slot, mask[16], csmask[16], imask[16];
 	uint32_t vals[1024], nb, w, i, n = 0;
 	uint16_t dev = tfs_get_u16(r);
 	uint8_t flags = tfs_get_u8(r);
@@ -446,6 +471,7 @@ static int apply_chunk(struct tfs_fs *fs, struct tfs_rbuf *r)
 		return -EINVAL;
 	for (w = 0; w < fs->pool.mask_words; w++)
 		mask[w] = tfs_get_u64(r);
+	get_intent(fs, r, flags, imask);
 	for (w = 0; w < fs->pool.mask_words; w++)
 		csmask[w] = tfs_get_u64(r);
 	for (i = 0; i < nb; i++)
@@ -458,7 +484,7 @@ static int apply_chunk(struct tfs_fs *fs, struct tfs_rbuf *r)
 		return -ENOMEM;
 	if (in->i_mode && !S_ISREG(in->i_mode))
 		return -EINVAL;
-	ret = chunk_put(fs, in, idx, dev, slot, flags, mask, &c);
+	ret = chunk_put(fs, in, idx, dev, slot, flags, mask, imask, &c);
 	if (ret == 0 && n)
 		ret = tfs_cs_replay(fs->meta, dev, slot, csmask, vals);
 	if (ret == 0)
@@ -619,7 +645,7 @@ static int lapply_cgroup(struct tfs_fs *fs, const struct tfs_ukey *k, struct tfs
 			 uint64_t lpos, uint32_t size, uint64_t *old)
 {
 	struct tfs_inode *in = load_inode(fs, k->ino);
-	uint64_t present, mask[16];
+	uint64_t present, mask[16], imask[16];
 	struct tier_cgroup *grp;
 	uint32_t w;
 	int ret;
@@ -642,9 +668,11 @@ static int lapply_cgroup(struct tfs_fs *fs, const struct tfs_ukey *k, struct tfs
 		present &= present - 1;
 		for (w = 0; w < fs->pool.mask_words; w++)
 			mask[w] = tfs_get_u64(r);
+		get_intent(fs, r, flags, imask);
 		if (r->err || (flags & ~TFS_CF_INTENT))
 			return -EINVAL;
-		ret = chunk_put(fs, in, (k->sub << TIER_GROUP_SHIFT) + bit, dev, slot, flags, mask, &c);
+		ret = chunk_put(fs, in, (k->sub << TIER_GROUP_SHIFT) + bit, dev, slot, flags, mask,
+				imask, &c);
 		if (ret < 0)
 			return ret;
 	}
@@ -953,6 +981,7 @@ static int uwrite(void *ctx, const struct tfs_ukey *k, struct tfs_wbuf *w, uint6
 			tfs_put_u64(w, c->c_slot);
 			for (wd = 0; wd < fs->pool.mask_words; wd++)
 				tfs_put_u64(w, c->c_mask[wd]);
+			put_intent(fs, w, c);
 		}
 		*old = grp->g_lpos ? grp->g_lsize : 0;
 		grp->g_lpos = lpos;
@@ -1118,21 +1147,28 @@ static void reset(void *ctx)
 	tfs_inode_each(fs, reset_one, fs);
 	fs->ns.loading = loading;
 	fs->ns.next_ino = TFS_ROOT_INO + 1;
-	fs->ns.njd = fs->ns.fpend_len = fs->ns.nintents = 0;
+	fs->ns.njd = fs->ns.fpend_len = 0;
+	tfs_intents_clear(fs);
 }
 
-static int seg_alloc(void *ctx, uint16_t *dev, uint64_t *slot)
+static int seg_alloc(void *ctx, int other, uint16_t *dev, uint64_t *slot)
 {
 	struct tfs_fs *fs = ctx;
 	const struct tier_alloc *a = &fs->pool.alloc;
 	unsigned int d, pref = 0;
+	int found = 0;
 
-	/* the log goes to the capacity tier when there is one */
-	for (d = 0; d < a->a_ndev; d++)
-		if (a->a_dev[d].a_class == TFS_CLASS_BLOCK) {
+	/* the log goes to the capacity tier when there is one; a segment's
+	 * second copy to another device of it if there is one, else next to
+	 * the first (the allocator moves on to the next device when one is
+	 * full) */
+	for (d = 0; d < a->a_ndev && !found; d++)
+		if (a->a_dev[d].a_class == TFS_CLASS_BLOCK && (int)d != other && a->a_dev[d].a_nfree) {
 			pref = d;
-			break;
+			found = 1;
 		}
+	if (!found && other >= 0)
+		pref = (unsigned int)other;
 	return tier_alloc_take(&fs->pool.alloc, pref, dev, slot);
 }
 
@@ -1267,11 +1303,8 @@ static void mark_inode(void *arg, struct tfs_inode *in)
 			int ret = tier_alloc_mark(&fs->pool.alloc, c->c_dev, c->c_slot, c);
 
 			mask &= mask - 1;
-			if (ret == 0) {
-				if ((c->c_flags & TIER_CHUNK_INTENT) && tfs_intent_note(fs, c, 0) < 0)
-					mk->bad++;
+			if (ret == 0)
 				continue;
-			}
 			tfs_err("chunk %llu of inode %llu: slot %llu on device %u is %s%s",
 				(unsigned long long)idx, (unsigned long long)in->i_ino,
 				(unsigned long long)c->c_slot, c->c_dev,

@@ -185,10 +185,14 @@ struct tfs_jdirty {
 };
 #define TFS_JD_INODE UINT64_MAX
 
-/* chunks with a live write intent and when they were last written */
+/* a chunk with a live write intent: which of its blocks may have been
+ * overwritten in place, and when it was last written (see file.c) */
 struct tfs_intent {
-	struct tfs_chunk *c;
-	uint64_t written; /* CLOCK_MONOTONIC ms */
+	struct tfs_hnode i_hn;	   /* key: the chunk's address */
+	struct tfs_intent *i_prev, *i_next; /* least recently written first */
+	struct tfs_chunk *i_c;
+	uint64_t i_written;	   /* CLOCK_MONOTONIC ms */
+	uint64_t i_mask[];	   /* pool.mask_words */
 };
 
 struct tfs_pool {
@@ -220,8 +224,8 @@ struct tfs_ns {
 	size_t njd, cjd;
 	struct tfs_free_slot *fpend; /* slots freed, reusable after the commit */
 	size_t fpend_len, fpend_cap;
-	struct tfs_intent *intents;
-	size_t nintents, cintents;
+	struct tfs_htab intents;    /* live write intents */
+	struct tfs_intent *ihead, *itail;
 	uint32_t wgen;		   /* last chunk write generation given */
 };
 
@@ -348,6 +352,10 @@ struct tfs_wbuf *tfs_jlog(struct tfs_fs *fs);
 void tfs_jlogged(struct tfs_fs *fs);
 /* 0 if metadata may grow by @bytes for a caller with @uid, else -ENOSPC */
 int tfs_room(struct tfs_fs *fs, uint64_t bytes, uint32_t uid);
+/* a call failed with ENOSPC: if slots freed by earlier calls wait for their
+ * commit, commit now; if a checkpoint would give metadata space back, take
+ * one; 1 if either happened (try once more), else 0 */
+int tfs_enospc_retry(struct tfs_fs *fs);
 /* free slots a new data chunk of a file owned by @uid may use on devices
  * written in place / anywhere (what the log and the root reserve need is
  * kept back) */
@@ -374,9 +382,18 @@ unsigned int tfs_free_orphans(struct tfs_fs *fs);
 /* after an unclean stop: re-checksum blocks of chunks that had a write intent */
 int tfs_reseal(struct tfs_fs *fs);
 #define TFS_INTENT_MS 30000 /* an intent outlives the chunk's last write by this */
-/* write intents: a chunk written in place; expire old ones (pool lock) */
-int tfs_intent_note(struct tfs_fs *fs, struct tfs_chunk *c, uint64_t now);
+/* write intents (pool lock).  note: blocks @blocks of @c (a mask of
+ * pool.mask_words words, NULL: none) may be overwritten in place from @now
+ * on: 1 if the intent is new or covers blocks it did not (the caller must
+ * record and commit it before writing), 0 if not, -ENOMEM.  set: at load,
+ * the intent a record carries (NULL: none).  get: the live one or NULL.
+ * expire: drop those not written for TFS_INTENT_MS (@all: every one). */
+int tfs_intent_note(struct tfs_fs *fs, struct tfs_chunk *c, uint64_t now, const uint64_t *blocks);
+int tfs_intent_set(struct tfs_fs *fs, struct tfs_chunk *c, const uint64_t *mask);
+struct tfs_intent *tfs_intent_get(const struct tfs_fs *fs, const struct tfs_chunk *c);
+void tfs_intent_drop(struct tfs_fs *fs, struct tfs_chunk *c);
 void tfs_intents_expire(struct tfs_fs *fs, int all);
+void tfs_intents_clear(struct tfs_fs *fs);
 
 /* directories */
 struct tfs_dir *tfs_dir_new(void);

@@ -48,6 +48,11 @@ static void usage(FILE *f)
 		"                            until the plan is done)\n"
 		"    policy MOUNT [KEY=VALUE...]\n"
 		"                            show the tiering policy, or change knobs until unmount\n"
+		"    checkpoint MOUNT        write a checkpoint now: what changed since the last\n"
+		"                            one; prints its number, bytes written and time\n"
+		"    memory MOUNT            the daemon's memory for inodes, directory entries,\n"
+		"                            chunks and chunk maps (walks every inode: for tests\n"
+		"                            and benchmarks, not for frequent monitoring)\n"
 		"\n"
 		"    --json                  machine-readable output (see tierfsctl(8))\n"
 		"    --timeout SECONDS       how long --wait waits [600]\n"
@@ -413,6 +418,14 @@ int main(int argc, char *argv[])
 	if (!strcmp(cmd, "status")) {
 		NEED(1, "status MOUNT [--json]");
 		return ask(args[0], json ? "status json\n" : "status\n");
+	}
+	if (!strcmp(cmd, "checkpoint")) {
+		NEED(1, "checkpoint MOUNT [--json]");
+		return ask(args[0], json ? "checkpoint json\n" : "checkpoint\n");
+	}
+	if (!strcmp(cmd, "memory")) {
+		NEED(1, "memory MOUNT [--json]");
+		return ask(args[0], json ? "memory json\n" : "memory\n");
 	}
 	if (!strcmp(cmd, "where")) {
 		char mnt[PATH_MAX];

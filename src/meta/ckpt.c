@@ -218,6 +218,33 @@ int tfs_meta_pending_high(const struct tfs_meta *m)
 	return m->jbuf.len + m->jpend > m->j.half / 8;
 }
 
+int tfs_meta_reclaim(struct tfs_meta *m)
+{
+	int run, ret;
+
+	/* what the log would give back: units waiting to be rewritten (whose
+	 * old records then die), dead records to clean.  Once per change. */
+	pthread_mutex_lock(m->env.lock);
+	run = m->change_gen != m->reclaim_gen &&
+	      (m->pend_bytes || m->log.head - mlog_tail_lpos(m) > m->live + 4ull * m->log.segsize);
+	m->reclaim_gen = m->change_gen;
+	pthread_mutex_unlock(m->env.lock);
+	if (!run)
+		return 0;
+	ret = tfs_meta_checkpoint(m, 0);
+	return ret < 0 ? ret : 1;
+}
+
+int tfs_meta_throttle(struct tfs_meta *m)
+{
+	int high;
+
+	pthread_mutex_lock(m->env.lock);
+	high = tfs_meta_pending_high(m);
+	pthread_mutex_unlock(m->env.lock);
+	return high ? tfs_meta_commit(m) : 0;
+}
+
 void tfs_meta_changed(struct tfs_meta *m)
 {
 	m->change_gen++;
@@ -242,7 +269,8 @@ uint64_t tfs_meta_log_slots(const struct tfs_meta *m, uint64_t add)
 	uint64_t need = 2 * (m->live + m->pend_bytes + add) + 4ull * l->segsize;
 	uint64_t have = (l->nseg + (l->have_next ? 1 : 0)) * (uint64_t)l->segsize;
 
-	return need > have ? (need - have + l->segsize - 1) / l->segsize : 0;
+	/* every segment takes two slots: its copies */
+	return need > have ? 2 * ((need - have + l->segsize - 1) / l->segsize) : 0;
 }
 
 int tfs_meta_readonly(const struct tfs_meta *m)
@@ -291,15 +319,15 @@ static size_t fit_records(const struct tfs_meta *m, const struct tfs_wbuf *w, si
 
 /*
  * Write the records of @c from c->pos on, in as many transactions as the
- * room left in the current half takes.  -ENOSPC when the half is full
- * before the end (c->pos says how far it got).
+ * room left in the current half below @limit takes.  -ENOSPC when that is
+ * full before the end (c->pos says how far it got).
  */
-static int write_parts(struct tfs_meta *m, struct mcommit *c)
+static int write_parts(struct tfs_meta *m, struct mcommit *c, uint64_t limit)
 {
 	int ret;
 
 	while (c->pos < c->w.len) {
-		uint64_t room = m->j.half - m->j.pos;
+		uint64_t room = limit > m->j.pos ? limit - m->j.pos : 0;
 		uint32_t n;
 		size_t len;
 
@@ -362,8 +390,12 @@ static int __commit(struct tfs_meta *m, int builder)
 		ret = c.w.err;
 		if (ret == 0 && !carried)
 			ret = meta_flush_dirty(m); /* data=ordered */
+		/* while a checkpoint is being taken, the second half of the
+		 * journal half is kept for the commit that ends it (which
+		 * cannot move to the other half): others wait for the end */
 		if (ret == 0)
-			ret = write_parts(m, &c);
+			ret = write_parts(m, &c, builder || !m->building ? m->j.half
+								       : m->j.half / 2);
 		if (ret == -ENOSPC && !builder) {
 			/* the half is full: carry the rest over a checkpoint */
 			pthread_mutex_lock(m->env.lock);
@@ -521,7 +553,8 @@ static int ckpt_append(struct tfs_meta *m, uint64_t gen, int rewrite)
 		if (ret == 0)
 			ret = mlog_flush_out(m);
 	}
-	m->ckpt_bytes_last = m->log.appended;
+	/* both copies of the log pages, the checksum pages, the header */
+	m->ckpt_bytes_last = 2 * m->log.appended + m->cs.wbytes + TFS_CKH_SIZE;
 	if (ret < 0) {
 		/* the units stay dirty in the namespace's eyes only if queued
 		 * again: put the rest back */
@@ -615,7 +648,7 @@ static int ckpt_run(struct tfs_meta *m, int quiet, int rewrite)
 			m->j.pos = 0;
 		}
 		m->ckpt_us_last = meta_now_us() - t0;
-		tfs_debug("checkpoint %llu: %llu bytes of log in %llu us, replay from %llu",
+		tfs_debug("checkpoint %llu: %llu bytes in %llu us, replay from %llu",
 			  (unsigned long long)gen, (unsigned long long)m->ckpt_bytes_last,
 			  (unsigned long long)m->ckpt_us_last, (unsigned long long)jseq);
 	} else {
@@ -861,11 +894,16 @@ void tfs_meta_segments(struct tfs_meta *m, void (*fn)(void *arg, uint16_t dev, u
 		const struct mseg *s = &l->seg[(l->first + i) % l->cap];
 
 		fn(arg, s->dev, s->slot);
+		fn(arg, s->dev2, s->slot2);
 	}
-	for (i = 0; i < l->ndefer; i++)
+	for (i = 0; i < l->ndefer; i++) {
 		fn(arg, l->defer[i].dev, l->defer[i].slot);
-	if (l->have_next)
+		fn(arg, l->defer[i].dev2, l->defer[i].slot2);
+	}
+	if (l->have_next) {
 		fn(arg, l->next.dev, l->next.slot);
+		fn(arg, l->next.dev2, l->next.slot2);
+	}
 }
 
 /* ---------------------------------------------------------------- fsck */
@@ -895,9 +933,19 @@ unsigned int tfs_meta_verify(struct tfs_meta *m, FILE *out)
 	return bad;
 }
 
+int tfs_meta_heal(struct tfs_meta *m)
+{
+	return mlog_heal(m);
+}
+
 int tfs_meta_repair(struct tfs_meta *m)
 {
 	int pass, ret = 0, rewrite = m->rep.log_bad || m->rep.jrnl_bad;
+
+	ret = mlog_heal(m);
+	if (ret < 0)
+		return ret;
+	ret = 0;
 
 	/* a damaged copy gets rewritten by a checkpoint; the copy that is then
 	 * the older one may be the damaged one: twice.  Damage in the log or

@@ -22,11 +22,13 @@
  * entries it took are dropped once the checkpoint is durable, unless they
  * changed meanwhile.
  *
- * A copy that does not verify is never replaced by the other one (that one
- * is older): the blocks whose checksums are lost read as EIO.  When a
- * checkpoint must rewrite such a page, the entries it cannot rebuild are
- * marked poisoned in the new copy, so that they keep failing instead of
- * verifying against stale checksums.
+ * When the newest copy of a page does not verify, the older one stands in
+ * (page_read): its checksums are the older checkpoint's, so a block
+ * written since then reads as EIO and one that was not reads as it was -
+ * nothing reads wrong.  When both copies are damaged and a checkpoint must
+ * rewrite the page, the entries it cannot rebuild are marked poisoned in the
+ * new copy, so that they keep failing instead of verifying against
+ * whatever the page held.
  */
 #include "config.h"
 
@@ -333,10 +335,10 @@ static uint64_t page_off(const struct csstore *cs, const struct cs_dev *cd, uint
 	return cd->off + (2 * page + copy) * (uint64_t)cs->psize;
 }
 
-/* read the newest copy of @page of device @dev as @desc names it; 0 or
- * -EIO (damaged) */
-static int page_read(struct tfs_meta *m, unsigned int dev, uint64_t page, uint32_t desc,
-		     uint8_t *buf)
+/* copy @copy of @page of device @dev, if it verifies as generation @gen:
+ * 0, -EIO (damaged), -errno */
+static int copy_read(struct tfs_meta *m, unsigned int dev, uint64_t page, uint32_t copy,
+		     uint32_t gen, uint8_t *buf)
 {
 	struct csstore *cs = &m->cs;
 	struct cs_dev *cd = &cs->dev[dev];
@@ -344,20 +346,49 @@ static int page_read(struct tfs_meta *m, unsigned int dev, uint64_t page, uint32
 	int ret;
 
 	ret = meta_io(&m->env.dev[cd->host], TFS_IO_READ, buf, cs->psize,
-		      page_off(cs, cd, page, TFS_CSD_COPY(desc)));
+		      page_off(cs, cd, page, copy));
 	if (ret < 0)
 		return ret;
-	if (tfs_cs_check(&h, m->seed, (uint16_t)dev, page, (uint16_t)TFS_CSD_COPY(desc), buf,
-			 cs->psize) < 0 ||
-	    h.gen != TFS_CSD_GEN(desc)) {
-		static struct tfs_ratelimit rl = TFS_RATELIMIT_INIT;
-
-		tfs_log_rl(&rl, TFS_LOG_ERR, "checksum page %llu of %s (on %s offset %llu) is damaged",
-			(unsigned long long)page, m->env.dev[dev].d_path, m->env.dev[cd->host].d_path,
-			(unsigned long long)page_off(cs, cd, page, TFS_CSD_COPY(desc)));
+	if (tfs_cs_check(&h, m->seed, (uint16_t)dev, page, (uint16_t)copy, buf, cs->psize) < 0 ||
+	    h.gen != gen)
 		return -EIO;
-	}
 	return 0;
+}
+
+/*
+ * @page of device @dev as its descriptor @desc (and @prev, the generation
+ * of the other copy) names it: the newest copy, or, if that is damaged, the
+ * older one.  The older copy holds the checksums of the older checkpoint:
+ * a block written since then does not match and reads as EIO, as it would
+ * with no checksum at all; a block not written since matches and is what
+ * it was.  So nothing reads wrong, and only what changed is lost.  0 or
+ * -EIO (both damaged).
+ */
+static int page_read(struct tfs_meta *m, unsigned int dev, uint64_t page, uint32_t desc,
+		     uint32_t prev, uint8_t *buf)
+{
+	static struct tfs_ratelimit rl = TFS_RATELIMIT_INIT;
+	struct csstore *cs = &m->cs;
+	struct cs_dev *cd = &cs->dev[dev];
+	uint32_t copy = TFS_CSD_COPY(desc);
+	int ret;
+
+	ret = copy_read(m, dev, page, copy, TFS_CSD_GEN(desc), buf);
+	if (ret != -EIO)
+		return ret;
+	if (prev && copy_read(m, dev, page, 1 - copy, prev, buf) == 0) {
+		tfs_log_rl(&rl, TFS_LOG_ERR,
+			   "checksum page %llu of %s (on %s offset %llu) is damaged: using its older copy; blocks written since checkpoint %u read as EIO",
+			   (unsigned long long)page, m->env.dev[dev].d_path,
+			   m->env.dev[cd->host].d_path,
+			   (unsigned long long)page_off(cs, cd, page, copy), prev);
+		return 0;
+	}
+	tfs_log_rl(&rl, TFS_LOG_ERR,
+		   "checksum page %llu of %s (on %s offset %llu) is damaged, and so is its older copy",
+		   (unsigned long long)page, m->env.dev[dev].d_path, m->env.dev[cd->host].d_path,
+		   (unsigned long long)page_off(cs, cd, page, copy));
+	return -EIO;
 }
 
 static int poisoned(const uint8_t *page, uint32_t idx)
@@ -370,7 +401,7 @@ int tfs_cs_get(struct tfs_meta *m, unsigned int dev, uint64_t slot, uint32_t b0,
 {
 	struct csstore *cs = &m->cs;
 	uint64_t page = slot / cs->per_page;
-	uint32_t idx = (uint32_t)(slot % cs->per_page), i, desc;
+	uint32_t idx = (uint32_t)(slot % cs->per_page), i, desc, prev;
 	uint8_t *buf = NULL;
 	int tries, ret = 0;
 
@@ -425,6 +456,7 @@ int tfs_cs_get(struct tfs_meta *m, unsigned int dev, uint64_t slot, uint32_t b0,
 		}
 		cs->misses++;
 		desc = cs->dev[dev].desc[page][0];
+		prev = cs->dev[dev].desc[page][1];
 		pthread_mutex_unlock(&cs->lock);
 		if (TFS_CSD_GEN(desc) == 0) {
 			ret = -EIO; /* never written: no checksum exists */
@@ -435,7 +467,7 @@ int tfs_cs_get(struct tfs_meta *m, unsigned int dev, uint64_t slot, uint32_t b0,
 			if (!buf)
 				return -ENOMEM;
 		}
-		ret = page_read(m, dev, page, desc, buf);
+		ret = page_read(m, dev, page, desc, prev, buf);
 		if (ret < 0)
 			goto out;
 		pthread_mutex_lock(&cs->lock);
@@ -689,12 +721,13 @@ int cs_ckpt_write(struct tfs_meta *m, uint32_t gen)
 	uint64_t *pages = NULL;
 	size_t np, i, k, bat = 32;
 	struct tfs_io_req *reqs;
+	unsigned int nreq;
 	int ret;
 
 	ret = dirty_pages(cs, &pages, &np);
 	if (ret < 0)
 		return ret;
-	reqs = calloc(bat, sizeof(*reqs));
+	reqs = calloc(2 * bat, sizeof(*reqs));
 	cs->wp = calloc(np ? np : 1, sizeof(*cs->wp));
 	if (!reqs || !cs->wp) {
 		free(pages);
@@ -702,9 +735,10 @@ int cs_ckpt_write(struct tfs_meta *m, uint32_t gen)
 		return -ENOMEM;
 	}
 	cs->nwp = 0;
+	cs->wbytes = 0;
 	for (i = 0; i < np && ret == 0; i += bat) {
 		size_t n = np - i < bat ? np - i : bat;
-		uint32_t desc[32];
+		uint32_t desc[32], prev[32];
 		int need[32], damaged[32];
 
 		/* the base images: from the cache, else read */
@@ -721,6 +755,7 @@ int cs_ckpt_write(struct tfs_meta *m, uint32_t gen)
 			}
 			pthread_mutex_lock(&cs->lock);
 			desc[k] = cs->dev[wp->dev].desc[wp->page][0];
+			prev[k] = cs->dev[wp->dev].desc[wp->page][1];
 			pg = cache_find(cs, pages[i + k]);
 			need[k] = !pg && TFS_CSD_GEN(desc[k]) != 0;
 			if (pg)
@@ -732,11 +767,12 @@ int cs_ckpt_write(struct tfs_meta *m, uint32_t gen)
 		}
 		for (k = 0; k < n && ret == 0; k++)
 			if (need[k] && page_read(m, cs->wp[cs->nwp + k].dev, cs->wp[cs->nwp + k].page,
-						 desc[k], cs->wp[cs->nwp + k].data) < 0)
+						 desc[k], prev[k], cs->wp[cs->nwp + k].data) < 0)
 				damaged[k] = 1;
 		if (ret < 0)
 			break;
 		/* merge and seal */
+		nreq = 0;
 		for (k = 0; k < n && ret == 0; k++) {
 			struct cs_wpage *wp = &cs->wp[cs->nwp + k];
 			struct tfs_cs_hdr h = { .dev = wp->dev, .page = wp->page, .gen = gen,
@@ -749,10 +785,12 @@ int cs_ckpt_write(struct tfs_meta *m, uint32_t gen)
 			ret = page_merge(m, wp, damaged[k], damaged[k] || !TFS_CSD_GEN(desc[k]),
 					 h.poison);
 			pthread_mutex_unlock(&cs->lock);
+			if (ret < 0)
+				break;
 			h.copy = (uint16_t)copy;
 			tfs_cs_seal(&h, m->seed, wp->data, cs->psize);
 			wp->newdesc = gen | copy << 31;
-			reqs[k] = (struct tfs_io_req){
+			reqs[nreq++] = (struct tfs_io_req){
 				.r_dev = &m->env.dev[cs->dev[wp->dev].host],
 				.r_op = TFS_IO_WRITE,
 				.r_buf = wp->data,
@@ -760,9 +798,31 @@ int cs_ckpt_write(struct tfs_meta *m, uint32_t gen)
 				.r_off = page_off(cs, &cs->dev[wp->dev], wp->page, copy),
 				.r_flags = TFS_IO_F_META,
 			};
+			/* a page written for the first time has no older copy to
+			 * stand in for it: it goes to both (the older checkpoint
+			 * does not know the page, so neither copy is its) */
+			if (!TFS_CSD_GEN(desc[k])) {
+				wp->twin = tfs_io_alloc(cs->psize);
+				if (!wp->twin) {
+					ret = -ENOMEM;
+					break;
+				}
+				memcpy(wp->twin, wp->data, cs->psize);
+				h.copy = 1;
+				tfs_cs_seal(&h, m->seed, wp->twin, cs->psize);
+				reqs[nreq++] = (struct tfs_io_req){
+					.r_dev = &m->env.dev[cs->dev[wp->dev].host],
+					.r_op = TFS_IO_WRITE,
+					.r_buf = wp->twin,
+					.r_len = cs->psize,
+					.r_off = page_off(cs, &cs->dev[wp->dev], wp->page, 1),
+					.r_flags = TFS_IO_F_META,
+				};
+			}
 		}
 		if (ret == 0)
-			ret = tfs_io_run(reqs, (unsigned int)n);
+			ret = tfs_io_run(reqs, nreq);
+		cs->wbytes += (uint64_t)nreq * cs->psize;
 		cs->nwp += n;
 	}
 	free(reqs);
@@ -780,7 +840,8 @@ int cs_ckpt_write(struct tfs_meta *m, uint32_t gen)
 		uint8_t *copy = tfs_io_alloc(cs->psize);
 		uint64_t unit = wp->page >> TFS_CSDIR_SHIFT;
 
-		cd->desc[wp->page][1] = TFS_CSD_GEN(cd->desc[wp->page][0]);
+		cd->desc[wp->page][1] = wp->twin ? TFS_CSD_GEN(wp->newdesc)
+						 : TFS_CSD_GEN(cd->desc[wp->page][0]);
 		cd->desc[wp->page][0] = wp->newdesc;
 		if (copy) {
 			memcpy(copy, wp->data, cs->psize);
@@ -828,6 +889,7 @@ void cs_ckpt_publish(struct tfs_meta *m, int ok)
 				ov_remove(cs, e);
 		}
 		tfs_io_free(wp->data);
+		tfs_io_free(wp->twin);
 		free(wp->ents);
 		free(wp->vers);
 	}
@@ -861,19 +923,23 @@ unsigned int cs_verify(struct tfs_meta *m, FILE *out)
 
 				if (!TFS_CSD_GEN(cur) || !gen)
 					continue;
+				/* the older copy may have been written since by a
+				 * checkpoint that never completed (a crash during
+				 * it, or its header damaged): not damage, though
+				 * it no longer stands in for the newest */
 				if (meta_io(&m->env.dev[cd->host], TFS_IO_READ, buf, cs->psize,
 					    page_off(cs, cd, p, copy)) == 0 &&
 				    tfs_cs_check(&h, m->seed, (uint16_t)d, p, (uint16_t)copy, buf,
 						 cs->psize) == 0 &&
-				    h.gen == gen)
+				    (h.gen == gen || (c == 1 && h.gen > TFS_CSD_GEN(cur))))
 					continue;
 				bad++;
 				m->rep.cs_bad++;
 				fprintf(out, "checksum page %llu of device %u, copy %u (%s offset %llu): damaged (%s)\n",
 					(unsigned long long)p, d, copy, m->env.dev[cd->host].d_path,
 					(unsigned long long)page_off(cs, cd, p, copy),
-					c == 0 ? "the newest copy: data of chunk slots "
-						 "in it reads as EIO"
+					c == 0 ? "the newest copy: blocks of these chunk slots "
+						 "written since the older checkpoint read as EIO"
 					       : "the older copy: redundancy lost");
 				if (c == 0)
 					fprintf(out, "  slots %llu..%llu of device %u\n",

@@ -140,6 +140,8 @@ uint64_t tfs_pool_seed(const uint8_t uuid[16]);
  *   u64 prev tail seq, u32 prev tail device, u64 prev tail slot, u64 prev head
  *                  (the log of checkpoint gen - 1: segments from its tail to
  *                  this tail are kept until the next checkpoint),
+ *   u32 tail mirror device, u64 tail mirror slot, u32 prev tail mirror
+ *   device, u64 prev tail mirror slot (every segment has two copies),
  *   u32 zoned device counters, then per counter u32 device, u64 user bytes,
  *   u64 device bytes (write amplification).
  */
@@ -157,6 +159,8 @@ struct tfs_ckh {
 	uint32_t ptail_dev;
 	uint64_t ptail_slot;
 	uint64_t phead;
+	uint32_t tail_dev2, ptail_dev2;
+	uint64_t tail_slot2, ptail_slot2;
 	uint32_t nzstat;
 	struct {
 		uint32_t dev;
@@ -206,11 +210,14 @@ enum tfs_jrec {
 
 /*
  * TFS_J_CHUNK payload: u64 ino, u64 idx, u16 dev, u8 flags (TFS_CF_*),
- * u64 slot, u32 blocks per chunk, u64[W] data mask, u64[W] checksum mask,
- * u32 checksum per block set in the checksum mask (W = blocks / 64, at
- * least 1).  A chunk that moved carries all its checksums.
+ * u64 slot, u32 blocks per chunk, u64[W] data mask, with TFS_CF_INTENT
+ * u64[W] intent mask, u64[W] checksum mask, u32 checksum per block set in
+ * the checksum mask (W = blocks / 64, at least 1).  A chunk that moved
+ * carries all its checksums.
  */
-#define TFS_CF_INTENT 1u /* blocks may be overwritten in place (write intent) */
+#define TFS_CF_INTENT 1u /* the blocks of the intent mask may be overwritten in
+			  * place (write intent): after a crash they are
+			  * re-checksummed if they no longer match */
 
 /* ---------------------------------------------------------------- metadata log */
 
@@ -226,10 +233,14 @@ enum tfs_jrec {
  * it grows forever and names one byte of the log.  Segment seq lives in the
  * chunk slot the previous segment's header names.
  *
+ * Every segment is written twice, to two chunk slots (on two devices when
+ * the pool has two that take metadata): the copies are byte for byte the
+ * same, and a page that does not verify in one is read from the other.
+ *
  * Segment header (page 0 of a segment): u32 magic, u32 version, u64 seq,
  * u64 gen (the checkpoint that opened it), u32 next device, u32 zero, u64 next
- * slot, then zeros; the last 8 bytes XXH3-64 of the rest, seed pool seed ^
- * seq ^ 'S'.
+ * slot, u32 next mirror device, u32 zero, u64 next mirror slot, then zeros;
+ * the last 8 bytes XXH3-64 of the rest, seed pool seed ^ seq ^ 'S'.
  *
  * Log page (pages 1..n of a segment): u32 magic, u16 offset of the first
  * record that starts in this page (TFS_LPG_NOREC: none), u16 payload bytes
@@ -243,6 +254,8 @@ struct tfs_seg_hdr {
 	uint64_t gen;
 	uint32_t next_dev;
 	uint64_t next_slot;
+	uint32_t next_dev2;
+	uint64_t next_slot2;
 };
 void tfs_seg_encode(const struct tfs_seg_hdr *s, uint64_t pool_seed, uint8_t *out /* PAGE */);
 int tfs_seg_decode(struct tfs_seg_hdr *s, uint64_t pool_seed, const uint8_t *in);
@@ -268,7 +281,8 @@ int tfs_lpg_check(struct tfs_lpg_hdr *h, uint64_t pool_seed, uint64_t lpos, cons
  *                                name length, name
  *   TFS_L_CGROUP  (ino, g)       chunks g*64 .. g*64+63: u64 present mask,
  *                                then per present chunk u16 device, u8
- *                                flags, u64 slot, u64[W] data mask
+ *                                flags, u64 slot, u64[W] data mask, and
+ *                                with TFS_CF_INTENT u64[W] intent mask
  *   TFS_L_CSDIR   (0, k), dev    descriptors of checksum pages 256k .. +255
  *                                of device dev: u32 count, u32 cur, u32 prev
  *                                per page (TFS_CSD_*)

@@ -151,8 +151,10 @@ struct tfs_meta_ops {
 	 * dropped before the older one is tried) */
 	void (*reset)(void *ctx);
 	/* log segments: take a free chunk slot on a device written in place
-	 * (pool lock held), give one back; -ENOSPC when there is none */
-	int (*seg_alloc)(void *ctx, uint16_t *dev, uint64_t *slot);
+	 * (pool lock held), give one back; -ENOSPC when there is none.
+	 * @other: the device of the copy the new slot mirrors (another device
+	 * is preferred), or -1 */
+	int (*seg_alloc)(void *ctx, int other, uint16_t *dev, uint64_t *slot);
 	void (*seg_free)(void *ctx, uint16_t dev, uint64_t slot);
 };
 
@@ -194,6 +196,7 @@ struct tfs_meta_report {
 	unsigned int ckh_bad;	  /* checkpoint header slots damaged */
 	unsigned int log_bad;	  /* log pages (or segment headers) damaged */
 	unsigned int log_lost;	  /* of them, in the log of the loaded checkpoint */
+	unsigned int log_redund;  /* log page copies damaged whose twin is intact */
 	unsigned int jrnl_bad;	  /* journal transactions damaged */
 	unsigned int jrnl_lost;	  /* of them, live: acknowledged changes lost */
 	unsigned int cs_bad;	  /* checksum page copies damaged (fsck) */
@@ -218,6 +221,14 @@ void tfs_meta_jpend(struct tfs_meta *m, size_t bytes);
 /* 1 when what waits for the next commit is large: a caller making many
  * changes in one go commits in between (no pool lock held) */
 int tfs_meta_pending_high(const struct tfs_meta *m);
+/* no lock held, before a change: when much waits for the next commit,
+ * commit it now, so that what one commit takes stays well inside a journal
+ * half (0 or -errno) */
+int tfs_meta_throttle(struct tfs_meta *m);
+/* no lock held, after ENOSPC: if a checkpoint would give log space back
+ * (rewritten units, dead records) and something changed since the last
+ * time, take one now: 1 if it ran, 0 if not, -errno */
+int tfs_meta_reclaim(struct tfs_meta *m);
 /* something changed (for group commit) */
 void tfs_meta_changed(struct tfs_meta *m);
 /* unit @k must be written at the next checkpoint; about @est bytes */
@@ -289,6 +300,9 @@ unsigned int tfs_meta_verify(struct tfs_meta *m, FILE *out);
 /* repair: write checkpoints until both generations are whole again
  * (damaged checksum pages are rewritten, their lost entries poisoned) */
 int tfs_meta_repair(struct tfs_meta *m);
+/* read-write mount: metadata pages found damaged in one copy while loading
+ * are rewritten from the intact one; how many, or -errno */
+int tfs_meta_heal(struct tfs_meta *m);
 /* the on-media regions, one line each: "region dev offset length
  * live|stale description" (fsck.tierfs --map) */
 void tfs_meta_map(struct tfs_meta *m, FILE *out);

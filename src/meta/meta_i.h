@@ -29,10 +29,16 @@ struct jrnl {
 };
 
 /* ---------------------------------------------------------------- log */
-struct mseg {
+struct mseg {			/* a segment: its two copies */
 	uint64_t seq;
+	uint16_t dev, dev2;
+	uint64_t slot, slot2;
+};
+
+struct mheal {			/* a damaged page copy and what belongs there */
 	uint16_t dev;
-	uint64_t slot;
+	uint64_t off;
+	uint8_t *page;
 };
 
 struct mpage {		/* a sealed log page waiting to be written */
@@ -62,6 +68,10 @@ struct mlog {
 	struct mpage *out;	/* sealed, to be written */
 	size_t nout, cout;
 	uint64_t appended;	/* bytes appended by this checkpoint */
+	/* page copies found damaged while the other copy verified: rewritten
+	 * by a read-write mount (mlog_heal) */
+	struct mheal *heal;
+	size_t nheal, cheal;
 };
 
 /* ---------------------------------------------------------------- checksums */
@@ -97,6 +107,8 @@ struct cs_wpage {		/* a page written by the running checkpoint */
 	uint64_t page;
 	uint32_t newdesc;
 	uint8_t *data;
+	uint8_t *twin;		/* a page written for the first time goes to both
+				 * copies: this is the other one (else NULL) */
 	struct cs_ent **ents;	/* overlay entries merged, and their versions */
 	uint32_t *vers;
 	uint32_t nents;
@@ -117,6 +129,7 @@ struct csstore {
 	struct cs_page lru;	/* list head */
 	uint64_t cbytes, climit;
 	uint64_t hits, misses;
+	uint64_t wbytes;	/* written by the last checkpoint */
 	/* the running checkpoint's pages */
 	struct cs_wpage *wp;
 	size_t nwp;
@@ -152,6 +165,7 @@ struct tfs_meta {
 	uint32_t jnrec;
 	uint64_t jpend;
 	uint64_t change_gen;
+	uint64_t reclaim_gen;	/* change_gen at the last tfs_meta_reclaim */
 	int commit_kicked;
 
 	struct mcommit carry;	/* taken, not all written: goes first next time */
@@ -223,8 +237,11 @@ int mlog_drop_all(struct tfs_meta *m);
 void mlog_publish(struct tfs_meta *m, const struct tfs_ckh *h);
 uint64_t mlog_tail_lpos(const struct tfs_meta *m);
 void mlog_fill_header(struct tfs_meta *m, struct tfs_ckh *h);
-/* fsck: verify the logs of @h and of the checkpoint before it */
+/* fsck: verify both copies of the logs of @h and of the checkpoint before it */
 unsigned int mlog_verify(struct tfs_meta *m, const struct tfs_ckh *h, FILE *out);
+/* rewrite the damaged page copies found while loading from their intact
+ * twins; how many */
+int mlog_heal(struct tfs_meta *m);
 void mlog_map(struct tfs_meta *m, const struct tfs_ckh *h, FILE *out);
 
 /* csum.c */

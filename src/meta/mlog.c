@@ -86,10 +86,47 @@ static uint64_t seg_off(const struct tfs_meta *m, uint16_t dev, uint64_t slot)
 }
 
 /* a slot that can hold a segment */
-static int seg_valid(const struct tfs_meta *m, uint32_t dev, uint64_t slot)
+static int slot_valid(const struct tfs_meta *m, uint32_t dev, uint64_t slot)
 {
 	return dev < m->ndev && slot < m->sb.s_dev[dev].sd_nslots &&
 	       m->sb.s_dev[dev].sd_class != TFS_CLASS_ZNS;
+}
+
+/* two distinct slots that can hold the copies of a segment */
+static int seg_valid(const struct tfs_meta *m, const struct mseg *s)
+{
+	return slot_valid(m, s->dev, s->slot) && slot_valid(m, s->dev2, s->slot2) &&
+	       (s->dev != s->dev2 || s->slot != s->slot2);
+}
+
+/* copy @c (0, 1) of segment @s: its device and offset */
+static uint16_t copy_dev(const struct mseg *s, unsigned int c)
+{
+	return c ? s->dev2 : s->dev;
+}
+
+static uint64_t copy_off(const struct tfs_meta *m, const struct mseg *s, unsigned int c)
+{
+	return c ? seg_off(m, s->dev2, s->slot2) : seg_off(m, s->dev, s->slot);
+}
+
+static void seg_free2(struct tfs_meta *m, const struct mseg *s)
+{
+	m->env.ops->seg_free(m->env.ctx, s->dev, s->slot);
+	m->env.ops->seg_free(m->env.ctx, s->dev2, s->slot2);
+}
+
+/* both slots of a new segment */
+static int seg_alloc2(struct tfs_meta *m, struct mseg *s)
+{
+	int ret = m->env.ops->seg_alloc(m->env.ctx, -1, &s->dev, &s->slot);
+
+	if (ret < 0)
+		return ret;
+	ret = m->env.ops->seg_alloc(m->env.ctx, s->dev, &s->dev2, &s->slot2);
+	if (ret < 0)
+		m->env.ops->seg_free(m->env.ctx, s->dev, s->slot);
+	return ret;
 }
 
 int mlog_init(struct tfs_meta *m)
@@ -114,6 +151,9 @@ void mlog_reset(struct tfs_meta *m)
 	l->have_next = 0;
 	l->head = l->phead = 0;
 	l->ndefer = l->nclean = 0;
+	for (i = 0; i < l->nheal; i++)
+		tfs_io_free(l->heal[i].page);
+	l->nheal = 0;
 }
 
 void mlog_free(struct tfs_meta *m)
@@ -125,6 +165,7 @@ void mlog_free(struct tfs_meta *m)
 	free(l->defer);
 	free(l->clean);
 	free(l->out);
+	free(l->heal);
 	tfs_io_free(l->page);
 	memset(l, 0, sizeof(*l));
 }
@@ -252,58 +293,164 @@ static int emit_apply(struct tfs_meta *m, const uint8_t *rec, size_t len, uint64
 	return 0;
 }
 
-/* read pages [p0, p1) of segment @s into @buf (page-indexed) */
-static int seg_read(struct tfs_meta *m, const struct mseg *s, uint32_t p0, uint32_t p1, uint8_t *buf)
+/* read pages [p0, p1) of copy @c of segment @s into @buf (page-indexed) */
+static int seg_read(struct tfs_meta *m, const struct mseg *s, unsigned int c, uint32_t p0,
+		    uint32_t p1, uint8_t *buf)
 {
 	if (p1 <= p0)
 		return 0;
-	return meta_io(&m->env.dev[s->dev], TFS_IO_READ, buf + (size_t)p0 * PAGE,
-		       (size_t)(p1 - p0) * PAGE, seg_off(m, s->dev, s->slot) + (uint64_t)p0 * PAGE);
+	return meta_io(&m->env.dev[copy_dev(s, c)], TFS_IO_READ, buf + (size_t)p0 * PAGE,
+		       (size_t)(p1 - p0) * PAGE, copy_off(m, s, c) + (uint64_t)p0 * PAGE);
+}
+
+/* page @p of segment @s verifies (no later than checkpoint @gen); for a
+ * header, *@sh gets it */
+static int page_ok(struct tfs_meta *m, const struct mseg *s, uint32_t p, const uint8_t *pg,
+		   uint64_t gen, struct tfs_seg_hdr *sh)
+{
+	struct tfs_lpg_hdr ph;
+
+	if (p == 0) {
+		struct mseg n;
+
+		if (tfs_seg_decode(sh, m->seed, pg) < 0 || sh->seq != s->seq || sh->gen > gen)
+			return 0;
+		n = (struct mseg){ s->seq + 1, (uint16_t)sh->next_dev, (uint16_t)sh->next_dev2,
+				   sh->next_slot, sh->next_slot2 };
+		return seg_valid(m, &n);
+	}
+	return tfs_lpg_check(&ph, m->seed, s->seq * m->log.segsize + (uint64_t)p * PAGE, pg) == 0 &&
+	       ph.gen <= gen;
+}
+
+/* copy @c of page @p of @s is damaged, its twin @good is intact: say so,
+ * and remember it for mlog_heal */
+static void redundancy_lost(struct tfs_meta *m, const struct mseg *s, unsigned int c, uint32_t p,
+			    const uint8_t *good, FILE *out)
+{
+	static struct tfs_ratelimit rl = TFS_RATELIMIT_INIT;
+	struct mlog *l = &m->log;
+	uint16_t dev = copy_dev(s, c);
+	uint64_t off = copy_off(m, s, c) + (uint64_t)p * PAGE;
+
+	m->rep.log_redund++;
+	if (out)
+		fprintf(out, "log %s of segment %llu, copy %u (%s offset %llu): damaged; the other copy is intact\n",
+			p ? "page" : "segment header", (unsigned long long)s->seq, c + 1,
+			m->env.dev[dev].d_path, (unsigned long long)off);
+	else
+		tfs_log_rl(&rl, TFS_LOG_WARN,
+			   "metadata log page at %s offset %llu is damaged; its other copy is intact",
+			   m->env.dev[dev].d_path, (unsigned long long)off);
+	for (size_t i = 0; i < l->nheal; i++)
+		if (l->heal[i].dev == dev && l->heal[i].off == off)
+			return;
+	if (l->nheal == l->cheal) {
+		size_t cap = l->cheal ? 2 * l->cheal : 16;
+		struct mheal *n;
+
+		if (cap > 4096)
+			return; /* fsck.tierfs -y rewrites the rest */
+		n = realloc(l->heal, cap * sizeof(*n));
+		if (!n)
+			return;
+		l->heal = n;
+		l->cheal = cap;
+	}
+	l->heal[l->nheal].page = tfs_io_alloc(PAGE);
+	if (!l->heal[l->nheal].page)
+		return;
+	memcpy(l->heal[l->nheal].page, good, PAGE);
+	l->heal[l->nheal].dev = dev;
+	l->heal[l->nheal].off = off;
+	l->nheal++;
 }
 
 /*
- * Walk the log of @h from its tail to @end: verify every segment header and
- * page, hand each page's payload to @a (NULL: only verify).  @segs: push the
- * segments into the log's list.  Returns 0, -EUCLEAN (damage: *where says
- * which lpos), -errno.  With @salvage, damaged pages are skipped.
+ * Pages [0, @plim) of segment @s into @buf, each from a copy where it
+ * verifies; @both: read and check both copies of every page (fsck), else
+ * the second copy of a page only when the first fails.  *@okp[p]: page p
+ * verified in one copy.  Returns 0 or -errno (I/O on both copies).
  */
-static int walk(struct tfs_meta *m, uint64_t seq, uint16_t dev, uint64_t slot, uint64_t end,
-		uint64_t gen, struct rasm *a, int segs, int salvage, FILE *out, unsigned int *bad,
+static int seg_get(struct tfs_meta *m, const struct mseg *s, uint32_t plim, uint64_t gen, int both,
+		   uint8_t *buf, uint8_t *tmp, uint8_t *okp, struct tfs_seg_hdr *sh, FILE *out)
+{
+	int r0, r1 = -1;
+	uint32_t p;
+
+	r0 = seg_read(m, s, 0, 0, plim, buf);
+	if (both)
+		r1 = seg_read(m, s, 1, 0, plim, tmp);
+	if (r0 < 0 && r1 < 0 && both)
+		return r0;
+	for (p = 0; p < plim; p++) {
+		uint8_t *pg = buf + (size_t)p * PAGE, *twin = tmp + (size_t)p * PAGE;
+		struct tfs_seg_hdr h2;
+		int ok0 = r0 == 0 && page_ok(m, s, p, pg, gen, sh), ok1;
+
+		if (!both && !ok0)
+			r1 = seg_read(m, s, 1, p, p + 1, tmp);
+		ok1 = (both || !ok0) && r1 == 0 && page_ok(m, s, p, twin, gen, ok0 ? &h2 : sh);
+		okp[p] = (uint8_t)(ok0 || ok1);
+		if (!ok0 && ok1) {
+			memcpy(pg, twin, PAGE);
+			redundancy_lost(m, s, 0, p, pg, out);
+		} else if (ok0 && both && !ok1) {
+			redundancy_lost(m, s, 1, p, pg, out);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Walk the log from segment @first to lpos @end: verify every segment header
+ * and page (taking each from a copy where it verifies), hand each page's
+ * payload to @a (NULL: only verify).  @segs: push the segments into the
+ * log's list.  @both: check both copies of everything (fsck), reporting to
+ * @out.  Returns 0, -EUCLEAN (damage in both copies), -errno.  With
+ * @salvage, damaged pages are skipped.
+ */
+static int walk(struct tfs_meta *m, const struct mseg *first, uint64_t end, uint64_t gen,
+		struct rasm *a, int segs, int salvage, int both, FILE *out, unsigned int *bad,
 		struct mseg *last_next)
 {
 	uint32_t npages = m->log.segsize / PAGE, p, plim;
-	uint8_t *buf = tfs_io_alloc(m->log.segsize);
+	uint8_t *buf = tfs_io_alloc(m->log.segsize), *tmp = tfs_io_alloc(m->log.segsize);
+	uint8_t *okp = malloc(npages);
+	struct mseg s = *first;
 	struct tfs_seg_hdr sh;
 	int ret = 0;
 
-	if (!buf)
-		return -ENOMEM;
-	while (seq * m->log.segsize < end) {
-		struct mseg s = { seq, dev, slot };
-		uint64_t base = seq * m->log.segsize;
+	if (!buf || !tmp || !okp) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	while (s.seq * m->log.segsize < end) {
+		uint64_t base = s.seq * m->log.segsize;
 
-		if (!seg_valid(m, dev, slot)) {
+		if (!seg_valid(m, &s)) {
 			ret = -EUCLEAN;
-			meta_problem(m, "log segment %llu: slot %llu of device %u cannot hold it",
-				     (unsigned long long)seq, (unsigned long long)slot, dev);
+			meta_problem(m, "log segment %llu: slots %llu of device %u and %llu of device %u cannot hold it",
+				     (unsigned long long)s.seq, (unsigned long long)s.slot, s.dev,
+				     (unsigned long long)s.slot2, s.dev2);
 			break;
 		}
 		plim = end - base >= m->log.segsize ? npages : (uint32_t)((end - base + PAGE - 1) / PAGE);
-		ret = seg_read(m, &s, 0, plim, buf);
+		ret = seg_get(m, &s, plim, gen, both, buf, tmp, okp, &sh, out);
 		if (ret < 0)
 			break;
-		if (tfs_seg_decode(&sh, m->seed, buf) < 0 || sh.seq != seq || sh.gen > gen ||
-		    !seg_valid(m, sh.next_dev, sh.next_slot)) {
+		if (!okp[0]) {
 			/* without its header the chain is broken: nothing after it
 			 * can be found */
 			if (bad)
 				(*bad)++;
 			if (out)
-				fprintf(out, "log segment %llu (device %u, slot %llu): header damaged\n",
-					(unsigned long long)seq, dev, (unsigned long long)slot);
-			meta_problem(m, "metadata log segment %llu (%s, offset %llu) has a damaged header",
-				     (unsigned long long)seq, m->env.dev[dev].d_path,
-				     (unsigned long long)seg_off(m, dev, slot));
+				fprintf(out, "log segment %llu (device %u slot %llu, device %u slot %llu): header damaged in both copies\n",
+					(unsigned long long)s.seq, s.dev, (unsigned long long)s.slot,
+					s.dev2, (unsigned long long)s.slot2);
+			meta_problem(m, "metadata log segment %llu (%s offset %llu and its copy) has a damaged header",
+				     (unsigned long long)s.seq, m->env.dev[s.dev].d_path,
+				     (unsigned long long)copy_off(m, &s, 0));
 			ret = -EUCLEAN;
 			break;
 		}
@@ -316,16 +463,16 @@ static int walk(struct tfs_meta *m, uint64_t seq, uint16_t dev, uint64_t slot, u
 			struct tfs_lpg_hdr ph;
 			uint64_t lpos = base + (uint64_t)p * PAGE;
 
-			if (tfs_lpg_check(&ph, m->seed, lpos, buf + (size_t)p * PAGE) < 0 || ph.gen > gen) {
+			if (!okp[p]) {
 				if (bad)
 					(*bad)++;
 				if (out)
-					fprintf(out, "log page at lpos %llu (device %u offset %llu): damaged\n",
-						(unsigned long long)lpos, dev,
-						(unsigned long long)(seg_off(m, dev, slot) + (uint64_t)p * PAGE));
-				meta_problem(m, "metadata log page at %s offset %llu is damaged",
-					     m->env.dev[dev].d_path,
-					     (unsigned long long)(seg_off(m, dev, slot) + (uint64_t)p * PAGE));
+					fprintf(out, "log page at lpos %llu (device %u offset %llu and its copy): damaged in both copies\n",
+						(unsigned long long)lpos, s.dev,
+						(unsigned long long)(copy_off(m, &s, 0) + (uint64_t)p * PAGE));
+				meta_problem(m, "metadata log page at %s offset %llu is damaged, and so is its copy",
+					     m->env.dev[s.dev].d_path,
+					     (unsigned long long)(copy_off(m, &s, 0) + (uint64_t)p * PAGE));
 				if (!salvage) {
 					ret = -EUCLEAN;
 					goto out_free;
@@ -336,6 +483,7 @@ static int walk(struct tfs_meta *m, uint64_t seq, uint16_t dev, uint64_t slot, u
 			}
 			if (!a)
 				continue;
+			tfs_lpg_check(&ph, m->seed, lpos, buf + (size_t)p * PAGE);
 			ret = rasm_feed(m, a, buf + (size_t)p * PAGE + TFS_LPG_HDR, &ph);
 			if (ret == -ENOMEM)
 				goto out_free;
@@ -343,8 +491,8 @@ static int walk(struct tfs_meta *m, uint64_t seq, uint16_t dev, uint64_t slot, u
 				if (bad)
 					(*bad)++;
 				meta_problem(m, "metadata log page at %s offset %llu holds a record that does not apply",
-					     m->env.dev[dev].d_path,
-					     (unsigned long long)(seg_off(m, dev, slot) + (uint64_t)p * PAGE));
+					     m->env.dev[s.dev].d_path,
+					     (unsigned long long)(copy_off(m, &s, 0) + (uint64_t)p * PAGE));
 				if (!salvage) {
 					ret = -EUCLEAN;
 					goto out_free;
@@ -353,16 +501,14 @@ static int walk(struct tfs_meta *m, uint64_t seq, uint16_t dev, uint64_t slot, u
 				ret = 0;
 			}
 		}
-		if (last_next) {
-			last_next->seq = seq + 1;
-			last_next->dev = (uint16_t)sh.next_dev;
-			last_next->slot = sh.next_slot;
-		}
-		seq++;
-		dev = (uint16_t)sh.next_dev;
-		slot = sh.next_slot;
+		s = (struct mseg){ s.seq + 1, (uint16_t)sh.next_dev, (uint16_t)sh.next_dev2,
+				   sh.next_slot, sh.next_slot2 };
+		if (last_next)
+			*last_next = s;
 	}
 out_free:
+	free(okp);
+	tfs_io_free(tmp);
 	tfs_io_free(buf);
 	return ret;
 }
@@ -371,14 +517,15 @@ int mlog_load(struct tfs_meta *m, const struct tfs_ckh *h, int salvage)
 {
 	struct mlog *l = &m->log;
 	struct rasm a = { .emit = emit_apply, .sync = 1 };
-	struct mseg next = { 0, 0, 0 };
+	struct mseg next = { 0, 0, 0, 0, 0 };
+	struct mseg tail = { h->tail_seq, (uint16_t)h->tail_dev, (uint16_t)h->tail_dev2,
+			     h->tail_slot, h->tail_slot2 };
 	unsigned int bad = 0;
 	int ret;
 
 	mlog_reset(m);
 	m->live = 0;
-	ret = walk(m, h->tail_seq, (uint16_t)h->tail_dev, h->tail_slot, h->head, h->gen, &a, 1,
-		   salvage, NULL, &bad, &next);
+	ret = walk(m, &tail, h->head, h->gen, &a, 1, salvage, 0, NULL, &bad, &next);
 	free(a.b);
 	m->rep.log_bad += bad;
 	m->rep.log_lost += bad;
@@ -387,7 +534,8 @@ int mlog_load(struct tfs_meta *m, const struct tfs_ckh *h, int salvage)
 	l->head = h->head;
 	l->next = next;
 	l->have_next = l->nseg > 0;
-	l->ptail = (struct mseg){ h->ptail_seq, (uint16_t)h->ptail_dev, h->ptail_slot };
+	l->ptail = (struct mseg){ h->ptail_seq, (uint16_t)h->ptail_dev, (uint16_t)h->ptail_dev2,
+				  h->ptail_slot, h->ptail_slot2 };
 	l->phead = h->phead;
 	return ret;
 }
@@ -395,37 +543,38 @@ int mlog_load(struct tfs_meta *m, const struct tfs_ckh *h, int salvage)
 int mlog_load_deferred(struct tfs_meta *m, const struct tfs_ckh *h)
 {
 	struct mlog *l = &m->log;
-	uint64_t seq = h->ptail_seq;
-	uint16_t dev = (uint16_t)h->ptail_dev;
-	uint64_t slot = h->ptail_slot;
-	uint8_t *buf;
+	struct mseg s = { h->ptail_seq, (uint16_t)h->ptail_dev, (uint16_t)h->ptail_dev2,
+			  h->ptail_slot, h->ptail_slot2 };
+	uint8_t *buf, *tmp, ok;
 	int ret = 0;
 
 	if (h->ptail_seq >= h->tail_seq || h->gen <= 1)
 		return 0;
 	buf = tfs_io_alloc(PAGE);
-	if (!buf)
-		return -ENOMEM;
-	while (seq < h->tail_seq) {
+	tmp = tfs_io_alloc(PAGE);
+	if (!buf || !tmp) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	while (s.seq < h->tail_seq) {
 		struct tfs_seg_hdr sh;
-		struct mseg s = { seq, dev, slot };
 
-		if (!seg_valid(m, dev, slot) || meta_io(&m->env.dev[dev], TFS_IO_READ, buf, PAGE,
-							seg_off(m, dev, slot)) < 0 ||
-		    tfs_seg_decode(&sh, m->seed, buf) < 0 || sh.seq != seq) {
+		if (!seg_valid(m, &s) || seg_get(m, &s, 1, h->gen, 0, buf, tmp, &ok, &sh, NULL) < 0 ||
+		    !ok) {
 			/* only the older checkpoint needed it */
 			tfs_warn("the log of the previous checkpoint is damaged at segment %llu: that checkpoint is no longer usable",
-				 (unsigned long long)seq);
+				 (unsigned long long)s.seq);
 			m->rep.log_bad++;
 			break;
 		}
 		ret = list_add(&l->defer, &l->ndefer, &l->cdefer, &s);
 		if (ret < 0)
 			break;
-		seq++;
-		dev = (uint16_t)sh.next_dev;
-		slot = sh.next_slot;
+		s = (struct mseg){ s.seq + 1, (uint16_t)sh.next_dev, (uint16_t)sh.next_dev2,
+				   sh.next_slot, sh.next_slot2 };
 	}
+out_free:
+	tfs_io_free(tmp);
 	tfs_io_free(buf);
 	return ret;
 }
@@ -476,32 +625,36 @@ static int seg_open(struct tfs_meta *m)
 
 	if (!l->have_next) {
 		/* a new pool: the first segment */
-		ret = m->env.ops->seg_alloc(m->env.ctx, &s.dev, &s.slot);
+		ret = seg_alloc2(m, &s);
 		if (ret < 0)
 			return ret;
 		s.seq = l->cur / l->segsize;
 	} else {
 		s = l->next;
 	}
-	ret = m->env.ops->seg_alloc(m->env.ctx, &n.dev, &n.slot);
+	ret = seg_alloc2(m, &n);
 	if (ret < 0) {
-		tfs_err("metadata log: no free slot for a segment: %s", strerror(-ret));
+		tfs_err("metadata log: no free slots for a segment: %s", strerror(-ret));
 		if (!l->have_next)
-			m->env.ops->seg_free(m->env.ctx, s.dev, s.slot);
+			seg_free2(m, &s);
 		return ret;
 	}
 	n.seq = s.seq + 1;
 	ret = seg_push(l, &s);
 	if (ret < 0) {
-		m->env.ops->seg_free(m->env.ctx, n.dev, n.slot);
+		seg_free2(m, &n);
 		return ret;
 	}
 	sh.seq = s.seq;
 	sh.gen = l->gen;
 	sh.next_dev = n.dev;
 	sh.next_slot = n.slot;
+	sh.next_dev2 = n.dev2;
+	sh.next_slot2 = n.slot2;
 	tfs_seg_encode(&sh, m->seed, l->page);
-	ret = out_add(l, l->page, s.dev, seg_off(m, s.dev, s.slot));
+	ret = out_add(l, l->page, s.dev, copy_off(m, &s, 0));
+	if (ret == 0)
+		ret = out_add(l, l->page, s.dev2, copy_off(m, &s, 1));
 	l->next = n;
 	l->have_next = 1;
 	l->cur = s.seq * l->segsize + PAGE;
@@ -532,6 +685,7 @@ static int page_close(struct tfs_meta *m)
 	struct tfs_lpg_hdr h = { .first = l->pfirst, .used = (uint16_t)(l->cur - start - TFS_LPG_HDR),
 				 .lpos = start, .gen = l->gen };
 	struct mseg *s = seg_of(l, start);
+	int ret;
 
 	if (!s) {
 		tfs_err("metadata log: page at %llu has no segment", (unsigned long long)start);
@@ -540,7 +694,10 @@ static int page_close(struct tfs_meta *m)
 	tfs_lpg_seal(&h, m->seed, l->page);
 	l->cur = start + PAGE;
 	l->appended += PAGE;
-	return out_add(l, l->page, s->dev, seg_off(m, s->dev, s->slot) + (start - s->seq * l->segsize));
+	ret = out_add(l, l->page, s->dev, copy_off(m, s, 0) + (start - s->seq * l->segsize));
+	if (ret == 0)
+		ret = out_add(l, l->page, s->dev2, copy_off(m, s, 1) + (start - s->seq * l->segsize));
+	return ret;
 }
 
 static int page_is_open(const struct mlog *l)
@@ -646,16 +803,22 @@ void mlog_fill_header(struct tfs_meta *m, struct tfs_ckh *h)
 		h->tail_seq = t->seq;
 		h->tail_dev = t->dev;
 		h->tail_slot = t->slot;
+		h->tail_dev2 = t->dev2;
+		h->tail_slot2 = t->slot2;
 	} else {
 		h->tail_seq = l->next.seq;
 		h->tail_dev = l->next.dev;
 		h->tail_slot = l->next.slot;
+		h->tail_dev2 = l->next.dev2;
+		h->tail_slot2 = l->next.slot2;
 	}
 	h->head = l->cur > l->head ? l->cur : l->head;
 	/* the previous checkpoint's log: from its tail */
 	h->ptail_seq = m->ck.gen ? m->ck.tail_seq : h->tail_seq;
 	h->ptail_dev = m->ck.gen ? m->ck.tail_dev : h->tail_dev;
 	h->ptail_slot = m->ck.gen ? m->ck.tail_slot : h->tail_slot;
+	h->ptail_dev2 = m->ck.gen ? m->ck.tail_dev2 : h->tail_dev2;
+	h->ptail_slot2 = m->ck.gen ? m->ck.tail_slot2 : h->tail_slot2;
 	h->phead = m->ck.gen ? m->ck.head : 0;
 }
 
@@ -665,7 +828,7 @@ void mlog_publish(struct tfs_meta *m, const struct tfs_ckh *h)
 	size_t i;
 
 	for (i = 0; i < l->ndefer; i++)
-		m->env.ops->seg_free(m->env.ctx, l->defer[i].dev, l->defer[i].slot);
+		seg_free2(m, &l->defer[i]);
 	free(l->defer);
 	l->defer = l->clean;
 	l->ndefer = l->nclean;
@@ -673,7 +836,8 @@ void mlog_publish(struct tfs_meta *m, const struct tfs_ckh *h)
 	l->clean = NULL;
 	l->nclean = l->cclean = 0;
 	l->head = h->head;
-	l->ptail = (struct mseg){ h->ptail_seq, (uint16_t)h->ptail_dev, h->ptail_slot };
+	l->ptail = (struct mseg){ h->ptail_seq, (uint16_t)h->ptail_dev, (uint16_t)h->ptail_dev2,
+				  h->ptail_slot, h->ptail_slot2 };
 	l->phead = h->phead;
 }
 
@@ -740,24 +904,27 @@ static int collect_hdrs(const uint8_t *pl, const struct tfs_lpg_hdr *h, struct c
 /* the records whose headers lie in segment @s (read from the media) */
 static int seg_records(struct tfs_meta *m, const struct mseg *s, struct collect *c)
 {
-	uint32_t npages = m->log.segsize / PAGE, p;
-	uint8_t *buf = tfs_io_alloc(m->log.segsize);
+	uint32_t npages = m->log.segsize / PAGE, p, plim = npages;
+	uint8_t *buf = tfs_io_alloc(m->log.segsize), *tmp = tfs_io_alloc(m->log.segsize);
+	uint8_t *okp = malloc(npages);
 	struct tfs_seg_hdr sh;
 	uint64_t skip = 0;
 	int sync = 1, ret;
 
-	if (!buf)
-		return -ENOMEM;
-	ret = seg_read(m, s, 0, npages, buf);
-	if (ret == 0 && (tfs_seg_decode(&sh, m->seed, buf) < 0 || sh.seq != s->seq))
+	if (!buf || !tmp || !okp) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	if (s->seq * m->log.segsize + m->log.segsize > m->log.head)
+		plim = (uint32_t)((m->log.head - s->seq * m->log.segsize + PAGE - 1) / PAGE);
+	ret = seg_get(m, s, plim, UINT64_MAX, 0, buf, tmp, okp, &sh, NULL);
+	if (ret == 0 && !okp[0])
 		ret = -EUCLEAN;
-	for (p = 1; p < npages && ret == 0; p++) {
+	for (p = 1; p < plim && ret == 0; p++) {
 		struct tfs_lpg_hdr ph;
 		uint64_t lpos = s->seq * m->log.segsize + (uint64_t)p * PAGE;
 
-		if (lpos >= m->log.head)
-			break;
-		if (tfs_lpg_check(&ph, m->seed, lpos, buf + (size_t)p * PAGE) < 0) {
+		if (!okp[p] || tfs_lpg_check(&ph, m->seed, lpos, buf + (size_t)p * PAGE) < 0) {
 			ret = -EUCLEAN;
 			break;
 		}
@@ -765,6 +932,9 @@ static int seg_records(struct tfs_meta *m, const struct mseg *s, struct collect 
 		if (ret == -EINVAL)
 			ret = -EUCLEAN;
 	}
+out_free:
+	free(okp);
+	tfs_io_free(tmp);
 	tfs_io_free(buf);
 	return ret;
 }
@@ -839,43 +1009,85 @@ int mlog_clean(struct tfs_meta *m)
 
 unsigned int mlog_verify(struct tfs_meta *m, const struct tfs_ckh *h, FILE *out)
 {
-	unsigned int bad = 0;
+	struct mseg tail = { h->tail_seq, (uint16_t)h->tail_dev, (uint16_t)h->tail_dev2,
+			     h->tail_slot, h->tail_slot2 };
+	struct mseg ptail = { h->ptail_seq, (uint16_t)h->ptail_dev, (uint16_t)h->ptail_dev2,
+			      h->ptail_slot, h->ptail_slot2 };
+	unsigned int bad = 0, redund = m->rep.log_redund;
 	int ret;
 
-	/* the newer checkpoint's log was verified by the load; the older one
-	 * also runs through the segments cleaned since */
+	/* both copies of the newer checkpoint's log (the load read one of
+	 * each), and of the segments only the older one still runs through */
+	ret = walk(m, &tail, h->head, h->gen, NULL, 0, 1, 1, out, &bad, NULL);
+	if (ret < 0 && !bad)
+		bad++;
 	if (h->gen > 1 && h->ptail_seq < h->tail_seq) {
-		ret = walk(m, h->ptail_seq, (uint16_t)h->ptail_dev, h->ptail_slot,
-			   h->tail_seq * m->log.segsize, h->gen, NULL, 0, 1, out, &bad, NULL);
+		ret = walk(m, &ptail, h->tail_seq * m->log.segsize, h->gen, NULL, 0, 1, 1, out, &bad,
+			   NULL);
 		if (ret < 0 && !bad)
 			bad++;
 	}
-	return bad;
+	return bad + (m->rep.log_redund - redund);
+}
+
+int mlog_heal(struct tfs_meta *m)
+{
+	struct mlog *l = &m->log;
+	size_t i, n = l->nheal;
+	int ret = 0;
+
+	for (i = 0; i < l->nheal && ret == 0; i++)
+		ret = meta_io(&m->env.dev[l->heal[i].dev], TFS_IO_WRITE, l->heal[i].page, PAGE,
+			      l->heal[i].off);
+	if (ret == 0)
+		ret = meta_flush_dirty(m);
+	for (i = 0; i < l->nheal; i++)
+		tfs_io_free(l->heal[i].page);
+	l->nheal = 0;
+	if (ret < 0) {
+		tfs_err("rewriting damaged metadata log pages from their copies failed: %s",
+			strerror(-ret));
+		return ret;
+	}
+	if (n)
+		tfs_info("rewrote %zu damaged metadata log page%s from %s intact cop%s", n,
+			 n == 1 ? "" : "s", n == 1 ? "its" : "their", n == 1 ? "y" : "ies");
+	return (int)n;
+}
+
+static void map_seg(struct tfs_meta *m, const struct mseg *s, uint64_t head, uint64_t phead,
+		    int older_only, FILE *out)
+{
+	struct mlog *l = &m->log;
+	uint64_t base = s->seq * l->segsize;
+	uint32_t p, npages = l->segsize / PAGE;
+	unsigned int c;
+
+	for (c = 0; c < 2; c++) {
+		uint16_t dev = copy_dev(s, c);
+		uint64_t off = copy_off(m, s, c);
+
+		fprintf(out, "logseg %u %llu %u live segment %llu header, copy %u%s\n", dev,
+			(unsigned long long)off, PAGE, (unsigned long long)s->seq, c + 1,
+			older_only ? " (older checkpoint only)" : "");
+		for (p = 1; p < npages && (older_only || base + (uint64_t)p * PAGE < head); p++)
+			fprintf(out, "logpage %u %llu %u live lpos %llu, copy %u%s\n", dev,
+				(unsigned long long)(off + (uint64_t)p * PAGE), PAGE,
+				(unsigned long long)(base + (uint64_t)p * PAGE), c + 1,
+				older_only ? " (older checkpoint only)"
+				: base + (uint64_t)p * PAGE >= phead ? " (newest checkpoint only)" : "");
+	}
 }
 
 void mlog_map(struct tfs_meta *m, const struct tfs_ckh *h, FILE *out)
 {
 	struct mlog *l = &m->log;
 	size_t i;
-	uint32_t p, npages = l->segsize / PAGE;
 
 	for (i = 0; i < l->ndefer; i++)
-		fprintf(out, "log %u %llu %u live segment %llu (older checkpoint only)\n",
-			l->defer[i].dev, (unsigned long long)seg_off(m, l->defer[i].dev, l->defer[i].slot),
-			l->segsize, (unsigned long long)l->defer[i].seq);
-	for (i = 0; i < l->nseg; i++) {
-		const struct mseg *s = seg_at(l, i);
-		uint64_t base = s->seq * l->segsize;
-
-		fprintf(out, "logseg %u %llu %u live segment %llu header\n", s->dev,
-			(unsigned long long)seg_off(m, s->dev, s->slot), PAGE,
-			(unsigned long long)s->seq);
-		for (p = 1; p < npages && base + (uint64_t)p * PAGE < h->head; p++)
-			fprintf(out, "logpage %u %llu %u live lpos %llu%s\n", s->dev,
-				(unsigned long long)(seg_off(m, s->dev, s->slot) + (uint64_t)p * PAGE),
-				PAGE, (unsigned long long)(base + (uint64_t)p * PAGE),
-				base + (uint64_t)p * PAGE >= h->phead ? " (newest checkpoint only)" : "");
-	}
+		map_seg(m, &l->defer[i], h->head, h->phead, 1, out);
+	for (i = 0; i < l->nseg; i++)
+		map_seg(m, seg_at(l, i), h->head, h->phead, 0, out);
 }
 
 int mlog_drop_all(struct tfs_meta *m)

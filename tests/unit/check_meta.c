@@ -5,6 +5,7 @@
  * (names, types, sizes, link counts, content hashes, symlinks, xattrs) is
  * what must survive. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,13 +104,15 @@ START_TEST(test_incremental)
 	}
 	ck_assert_int_eq(tfs_meta_checkpoint(fs->meta, 0), 0);
 	tfs_meta_stats(fs->meta, &st);
-	first = st.ckpt_bytes_last;
-	/* one file changed: the next checkpoint writes a few pages */
+	first = st.log_live;
+	/* one file changed: the next checkpoint writes a few pages (two copies
+	 * of each log page, a checksum page or two, the header), not the
+	 * state */
 	tp_file(fs, TFS_ROOT_INO, "one-more", 5000, 1);
 	ck_assert_int_eq(tfs_meta_checkpoint(fs->meta, 0), 0);
 	tfs_meta_stats(fs->meta, &st);
 	ck_assert_uint_gt(first, 300000);
-	ck_assert_uint_le(st.ckpt_bytes_last, 8 * TFS_LOG_PAGE);
+	ck_assert_uint_le(st.ckpt_bytes_last, (2 * 8 + 4 + 1) * TFS_LOG_PAGE);
 	tp_unmount(fs);
 }
 END_TEST
@@ -162,8 +165,9 @@ START_TEST(test_damaged_newest_checkpoint)
 	char *want, *got;
 	unsigned int pass;
 
-	for (pass = 0; pass < 2; pass++) {
+	for (pass = 0; pass < 3; pass++) {
 		const struct tfs_meta_report *r;
+		char lpos[64] = "";
 
 		tp_make(path, TFS_CLASS_BLOCK, 128u << 20, 16, 1u << 20);
 		fs = tp_open(path, 0);
@@ -172,39 +176,63 @@ START_TEST(test_damaged_newest_checkpoint)
 		populate(fs, 2);
 		ck_assert_int_eq(tfs_commit(fs), 0);
 		want = tp_manifest(fs);
+		ck_assert_int_eq(tfs_meta_checkpoint(fs->meta, 0), 0);
 		if (pass == 0) {
 			/* the header of the newest checkpoint, after unmounting */
-			uint64_t gen;
 			struct tfs_meta_stats st;
 
-			ck_assert_int_eq(tfs_meta_checkpoint(fs->meta, 0), 0);
 			tfs_meta_stats(fs->meta, &st);
-			gen = st.gen;
 			tp_crash(fs);
-			tp_flip(path, TFS_META_START + (gen % 2) * TFS_CKH_SIZE + 100);
+			tp_flip(path, TFS_META_START + (st.gen % 2) * TFS_CKH_SIZE + 100);
 		} else {
-			/* a log page written by the newest checkpoint only */
-			unsigned int n;
+			/* a log page written by the newest checkpoint only: both
+			 * copies (the checkpoint is lost), or one (its twin
+			 * stands in, and a read-write open rewrites it) */
+			unsigned int n = tp_regions_match(fs, "logpage", "copy 1 (newest checkpoint only)",
+							  offs, lens, 64);
+			char *buf = NULL;
+			size_t blen = 0;
+			FILE *f = open_memstream(&buf, &blen);
+			char *at;
 
-			ck_assert_int_eq(tfs_meta_checkpoint(fs->meta, 0), 0);
-			n = tp_regions(fs, "logpage", offs, lens, 64);
 			ck_assert_uint_gt(n, 0);
+			n = n < 64 ? n : 64;
+			tfs_meta_map(fs->meta, f);
+			fclose(f);
+			/* the lpos of that page, to find its other copy */
+			snprintf(lpos, sizeof(lpos), " %llu 4096 live lpos ", (unsigned long long)offs[n - 1]);
+			at = strstr(buf, lpos);
+			ck_assert_ptr_nonnull(at);
+			snprintf(lpos, sizeof(lpos), "lpos %llu, copy 2",
+				 strtoull(at + strlen(lpos), NULL, 10));
+			free(buf);
 			tp_crash(fs);
-			tp_flip(path, offs[n - 1 < 64 ? n - 1 : 63] + 200);
+			tp_flip(path, offs[n - 1] + 200);
+		}
+		if (pass == 1) {
+			fs = tp_open(path, TFS_OPEN_NOREPAIR);
+			ck_assert_uint_eq(tp_regions_match(fs, "logpage", lpos, offs, lens, 64), 1);
+			tp_crash(fs);
+			tp_flip(path, offs[0] + 300);
 		}
 		fs = tp_open(path, 0);
 		r = tfs_meta_report(fs->meta);
-		ck_assert(r->older || r->ckh_bad);
+		if (pass < 2)
+			ck_assert(r->older || r->ckh_bad);
+		else
+			ck_assert(!r->older && !r->ckh_bad && r->log_redund == 1);
 		ck_assert(!tfs_meta_lossy(fs->meta));
 		got = tp_manifest(fs);
 		ck_assert_str_eq(got, want);
 		free(got);
-		/* the mount wrote a checkpoint over the damage: all whole again */
+		/* the mount wrote a checkpoint over the damage, or the intact
+		 * copy over the damaged one: all whole again */
 		ck_assert_uint_eq(tfs_meta_verify(fs->meta, stdout), 0);
 		tp_unmount(fs);
 		fs = tp_open(path, 0);
 		got = tp_manifest(fs);
 		ck_assert_str_eq(got, want);
+		ck_assert_uint_eq(tfs_meta_report(fs->meta)->log_redund, 0);
 		free(got);
 		free(want);
 		tp_unmount(fs);
@@ -258,42 +286,103 @@ START_TEST(test_journal_damage)
 }
 END_TEST
 
-/* a flipped checksum page: the chunks it covers read as EIO, never wrong
- * data; other files are fine; verify names the page */
+/* checksum pages: a page written once is in both copies, so one flipped
+ * copy loses nothing; both flipped, the chunks it covers read as EIO, never
+ * wrong data, and other files are fine.  A page rewritten since has an
+ * older copy: with the newest flipped, blocks written after the older
+ * checkpoint read as EIO, the others as they are.  verify names each. */
+static unsigned int read_all(struct tfs_fs *fs, const char *name, unsigned int nchunks)
+{
+	uint8_t *buf = tfs_io_alloc(65536);
+	struct tfs_inode *in;
+	struct stat st;
+	unsigned int bad = 0, i;
+
+	ck_assert_int_eq(tfs_lookup(fs, TFS_ROOT_INO, name, &st), 0);
+	ck_assert_int_eq(tfs_open(fs, st.st_ino, &in), 0);
+	for (i = 0; i < nchunks; i++) {
+		ssize_t r = tfs_read(fs, in, (uint64_t)i * 65536, 65536, buf);
+
+		ck_assert(r == 65536 || r == -EIO);
+		if (r == 65536)
+			ck_assert(tp_check_content(buf, 65536, (uint64_t)i * 65536, 1));
+		bad += r == -EIO;
+	}
+	tfs_release(fs, in);
+	tfs_io_free(buf);
+	return bad;
+}
+
 START_TEST(test_checksum_page_damage)
 {
 	uint64_t offs[256], lens[256];
 	struct tfs_fs *fs;
-	struct tfs_inode *in;
-	struct stat st;
-	uint8_t *buf;
-	unsigned int n, bad = 0, i;
+	unsigned int n, bad;
 
 	tp_make(path, TFS_CLASS_BLOCK, 128u << 20, 16, 1u << 20);
 	fs = tp_open(path, 0);
 	tp_file(fs, TFS_ROOT_INO, "a", 4u << 20, 1);
 	tp_unmount(fs);
 	fs = tp_open(path, 0);
-	n = tp_regions(fs, "cspage", offs, lens, 256);
-	ck_assert_uint_gt(n, 1);
+	n = tp_regions_match(fs, "cspage", "device 0 page 0 ", offs, lens, 256);
+	ck_assert_uint_eq(n, 2); /* newest and its twin */
+	tp_crash(fs);
+	/* one copy */
+	tp_flip(path, offs[0] + 100);
+	fs = tp_open(path, 0);
+	ck_assert_uint_eq(tfs_meta_verify(fs->meta, stdout), 1);
+	ck_assert_uint_eq(read_all(fs, "a", 64), 0);
+	tp_crash(fs);
+	/* both */
+	tp_flip(path, offs[1] + 100);
+	fs = tp_open(path, 0);
+	ck_assert_uint_eq(tfs_meta_verify(fs->meta, stdout), 2);
+	/* the page covers a few chunks: exactly those fail */
+	bad = read_all(fs, "a", 64);
+	ck_assert_uint_gt(bad, 0);
+	ck_assert_uint_lt(bad, 64);
+	tp_crash(fs);
+	tp_remove(path);
+
+	/* rewritten: chunk 0 changes after the first checkpoint */
+	tp_make(path, TFS_CLASS_BLOCK, 128u << 20, 16, 1u << 20);
+	fs = tp_open(path, 0);
+	tp_file(fs, TFS_ROOT_INO, "a", 4u << 20, 1);
+	ck_assert_int_eq(tfs_meta_checkpoint(fs->meta, 0), 0);
+	{
+		struct tfs_inode *in;
+		struct stat st;
+		uint8_t *buf = tfs_io_alloc(4096);
+
+		memset(buf, 'z', 4096);
+		ck_assert_int_eq(tfs_lookup(fs, TFS_ROOT_INO, "a", &st), 0);
+		ck_assert_int_eq(tfs_open(fs, st.st_ino, &in), 0);
+		ck_assert_int_eq(tfs_write(fs, in, 8192, buf, 4096), 4096);
+		tfs_release(fs, in);
+		tfs_io_free(buf);
+	}
+	tp_unmount(fs);
+	fs = tp_open(path, 0);
+	n = tp_regions_match(fs, "cspage", "device 0 page 0 newest", offs, lens, 256);
+	ck_assert_uint_eq(n, 1);
 	tp_crash(fs);
 	tp_flip(path, offs[0] + 100);
 	fs = tp_open(path, 0);
-	ck_assert_uint_ge(tfs_meta_verify(fs->meta, stdout), 1);
-	ck_assert_int_eq(tfs_lookup(fs, TFS_ROOT_INO, "a", &st), 0);
-	ck_assert_int_eq(tfs_open(fs, st.st_ino, &in), 0);
-	buf = tfs_io_alloc(65536 + 8192);
-	for (i = 0; i < 64; i++) {
-		ssize_t r = tfs_read(fs, in, (uint64_t)i * 65536, 65536, buf);
+	ck_assert_uint_eq(tfs_meta_verify(fs->meta, stdout), 1);
+	{
+		uint8_t *buf = tfs_io_alloc(65536);
+		struct tfs_inode *in;
+		struct stat st;
 
-		ck_assert(r == 65536 || r == -EIO);
-		bad += r == -EIO;
+		ck_assert_int_eq(tfs_lookup(fs, TFS_ROOT_INO, "a", &st), 0);
+		ck_assert_int_eq(tfs_open(fs, st.st_ino, &in), 0);
+		ck_assert_int_eq(tfs_read(fs, in, 8192, 4096, buf), -EIO); /* written since */
+		ck_assert_int_eq(tfs_read(fs, in, 0, 8192, buf), 8192);	   /* not */
+		ck_assert(tp_check_content(buf, 8192, 0, 1));
+		ck_assert_int_eq(tfs_read(fs, in, 65536, 65536, buf), 65536);
+		tfs_release(fs, in);
+		tfs_io_free(buf);
 	}
-	/* the page covers a few chunks: exactly those fail */
-	ck_assert_uint_gt(bad, 0);
-	ck_assert_uint_lt(bad, 64);
-	tfs_io_free(buf);
-	tfs_release(fs, in);
 	tp_crash(fs);
 }
 END_TEST
@@ -394,16 +483,72 @@ START_TEST(test_big_file_free)
 	 * the chunk records until checkpoints clean them away */
 	used1 = fs->pool.alloc.a_nslots - fs->pool.alloc.a_nfree;
 	tfs_meta_stats(fs->meta, &ms);
-	ck_assert_uint_le(used1, used0 + ms.log_segments + 8);
+	ck_assert_uint_le(used1, used0 + 2 * ms.log_segments + 8); /* two copies */
 	for (i = 0; i < 3; i++)
 		ck_assert_int_eq(tfs_meta_checkpoint(fs->meta, 0), 0);
 	used1 = fs->pool.alloc.a_nslots - fs->pool.alloc.a_nfree;
-	ck_assert_uint_le(used1, used0 + 8);
+	ck_assert_uint_le(used1, used0 + 16);
 	tp_crash(fs);
 	fs = tp_open(path, 0);
 	ck_assert_int_eq(tfs_lookup(fs, TFS_ROOT_INO, "huge", &st), -ENOENT);
 	ck_assert_uint_eq(fs->pool.chunks.count, 0);
 	tp_unmount(fs);
+}
+END_TEST
+
+/* a block overwritten in place under an intent, the daemon killed before
+ * the commit: its data may be old or new, and is re-checksummed at the
+ * next open; a block of the same chunk that was not written keeps its
+ * checksum, so damage to it still reads as EIO */
+START_TEST(test_intent_reseal)
+{
+	uint8_t *buf = tfs_io_alloc(4096), *got = tfs_io_alloc(4096), junk[4096];
+	struct tfs_inode *in;
+	struct tfs_chunk *c;
+	struct tfs_fs *fs;
+	struct stat st;
+	uint64_t off1, off5;
+	int fd;
+
+	tp_make(path, TFS_CLASS_BLOCK, 64u << 20, 16, 1u << 20);
+	fs = tp_open(path, 0);
+	ck_assert_int_eq(tfs_mknod(fs, &root_ctx, TFS_ROOT_INO, "f", S_IFREG | 0644, 0, NULL, &st), 0);
+	ck_assert_int_eq(tfs_open(fs, st.st_ino, &in), 0);
+	memset(buf, 'a', 4096);
+	for (int b = 0; b < 8; b++)
+		ck_assert_int_eq(tfs_write(fs, in, (uint64_t)b * 4096, buf, 4096), 4096);
+	ck_assert_int_eq(tfs_commit(fs), 0);
+	/* an overwrite of block 1: its intent is committed before the data */
+	memset(buf, 'b', 4096);
+	ck_assert_int_eq(tfs_write(fs, in, 4096, buf, 4096), 4096);
+	c = tier_cmap_get(&in->i_map, 0);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_nonnull(tfs_intent_get(fs, c));
+	ck_assert_uint_eq(tfs_intent_get(fs, c)->i_mask[0], 1u << 1);
+	off1 = tfs_slot_off(fs, c->c_dev, c->c_slot) + 4096;
+	off5 = tfs_slot_off(fs, c->c_dev, c->c_slot) + 5 * 4096;
+	tfs_release(fs, in);
+	tp_crash(fs); /* the checksum of 'b' was never committed */
+	/* a later write that was never acknowledged lands in block 1, and
+	 * block 5 is damaged */
+	memset(junk, 'c', sizeof(junk));
+	fd = open(path, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, junk, 4096, (off_t)off1), 4096);
+	ck_assert_int_eq(pwrite(fd, junk, 16, (off_t)off5 + 100), 16);
+	close(fd);
+	fs = tp_open(path, 0);
+	ck_assert_int_eq(tfs_open(fs, st.st_ino, &in), 0);
+	ck_assert_int_eq(tfs_read(fs, in, 4096, 4096, got), 4096);
+	ck_assert(!memcmp(got, junk, 4096)); /* whatever landed, now trusted */
+	ck_assert_int_eq(tfs_read(fs, in, 5 * 4096, 4096, got), -EIO);
+	memset(buf, 'a', 4096);
+	ck_assert_int_eq(tfs_read(fs, in, 6 * 4096, 4096, got), 4096);
+	ck_assert(!memcmp(got, buf, 4096));
+	tfs_release(fs, in);
+	tp_unmount(fs);
+	tfs_io_free(buf);
+	tfs_io_free(got);
 }
 END_TEST
 
@@ -422,6 +567,7 @@ Suite *meta_suite(void)
 	tcase_add_test(tc, test_checksum_page_damage);
 	tcase_add_test(tc, test_metadata_enospc);
 	tcase_add_test(tc, test_big_file_free);
+	tcase_add_test(tc, test_intent_reseal);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -20,9 +20,14 @@ void tp_remove(const char *path);
 char *tp_manifest(struct tfs_fs *fs);
 /* make a file @name in @dir with @len bytes of content seeded by @seed */
 uint64_t tp_file(struct tfs_fs *fs, uint64_t dir, const char *name, uint64_t len, unsigned int seed);
+/* 1 if @buf holds what tp_file wrote at @off with @seed */
+int tp_check_content(const uint8_t *buf, size_t len, uint64_t off, unsigned int seed);
 /* the on-media map (fsck.tierfs --map) lines of @kind: offsets into @offs
  * (up to @max), lengths into @lens; returns how many */
 unsigned int tp_regions(struct tfs_fs *fs, const char *kind, uint64_t *offs, uint64_t *lens,
 			unsigned int max);
+/* ... only those whose line contains @has */
+unsigned int tp_regions_match(struct tfs_fs *fs, const char *kind, const char *has, uint64_t *offs,
+			      uint64_t *lens, unsigned int max);
 void tp_flip(const char *path, uint64_t off);
 #endif
