@@ -166,6 +166,8 @@ static void explain(struct tfs_fs *fs, int rw)
 	if (r->recovered)
 		tfs_warn("the newest checkpoint is damaged (%s); the older one and the journal hold everything: nothing is lost",
 			 r->what);
+	else if (r->jcont && !r->older)
+		tfs_info("a checkpoint was being taken when the pool stopped: the one before it and the journal hold everything");
 	if (!tfs_meta_lossy(fs->meta))
 		return;
 	if (rw)

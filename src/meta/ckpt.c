@@ -926,7 +926,11 @@ unsigned int tfs_meta_verify(struct tfs_meta *m, FILE *out)
 			m->env.dev[m->sb.s_meta_dev].d_path, (unsigned long long)m->sb.s_ckh_off[i],
 			ret == -ENOENT ? "missing" : "damaged");
 	}
-	if (ckh_read(m, (unsigned int)((m->ck.gen + 1) % 2), &h) == 0 && h.gen + 1 == m->ck.gen)
+	/* the older checkpoint's journal run - unless a checkpoint that never
+	 * completed moved the journal on into that half (the loaded one and
+	 * the journal then hold everything; the next mount writes a new one) */
+	if (ckh_read(m, (unsigned int)((m->ck.gen + 1) % 2), &h) == 0 && h.gen + 1 == m->ck.gen &&
+	    !m->rep.jcont)
 		bad += jrnl_verify(m, h.jseq, out);
 	bad += mlog_verify(m, &m->ck, out);
 	bad += cs_verify(m, out);

@@ -534,7 +534,16 @@ void tfs_cs_reset(struct tfs_meta *m, unsigned int dev, uint64_t slot)
 	if (dev >= cs->ndev || slot / cs->per_page >= cs->dev[dev].npages)
 		return;
 	pthread_mutex_lock(&cs->lock);
-	e = ov_get(cs, ekey(dev, slot));
+	/* a page never written holds no checksum for the slot, and no entry
+	 * means none is pending: nothing to forget (a fallocate of millions
+	 * of chunks then writes no checksum page) */
+	e = ov_find(cs, ekey(dev, slot));
+	if (!e && TFS_CSD_GEN(cs->dev[dev].desc[slot / cs->per_page][0]) == 0) {
+		pthread_mutex_unlock(&cs->lock);
+		return;
+	}
+	if (!e)
+		e = ov_get(cs, ekey(dev, slot));
 	if (e) {
 		memset(e->mask, 0, 2 * cs->words * 8);
 		e->pad |= CS_RESET;

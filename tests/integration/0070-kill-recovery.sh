@@ -15,7 +15,10 @@
 # TFS_KILL_POOL=zns on a pool of an emulated zoned device and a small block
 # device (0077);
 # TFS_KILL_POOL=small on a pool with a 1 MiB journal, so that the kills also
-# land in the middle of checkpoints taken while the workloads run (0076).
+# land in the middle of checkpoints taken while the workloads run (0076);
+# TFS_KILL_POOL=big the same on a pool holding 300,000 chunks (a fallocated
+# file, whose ranges a third workload punches and allocates again), so that
+# the kills land inside incremental checkpoints of a large state (0078).
 . "$(dirname "$0")/lib/common.sh"
 tfs_setup
 CYCLES=${TFS_KILL_CYCLES:-30}
@@ -36,6 +39,13 @@ small)
 	# a 1 MiB journal: checkpoints every few dozen commits, taken while
 	# the workloads go on (0076)
 	tfs_mkfs --block "$T/a.img:64M" --block "$T/b.img:512M"
+	;;
+big)
+	tfs_mkfs --chunk-size 64K --block "$T/a.img:64M" --block "$T/b.img:40G"
+	BULK=300000
+	tfs_mount "$T/a.img"
+	fallocate -l $((BULK * 65536)) "$MNT/bulk" || fail "fallocate of the bulk file"
+	tfs_umount
 	;;
 *)	tfs_mkfs --block "$T/a.img:512M" --block "$T/b.img:256M" ;;
 esac
@@ -97,16 +107,36 @@ mutate() { # $1: cycle
 	done
 }
 
+# ranges of the bulk file punched and allocated again: thousands of chunk
+# records per step, its size never changes
+bulk() {
+	local off n=1000
+	[ -n "${BULK:-}" ] || return 0
+	while :; do
+		off=$(( (RANDOM * 32768 + RANDOM) % (BULK - n) * 65536 ))
+		fallocate -p -o "$off" -l $((n * 65536)) "$MNT/bulk" || return
+		fallocate -o "$off" -l $((n * 65536)) "$MNT/bulk" || return
+	done
+}
+# and checkpoints one after the other, so that most kills land in one
+checkpoints() {
+	[ -n "${BULK:-}" ] || return 0
+	while "$TOP_BUILDDIR/src/tierfsctl" checkpoint "$MNT" > /dev/null; do :; done
+}
+
 mkdir -p "$T/st"
 for c in $(seq 1 "$CYCLES"); do
 	tfs_mount "$T/a.img" -o commit=30
-	( workload "$c" 2>/dev/null & mutate "$c" 2>/dev/null & wait ) &
+	( workload "$c" 2>/dev/null & mutate "$c" 2>/dev/null & bulk 2>/dev/null &
+	  checkpoints 2>/dev/null & wait ) &
 	tfs_crash_during $!
 	"$TOP_BUILDDIR/src/fsck.tierfs" -n "$T/a.img" > "$T/fsck.out" 2>&1
 	rc=$?
 	[ $rc = 0 ] || cat "$T/fsck.out"
 	check test $rc = 0 "cycle $c: fsck -n clean after SIGKILL"
-	tfs_mount "$T/a.img"
+	tfs_mount "$T/a.img" 2> "$T/mount.err"
+	cat "$T/mount.err" >&2
+	grep -q "checkpoint was being taken" "$T/mount.err" && note "cycle $c: the kill landed inside a checkpoint"
 	bad=0; n=0
 	# the last line about a name wins (a file acknowledged, then removed)
 	declare -A want=()
@@ -143,6 +173,8 @@ for c in $(seq 1 "$CYCLES"); do
 	fi
 	rm -f "$T/st/ack" "$T/st/next"
 	[ "${TFS_KILL_POOL:-}" = zns ] && "$TOP_BUILDDIR/src/tierfsctl" status "$MNT" | sed -n 's/^ *garbage/# zns: garbage/p'
+	[ -n "${BULK:-}" ] && check test "$(stat -c %s "$MNT/bulk")" = $((BULK * 65536)) \
+		"cycle $c: the bulk file keeps its size"
 	tfs_umount
 done
 finish
