@@ -9,7 +9,8 @@
 #   - mkfs time; the time to unmount (the checkpoint of everything);
 #   - mount time with a cold page cache (drop_caches first);
 #   - daemon memory per chunk and per inode: from `tierfsctl memory` (the
-#     structures) and from the daemon's RSS against an empty pool's;
+#     structures) and from the daemon's RSS after cold mounts of the empty
+#     pool, of the pool with the files, and with the chunks too;
 #   - a checkpoint after changing 1 % of the files (a byte appended to each):
 #     its time and bytes, from `tierfsctl checkpoint`;
 #   - the longest pool-lock hold of checkpoints and commits while 8 writers
@@ -57,13 +58,18 @@ t=$(now)
 "$bin/mkfs.tierfs" --force --chunk-size 64K --block "$img:$size" > /dev/null
 echo "mkfs of a $((size >> 30)) GiB device: $(since "$t") s"
 
-# an empty pool's daemon, for the RSS baseline
-"$bin/tierfs" "$img" "$mnt"
+# the daemon's RSS on the empty pool, with the files only, and with the
+# chunks too - each after a mount with a cold page cache - separates what
+# inodes and chunks cost
+cold_mount() {
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	t=$(now)
+	"$bin/tierfs" "$img" "$mnt"
+	mount_s=$(since "$t")
+}
+cold_mount
 rss0=$(rss_kib)
-umount "$mnt"
-wait_gone
-
-"$bin/tierfs" "$img" "$mnt"
 t=$(now)
 python3 - "$mnt" "$inodes" <<'EOF'
 import os, sys
@@ -76,6 +82,10 @@ for i in range(n):
     os.close(fd)
 EOF
 echo "created $inodes files: $(since "$t") s"
+umount "$mnt"
+wait_gone
+cold_mount
+rss1=$(rss_kib)
 mkdir "$mnt/big"
 t=$(now)
 per=$((chunks / 100))
@@ -87,24 +97,23 @@ t=$(now)
 umount "$mnt"
 wait_gone
 echo "unmount (checkpoint of everything): $(since "$t") s"
-
-sync
-echo 3 > /proc/sys/vm/drop_caches
-t=$(now)
-"$bin/tierfs" "$img" "$mnt"
-echo "mount, cold cache: $(since "$t") s"
-rss1=$(rss_kib)
+cold_mount
+echo "mount with $inodes files and $((per * 100)) chunks, cold cache: $mount_s s"
+rss2=$(rss_kib)
 mem=$("$bin/tierfsctl" memory "$mnt" --json)
 echo "tierfsctl memory: $mem"
-python3 - "$mem" "$rss0" "$rss1" <<'EOF'
+python3 - "$mem" "$rss0" "$rss1" "$rss2" <<'EOF'
 import json, sys
-m = json.loads(sys.argv[1]); rss0, rss1 = int(sys.argv[2]), int(sys.argv[3])
+m = json.loads(sys.argv[1])
+rss0, rss1, rss2 = (int(x) for x in sys.argv[2:5])
 c, i = m["chunks"], m["inodes"]
-print("memory per chunk: %.1f bytes (chunk objects and maps)" % ((m["chunk_bytes"] + m["map_bytes"]) / c))
-print("memory per inode: %.1f bytes, plus %.1f bytes of directory entry with its 11-byte name"
-      % (m["inode_bytes"] / i, m["dirent_bytes"] / i))
-print("daemon RSS: %.0f MiB (empty pool: %.0f MiB): %.1f bytes per chunk + inode pair share"
-      % (rss1 / 1024, rss0 / 1024, (rss1 - rss0) * 1024 / (c + i)))
+print("structures: %.1f bytes per chunk (objects and maps), %.1f bytes per inode, "
+      "%.1f bytes per directory entry with its 11-byte name"
+      % ((m["chunk_bytes"] + m["map_bytes"]) / c, m["inode_bytes"] / i, m["dirent_bytes"] / i))
+print("daemon RSS: %.0f MiB empty, %.0f MiB with the files, %.0f MiB with the chunks too: "
+      "%.1f bytes per inode (with its entry and name), %.1f bytes per chunk"
+      % (rss0 / 1024, rss1 / 1024, rss2 / 1024, (rss1 - rss0) * 1024 / i,
+         (rss2 - rss1) * 1024 / c))
 EOF
 
 # 1 % of the files changed, then a checkpoint

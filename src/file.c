@@ -975,6 +975,7 @@ static int zero_tail(struct tfs_fs *fs, struct tfs_inode *in)
 static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off,
 			    const void *buf, size_t size, unsigned int cls)
 {
+	struct timespec now;
 	struct tfs_io_req reqs[MAX_RUNS];
 	uint64_t start = round_down(off), end = round_up(off + size);
 	uint64_t fb = start / TFS_BLOCK_SIZE, n = (end - start) / TFS_BLOCK_SIZE, i;
@@ -1055,8 +1056,8 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	if (ret == 0) {
 		if (off + size > in->i_size)
 			in->i_size = off + size;
-		tfs_touch(&in->i_mtime);
-		in->i_ctime = in->i_mtime;
+		tfs_touch(&now);
+		tfs_itimes_set(in, TFS_T_M | TFS_T_C, now);
 		tfs_inode_dirty(fs, in);
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -1233,8 +1234,10 @@ int tfs_fallocate(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64_t of
 	if (ret == 0 && !(mode & FALLOC_FL_KEEP_SIZE) && end > in->i_size)
 		in->i_size = end;
 	if (ret == 0) {
-		tfs_touch(&in->i_mtime);
-		in->i_ctime = in->i_mtime;
+		struct timespec now;
+
+		tfs_touch(&now);
+		tfs_itimes_set(in, TFS_T_M | TFS_T_C, now);
 		tfs_inode_dirty(fs, in);
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -1333,19 +1336,19 @@ int tfs_setattr(struct tfs_fs *fs, uint64_t ino, const struct stat *attr, unsign
 	if (valid & TFS_SET_GID)
 		in->i_gid = attr->st_gid;
 	if (valid & TFS_SET_ATIME_NOW)
-		in->i_atime = now;
+		tfs_itime_set(in, TFS_AT, now);
 	else if (valid & TFS_SET_ATIME)
-		in->i_atime = attr->st_atim;
+		tfs_itime_set(in, TFS_AT, attr->st_atim);
 	if (valid & TFS_SET_MTIME_NOW)
-		in->i_mtime = now;
+		tfs_itime_set(in, TFS_MT, now);
 	else if (valid & TFS_SET_MTIME)
-		in->i_mtime = attr->st_mtim;
+		tfs_itime_set(in, TFS_MT, attr->st_mtim);
 	else if (valid & TFS_SET_SIZE)
-		in->i_mtime = now;
+		tfs_itime_set(in, TFS_MT, now);
 	if (valid & TFS_SET_CTIME)
-		in->i_ctime = attr->st_ctim;
+		tfs_itime_set(in, TFS_CT, attr->st_ctim);
 	else if (valid)
-		in->i_ctime = now;
+		tfs_itime_set(in, TFS_CT, now);
 	tfs_inode_dirty(fs, in);
 	tfs_stat_fill(fs, in, out);
 	pthread_mutex_unlock(&fs->lock);

@@ -87,9 +87,11 @@ static void dhash_grow(struct tfs_dir *d)
 		struct tfs_dirent *e = d->dr_hash[i], *next;
 
 		for (; e; e = next) {
+			size_t at = (uint32_t)tfs_hash_str(e->d_name, e->d_namelen) & (n - 1);
+
 			next = e->d_hnext;
-			e->d_hnext = b[e->d_hash & (n - 1)];
-			b[e->d_hash & (n - 1)] = e;
+			e->d_hnext = b[at];
+			b[at] = e;
 		}
 	}
 	free(d->dr_hash);
@@ -112,7 +114,7 @@ struct tfs_dirent *tfs_dir_lookup(const struct tfs_dir *d, const char *name, siz
 	struct tfs_dirent *de;
 
 	for (de = d->dr_hash[dhash_at(d, h)]; de; de = de->d_hnext)
-		if (de->d_hash == h && de->d_namelen == len && memcmp(de->d_name, name, len) == 0)
+		if (de->d_namelen == len && memcmp(de->d_name, name, len) == 0)
 			return de;
 	return NULL;
 }
@@ -162,6 +164,7 @@ int tfs_dir_add(struct tfs_dir *d, const char *name, size_t len, uint64_t ino, u
 {
 	struct tfs_dirent *de;
 	size_t pos;
+	uint32_t h;
 
 	if (d->dr_len == d->dr_cap) {
 		size_t cap = d->dr_cap ? d->dr_cap * 2 : 4;
@@ -172,7 +175,7 @@ int tfs_dir_add(struct tfs_dir *d, const char *name, size_t len, uint64_t ino, u
 		d->dr_ents = e;
 		d->dr_cap = cap;
 	}
-	de = malloc(sizeof(*de) + len + 1);
+	de = malloc(offsetof(struct tfs_dirent, d_name) + len + 1);
 	if (!de)
 		return -ENOMEM;
 	memcpy(de->d_name, name, len);
@@ -182,7 +185,6 @@ int tfs_dir_add(struct tfs_dir *d, const char *name, size_t len, uint64_t ino, u
 	de->d_cookie = cookie ? cookie : d->dr_next_cookie;
 	if (de->d_cookie >= d->dr_next_cookie)
 		d->dr_next_cookie = de->d_cookie + 1;
-	de->d_hash = (uint32_t)tfs_hash_str(name, len);
 	/* new cookies are the largest: append.  A load may insert in any order,
 	 * and the array must stay sorted past removed (NULL) slots. */
 	pos = d->dr_len;
@@ -195,8 +197,9 @@ int tfs_dir_add(struct tfs_dir *d, const char *name, size_t len, uint64_t ino, u
 	d->dr_live++;
 	if (d->dr_live > d->dr_hsize)
 		dhash_grow(d);
-	de->d_hnext = d->dr_hash[dhash_at(d, de->d_hash)];
-	d->dr_hash[dhash_at(d, de->d_hash)] = de;
+	h = (uint32_t)tfs_hash_str(name, len);
+	de->d_hnext = d->dr_hash[dhash_at(d, h)];
+	d->dr_hash[dhash_at(d, h)] = de;
 	if (out)
 		*out = de;
 	return 0;
@@ -211,7 +214,8 @@ void tfs_dir_del(struct tfs_dir *d, struct tfs_dirent *de)
 		pos++;
 	if (pos < d->dr_len)
 		d->dr_ents[pos] = NULL;
-	for (p = &d->dr_hash[dhash_at(d, de->d_hash)]; *p; p = &(*p)->d_hnext)
+	for (p = &d->dr_hash[dhash_at(d, (uint32_t)tfs_hash_str(de->d_name, de->d_namelen))]; *p;
+	     p = &(*p)->d_hnext)
 		if (*p == de) {
 			*p = de->d_hnext;
 			break;
@@ -960,9 +964,9 @@ void tfs_stat_fill(const struct tfs_fs *fs, const struct tfs_inode *in, struct s
 	st->st_blksize = (blksize_t)fs->pool.chunk_size;
 	st->st_blocks = S_ISREG(in->i_mode) ? (blkcnt_t)(in->i_map.m_blocks * (TFS_BLOCK_SIZE / 512))
 		      : S_ISDIR(in->i_mode) ? 8 : 0;
-	st->st_atim = in->i_atime;
-	st->st_mtim = in->i_mtime;
-	st->st_ctim = in->i_ctime;
+	st->st_atim = tfs_itime(in, TFS_AT);
+	st->st_mtim = tfs_itime(in, TFS_MT);
+	st->st_ctim = tfs_itime(in, TFS_CT);
 }
 
 /* ---------------------------------------------------------------- namespace */
@@ -1064,6 +1068,7 @@ static int xattr_set_locked(struct tfs_fs *fs, struct tfs_inode *in, const char 
 int tfs_mknod(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t parent, const char *name,
 	      mode_t mode, dev_t rdev, const char *symlink, struct stat *st)
 {
+	struct timespec now;
 	struct tfs_inode *dir, *in;
 	struct tfs_dirent *de;
 	size_t nl = strlen(name), sl = symlink ? strlen(symlink) : 0;
@@ -1109,7 +1114,7 @@ int tfs_mknod(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t parent, con
 	if (S_ISDIR(mode)) {
 		in->i_u.dir = tfs_dir_new();
 		in->i_nlink = 2;
-		in->i_parent = dir->i_ino;
+		tfs_iparent_set(in, dir->i_ino);
 	} else if (S_ISLNK(mode)) {
 		in->i_u.symlink = strdup(symlink);
 		in->i_size = sl;
@@ -1118,8 +1123,8 @@ int tfs_mknod(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t parent, con
 		ret = -ENOMEM;
 		goto out_destroy;
 	}
-	tfs_touch(&in->i_ctime);
-	in->i_atime = in->i_mtime = in->i_ctime;
+	tfs_touch(&now);
+	tfs_itimes_set(in, TFS_T_A | TFS_T_M | TFS_T_C, now);
 	ret = tfs_dir_add(dir->i_u.dir, name, nl, in->i_ino, 0, &de);
 	if (ret < 0)
 		goto out_destroy;
@@ -1133,7 +1138,7 @@ int tfs_mknod(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t parent, con
 	}
 	if (S_ISDIR(mode))
 		dir->i_nlink++;
-	dir->i_mtime = dir->i_ctime = in->i_ctime;
+	tfs_itimes_set(dir, TFS_T_M | TFS_T_C, now);
 	tfs_inode_dirty(fs, dir);
 	tfs_inode_dirty(fs, in);
 	in->i_nlookup++;
@@ -1153,6 +1158,7 @@ unlock:
 int tfs_link(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t ino, uint64_t parent,
 	     const char *name, struct stat *st)
 {
+	struct timespec now;
 	struct tfs_inode *dir, *in;
 	struct tfs_dirent *de;
 	size_t nl = strlen(name);
@@ -1192,8 +1198,9 @@ int tfs_link(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t ino, uint64_
 	log_dirent(fs, TFS_J_DIRENT_ADD, dir, de);
 	tfs_dblk_dirty(fs, dir, de->d_cookie);
 	in->i_nlink++;
-	tfs_touch(&in->i_ctime);
-	dir->i_mtime = dir->i_ctime = in->i_ctime;
+	tfs_touch(&now);
+	tfs_itime_set(in, TFS_CT, now);
+	tfs_itimes_set(dir, TFS_T_M | TFS_T_C, now);
 	tfs_inode_dirty(fs, in);
 	tfs_inode_dirty(fs, dir);
 	in->i_nlookup++;
@@ -1213,7 +1220,7 @@ static void drop_link(struct tfs_fs *fs, struct tfs_inode *dir, struct tfs_inode
 	} else {
 		in->i_nlink--;
 	}
-	in->i_ctime = *now;
+	tfs_itime_set(in, TFS_CT, *now);
 	tfs_inode_dirty(fs, in);
 }
 
@@ -1268,7 +1275,7 @@ int tfs_unlink(struct tfs_fs *fs, uint64_t parent, const char *name, int isdir)
 	entry_del(fs, dir, de);
 	tfs_touch(&now);
 	drop_link(fs, dir, in, &now);
-	dir->i_mtime = dir->i_ctime = now;
+	tfs_itimes_set(dir, TFS_T_M | TFS_T_C, now);
 	tfs_inode_dirty(fs, dir);
 	/* a file someone fsynced is one whose removal can be a commit point
 	 * (SQLite's rollback journal, with synchronous=FULL, does not sync
@@ -1296,7 +1303,7 @@ static int is_ancestor(struct tfs_fs *fs, uint64_t anc, uint64_t ino)
 		in = tfs_inode_get(fs, ino);
 		if (!in)
 			return 0;
-		ino = in->i_parent;
+		ino = tfs_iparent(in);
 	}
 	return 1; /* a cycle: refuse */
 }
@@ -1307,7 +1314,7 @@ static void reparent(struct tfs_fs *fs, struct tfs_inode *d1, struct tfs_inode *
 {
 	if (!S_ISDIR(in->i_mode) || d1 == d2)
 		return;
-	in->i_parent = d2->i_ino;
+	tfs_iparent_set(in, d2->i_ino);
 	d1->i_nlink--;
 	d2->i_nlink++;
 }
@@ -1374,7 +1381,7 @@ int tfs_rename(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t p1, const 
 		tfs_dblk_dirty(fs, d2, de2->d_cookie);
 		reparent(fs, d1, d2, src);
 		reparent(fs, d2, d1, dst);
-		dst->i_ctime = now;
+		tfs_itime_set(dst, TFS_CT, now);
 		tfs_inode_dirty(fs, dst);
 		goto done;
 	}
@@ -1420,9 +1427,9 @@ int tfs_rename(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t p1, const 
 	if (dst)
 		tfs_inode_maybe_free(fs, dst);
 done:
-	src->i_ctime = now;
-	d1->i_mtime = d1->i_ctime = now;
-	d2->i_mtime = d2->i_ctime = now;
+	tfs_itime_set(src, TFS_CT, now);
+	tfs_itimes_set(d1, TFS_T_M | TFS_T_C, now);
+	tfs_itimes_set(d2, TFS_T_M | TFS_T_C, now);
 	tfs_inode_dirty(fs, src);
 	tfs_inode_dirty(fs, d1);
 	tfs_inode_dirty(fs, d2);
@@ -1470,6 +1477,7 @@ static int xattr_name_check(const char *name)
 static int xattr_set_locked(struct tfs_fs *fs, struct tfs_inode *in, const char *name,
 			    const void *val, size_t len, int flags, uint32_t uid)
 {
+	struct timespec now;
 	struct tfs_xattr *x, **p;
 	struct tfs_xattrs *xs = in->i_xattrs;
 	size_t nl = strlen(name), old = 0;
@@ -1522,7 +1530,8 @@ static int xattr_set_locked(struct tfs_fs *fs, struct tfs_inode *in, const char 
 	rec_xattr(tfs_jlog(fs), TFS_J_XATTR_SET, in->i_ino, name, nl, val, len);
 	tfs_jlogged(fs);
 	tfs_xattrs_dirty(fs, in);
-	tfs_touch(&in->i_ctime);
+	tfs_touch(&now);
+	tfs_itime_set(in, TFS_CT, now);
 	tfs_inode_dirty(fs, in);
 	return 0;
 }
@@ -1622,6 +1631,7 @@ unlock:
 
 int tfs_xattr_remove(struct tfs_fs *fs, uint64_t ino, const char *name)
 {
+	struct timespec now;
 	struct tfs_xattr **p, *x;
 	struct tfs_inode *in;
 	size_t nl = strlen(name);
@@ -1650,7 +1660,8 @@ int tfs_xattr_remove(struct tfs_fs *fs, uint64_t ino, const char *name)
 		rec_xattr(tfs_jlog(fs), TFS_J_XATTR_DEL, ino, name, nl, NULL, 0);
 		tfs_jlogged(fs);
 		tfs_xattrs_dirty(fs, in);
-		tfs_touch(&in->i_ctime);
+		tfs_touch(&now);
+		tfs_itime_set(in, TFS_CT, now);
 		tfs_inode_dirty(fs, in);
 		ret = 0;
 		break;

@@ -212,12 +212,12 @@ static void check_inode(void *arg, struct tfs_inode *in)
 			tfs_inode_dirty(fs, in);
 		}
 	}
-	if (S_ISDIR(in->i_mode) && in->i_parent != s->parent) {
+	if (S_ISDIR(in->i_mode) && tfs_iparent(in) != s->parent) {
 		problem(k, 1, "directory %llu records parent %llu, is in %llu",
-			(unsigned long long)in->i_ino, (unsigned long long)in->i_parent,
+			(unsigned long long)in->i_ino, (unsigned long long)tfs_iparent(in),
 			(unsigned long long)s->parent);
 		if (k->repair) {
-			in->i_parent = s->parent;
+			tfs_iparent_set(in, s->parent);
 			tfs_inode_dirty(fs, in);
 		}
 	}

@@ -431,7 +431,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, i
 	memset(&e, 0, sizeof(e));
 	for (i = (size_t)(off < 0 ? 0 : off); i < 2; i++) {
 		/* "." and "..": never counted as lookups (e.ino stays 0) */
-		e.attr.st_ino = i == 0 ? dir->i_ino : dir->i_parent ? dir->i_parent : dir->i_ino;
+		e.attr.st_ino = i == 0 ? dir->i_ino : tfs_iparent(dir) ? tfs_iparent(dir) : dir->i_ino;
 		e.attr.st_mode = S_IFDIR;
 		ent = plus ? fuse_add_direntry_plus(req, buf + pos, size - pos, i ? ".." : ".", &e,
 						    (off_t)(i + 1))

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -292,6 +293,7 @@ out_close:
 
 int tfs_fs_format(struct tfs_fs *fs, uint32_t uid, uint32_t gid)
 {
+	struct timespec now;
 	uint64_t nslots[TFS_MAX_DEVS];
 	unsigned int classes[TFS_MAX_DEVS], d;
 	struct tfs_meta_env env;
@@ -329,9 +331,10 @@ int tfs_fs_format(struct tfs_fs *fs, uint32_t uid, uint32_t gid)
 	root->i_nlink = 2;
 	root->i_uid = uid;
 	root->i_gid = gid;
-	root->i_parent = TFS_ROOT_INO;
-	tfs_touch(&root->i_ctime);
-	root->i_atime = root->i_mtime = root->i_ctime;
+
+	tfs_touch(&now);
+	tfs_itimes_set(root, TFS_T_A | TFS_T_M | TFS_T_C, now);
+	tfs_iparent_set(root, TFS_ROOT_INO);
 	tfs_inode_dirty(fs, root);
 	pthread_mutex_unlock(&fs->lock);
 	/* the first checkpoint holds the root; the journal starts empty */
@@ -357,6 +360,13 @@ struct memwalk {
 	struct tfs_memstat *ms;
 };
 
+/* what the allocator spends on @p (NULL: nothing): what it can hold and
+ * its header, so that the report is what the daemon's memory grows by */
+static uint64_t heap(const void *p)
+{
+	return p ? malloc_usable_size((void *)p) + sizeof(size_t) : 0;
+}
+
 static void mem_inode(void *arg, struct tfs_inode *in)
 {
 	struct memwalk *w = arg;
@@ -364,15 +374,17 @@ static void mem_inode(void *arg, struct tfs_inode *in)
 	size_t i;
 
 	w->ms->inodes++;
-	w->ms->inode_bytes += sizeof(*in);
+	w->ms->inode_bytes += heap(in);
 	w->ms->map_bytes += tier_cmap_bytes(&in->i_map);
+	if (in->i_xattrs)
+		w->ms->inode_bytes += heap(in->i_xattrs);
+	if (S_ISLNK(in->i_mode))
+		w->ms->inode_bytes += heap(in->i_u.symlink);
 	if (d) {
-		w->ms->inode_bytes += sizeof(*d) + d->dr_hsize * sizeof(*d->dr_hash) +
-				      d->dr_cap * sizeof(*d->dr_ents) + d->dr_cblk * sizeof(*d->dr_blk);
+		w->ms->inode_bytes += heap(d) + heap(d->dr_hash) + heap(d->dr_ents) + heap(d->dr_blk);
 		for (i = 0; i < d->dr_len; i++)
 			if (d->dr_ents[i])
-				w->ms->dirent_bytes += sizeof(struct tfs_dirent) +
-						       d->dr_ents[i]->d_namelen + 1;
+				w->ms->dirent_bytes += heap(d->dr_ents[i]);
 	}
 }
 

@@ -51,6 +51,7 @@ static void inode_body(struct tfs_wbuf *w, const struct tfs_inode *in)
 {
 	const char *sl = tfs_isymlink(in);
 	size_t sll = sl ? strlen(sl) : 0;
+	unsigned int t;
 
 	tfs_put_u64(w, in->i_ino);
 	tfs_put_u32(w, in->i_mode);
@@ -59,10 +60,12 @@ static void inode_body(struct tfs_wbuf *w, const struct tfs_inode *in)
 	tfs_put_u32(w, in->i_nlink);
 	tfs_put_u64(w, in->i_size);
 	tfs_put_u64(w, tfs_irdev(in));
-	put_ts(w, &in->i_atime);
-	put_ts(w, &in->i_mtime);
-	put_ts(w, &in->i_ctime);
-	tfs_put_u64(w, in->i_parent);
+	for (t = 0; t < 3; t++) {
+		struct timespec ts = tfs_itime(in, t);
+
+		put_ts(w, &ts);
+	}
+	tfs_put_u64(w, tfs_iparent(in));
 	tfs_put_u16(w, (uint16_t)sll);
 	tfs_put_bytes(w, sl, sll);
 }
@@ -202,10 +205,12 @@ static int valid_type(uint32_t mode)
 
 static int apply_inode(struct tfs_fs *fs, struct tfs_rbuf *r, struct tfs_inode **out)
 {
-	uint64_t ino = tfs_get_u64(r), rdev;
+	uint64_t ino = tfs_get_u64(r), rdev, parent;
 	struct tfs_inode *in, tmp;
+	struct timespec ts[3];
 	const char *sl;
 	uint16_t sll;
+	unsigned int t;
 
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.i_mode = tfs_get_u32(r);
@@ -214,10 +219,9 @@ static int apply_inode(struct tfs_fs *fs, struct tfs_rbuf *r, struct tfs_inode *
 	tmp.i_nlink = tfs_get_u32(r);
 	tmp.i_size = tfs_get_u64(r);
 	rdev = tfs_get_u64(r);
-	get_ts(r, &tmp.i_atime);
-	get_ts(r, &tmp.i_mtime);
-	get_ts(r, &tmp.i_ctime);
-	tmp.i_parent = tfs_get_u64(r);
+	for (t = 0; t < 3; t++)
+		get_ts(r, &ts[t]);
+	parent = tfs_get_u64(r);
 	sll = tfs_get_u16(r);
 	sl = tfs_get_bytes(r, sll);
 	if (r->err || ino == 0 || !valid_type(tmp.i_mode) || sll > TFS_SYMLINK_MAX ||
@@ -236,10 +240,8 @@ static int apply_inode(struct tfs_fs *fs, struct tfs_rbuf *r, struct tfs_inode *
 	in->i_gid = tmp.i_gid;
 	in->i_nlink = tmp.i_nlink;
 	in->i_size = tmp.i_size;
-	in->i_atime = tmp.i_atime;
-	in->i_mtime = tmp.i_mtime;
-	in->i_ctime = tmp.i_ctime;
-	in->i_parent = tmp.i_parent;
+	for (t = 0; t < 3; t++)
+		tfs_itime_set(in, t, ts[t]);
 	if (S_ISCHR(in->i_mode) || S_ISBLK(in->i_mode))
 		in->i_u.rdev = rdev;
 	if (S_ISDIR(in->i_mode) && !in->i_u.dir) {
@@ -247,6 +249,7 @@ static int apply_inode(struct tfs_fs *fs, struct tfs_rbuf *r, struct tfs_inode *
 		if (!in->i_u.dir)
 			return -ENOMEM;
 	}
+	tfs_iparent_set(in, parent);
 	if (S_ISLNK(in->i_mode)) {
 		free(in->i_u.symlink);
 		in->i_u.symlink = strndup(sl ? sl : "", sll);

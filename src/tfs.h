@@ -89,11 +89,11 @@ struct tfs_xattrs {
 
 #define TFS_U_DIRTY 1u /* a unit queued for the next checkpoint */
 
+/* 26 bytes and the name: an 11-byte name fits a 48-byte allocation */
 struct tfs_dirent {
 	struct tfs_dirent *d_hnext; /* the directory's name hash */
 	uint64_t d_cookie;	    /* readdir position, unique and growing per dir */
 	uint64_t d_ino;
-	uint32_t d_hash;
 	uint16_t d_namelen;
 	char d_name[];
 };
@@ -121,6 +121,7 @@ struct tfs_dir {
 	uint64_t dr_next_cookie;
 	struct tfs_dblk *dr_blk; /* blocks with a record or dirty, by b_k */
 	size_t dr_nblk, dr_cblk;
+	uint64_t dr_parent;	/* the directory's parent (the root: itself) */
 };
 
 #define TFS_DIR_COOKIE_FIRST 3 /* 1 and 2 are "." and ".." */
@@ -136,6 +137,9 @@ struct tfs_ostate {
 	pthread_rwlock_t os_lock; /* file data, see top */
 };
 
+/* 152 bytes (160 with malloc's header): memory per inode is a published
+ * number (see docs/ARCHITECTURE.md); times are kept as seconds and
+ * nanoseconds apart, a directory's parent in its struct tfs_dir */
 struct tfs_inode {
 	struct tfs_inode *i_hnext; /* the inode table */
 	uint64_t i_ino;
@@ -144,11 +148,10 @@ struct tfs_inode {
 	uint32_t i_nopen;    /* open references (handles, movers); pool lock */
 	uint64_t i_nlookup;  /* kernel references (lookup count); pool lock */
 	uint64_t i_size;     /* bytes */
-	struct timespec i_atime, i_mtime, i_ctime;
-	uint64_t i_lpos;     /* its inode record in the log (0: none) */
-	uint32_t i_lsize;
-	uint32_t i_pad;
-	uint64_t i_parent;   /* directories: parent ino (root: itself) */
+	int64_t i_tsec[3];   /* TFS_AT, TFS_MT, TFS_CT: see tfs_itime() */
+	uint32_t i_tnsec[3];
+	uint32_t i_lsize;    /* its inode record in the log: size, position */
+	uint64_t i_lpos;     /* (0: none) */
 	union {
 		uint64_t rdev;		/* devices */
 		struct tfs_dir *dir;	/* directories */
@@ -162,6 +165,45 @@ struct tfs_inode {
 static inline struct tfs_dir *tfs_idir(const struct tfs_inode *in)
 {
 	return S_ISDIR(in->i_mode) ? in->i_u.dir : NULL;
+}
+
+enum { TFS_AT, TFS_MT, TFS_CT }; /* access, modification, change times */
+static inline struct timespec tfs_itime(const struct tfs_inode *in, unsigned int t)
+{
+	return (struct timespec){ .tv_sec = (time_t)in->i_tsec[t], .tv_nsec = in->i_tnsec[t] };
+}
+static inline void tfs_itime_set(struct tfs_inode *in, unsigned int t, struct timespec ts)
+{
+	in->i_tsec[t] = ts.tv_sec;
+	in->i_tnsec[t] = (uint32_t)ts.tv_nsec;
+}
+/* the times in @mask ((1 << TFS_AT) | ...) become @ts */
+static inline void tfs_itimes_set(struct tfs_inode *in, unsigned int mask, struct timespec ts)
+{
+	unsigned int t;
+
+	for (t = 0; t < 3; t++)
+		if (mask & (1u << t))
+			tfs_itime_set(in, t, ts);
+}
+#define TFS_T_A (1u << TFS_AT)
+#define TFS_T_M (1u << TFS_MT)
+#define TFS_T_C (1u << TFS_CT)
+/* a directory's parent (the root's is itself; 0 for anything else) */
+static inline uint64_t tfs_iparent(const struct tfs_inode *in);
+static inline void tfs_iparent_set(struct tfs_inode *in, uint64_t parent);
+static inline uint64_t tfs_iparent(const struct tfs_inode *in)
+{
+	const struct tfs_dir *d = tfs_idir(in);
+
+	return d ? d->dr_parent : 0;
+}
+static inline void tfs_iparent_set(struct tfs_inode *in, uint64_t parent)
+{
+	struct tfs_dir *d = tfs_idir(in);
+
+	if (d)
+		d->dr_parent = parent;
 }
 static inline const char *tfs_isymlink(const struct tfs_inode *in)
 {

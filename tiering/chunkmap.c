@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -408,6 +409,12 @@ void tier_cmap_destroy(struct tier_cmap *m, void (*fn)(void *arg, struct tfs_chu
 	memset(m, 0, sizeof(*m));
 }
 
+/* what the allocator spends on @p: what it can hold and its header */
+static uint64_t heap(const void *p)
+{
+	return malloc_usable_size((void *)p) + sizeof(size_t);
+}
+
 static uint64_t bytes(const void *p, unsigned int h)
 {
 	uint64_t n = 0;
@@ -416,11 +423,10 @@ static uint64_t bytes(const void *p, unsigned int h)
 	if (!p)
 		return 0;
 	if (h == 0)
-		return sizeof(struct tier_cgroup) +
-		       ((const struct tier_cgroup *)p)->g_cap * sizeof(struct tfs_chunk *);
+		return heap(p);
 	for (i = 0; i < TIER_GROUP; i++)
 		n += bytes(((const struct tier_cnode *)p)->n[i], h - 1);
-	return n + sizeof(struct tier_cnode);
+	return n + heap(p);
 }
 
 uint64_t tier_cmap_bytes(const struct tier_cmap *m)
