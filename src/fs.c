@@ -205,21 +205,17 @@ int tfs_dir_add(struct tfs_dir *d, const char *name, size_t len, uint64_t ino, u
 	return 0;
 }
 
+static void dhash_unlink(struct tfs_dir *d, struct tfs_dirent *de);
+
 void tfs_dir_del(struct tfs_dir *d, struct tfs_dirent *de)
 {
 	size_t pos = tfs_dir_seek(d, de->d_cookie - 1);
-	struct tfs_dirent **p;
 
 	while (pos < d->dr_len && d->dr_ents[pos] != de)
 		pos++;
 	if (pos < d->dr_len)
 		d->dr_ents[pos] = NULL;
-	for (p = &d->dr_hash[dhash_at(d, (uint32_t)tfs_hash_str(de->d_name, de->d_namelen))]; *p;
-	     p = &(*p)->d_hnext)
-		if (*p == de) {
-			*p = de->d_hnext;
-			break;
-		}
+	dhash_unlink(d, de);
 	d->dr_live--;
 	free(de);
 	if (d->dr_len > 64 && d->dr_live < d->dr_len / 2)
@@ -268,6 +264,123 @@ struct tfs_dblk *tfs_dir_blk_get(struct tfs_dir *d, uint64_t k)
 	d->dr_blk[i].b_k = k;
 	d->dr_nblk++;
 	return &d->dr_blk[i];
+}
+
+struct tfs_dblk *tfs_dir_blk_append(struct tfs_dir *d, uint64_t k)
+{
+	if (d->dr_nblk == d->dr_cblk) {
+		size_t c = d->dr_cblk ? d->dr_cblk * 2 : 2;
+		struct tfs_dblk *n = realloc(d->dr_blk, c * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		d->dr_blk = n;
+		d->dr_cblk = c;
+	}
+	if (d->dr_nblk && d->dr_blk[d->dr_nblk - 1].b_k >= k)
+		d->dr_unsorted = 1;
+	memset(&d->dr_blk[d->dr_nblk], 0, sizeof(*d->dr_blk));
+	d->dr_blk[d->dr_nblk].b_k = k;
+	return &d->dr_blk[d->dr_nblk++];
+}
+
+int tfs_dir_append(struct tfs_dir *d, const char *name, size_t len, uint64_t ino,
+		   uint64_t cookie, size_t *pos)
+{
+	struct tfs_dirent *de;
+	uint32_t h;
+
+	if (d->dr_len == d->dr_cap) {
+		size_t cap = d->dr_cap ? d->dr_cap * 2 : 4;
+		struct tfs_dirent **e = realloc(d->dr_ents, cap * sizeof(*e));
+
+		if (!e)
+			return -ENOMEM;
+		d->dr_ents = e;
+		d->dr_cap = cap;
+	}
+	de = malloc(offsetof(struct tfs_dirent, d_name) + len + 1);
+	if (!de)
+		return -ENOMEM;
+	memcpy(de->d_name, name, len);
+	de->d_name[len] = 0;
+	de->d_namelen = (uint16_t)len;
+	de->d_ino = ino;
+	de->d_cookie = cookie;
+	if (cookie >= d->dr_next_cookie)
+		d->dr_next_cookie = cookie + 1;
+	if (d->dr_len && (!d->dr_ents[d->dr_len - 1] ||
+			  d->dr_ents[d->dr_len - 1]->d_cookie >= cookie))
+		d->dr_unsorted = 1;
+	*pos = d->dr_len;
+	d->dr_ents[d->dr_len++] = de;
+	d->dr_live++;
+	if (d->dr_live > d->dr_hsize)
+		dhash_grow(d);
+	h = (uint32_t)tfs_hash_str(name, len);
+	de->d_hnext = d->dr_hash[dhash_at(d, h)];
+	d->dr_hash[dhash_at(d, h)] = de;
+	return 0;
+}
+
+static void dhash_unlink(struct tfs_dir *d, struct tfs_dirent *de)
+{
+	struct tfs_dirent **p;
+
+	for (p = &d->dr_hash[dhash_at(d, (uint32_t)tfs_hash_str(de->d_name, de->d_namelen))]; *p;
+	     p = &(*p)->d_hnext)
+		if (*p == de) {
+			*p = de->d_hnext;
+			break;
+		}
+}
+
+void tfs_dir_drop_at(struct tfs_dir *d, size_t pos)
+{
+	struct tfs_dirent *de = d->dr_ents[pos];
+
+	if (!de)
+		return;
+	dhash_unlink(d, de);
+	d->dr_ents[pos] = NULL;
+	d->dr_unsorted = 1; /* compacted by tfs_dir_sort */
+	d->dr_live--;
+	free(de);
+}
+
+static int ent_cmp(const void *a, const void *b)
+{
+	const struct tfs_dirent *x = *(struct tfs_dirent *const *)a, *y = *(struct tfs_dirent *const *)b;
+
+	return x->d_cookie < y->d_cookie ? -1 : x->d_cookie > y->d_cookie;
+}
+
+static int blk_cmp(const void *a, const void *b)
+{
+	const struct tfs_dblk *x = a, *y = b;
+
+	return x->b_k < y->b_k ? -1 : x->b_k > y->b_k;
+}
+
+void tfs_dir_sort(struct tfs_dir *d)
+{
+	size_t i, j = 0;
+
+	if (!d->dr_unsorted)
+		return;
+	for (i = 0; i < d->dr_len; i++)
+		if (d->dr_ents[i])
+			d->dr_ents[j++] = d->dr_ents[i];
+	d->dr_len = j;
+	if (d->dr_len)
+		qsort(d->dr_ents, d->dr_len, sizeof(*d->dr_ents), ent_cmp);
+	for (i = j = 0; i < d->dr_nblk; i++)
+		if (d->dr_blk[i].b_k != TFS_DBLK_DEAD)
+			d->dr_blk[j++] = d->dr_blk[i];
+	d->dr_nblk = j;
+	if (d->dr_nblk)
+		qsort(d->dr_blk, d->dr_nblk, sizeof(*d->dr_blk), blk_cmp);
+	d->dr_unsorted = 0;
 }
 
 void tfs_dir_blk_del(struct tfs_dir *d, struct tfs_dblk *b)

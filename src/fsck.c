@@ -387,6 +387,9 @@ static int check_load(struct fsck *k)
 		problem(k, 1, "the journal is damaged: acknowledged changes after the damage are %s",
 			k->repair ? "discarded (the transactions that verify were applied)" : "lost");
 	}
+	if (k->fs->ns.load_bad)
+		problem(k, 1, "%u inconsistenc%s in the metadata (listed above)", k->fs->ns.load_bad,
+			k->fs->ns.load_bad == 1 ? "y" : "ies");
 	if (r->log_lost) {
 		rewrite = 1;
 		problem(k, 1, "%u page%s of the metadata log no longer verif%s: what they held is %s",

@@ -573,24 +573,88 @@ static uint64_t inode_log_bytes(struct tfs_inode *in)
 }
 
 /* drop the entries of block @k of @dir */
-static void dirblk_clear(struct tfs_inode *dir, uint64_t k)
+/*
+ * Directory blocks while the log loads.  A big directory's blocks come in
+ * log order, which after deletions and cleaning is not cookie order; kept
+ * sorted, each block would shift the entries after it.  So entries and
+ * blocks are appended as they come, and a table says where each block's
+ * entries went (the latest record of a block replaces them); each
+ * directory is sorted once, when the log is loaded (tfs_load_dirs_done,
+ * before the journal replays).  Every step is linear in what the log
+ * holds.
+ */
+struct lblk {
+	struct tfs_hnode hn;
+	struct tfs_dir *d;
+	uint64_t ino, k;
+	size_t first, n;	/* dr_ents[first, first + n): the block's entries */
+	size_t bi;		/* its struct tfs_dblk: dr_blk[bi] */
+};
+
+static uint64_t lblk_key(uint64_t ino, uint64_t k)
+{
+	return (ino * 0x9E3779B97F4A7C15ull) ^ (k * 0xC2B2AE3D27D4EB4Full) ^ (k >> 29);
+}
+
+static struct lblk *lblk_find(struct tfs_fs *fs, const struct tfs_dir *d, uint64_t ino, uint64_t k)
+{
+	struct tfs_hnode *h;
+
+	if (!fs->ns.lblk.t_b)
+		return NULL;
+	for (h = tfs_htab_find(&fs->ns.lblk, lblk_key(ino, k)); h; h = tfs_htab_next(h)) {
+		struct lblk *b = tfs_container_of(h, struct lblk, hn);
+
+		if (b->ino == ino && b->k == k && b->d == d)
+			return b;
+	}
+	return NULL;
+}
+
+/* the entries the latest record of block @b put in */
+static void lblk_clear(struct tfs_dir *d, struct lblk *b)
+{
+	size_t i;
+
+	for (i = b->first; i < b->first + b->n && i < d->dr_len; i++)
+		if (d->dr_ents[i] && d->dr_ents[i]->d_cookie >> TFS_DIRBLK_SHIFT == b->k)
+			tfs_dir_drop_at(d, i);
+	b->n = 0;
+}
+
+/* an entry about to be replaced by one of the same name in another block */
+static void lblk_drop_entry(struct tfs_fs *fs, struct tfs_inode *dir, struct tfs_dirent *de)
 {
 	struct tfs_dir *d = dir->i_u.dir;
-	size_t pos = tfs_dir_seek(d, (k << TFS_DIRBLK_SHIFT) ? (k << TFS_DIRBLK_SHIFT) - 1 : 0);
+	struct lblk *b = lblk_find(fs, d, dir->i_ino, de->d_cookie >> TFS_DIRBLK_SHIFT);
+	size_t i, lo = b ? b->first : 0, hi = b ? b->first + b->n : d->dr_len;
 
-	while (pos < d->dr_len) {
-		struct tfs_dirent *de = d->dr_ents[pos];
-
-		if (de && de->d_cookie >> TFS_DIRBLK_SHIFT != k)
-			break;
-		if (de) {
-			tfs_dir_del(d, de);
-			/* deleting may compact the array: look again */
-			pos = tfs_dir_seek(d, (k << TFS_DIRBLK_SHIFT) ? (k << TFS_DIRBLK_SHIFT) - 1 : 0);
-			continue;
+	for (i = lo; i < hi && i < d->dr_len; i++)
+		if (d->dr_ents[i] == de) {
+			tfs_dir_drop_at(d, i);
+			return;
 		}
-		pos++;
-	}
+}
+
+void tfs_load_dirs_done(struct tfs_fs *fs)
+{
+	size_t i;
+
+	if (!fs->ns.lblk.t_b)
+		return;
+	for (i = 0; i < fs->ns.lblk.t_size; i++)
+		while (fs->ns.lblk.t_b[i]) {
+			struct lblk *b = tfs_container_of(fs->ns.lblk.t_b[i], struct lblk, hn);
+			struct tfs_inode *in = tfs_inode_get(fs, b->ino);
+
+			fs->ns.lblk.t_b[i] = b->hn.h_next;
+			/* the directory may have gone (a tombstone) */
+			if (in && tfs_idir(in) == b->d)
+				tfs_dir_sort(b->d);
+			free(b);
+		}
+	tfs_htab_destroy(&fs->ns.lblk);
+	memset(&fs->ns.lblk, 0, sizeof(fs->ns.lblk));
 }
 
 /* drop the chunks of group @g of @in */
@@ -611,36 +675,71 @@ static int lapply_dirblk(struct tfs_fs *fs, const struct tfs_ukey *k, struct tfs
 			 uint64_t lpos, uint32_t size, uint64_t *old)
 {
 	struct tfs_inode *dir = load_dir(fs, k->ino);
-	struct tfs_dblk *b;
+	uint64_t last = 0;
+	struct tfs_dir *d;
+	struct lblk *b;
 	uint32_t n, i;
 	int ret;
 
 	if (!dir || k->sub > (UINT64_MAX >> TFS_DIRBLK_SHIFT))
 		return -EINVAL;
-	b = tfs_dir_blk(dir->i_u.dir, k->sub);
-	if (b && b->b_lpos)
-		*old = b->b_lsize;
-	dirblk_clear(dir, k->sub);
+	d = dir->i_u.dir;
+	b = lblk_find(fs, d, dir->i_ino, k->sub);
+	if (b) {
+		if (d->dr_blk[b->bi].b_lpos)
+			*old = d->dr_blk[b->bi].b_lsize;
+		lblk_clear(d, b);
+	} else {
+		struct tfs_dblk *db;
+
+		if (!fs->ns.lblk.t_b && tfs_htab_init(&fs->ns.lblk, 1024) < 0)
+			return -ENOMEM;
+		b = calloc(1, sizeof(*b));
+		db = b ? tfs_dir_blk_append(d, k->sub) : NULL;
+		if (!db) {
+			free(b);
+			return -ENOMEM;
+		}
+		b->d = d;
+		b->ino = dir->i_ino;
+		b->k = k->sub;
+		b->bi = (size_t)(db - d->dr_blk);
+		b->hn.h_key = lblk_key(b->ino, b->k);
+		if (tfs_htab_insert(&fs->ns.lblk, &b->hn) < 0) {
+			free(b);
+			return -ENOMEM;
+		}
+	}
 	n = tfs_get_u32(r);
 	if (n > (1u << TFS_DIRBLK_SHIFT))
 		return -EINVAL;
+	b->first = d->dr_len;
 	for (i = 0; i < n; i++) {
 		uint64_t cookie = tfs_get_u64(r), ino = tfs_get_u64(r);
 		uint16_t nl = tfs_get_u16(r);
 		const char *name = tfs_get_bytes(r, nl);
+		struct tfs_dirent *de;
+		size_t pos;
 
-		if (r->err || !name_ok(name, nl) || ino == 0 ||
+		/* a block's entries are written in cookie order: two at one
+		 * readdir position is damage */
+		if (r->err || !name_ok(name, nl) || ino == 0 || cookie <= last ||
 		    cookie >> TFS_DIRBLK_SHIFT != k->sub || cookie < TFS_DIR_COOKIE_FIRST)
 			return -EINVAL;
-		ret = dirent_put(fs, dir, name, nl, cookie, ino);
+		last = cookie;
+		de = tfs_dir_lookup(d, name, nl);
+		if (de)
+			lblk_drop_entry(fs, dir, de);
+		if (!load_inode(fs, ino))
+			return -ENOMEM;
+		ret = tfs_dir_append(d, name, nl, ino, cookie, &pos);
 		if (ret < 0)
 			return ret;
+		b->n++; /* appended: at b->first + b->n */
 	}
-	b = tfs_dir_blk_get(dir->i_u.dir, k->sub);
-	if (!b)
-		return -ENOMEM;
-	b->b_lpos = lpos;
-	b->b_lsize = size;
+	d->dr_blk[b->bi].b_k = k->sub;
+	d->dr_blk[b->bi].b_lpos = lpos;
+	d->dr_blk[b->bi].b_lsize = size;
 	return 0;
 }
 
@@ -773,13 +872,19 @@ static int lapply(void *ctx, const struct tfs_ukey *k, struct tfs_rbuf *r, uint6
 	case TFS_L_DEL_DIRBLK:
 		in = tfs_inode_get(fs, k->ino);
 		if (in && S_ISDIR(in->i_mode) && in->i_u.dir) {
-			struct tfs_dblk *b = tfs_dir_blk(in->i_u.dir, k->sub);
+			struct tfs_dir *d = in->i_u.dir;
+			struct lblk *b = lblk_find(fs, d, in->i_ino, k->sub);
 
-			dirblk_clear(in, k->sub);
 			if (b) {
-				if (b->b_lpos)
-					*old = b->b_lsize;
-				tfs_dir_blk_del(in->i_u.dir, b);
+				lblk_clear(d, b);
+				if (d->dr_blk[b->bi].b_lpos)
+					*old = d->dr_blk[b->bi].b_lsize;
+				/* dropped when the directory is sorted; a later
+				 * record of the block appends a new one */
+				d->dr_blk[b->bi].b_k = TFS_DBLK_DEAD;
+				d->dr_unsorted = 1;
+				tfs_htab_remove(&fs->ns.lblk, &b->hn);
+				free(b);
 			}
 		}
 		return 0;
@@ -1128,6 +1233,9 @@ static void hdr_load(void *ctx, const struct tfs_ckh *h)
 	struct tfs_fs *fs = ctx;
 	uint32_t i;
 
+	/* the log is loaded: directories in cookie order before the journal
+	 * replays changes to them */
+	tfs_load_dirs_done(fs);
 	for (i = 0; i < h->nzstat; i++) {
 		if (h->zstat[i].dev >= TFS_MAX_DEVS)
 			continue;
@@ -1152,6 +1260,7 @@ static void reset(void *ctx)
 	fs->ns.next_ino = TFS_ROOT_INO + 1;
 	fs->ns.njd = fs->ns.fpend_len = 0;
 	tfs_intents_clear(fs);
+	tfs_load_dirs_done(fs);
 }
 
 static int seg_alloc(void *ctx, int other, uint16_t *dev, uint64_t *slot)
@@ -1206,6 +1315,23 @@ struct finish {
 	int bad;
 };
 
+/* placeholders that a directory entry names (the others are leftovers) */
+static void mark_named(void *arg, struct tfs_inode *in)
+{
+	struct tfs_dir *d = tfs_idir(in);
+	size_t i;
+
+	for (i = 0; d && i < d->dr_len; i++) {
+		struct tfs_inode *t;
+
+		if (!d->dr_ents[i])
+			continue;
+		t = tfs_inode_get(arg, d->dr_ents[i]->d_ino);
+		if (t && (t->i_flags & TFS_I_PLACEHOLDER))
+			t->i_flags |= TFS_I_NAMED;
+	}
+}
+
 static void fix_inode(void *arg, struct tfs_inode *in)
 {
 	struct finish *f = arg;
@@ -1213,6 +1339,24 @@ static void fix_inode(void *arg, struct tfs_inode *in)
 	struct tfs_dir *d;
 	size_t i;
 
+	if ((in->i_flags & TFS_I_PLACEHOLDER) && !(in->i_flags & TFS_I_NAMED)) {
+		/* named only by directory blocks that later ones replaced: an
+		 * inode removed before a checkpoint wrote anything of it.
+		 * Nothing of it is in the pool. */
+		in->i_mode = S_IFREG;
+		in->i_flags &= ~TFS_I_PLACEHOLDER;
+		if (in->i_u.dir)
+			tfs_dir_free(in->i_u.dir);
+		in->i_u.dir = NULL;
+		if (in->i_map.m_count || in->i_xattrs) {
+			tfs_err("metadata holds state of inode %llu but never describes it%s",
+				(unsigned long long)in->i_ino, f->salvage ? ": dropped" : "");
+			f->bad++;
+		}
+		tfs_inode_destroy(fs, in);
+		return;
+	}
+	in->i_flags &= ~TFS_I_NAMED;
 	if (in->i_flags & TFS_I_PLACEHOLDER) {
 		tfs_err("metadata names inode %llu but never describes it%s",
 			(unsigned long long)in->i_ino, f->salvage ? ": dropped" : "");
@@ -1368,12 +1512,14 @@ int tfs_ns_finish_load(struct tfs_fs *fs, int salvage)
 	}
 	/* fixes in salvage mode go into the next checkpoint, not the journal */
 	fs->ns.loading = 2;
+	tfs_inode_each(fs, mark_named, fs);
 	if (salvage)
 		tfs_inode_each(fs, fix_entries, &f);
 	tfs_inode_each(fs, fix_inode, &f);
 	tfs_meta_segments(fs->meta, mark_seg, &mk);
 	tfs_inode_each(fs, mark_inode, &mk);
 	fs->ns.loading = loading;
+	fs->ns.load_bad = f.bad + mk.bad;
 	if ((f.bad || mk.bad) && !salvage)
 		return -EUCLEAN;
 	return 0;

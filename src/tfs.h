@@ -122,6 +122,8 @@ struct tfs_dir {
 	struct tfs_dblk *dr_blk; /* blocks with a record or dirty, by b_k */
 	size_t dr_nblk, dr_cblk;
 	uint64_t dr_parent;	/* the directory's parent (the root: itself) */
+	int dr_unsorted;	/* loading: entries and blocks appended in log
+				 * order, sorted once the log is loaded */
 };
 
 #define TFS_DIR_COOKIE_FIRST 3 /* 1 and 2 are "." and ".." */
@@ -131,6 +133,7 @@ struct tfs_dir {
 #define TFS_I_PLACEHOLDER (1u << 1) /* referenced during a load, not yet seen */
 #define TFS_I_SYNCED (1u << 2)	    /* fsynced since mount: its removal is made durable */
 #define TFS_I_CDIRTY (1u << 3)	    /* its inode record goes into the next checkpoint */
+#define TFS_I_NAMED (1u << 4)	    /* loading: a placeholder some entry names */
 
 /* what exists of an inode only while it is open */
 struct tfs_ostate {
@@ -268,7 +271,10 @@ struct tfs_ns {
 	size_t fpend_len, fpend_cap;
 	struct tfs_htab intents;    /* live write intents */
 	struct tfs_intent *ihead, *itail;
+	struct tfs_htab lblk;	   /* loading the log: where each directory
+				    * block's entries were appended (records.c) */
 	uint32_t wgen;		   /* last chunk write generation given */
+	unsigned int load_bad;	   /* inconsistencies the load found (salvaged) */
 };
 
 struct tfs_zns {
@@ -453,6 +459,18 @@ size_t tfs_dir_seek(const struct tfs_dir *d, uint64_t after);
 struct tfs_dblk *tfs_dir_blk(const struct tfs_dir *d, uint64_t k);
 struct tfs_dblk *tfs_dir_blk_get(struct tfs_dir *d, uint64_t k);
 void tfs_dir_blk_del(struct tfs_dir *d, struct tfs_dblk *b);
+/* loading the log (records.c): an entry appended whatever its cookie (at
+ * position *@pos), one removed by position, a block appended; then once,
+ * everything put in cookie order (removed entries and blocks dropped) */
+int tfs_dir_append(struct tfs_dir *d, const char *name, size_t len, uint64_t ino,
+		   uint64_t cookie, size_t *pos);
+void tfs_dir_drop_at(struct tfs_dir *d, size_t pos);
+struct tfs_dblk *tfs_dir_blk_append(struct tfs_dir *d, uint64_t k);
+#define TFS_DBLK_DEAD UINT64_MAX /* b_k of a block removed while loading */
+void tfs_dir_sort(struct tfs_dir *d);
+/* the log is loaded (or the load given up): every directory in cookie
+ * order, the table of where blocks went freed (records.c) */
+void tfs_load_dirs_done(struct tfs_fs *fs);
 
 /* namespace operations (fs.c): all take and drop the pool lock themselves.
  * Each returns 0 or -errno; on success those producing an entry fill @st

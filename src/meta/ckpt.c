@@ -263,6 +263,14 @@ void tfs_meta_set_kick(struct tfs_meta *m, void (*fn)(void *arg), void *arg)
 	pthread_mutex_unlock(&m->commit_lock);
 }
 
+void tfs_meta_set_batch_hook(struct tfs_meta *m, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&m->commit_lock);
+	m->batch_hook = fn;
+	m->batch_arg = arg;
+	pthread_mutex_unlock(&m->commit_lock);
+}
+
 uint64_t tfs_meta_log_slots(const struct tfs_meta *m, uint64_t add)
 {
 	const struct mlog *l = &m->log;
@@ -545,6 +553,8 @@ static int ckpt_append(struct tfs_meta *m, uint64_t gen, int rewrite)
 		pthread_mutex_unlock(m->env.lock);
 		if (ret == 0)
 			ret = mlog_flush_out(m);
+		if (ret == 0 && i < n && m->batch_hook)
+			m->batch_hook(m->batch_arg);
 	}
 	if (n == 0 && ret == 0) {
 		pthread_mutex_lock(m->env.lock);

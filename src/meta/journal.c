@@ -343,7 +343,8 @@ static int salvage_rest(struct tfs_meta *m, struct jview *v, uint64_t e, uint64_
 			f[n++] = (struct jfound){ jh.seq, h, off };
 		}
 	}
-	qsort(f, n, sizeof(*f), found_cmp);
+	if (n)
+		qsort(f, n, sizeof(*f), found_cmp);
 	for (i = 0; i < n; i++) {
 		if (i && f[i].seq == f[i - 1].seq)
 			continue;

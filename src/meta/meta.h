@@ -264,6 +264,9 @@ int tfs_meta_checkpoint(struct tfs_meta *m, int quiet);
 int tfs_meta_unmount(struct tfs_meta *m);
 /* who to ask for a commit or checkpoint in the background */
 void tfs_meta_set_kick(struct tfs_meta *m, void (*kick)(void *arg), void *arg);
+/* tests: @fn runs between two batches of a checkpoint's append, with no
+ * lock held (where requests change the pool in a running daemon) */
+void tfs_meta_set_batch_hook(struct tfs_meta *m, void (*fn)(void *arg), void *arg);
 
 struct tfs_meta_stats {
 	uint64_t commits, checkpoints, gen, jseq;

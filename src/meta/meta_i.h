@@ -177,6 +177,8 @@ struct tfs_meta {
 	int building, wanted;
 	void (*kick)(void *arg);
 	void *kick_arg;
+	void (*batch_hook)(void *arg);	/* tests: between checkpoint batches */
+	void *batch_arg;
 
 	/* pool lock: units to write at the next checkpoint */
 	struct tfs_ukey *dirty;
