@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install dependencies, build, and run the whole test suite (unit +
 # integration), first in the normal build, then again with ASan+UBSan.
-# Then the fuzz targets of the on-media parsers, 60 s each (TFS_FUZZ_SECS;
+# Then the fuzz targets of the on-media parsers, 40 s each (TFS_FUZZ_SECS;
 # 0 skips them).  This is what CI runs.  Set TFS_NO_SANITIZERS=1 to skip the
 # sanitizer pass.
 set -e
@@ -28,7 +28,7 @@ if [ -z "${TFS_NO_SANITIZERS:-}" ]; then
 		echo "sanitizer reports:"; cat "$src"/build-asan/sanitizer/*; exit 1
 	fi
 fi
-secs=${TFS_FUZZ_SECS:-60}
+secs=${TFS_FUZZ_SECS:-40}
 if [ "$secs" != 0 ]; then
 	echo "== fuzz targets, $secs s each (tests/fuzz/run.sh)"
 	bash "$src/tests/fuzz/run.sh" "$secs" || { [ $? = 77 ] || exit 1; }
