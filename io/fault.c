@@ -8,8 +8,8 @@
  *
  *   OP:KIND[:after=N][:count=N][:dev=SUBSTRING]
  *
- *   OP     read, write, jwrite (metadata: journal and checkpoint writes),
- *          flush
+ *   OP     read, write (every write), jwrite (metadata only: journal,
+ *          log and checkpoint writes), dwrite (file data only), flush
  *   KIND   EIO or ENOSPC  the request fails with that error, moving nothing
  *          torn           (writes) the first half of the bytes (whole 512-byte
  *                         sectors) reaches the device, then the request fails
@@ -35,7 +35,7 @@
 static struct {
 	int set;
 	unsigned int op;	/* TFS_IO_READ/WRITE/FLUSH */
-	int meta;		/* only requests flagged TFS_IO_F_META */
+	int meta;		/* 1: only requests flagged TFS_IO_F_META, -1: only others */
 	int kind;		/* enum tfs_fault_kind */
 	uint64_t after, count;
 	char dev[64];
@@ -65,6 +65,8 @@ int tfs_fault_set(const char *spec)
 				plan.op = TFS_IO_WRITE;
 			else if (!strcmp(tok, "jwrite"))
 				plan.op = TFS_IO_WRITE, plan.meta = 1;
+			else if (!strcmp(tok, "dwrite"))
+				plan.op = TFS_IO_WRITE, plan.meta = -1;
 			else if (!strcmp(tok, "flush"))
 				plan.op = TFS_IO_FLUSH;
 			else
@@ -113,7 +115,7 @@ int tfs_fault_check(const struct tfs_io_req *req)
 
 	if (!__atomic_load_n(&plan.set, __ATOMIC_ACQUIRE) || req->r_op != plan.op)
 		return 0;
-	if (plan.meta && !(req->r_flags & TFS_IO_F_META))
+	if (plan.meta && (plan.meta > 0) != !!(req->r_flags & TFS_IO_F_META))
 		return 0;
 	if (plan.dev[0] && !strstr(req->r_dev->d_path, plan.dev))
 		return 0;

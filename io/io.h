@@ -336,7 +336,7 @@ int tfs_zns_mgmt(struct tfs_io_dev *dev, uint32_t zone, unsigned int op);
 /*
  * Fault plan for device requests (fault.c; the daemon reads TIERFS_FAULT):
  * "OP:KIND[:after=N][:count=N][:dev=SUBSTRING]", OP one of read, write,
- * jwrite, flush; KIND one of EIO, ENOSPC, torn, short.  tfs_fault_set(NULL)
+ * jwrite, dwrite, flush; KIND one of EIO, ENOSPC, torn, short.  tfs_fault_set(NULL)
  * clears it.  Returns 0 or -EINVAL.  The engine calls tfs_fault_check() for
  * every request: 0, a -errno to fail it with, or TFS_FAULT_TORN/SHORT.
  */

@@ -103,6 +103,7 @@ struct devinfo {
 	struct tfs_zstat z;
 	uint64_t garbage;
 	int zoned;
+	int pressure;		/* tier_zone_pressure: 0 idle, 1 cleaning, 2 at the reserve */
 };
 
 static void dev_info(struct tfs_fs *fs, unsigned int d, struct devinfo *di)
@@ -127,6 +128,7 @@ static void dev_info(struct tfs_fs *fs, unsigned int d, struct devinfo *di)
 		di->z = fs->zns.zstat[d];
 		di->garbage = tier_zone_garbage(&fs->pool.alloc, d) << fs->pool.chunk_shift;
 		tier_zone_counts(&fs->pool.alloc, d, di->zs);
+		di->pressure = tier_zone_pressure(&fs->pool.alloc, d);
 	}
 	pthread_mutex_unlock(&fs->lock);
 	di->rb = __atomic_load_n(&fs->pool.dstat[d].read_bytes, __ATOMIC_RELAXED);
@@ -241,7 +243,7 @@ static void status_json(struct tfs_ctl *c, struct out *o)
 				"\"closed\": %u, \"full\": %u, \"readonly\": %u, \"offline\": %u}, "
 				"\"zones_free\": %u, \"zones_open\": %u, \"zones_sealed\": %u, "
 				"\"zones_reclaimable\": %u, \"zone_resets\": %llu, \"zone_finishes\": %llu, "
-				"\"cleaned_zones\": %llu, \"cleaned_chunks\": %llu",
+				"\"cleaned_zones\": %llu, \"cleaned_chunks\": %llu, \"cleaning\": \"%s\"",
 			     wa(x), (unsigned long long)x->z.user_bytes,
 			     (unsigned long long)x->z.dev_bytes, (unsigned long long)x->garbage,
 			     (unsigned long long)fs->zns.zsize[d], (unsigned long long)fs->zns.zcap[d],
@@ -251,7 +253,8 @@ static void status_json(struct tfs_ctl *c, struct out *o)
 			     x->zs[TIER_Z_OPEN], x->zs[TIER_Z_FULL], x->zs[TIER_Z_RECLAIM],
 			     (unsigned long long)x->z.resets, (unsigned long long)x->z.finishes,
 			     (unsigned long long)x->z.cleaned_zones,
-			     (unsigned long long)x->z.moved_chunks);
+			     (unsigned long long)x->z.moved_chunks,
+			     x->pressure == 2 ? "urgent" : x->pressure ? "running" : "idle");
 		}
 		outf(o, "}");
 	}

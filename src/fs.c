@@ -159,13 +159,9 @@ static void dir_compact(struct tfs_dir *d)
 	}
 }
 
-int tfs_dir_add(struct tfs_dir *d, const char *name, size_t len, uint64_t ino, uint64_t cookie,
-		struct tfs_dirent **out)
+/* room for one more entry in the array */
+static int ents_room(struct tfs_dir *d)
 {
-	struct tfs_dirent *de;
-	size_t pos;
-	uint32_t h;
-
 	if (d->dr_len == d->dr_cap) {
 		size_t cap = d->dr_cap ? d->dr_cap * 2 : 4;
 		struct tfs_dirent **e = realloc(d->dr_ents, cap * sizeof(*e));
@@ -175,9 +171,17 @@ int tfs_dir_add(struct tfs_dir *d, const char *name, size_t len, uint64_t ino, u
 		d->dr_ents = e;
 		d->dr_cap = cap;
 	}
-	de = malloc(offsetof(struct tfs_dirent, d_name) + len + 1);
+	return 0;
+}
+
+/* a new entry at @cookie (0: the next one), not yet in the array or hash */
+static struct tfs_dirent *dirent_new(struct tfs_dir *d, const char *name, size_t len, uint64_t ino,
+				     uint64_t cookie)
+{
+	struct tfs_dirent *de = malloc(offsetof(struct tfs_dirent, d_name) + len + 1);
+
 	if (!de)
-		return -ENOMEM;
+		return NULL;
 	memcpy(de->d_name, name, len);
 	de->d_name[len] = 0;
 	de->d_namelen = (uint16_t)len;
@@ -185,8 +189,32 @@ int tfs_dir_add(struct tfs_dir *d, const char *name, size_t len, uint64_t ino, u
 	de->d_cookie = cookie ? cookie : d->dr_next_cookie;
 	if (de->d_cookie >= d->dr_next_cookie)
 		d->dr_next_cookie = de->d_cookie + 1;
-	/* new cookies are the largest: append.  A load may insert in any order,
-	 * and the array must stay sorted past removed (NULL) slots. */
+	return de;
+}
+
+/* @de, placed in the array, goes into the name hash */
+static void dirent_hash(struct tfs_dir *d, struct tfs_dirent *de)
+{
+	uint32_t h = (uint32_t)tfs_hash_str(de->d_name, de->d_namelen);
+
+	d->dr_live++;
+	if (d->dr_live > d->dr_hsize)
+		dhash_grow(d);
+	de->d_hnext = d->dr_hash[dhash_at(d, h)];
+	d->dr_hash[dhash_at(d, h)] = de;
+}
+
+int tfs_dir_add(struct tfs_dir *d, const char *name, size_t len, uint64_t ino, uint64_t cookie,
+		struct tfs_dirent **out)
+{
+	struct tfs_dirent *de;
+	size_t pos;
+
+	if (ents_room(d) < 0 || !(de = dirent_new(d, name, len, ino, cookie)))
+		return -ENOMEM;
+	/* new cookies are the largest: append.  A journal replay may insert
+	 * in any order, and the array must stay sorted past removed (NULL)
+	 * slots. */
 	pos = d->dr_len;
 	if (cookie) {
 		pos = tfs_dir_seek(d, de->d_cookie);
@@ -194,12 +222,7 @@ int tfs_dir_add(struct tfs_dir *d, const char *name, size_t len, uint64_t ino, u
 	}
 	d->dr_ents[pos] = de;
 	d->dr_len++;
-	d->dr_live++;
-	if (d->dr_live > d->dr_hsize)
-		dhash_grow(d);
-	h = (uint32_t)tfs_hash_str(name, len);
-	de->d_hnext = d->dr_hash[dhash_at(d, h)];
-	d->dr_hash[dhash_at(d, h)] = de;
+	dirent_hash(d, de);
 	if (out)
 		*out = de;
 	return 0;
@@ -288,38 +311,15 @@ int tfs_dir_append(struct tfs_dir *d, const char *name, size_t len, uint64_t ino
 		   uint64_t cookie, size_t *pos)
 {
 	struct tfs_dirent *de;
-	uint32_t h;
 
-	if (d->dr_len == d->dr_cap) {
-		size_t cap = d->dr_cap ? d->dr_cap * 2 : 4;
-		struct tfs_dirent **e = realloc(d->dr_ents, cap * sizeof(*e));
-
-		if (!e)
-			return -ENOMEM;
-		d->dr_ents = e;
-		d->dr_cap = cap;
-	}
-	de = malloc(offsetof(struct tfs_dirent, d_name) + len + 1);
-	if (!de)
+	if (ents_room(d) < 0 || !(de = dirent_new(d, name, len, ino, cookie)))
 		return -ENOMEM;
-	memcpy(de->d_name, name, len);
-	de->d_name[len] = 0;
-	de->d_namelen = (uint16_t)len;
-	de->d_ino = ino;
-	de->d_cookie = cookie;
-	if (cookie >= d->dr_next_cookie)
-		d->dr_next_cookie = cookie + 1;
 	if (d->dr_len && (!d->dr_ents[d->dr_len - 1] ||
 			  d->dr_ents[d->dr_len - 1]->d_cookie >= cookie))
 		d->dr_unsorted = 1;
 	*pos = d->dr_len;
 	d->dr_ents[d->dr_len++] = de;
-	d->dr_live++;
-	if (d->dr_live > d->dr_hsize)
-		dhash_grow(d);
-	h = (uint32_t)tfs_hash_str(name, len);
-	de->d_hnext = d->dr_hash[dhash_at(d, h)];
-	d->dr_hash[dhash_at(d, h)] = de;
+	dirent_hash(d, de);
 	return 0;
 }
 

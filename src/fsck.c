@@ -486,7 +486,9 @@ int main(int argc, char *argv[])
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct tfs_open_args oa = { .lock_wait_s = 0, .reserve_pct = -1 };
+	/* a daemon that just died may hold the pool for a moment (its rings
+	 * release their files asynchronously) */
+	struct tfs_open_args oa = { .lock_wait_s = 10, .reserve_pct = -1 };
 	struct fsck k;
 	int c, do_scrub = 0, do_map = 0, ret, rc, rewrite, lossy;
 	unsigned int bad;

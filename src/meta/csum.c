@@ -910,11 +910,35 @@ void cs_ckpt_publish(struct tfs_meta *m, int ok)
 
 /* ---------------------------------------------------------------- fsck */
 
+enum { COPY_NONE, COPY_OK, COPY_SUPERSEDED, COPY_DAMAGED };
+
+/* copy @c (0: the newest, 1: the older) of page @p of device @d: expected
+ * at all, intact, written since by a checkpoint that never completed (a
+ * crash during it, or its header damaged: not damage, though it no longer
+ * stands in for the newest), or damaged */
+static int copy_state(struct tfs_meta *m, unsigned int d, uint64_t p, unsigned int c, uint8_t *buf)
+{
+	struct csstore *cs = &m->cs;
+	struct cs_dev *cd = &cs->dev[d];
+	uint32_t cur = cd->desc[p][0], copy = c == 0 ? TFS_CSD_COPY(cur) : 1 - TFS_CSD_COPY(cur);
+	uint32_t gen = c == 0 ? TFS_CSD_GEN(cur) : cd->desc[p][1];
+	struct tfs_cs_hdr h;
+
+	if (!TFS_CSD_GEN(cur) || !gen)
+		return COPY_NONE;
+	if (meta_io(&m->env.dev[cd->host], TFS_IO_READ, buf, cs->psize, page_off(cs, cd, p, copy)) < 0 ||
+	    tfs_cs_check(&h, m->seed, (uint16_t)d, p, (uint16_t)copy, buf, cs->psize) < 0)
+		return COPY_DAMAGED;
+	if (h.gen == gen)
+		return COPY_OK;
+	return c == 1 && h.gen > TFS_CSD_GEN(cur) ? COPY_SUPERSEDED : COPY_DAMAGED;
+}
+
 unsigned int cs_verify(struct tfs_meta *m, FILE *out)
 {
 	struct csstore *cs = &m->cs;
 	uint8_t *buf = tfs_io_alloc(cs->psize);
-	unsigned int d, bad = 0;
+	unsigned int d, bad = 0, c;
 	uint64_t p;
 
 	if (!buf)
@@ -922,25 +946,12 @@ unsigned int cs_verify(struct tfs_meta *m, FILE *out)
 	for (d = 0; d < cs->ndev; d++) {
 		struct cs_dev *cd = &cs->dev[d];
 
-		for (p = 0; p < cd->npages; p++) {
-			uint32_t cur = cd->desc[p][0], prev = cd->desc[p][1], c;
-			struct tfs_cs_hdr h;
-
+		for (p = 0; p < cd->npages; p++)
 			for (c = 0; c < 2; c++) {
-				uint32_t copy = c == 0 ? TFS_CSD_COPY(cur) : 1 - TFS_CSD_COPY(cur);
-				uint32_t gen = c == 0 ? TFS_CSD_GEN(cur) : prev;
+				uint32_t copy = c == 0 ? TFS_CSD_COPY(cd->desc[p][0])
+						       : 1 - TFS_CSD_COPY(cd->desc[p][0]);
 
-				if (!TFS_CSD_GEN(cur) || !gen)
-					continue;
-				/* the older copy may have been written since by a
-				 * checkpoint that never completed (a crash during
-				 * it, or its header damaged): not damage, though
-				 * it no longer stands in for the newest */
-				if (meta_io(&m->env.dev[cd->host], TFS_IO_READ, buf, cs->psize,
-					    page_off(cs, cd, p, copy)) == 0 &&
-				    tfs_cs_check(&h, m->seed, (uint16_t)d, p, (uint16_t)copy, buf,
-						 cs->psize) == 0 &&
-				    (h.gen == gen || (c == 1 && h.gen > TFS_CSD_GEN(cur))))
+				if (copy_state(m, d, p, c, buf) != COPY_DAMAGED)
 					continue;
 				bad++;
 				m->rep.cs_bad++;
@@ -955,7 +966,6 @@ unsigned int cs_verify(struct tfs_meta *m, FILE *out)
 						(unsigned long long)(p * cs->per_page),
 						(unsigned long long)((p + 1) * cs->per_page - 1), d);
 			}
-		}
 	}
 	tfs_io_free(buf);
 	return bad;
@@ -970,28 +980,11 @@ unsigned int cs_redirty_damaged(struct tfs_meta *m)
 
 	if (!buf)
 		return 0;
-	for (d = 0; d < cs->ndev; d++) {
-		struct cs_dev *cd = &cs->dev[d];
+	for (d = 0; d < cs->ndev; d++)
+		for (p = 0; p < cs->dev[d].npages; p++) {
+			int a = copy_state(m, d, p, 0, buf), b = copy_state(m, d, p, 1, buf);
 
-		for (p = 0; p < cd->npages; p++) {
-			uint32_t cur = cd->desc[p][0], prev = cd->desc[p][1], c;
-			struct tfs_cs_hdr h;
-			int bad = 0;
-
-			for (c = 0; c < 2 && TFS_CSD_GEN(cur); c++) {
-				uint32_t copy = c == 0 ? TFS_CSD_COPY(cur) : 1 - TFS_CSD_COPY(cur);
-				uint32_t gen = c == 0 ? TFS_CSD_GEN(cur) : prev;
-
-				if (!gen)
-					continue;
-				if (meta_io(&m->env.dev[cd->host], TFS_IO_READ, buf, cs->psize,
-					    page_off(cs, cd, p, copy)) < 0 ||
-				    tfs_cs_check(&h, m->seed, (uint16_t)d, p, (uint16_t)copy, buf,
-						 cs->psize) < 0 ||
-				    h.gen != gen)
-					bad = 1;
-			}
-			if (!bad)
+			if (a != COPY_DAMAGED && b != COPY_DAMAGED && b != COPY_SUPERSEDED)
 				continue;
 			/* an empty overlay entry makes the next checkpoint rewrite
 			 * the page */
@@ -1000,7 +993,6 @@ unsigned int cs_redirty_damaged(struct tfs_meta *m)
 				n++;
 			pthread_mutex_unlock(&cs->lock);
 		}
-	}
 	tfs_io_free(buf);
 	return n;
 }

@@ -41,8 +41,10 @@ out=$(TIERFS_FAULT="write:sometimes" "$TIERFS" "$T/a.img" "$MNT" 2>&1); rc=$?
 check test $rc = 1 "a bad TIERFS_FAULT is refused"
 check grep -q "bad TIERFS_FAULT" <<<"$out" "and named"
 
-# ---- EIO on every data write to the second device
-TIERFS_FAULT="write:EIO:count=0:dev=b.img" tfs_mount "$T/a.img"
+# ---- EIO on every data write to the second device (dwrite: the copies of
+# the metadata log there are written; a failed metadata write would stop
+# all changes, which is tested below)
+TIERFS_FAULT="dwrite:EIO:count=0:dev=b.img" tfs_mount "$T/a.img"
 ack base1 base2 2>/dev/null
 head -c $((4 << 20)) /dev/urandom > "$T/big"
 out=$(dd if="$T/big" of="$MNT/big" bs=1M conv=fsync 2>&1); rc=$?
@@ -52,7 +54,7 @@ check grep -qi "input/output error" <<<"$out" "as EIO"
 remount_clean "write EIO"
 
 # ---- ENOSPC from the device on data writes
-TIERFS_FAULT="write:ENOSPC:count=0:dev=b.img" tfs_mount "$T/a.img"
+TIERFS_FAULT="dwrite:ENOSPC:count=0:dev=b.img" tfs_mount "$T/a.img"
 out=$(dd if="$T/big" of="$MNT/big2" bs=1M conv=fsync 2>&1); rc=$?
 echo "$out" | tail -1
 check test $rc != 0 "device ENOSPC reaches the application"

@@ -50,6 +50,14 @@ rc=$?
 [ -s "$T/ow.err" ] && cat "$T/ow.err"
 check test $rc = 0 "5 overwrite passes of random 256 KiB writes, no error (no ENOSPC)"
 check cmp -s "$T/model" "$MNT/f" "every byte right after the overwrites"
+# the cleaner goes on after the last write until enough zones are free; the
+# counters below are read once it has stopped (no write follows, so it stays
+# stopped, across the remount too)
+for i in $(seq 600); do
+	[ "$(zget "['cleaning']")" = idle ] && break
+	sleep 0.1
+done
+check test "$(zget "['cleaning']")" = idle "the cleaner comes to rest after the writes"
 "$CTL" status "$MNT"
 wa=$(zget "['write_amplification']")
 cleaned=$(zget "['cleaned_zones']")
@@ -73,6 +81,7 @@ tfs_mount "$T/a.img" -o migrate=0
 check cmp -s "$T/model" "$MNT/f" "every byte right after a remount"
 wa2=$(zget "['write_amplification']")
 check test "$wa" = "$wa2" "write amplification survives the remount ($wa2)"
+check test "$(zget "['cleaning']")" = idle "the cleaner rests after the remount"
 tfs_umount
 # tamper: reset a zone holding live data behind the pool's back
 z=$("$HELPERS/zonectl" "$T/z.img" live-zone)

@@ -173,6 +173,12 @@ START_TEST(test_fault_plan)
 	w.r_flags = TFS_IO_F_META;
 	ck_assert_int_eq(tfs_io_run(&w, 1), -ENOSPC);
 	w.r_flags = 0;
+	/* dwrite: data requests only */
+	ck_assert_int_eq(tfs_fault_set("dwrite:EIO:count=0"), 0);
+	ck_assert_int_eq(tfs_io_run(&w, 1), -EIO);
+	w.r_flags = TFS_IO_F_META;
+	ck_assert_int_eq(tfs_io_run(&w, 1), 0);
+	w.r_flags = 0;
 	ck_assert_int_eq(tfs_fault_set("write:EIO:count=0:dev=no-such-device"), 0);
 	ck_assert_int_eq(tfs_io_run(&w, 1), 0);
 	ck_assert_int_eq(tfs_fault_set("flush:EIO"), 0);
