@@ -876,8 +876,10 @@ int tfs_reseal(struct tfs_fs *fs)
 	uint8_t *buf;
 	int ret = 0;
 
-	if (!ns->ihead)
+	if (!ns->ihead) {
+		ns->reseal_pending = 0;
 		return 0;
+	}
 	buf = tfs_io_alloc(fs->pool.chunk_size);
 	if (!buf)
 		return -ENOMEM;
@@ -919,6 +921,8 @@ int tfs_reseal(struct tfs_fs *fs)
 		if (in)
 			tfs_chunk_dirty(fs, in, c);
 	}
+	if (ret == 0)
+		ns->reseal_pending = 0;
 	pthread_mutex_unlock(&fs->lock);
 	tfs_io_free(buf);
 	if (ret < 0)

@@ -1034,6 +1034,11 @@ void tfs_intents_expire(struct tfs_fs *fs, int all)
 	struct tfs_ns *ns = &fs->ns;
 	uint64_t now = tfs_now_ms();
 
+	/* those the load found say which blocks a crash may have left with
+	 * data their checksums do not describe: kept, whatever checkpoint or
+	 * unmount comes first, until tfs_reseal has looked at them */
+	if (ns->reseal_pending)
+		return;
 	/* least recently written first: stop at the first one still live */
 	while (ns->ihead && (all || now - ns->ihead->i_written >= TFS_INTENT_MS)) {
 		struct tfs_chunk *c = ns->ihead->i_c;

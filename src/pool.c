@@ -240,6 +240,9 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const struct tfs_open_arg
 	if (flags & TFS_OPEN_SALVAGE)
 		mflags |= TFS_META_SALVAGE;
 	env = meta_env(fs, a->csum_cache);
+	/* the intents the load finds wait for tfs_reseal below (a read-only
+	 * or repair open leaves them for the next read-write one) */
+	fs->ns.reseal_pending = 1;
 	fs->ns.loading = 1;
 	ret = tfs_meta_open(&fs->meta, &env, mflags);
 	fs->ns.loading = 0;

@@ -271,6 +271,8 @@ struct tfs_ns {
 	size_t fpend_len, fpend_cap;
 	struct tfs_htab intents;    /* live write intents */
 	struct tfs_intent *ihead, *itail;
+	int reseal_pending;	   /* intents loaded, not yet resealed: none
+				    * may expire (tfs_reseal clears it) */
 	struct tfs_htab lblk;	   /* loading the log: where each directory
 				    * block's entries were appended (records.c) */
 	uint32_t wgen;		   /* last chunk write generation given */
@@ -435,7 +437,8 @@ int tfs_reseal(struct tfs_fs *fs);
  * on: 1 if the intent is new or covers blocks it did not (the caller must
  * record and commit it before writing), 0 if not, -ENOMEM.  set: at load,
  * the intent a record carries (NULL: none).  get: the live one or NULL.
- * expire: drop those not written for TFS_INTENT_MS (@all: every one). */
+ * expire: drop those not written for TFS_INTENT_MS (@all: every one);
+ * none while ns.reseal_pending: loaded intents live until resealed. */
 int tfs_intent_note(struct tfs_fs *fs, struct tfs_chunk *c, uint64_t now, const uint64_t *blocks);
 int tfs_intent_set(struct tfs_fs *fs, struct tfs_chunk *c, const uint64_t *mask);
 struct tfs_intent *tfs_intent_get(const struct tfs_fs *fs, const struct tfs_chunk *c);
