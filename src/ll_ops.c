@@ -37,7 +37,13 @@ static struct tfs_fs *req_fs(fuse_req_t req)
 struct tfs_handle {
 	struct tfs_inode *in;
 	struct tier_seq rd, wr;
+	struct tfs_handle *prev, *next; /* open handles (tfs_ll_handles_drop) */
 };
+
+/* every open handle: the kernel may end the session without releasing some
+ * (a lazy unmount, an aborted connection); they are dropped at exit */
+static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tfs_handle *handles;
 
 static struct tfs_handle *fh_handle(struct fuse_file_info *fi)
 {
@@ -70,16 +76,46 @@ static int handle_new(struct tfs_fs *fs, struct tfs_inode *in, struct fuse_file_
 		return -ENOMEM;
 	}
 	h->in = in;
+	pthread_mutex_lock(&handles_lock);
+	h->next = handles;
+	if (handles)
+		handles->prev = h;
+	handles = h;
+	pthread_mutex_unlock(&handles_lock);
 	fi->fh = (uintptr_t)h;
 	return 0;
 }
 
-static void handle_free(struct tfs_fs *fs, struct fuse_file_info *fi)
+static void handle_put(struct tfs_fs *fs, struct tfs_handle *h)
 {
-	struct tfs_handle *h = fh_handle(fi);
-
+	pthread_mutex_lock(&handles_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&handles_lock);
 	tfs_release(fs, h->in);
 	free(h);
+}
+
+static void handle_free(struct tfs_fs *fs, struct fuse_file_info *fi)
+{
+	handle_put(fs, fh_handle(fi));
+}
+
+/* after the session: the handles the kernel never released (their files
+ * are closed now; an unlinked one becomes an orphan that unmount frees) */
+unsigned int tfs_ll_handles_drop(struct tfs_fs *fs)
+{
+	unsigned int n = 0;
+
+	while (handles) {
+		handle_put(fs, handles);
+		n++;
+	}
+	return n;
 }
 
 static void reply_entry(fuse_req_t req, int ret, const struct stat *st)

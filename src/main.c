@@ -299,6 +299,11 @@ int main(int argc, char *argv[])
 	fuse_session_unmount(se);
 	{
 		struct tfs_meta_stats ms;
+		unsigned int open = tfs_ll_handles_drop(fs);
+
+		if (open)
+			tfs_info("%u file%s still open when the session ended: closed", open,
+				 open == 1 ? " was" : "s were");
 
 		tfs_meta_stats(fs->meta, &ms);
 		tfs_info("%llu commits, %llu checkpoints; longest pool-lock hold of a checkpoint %llu us, of a commit %llu us",

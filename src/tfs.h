@@ -317,6 +317,11 @@ static inline uint64_t tfs_slot_off(const struct tfs_fs *fs, unsigned int dev, u
 	return base + (slot << fs->pool.chunk_shift);
 }
 
+/* ---- FUSE front end (ll_ops.c) ---- */
+/* after the session loop: release the files the kernel left open (a lazy
+ * unmount, an aborted connection); returns how many */
+unsigned int tfs_ll_handles_drop(struct tfs_fs *fs);
+
 /* ---- control socket (ctl.c) ---- */
 struct tfs_ctl;
 /* the socket of the pool mounted on @mnt (a resolved path) */
