@@ -169,6 +169,44 @@ static double wa(const struct devinfo *di)
 	return di->z.user_bytes ? (double)di->z.dev_bytes / (double)di->z.user_bytes : 0.0;
 }
 
+/* FUSE requests served since mount, by opcode (those seen at least once) */
+static void requests_json(struct tfs_fs *fs, struct out *o)
+{
+	unsigned int op, first = 1;
+
+	outf(o, ", \"requests\": {");
+	for (op = 0; op < TFS_OP_MAX; op++) {
+		uint64_t n;
+		double mean, p99;
+
+		tfs_op_summary(&fs->ops[op], &n, &mean, &p99);
+		if (!n)
+			continue;
+		outf(o, "%s\"%s\": {\"count\": %llu, \"mean_us\": %.1f, \"p99_us\": %.1f}",
+		     first ? "" : ", ", tfs_op_name(op), (unsigned long long)n, mean, p99);
+		first = 0;
+	}
+	outf(o, "}");
+}
+
+static void requests_text(struct tfs_fs *fs, struct out *o)
+{
+	unsigned int op, any = 0;
+
+	for (op = 0; op < TFS_OP_MAX; op++) {
+		uint64_t n;
+		double mean, p99;
+
+		tfs_op_summary(&fs->ops[op], &n, &mean, &p99);
+		if (!n)
+			continue;
+		if (!any++)
+			outf(o, "\n%-16s %12s %10s %10s\n", "request", "count", "mean us", "p99 us");
+		outf(o, "%-16s %12llu %10.1f %10.1f\n", tfs_op_name(op), (unsigned long long)n, mean,
+		     p99);
+	}
+}
+
 static void status_json(struct tfs_ctl *c, struct out *o)
 {
 	struct tfs_fs *fs = c->fs;
@@ -280,7 +318,7 @@ static void status_json(struct tfs_ctl *c, struct out *o)
 			"\"max_checkpoint_lock_us\": %llu, \"max_commit_lock_us\": %llu, "
 			"\"csum_cache_bytes\": %llu, \"csum_pending_bytes\": %llu, "
 			"\"csum_cache_hits\": %llu, \"csum_cache_misses\": %llu}, "
-			"\"zone_errors\": %u}\n",
+			"\"zone_errors\": %u",
 		     (unsigned long long)ms.commits, (unsigned long long)ms.checkpoints,
 		     (unsigned long long)ms.gen, (unsigned long long)ms.jseq,
 		     (unsigned long long)__atomic_load_n(&fs->ns.ninodes, __ATOMIC_RELAXED),
@@ -294,6 +332,8 @@ static void status_json(struct tfs_ctl *c, struct out *o)
 		     (unsigned long long)ms.cs_dirty_bytes, (unsigned long long)ms.cs_hits,
 		     (unsigned long long)ms.cs_misses, fs->zns.errors);
 	}
+	requests_json(fs, o);
+	outf(o, "}\n");
 }
 
 static const char *mib(uint64_t b, char *buf, size_t len)
@@ -373,6 +413,7 @@ static void status_text(struct tfs_ctl *c, struct out *o)
 		     mib(ms.cs_cached_bytes, a, sizeof(a)), mib(ms.cs_dirty_bytes, b, sizeof(b)),
 		     (unsigned long long)ms.cs_hits, (unsigned long long)ms.cs_misses);
 	}
+	requests_text(fs, o);
 	if (fs->zns.errors)
 		outf(o, "\n%u zone write pointer inconsistencies at mount: run fsck.tierfs\n",
 		     fs->zns.errors);

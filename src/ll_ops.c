@@ -50,6 +50,23 @@ static struct tfs_handle *fh_handle(struct fuse_file_info *fi)
 	return (struct tfs_handle *)(uintptr_t)fi->fh;
 }
 
+/* every handler replies before it returns: the time from its start to its
+ * return is the request's service time in the daemon (opstat.c) */
+struct op_timer {
+	struct tfs_opstat *s;
+	uint64_t t0;
+};
+
+static void op_done(struct op_timer *t)
+{
+	tfs_op_record(t->s, tfs_op_now_ns() - t->t0);
+}
+
+#define OP_TIMED(req, op)                                                     \
+	struct op_timer op_t_ __attribute__((cleanup(op_done), unused)) = {  \
+		&req_fs(req)->ops[op], tfs_op_now_ns()                        \
+	}
+
 static struct tfs_inode *fh_inode(struct fuse_file_info *fi)
 {
 	return fh_handle(fi)->in;
@@ -159,6 +176,7 @@ static void tfs_ll_init(void *userdata, struct fuse_conn_info *conn)
 
 static void tfs_ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	OP_TIMED(req, TFS_OP_LOOKUP);
 	struct stat st;
 
 	reply_entry(req, tfs_lookup(req_fs(req), parent, name, &st), &st);
@@ -166,12 +184,14 @@ static void tfs_ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void tfs_ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
+	OP_TIMED(req, TFS_OP_FORGET);
 	tfs_forget(req_fs(req), ino, nlookup);
 	fuse_reply_none(req);
 }
 
 static void tfs_ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
+	OP_TIMED(req, TFS_OP_FORGET);
 	size_t i;
 
 	for (i = 0; i < count; i++)
@@ -181,6 +201,7 @@ static void tfs_ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget
 
 static void tfs_ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	OP_TIMED(req, TFS_OP_GETATTR);
 	struct stat st;
 	int ret = tfs_getattr(req_fs(req), ino, &st);
 
@@ -193,6 +214,7 @@ static void tfs_ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 static void tfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			   struct fuse_file_info *fi)
 {
+	OP_TIMED(req, TFS_OP_SETATTR);
 	struct stat st;
 	int ret = RETRY_ENOSPC(req_fs(req), tfs_setattr(req_fs(req), ino, attr, (unsigned int)to_set, &st));
 
@@ -204,6 +226,7 @@ static void tfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, in
 
 static void tfs_ll_readlink(fuse_req_t req, fuse_ino_t ino)
 {
+	OP_TIMED(req, TFS_OP_READLINK);
 	char buf[TFS_SYMLINK_MAX + 1];
 	int ret = tfs_readlink(req_fs(req), ino, buf, sizeof(buf));
 
@@ -226,6 +249,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 static void tfs_ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 			 dev_t rdev)
 {
+	OP_TIMED(req, TFS_OP_MKNOD);
 	if (!S_ISREG(mode) && !S_ISFIFO(mode) && !S_ISSOCK(mode) && !S_ISCHR(mode) &&
 	    !S_ISBLK(mode)) {
 		fuse_reply_err(req, EINVAL);
@@ -236,21 +260,25 @@ static void tfs_ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 
 static void tfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
+	OP_TIMED(req, TFS_OP_MKDIR);
 	make_node(req, parent, name, S_IFDIR | (mode & 07777), 0, NULL);
 }
 
 static void tfs_ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
+	OP_TIMED(req, TFS_OP_SYMLINK);
 	make_node(req, parent, name, S_IFLNK | 0777, 0, link);
 }
 
 static void tfs_ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	OP_TIMED(req, TFS_OP_UNLINK);
 	fuse_reply_err(req, -tfs_unlink(req_fs(req), parent, name, 0));
 }
 
 static void tfs_ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	OP_TIMED(req, TFS_OP_RMDIR);
 	fuse_reply_err(req, -tfs_unlink(req_fs(req), parent, name, 1));
 }
 
@@ -265,6 +293,7 @@ static struct tfs_ctx req_ctx(fuse_req_t req)
 static void tfs_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			  fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
+	OP_TIMED(req, TFS_OP_RENAME);
 	struct tfs_ctx ctx = req_ctx(req);
 
 	fuse_reply_err(req, -RETRY_ENOSPC(req_fs(req), tfs_rename(req_fs(req), &ctx, parent, name, newparent, newname, flags)));
@@ -272,6 +301,7 @@ static void tfs_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 static void tfs_ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
+	OP_TIMED(req, TFS_OP_LINK);
 	struct tfs_ctx ctx = req_ctx(req);
 	struct stat st;
 	int ret = RETRY_ENOSPC(req_fs(req), tfs_link(req_fs(req), &ctx, ino, newparent, newname, &st));
@@ -303,6 +333,7 @@ static void open_flags(struct fuse_file_info *fi)
 
 static void tfs_ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	OP_TIMED(req, TFS_OP_OPEN);
 	struct tfs_fs *fs = req_fs(req);
 	struct tfs_inode *in;
 	int ret = tfs_open(fs, ino, &in);
@@ -326,6 +357,7 @@ static void tfs_ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 static void tfs_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 			  struct fuse_file_info *fi)
 {
+	OP_TIMED(req, TFS_OP_CREATE);
 	const struct fuse_ctx *c = fuse_req_ctx(req);
 	struct tfs_ctx ctx = { .uid = c->uid, .gid = c->gid };
 	struct tfs_fs *fs = req_fs(req);
@@ -375,6 +407,7 @@ static int read_reply(void *arg, const struct iovec *iov, int n)
 static void tfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
+	OP_TIMED(req, TFS_OP_READ);
 	/* replying copies the data out: a per-thread buffer is enough */
 	uint8_t *buf = tfs_io_scratch(TFS_SCRATCH_READ, tfs_read_span((uint64_t)off, size));
 	struct tfs_fs *fs = req_fs(req);
@@ -398,6 +431,7 @@ static void tfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 			 struct fuse_file_info *fi)
 {
+	OP_TIMED(req, TFS_OP_WRITE);
 	struct tfs_fs *fs = req_fs(req);
 	struct tfs_handle *h = fh_handle(fi);
 	const struct tier_policy *pol = &fs->eng.pol;
@@ -416,22 +450,26 @@ static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t
 
 static void tfs_ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	OP_TIMED(req, TFS_OP_FLUSH);
 	fuse_reply_err(req, 0); /* close is not a durability point; fsync is */
 }
 
 static void tfs_ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	OP_TIMED(req, TFS_OP_RELEASE);
 	handle_free(req_fs(req), fi);
 	fuse_reply_err(req, 0);
 }
 
 static void tfs_ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
+	OP_TIMED(req, TFS_OP_FSYNC);
 	fuse_reply_err(req, -tfs_fsync(req_fs(req), ino));
 }
 
 static void tfs_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	OP_TIMED(req, TFS_OP_OPENDIR);
 	struct stat st;
 	int ret = tfs_getattr(req_fs(req), ino, &st);
 
@@ -513,27 +551,32 @@ unlock:
 static void tfs_ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			   struct fuse_file_info *fi)
 {
+	OP_TIMED(req, TFS_OP_READDIR);
 	do_readdir(req, ino, size, off, 0);
 }
 
 static void tfs_ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			       struct fuse_file_info *fi)
 {
+	OP_TIMED(req, TFS_OP_READDIRPLUS);
 	do_readdir(req, ino, size, off, 1);
 }
 
 static void tfs_ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	OP_TIMED(req, TFS_OP_RELEASEDIR);
 	fuse_reply_err(req, 0);
 }
 
 static void tfs_ll_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
+	OP_TIMED(req, TFS_OP_FSYNCDIR);
 	fuse_reply_err(req, -tfs_sync(req_fs(req)));
 }
 
 static void tfs_ll_statfs(fuse_req_t req, fuse_ino_t ino)
 {
+	OP_TIMED(req, TFS_OP_STATFS);
 	struct tfs_fs *fs = req_fs(req);
 	const struct tier_alloc *a = &fs->pool.alloc;
 	uint64_t per = fs->pool.chunk_size / TFS_BLOCK_SIZE, keep, free, reserve;
@@ -563,6 +606,7 @@ static void tfs_ll_statfs(fuse_req_t req, fuse_ino_t ino)
 static void tfs_ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			    size_t size, int flags)
 {
+	OP_TIMED(req, TFS_OP_SETXATTR);
 	struct tfs_ctx ctx = req_ctx(req);
 
 	fuse_reply_err(req, -RETRY_ENOSPC(req_fs(req), tfs_xattr_set(req_fs(req), &ctx, ino, name, value, size, flags)));
@@ -582,6 +626,7 @@ static void reply_xattr(fuse_req_t req, int ret, char *buf, size_t size)
 
 static void tfs_ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+	OP_TIMED(req, TFS_OP_GETXATTR);
 	char *buf = size ? malloc(size) : NULL;
 	int ret;
 
@@ -595,6 +640,7 @@ static void tfs_ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, si
 
 static void tfs_ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
+	OP_TIMED(req, TFS_OP_LISTXATTR);
 	char *buf = size ? malloc(size) : NULL;
 	int ret;
 
@@ -608,12 +654,14 @@ static void tfs_ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void tfs_ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
+	OP_TIMED(req, TFS_OP_REMOVEXATTR);
 	fuse_reply_err(req, -tfs_xattr_remove(req_fs(req), ino, name));
 }
 
 static void tfs_ll_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
 			     struct fuse_file_info *fi)
 {
+	OP_TIMED(req, TFS_OP_FALLOCATE);
 	if (off < 0 || len <= 0) {
 		fuse_reply_err(req, EINVAL);
 		return;
@@ -625,6 +673,7 @@ static void tfs_ll_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off
 static void tfs_ll_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 			 struct fuse_file_info *fi)
 {
+	OP_TIMED(req, TFS_OP_LSEEK);
 	int64_t ret;
 
 	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
@@ -642,6 +691,7 @@ static void tfs_ll_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_
 				   struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
 				   struct fuse_file_info *fi_out, size_t len, int flags)
 {
+	OP_TIMED(req, TFS_OP_COPY_FILE_RANGE);
 	struct tfs_fs *fs = req_fs(req);
 	size_t done = 0, step = 1u << 20;
 	uint8_t *buf;

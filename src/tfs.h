@@ -297,6 +297,33 @@ struct tfs_zns {
 	unsigned int clean_mbps;	  /* cleaner bandwidth when not urgent (MB/s) */
 };
 
+/* ---- FUSE requests by opcode (opstat.c) ---- */
+enum tfs_op {
+	TFS_OP_LOOKUP, TFS_OP_FORGET, TFS_OP_GETATTR, TFS_OP_SETATTR, TFS_OP_READLINK,
+	TFS_OP_MKNOD, TFS_OP_MKDIR, TFS_OP_SYMLINK, TFS_OP_UNLINK, TFS_OP_RMDIR, TFS_OP_RENAME,
+	TFS_OP_LINK, TFS_OP_OPEN, TFS_OP_CREATE, TFS_OP_READ, TFS_OP_WRITE, TFS_OP_FLUSH,
+	TFS_OP_RELEASE, TFS_OP_FSYNC, TFS_OP_OPENDIR, TFS_OP_READDIR, TFS_OP_READDIRPLUS,
+	TFS_OP_RELEASEDIR, TFS_OP_FSYNCDIR, TFS_OP_STATFS, TFS_OP_SETXATTR, TFS_OP_GETXATTR,
+	TFS_OP_LISTXATTR, TFS_OP_REMOVEXATTR, TFS_OP_FALLOCATE, TFS_OP_LSEEK,
+	TFS_OP_COPY_FILE_RANGE, TFS_OP_MAX
+};
+#define TFS_OP_BUCKETS 64
+/* one opcode's handler times: their sum and a histogram (tfs_op_bucket) */
+struct tfs_opstat {
+	uint64_t ns;
+	uint64_t hist[TFS_OP_BUCKETS];
+};
+const char *tfs_op_name(unsigned int op); /* the kernel's name: "GETXATTR" */
+/* the histogram bucket of @ns: 0 below 1024 ns, then four per power of two
+ * (the last one open-ended); top: the first value above bucket @b */
+unsigned int tfs_op_bucket(uint64_t ns);
+uint64_t tfs_op_bucket_top(unsigned int b);
+uint64_t tfs_op_now_ns(void);
+void tfs_op_record(struct tfs_opstat *s, uint64_t ns);
+/* requests so far, their mean and 99th percentile (the top of the bucket
+ * that holds it: at most 25 % high) in microseconds */
+void tfs_op_summary(const struct tfs_opstat *s, uint64_t *count, double *mean_us, double *p99_us);
+
 struct tfs_fs {
 	pthread_mutex_t lock; /* the pool lock */
 	struct tfs_pool pool;
@@ -304,6 +331,7 @@ struct tfs_fs {
 	struct tfs_meta *meta;
 	struct tfs_zns zns;
 	struct tier_engine eng;	   /* heat and migration (tiering/engine.c) */
+	struct tfs_opstat ops[TFS_OP_MAX]; /* FUSE requests served (opstat.c) */
 };
 
 /* byte offset of chunk slot @slot on device @dev */

@@ -53,6 +53,19 @@ check test "$(tier pmem read_requests)" -gt 1000 "status counts reads served by 
 check until_true 25 eq "$MNT/C" block 16 "an unread file sinks to block"
 check test "$(tier block demoted_chunks)" -gt 0 "status counts demotions into block"
 
+# --- requests by opcode: five fsyncs are five FSYNC requests; the random
+# reads above went through READ
+req() { "$CTL" status "$MNT" --json | python3 -c "import json,sys; r=json.load(sys.stdin)['requests']; print(r.get('$1', {}).get('$2', 0))"; }
+f0=$(req FSYNC count)
+python3 -c "import os; fd=os.open('$MNT/C', os.O_RDONLY); [os.fsync(fd) for i in range(5)]; os.close(fd)"
+check test "$(req FSYNC count)" = $((f0 + 5)) "status counts each FSYNC request ($f0 + 5)"
+check test "$(req READ count)" -gt 1000 "status counts READ requests ($(req READ count))"
+check python3 -c "import sys; sys.exit(0 if $(req READ mean_us) > 0 and $(req READ p99_us) > 0 else 1)" \
+	"READ has a mean and a 99th percentile service time"
+"$CTL" status "$MNT" > "$T/status.txt"
+sed -n '/^request/,$p' "$T/status.txt"
+check grep -q "^FSYNC " "$T/status.txt" "the text status lists FSYNC requests"
+
 # --- a scan does not evict the hot set, and is not promoted
 check until_true 20 eq "$MNT/B" block 80 "the big file is cold (all in block)"
 for i in 1 2; do dd if="$MNT/B" of=/dev/null bs=128k iflag=direct status=none; done

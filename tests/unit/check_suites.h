@@ -15,4 +15,5 @@ Suite *zone_suite(void);
 Suite *zns_emu_suite(void);
 Suite *zalloc_suite(void);
 Suite *heat_suite(void);
+Suite *opstat_suite(void);
 #endif
