@@ -448,10 +448,14 @@ static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t
 	fuse_reply_write(req, (size_t)ret);
 }
 
+/* close is not a durability point (fsync is) and locks are the kernel's,
+ * so FLUSH carries nothing: the first one is answered ENOSYS and the kernel
+ * sends no more on this connection.  close(2) still writes the dirty pages
+ * back and reports their errors before it would send one. */
 static void tfs_ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	OP_TIMED(req, TFS_OP_FLUSH);
-	fuse_reply_err(req, 0); /* close is not a durability point; fsync is */
+	fuse_reply_err(req, ENOSYS);
 }
 
 static void tfs_ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -65,6 +65,16 @@ check python3 -c "import sys; sys.exit(0 if $(req READ mean_us) > 0 and $(req RE
 "$CTL" status "$MNT" > "$T/status.txt"
 sed -n '/^request/,$p' "$T/status.txt"
 check grep -q "^FSYNC " "$T/status.txt" "the text status lists FSYNC requests"
+# FLUSH: the first close gets ENOSYS, and the kernel sends no more (every
+# close(2), of a dup too, would send one)
+python3 -c "
+import os
+fd = os.open('$MNT/flushed', os.O_CREAT | os.O_WRONLY, 0o644)
+os.write(fd, b'x')
+for i in range(50):
+    os.close(os.dup(fd))
+os.close(fd)"
+check test "$(req FLUSH count)" -le 1 "50 closes: at most one FLUSH request ($(req FLUSH count))"
 
 # --- a scan does not evict the hot set, and is not promoted
 check until_true 20 eq "$MNT/B" block 80 "the big file is cold (all in block)"
