@@ -93,7 +93,10 @@ check test $? = 0 "fsck -n clean after the kill"
 tfs_mount "$T/a.img" -o allow_other
 rm -f "$DATA/postmaster.pid"
 newlog 3
-check pg_start "server recovers after the daemon was killed under load"
+pg_start
+rc=$?
+[ $rc = 0 ] || { echo "# the server log:"; tail -n 30 "$T/pg-3.log" | sed 's/^/# /'; }
+check test $rc = 0 "server recovers after the daemon was killed under load"
 check grep -q "redo done\|database system was not properly shut down\|database system was interrupted" "$T/pg-3.log" \
 	"it ran crash recovery"
 OUT=$T/amcheck.out ran as_pg "$PGBIN/pg_amcheck" -h "$SOCK" -U postgres --install-missing --all \
