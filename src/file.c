@@ -1102,7 +1102,8 @@ ssize_t tfs_write_cls(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, con
 }
 
 /* i_rwlock held exclusively: make [off, end) read as zeros, freeing what it can */
-static int punch_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, uint64_t end)
+static int punch_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, uint64_t end,
+			int *cleared)
 {
 	static const uint8_t zeros[TFS_BLOCK_SIZE];
 	uint64_t fs_b, fe_b, blk, isize = in->i_size, g, from;
@@ -1168,6 +1169,7 @@ static int punch_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, u
 				tier_chunk_clear(c, (uint32_t)(k - cf));
 				in->i_map.m_blocks--;
 				tfs_chunk_dirty(fs, in, c);
+				*cleared = 1;
 			}
 		}
 		g++;
@@ -1182,9 +1184,23 @@ restore_size:
 	return ret;
 }
 
+/*
+ * After a punch that set *@cleared (i_rwlock still held, the file's new
+ * size in place): blocks cleared in a chunk that stays are holes now, and a
+ * later write lands in them in place without a write intent (nothing is
+ * overwritten, as far as memory knows).  Until a commit, the durable record
+ * still names them with their old checksums: a crash after such a write
+ * would condemn its data (EIO).  So the clearing is committed, with the
+ * size, before the file can be written again.
+ */
+static int punched_commit(struct tfs_fs *fs, int cleared)
+{
+	return cleared ? tfs_commit(fs) : 0;
+}
+
 int tfs_truncate_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t size)
 {
-	int ret = 0;
+	int ret = 0, cleared = 0;
 
 	if (size > TFS_MAX_FILE_SIZE)
 		return -EFBIG;
@@ -1192,7 +1208,8 @@ int tfs_truncate_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t size)
 		/* whole blocks only: the new last block keeps its stale tail */
 		ret = punch_locked(fs, in, round_up(size),
 				   round_up(size) > round_up(in->i_size) ? round_up(size)
-									 : round_up(in->i_size));
+									 : round_up(in->i_size),
+				   &cleared);
 	else if (size > in->i_size)
 		ret = zero_tail(fs, in);
 	if (ret == 0) {
@@ -1202,6 +1219,7 @@ int tfs_truncate_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t size)
 		in->i_size = size;
 		tfs_inode_dirty(fs, in);
 		pthread_mutex_unlock(&fs->lock);
+		ret = punched_commit(fs, cleared);
 	}
 	return ret;
 }
@@ -1209,7 +1227,7 @@ int tfs_truncate_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t size)
 int tfs_fallocate(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64_t off, uint64_t len)
 {
 	uint64_t end;
-	int ret = 0;
+	int ret = 0, cleared = 0;
 
 	ret = tfs_meta_throttle(fs->meta);
 	if (ret < 0)
@@ -1230,7 +1248,7 @@ int tfs_fallocate(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64_t of
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > in->i_size)
 		ret = zero_tail(fs, in);
 	if (ret == 0 && (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)))
-		ret = punch_locked(fs, in, off, end);
+		ret = punch_locked(fs, in, off, end, &cleared);
 	if (ret == 0 && !(mode & FALLOC_FL_PUNCH_HOLE))
 		ret = alloc_chunks(fs, in, off / TFS_BLOCK_SIZE,
 				   (round_up(end) - round_down(off)) / TFS_BLOCK_SIZE, 1, TFS_CLASS_MAX);
@@ -1245,6 +1263,8 @@ int tfs_fallocate(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64_t of
 		tfs_inode_dirty(fs, in);
 	}
 	pthread_mutex_unlock(&fs->lock);
+	if (ret == 0)
+		ret = punched_commit(fs, cleared);
 	pthread_rwlock_unlock(TFS_ILOCK(in));
 	return ret;
 }

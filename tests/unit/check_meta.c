@@ -552,6 +552,47 @@ START_TEST(test_intent_reseal)
 }
 END_TEST
 
+/* a file shortened inside a chunk, then written again past the new end
+ * (block aligned: nothing of the old last block is zeroed, so no intent)
+ * before any commit, then the daemon killed: the blocks written were holes
+ * in memory (no intent), but the durable record named them with their old
+ * checksums.  Whatever the next open shows must read without EIO. */
+START_TEST(test_truncate_then_write_crash)
+{
+	uint8_t *buf = tfs_io_alloc(4096), *got = tfs_io_alloc(4096);
+	struct tfs_inode *in;
+	struct tfs_fs *fs;
+	struct stat st;
+	ssize_t n;
+
+	tp_make(path, TFS_CLASS_BLOCK, 64u << 20, 16, 1u << 20);
+	fs = tp_open(path, 0);
+	ck_assert_int_eq(tfs_mknod(fs, &root_ctx, TFS_ROOT_INO, "f", S_IFREG | 0644, 0, NULL, &st), 0);
+	ck_assert_int_eq(tfs_open(fs, st.st_ino, &in), 0);
+	memset(buf, 'a', 4096);
+	for (int b = 0; b < 8; b++)
+		ck_assert_int_eq(tfs_write(fs, in, (uint64_t)b * 4096, buf, 4096), 4096);
+	ck_assert_int_eq(tfs_commit(fs), 0);
+	pthread_rwlock_wrlock(TFS_ILOCK(in));
+	ck_assert_int_eq(tfs_truncate_locked(fs, in, 2 * 4096), 0);
+	pthread_rwlock_unlock(TFS_ILOCK(in));
+	memset(buf, 'n', 4096);
+	ck_assert_int_eq(tfs_write(fs, in, 5 * 4096, buf, 4096), 4096);
+	tfs_release(fs, in);
+	tp_crash(fs);
+	fs = tp_open(path, 0);
+	ck_assert_int_eq(tfs_open(fs, st.st_ino, &in), 0);
+	for (int b = 0; b < 8; b++) {
+		n = tfs_read(fs, in, (uint64_t)b * 4096, 4096, got);
+		ck_assert_msg(n >= 0, "block %d: %s", b, strerror((int)-n));
+	}
+	tfs_release(fs, in);
+	tp_unmount(fs);
+	tfs_io_free(buf);
+	tfs_io_free(got);
+}
+END_TEST
+
 /* a big directory after deletions, renames and log cleaning: its blocks
  * come out of cookie order in the log; the load appends them and sorts
  * once, and the directory must be exactly what it was, in cookie order */
@@ -813,6 +854,7 @@ Suite *meta_suite(void)
 	tcase_add_test(tc, test_big_file_free);
 	tcase_add_test(tc, test_intent_reseal);
 	tcase_add_test(tc, test_intent_across_checkpoint_crash);
+	tcase_add_test(tc, test_truncate_then_write_crash);
 	tcase_add_test(tc, test_big_dir_churn);
 	tcase_add_test(tc, test_removed_during_checkpoint);
 	suite_add_tcase(s, tc);
