@@ -267,21 +267,31 @@ struct tfs_dblk *tfs_dir_blk(const struct tfs_dir *d, uint64_t k)
 	return i < d->dr_nblk && d->dr_blk[i].b_k == k ? &d->dr_blk[i] : NULL;
 }
 
+/* room for one more block in @d's array: 0 or -ENOMEM */
+static int blk_room(struct tfs_dir *d)
+{
+	size_t c;
+	struct tfs_dblk *n;
+
+	if (d->dr_nblk < d->dr_cblk)
+		return 0;
+	c = d->dr_cblk ? d->dr_cblk * 2 : 2;
+	n = realloc(d->dr_blk, c * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	d->dr_blk = n;
+	d->dr_cblk = c;
+	return 0;
+}
+
 struct tfs_dblk *tfs_dir_blk_get(struct tfs_dir *d, uint64_t k)
 {
 	size_t i = blk_seek(d, k);
 
 	if (i < d->dr_nblk && d->dr_blk[i].b_k == k)
 		return &d->dr_blk[i];
-	if (d->dr_nblk == d->dr_cblk) {
-		size_t c = d->dr_cblk ? d->dr_cblk * 2 : 2;
-		struct tfs_dblk *n = realloc(d->dr_blk, c * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		d->dr_blk = n;
-		d->dr_cblk = c;
-	}
+	if (blk_room(d) < 0)
+		return NULL;
 	memmove(&d->dr_blk[i + 1], &d->dr_blk[i], (d->dr_nblk - i) * sizeof(*d->dr_blk));
 	memset(&d->dr_blk[i], 0, sizeof(*d->dr_blk));
 	d->dr_blk[i].b_k = k;
@@ -291,15 +301,8 @@ struct tfs_dblk *tfs_dir_blk_get(struct tfs_dir *d, uint64_t k)
 
 struct tfs_dblk *tfs_dir_blk_append(struct tfs_dir *d, uint64_t k)
 {
-	if (d->dr_nblk == d->dr_cblk) {
-		size_t c = d->dr_cblk ? d->dr_cblk * 2 : 2;
-		struct tfs_dblk *n = realloc(d->dr_blk, c * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		d->dr_blk = n;
-		d->dr_cblk = c;
-	}
+	if (blk_room(d) < 0)
+		return NULL;
 	if (d->dr_nblk && d->dr_blk[d->dr_nblk - 1].b_k >= k)
 		d->dr_unsorted = 1;
 	memset(&d->dr_blk[d->dr_nblk], 0, sizeof(*d->dr_blk));

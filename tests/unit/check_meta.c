@@ -496,6 +496,23 @@ START_TEST(test_big_file_free)
 }
 END_TEST
 
+/* a fresh pool (64 KiB chunks) with file "f": 8 blocks of 'a', committed;
+ * @buf (a block) is left holding 'a' */
+static struct tfs_fs *pool_with_f8(struct stat *st, struct tfs_inode **in, uint8_t *buf)
+{
+	struct tfs_fs *fs;
+
+	tp_make(path, TFS_CLASS_BLOCK, 64u << 20, 16, 1u << 20);
+	fs = tp_open(path, 0);
+	ck_assert_int_eq(tfs_mknod(fs, &root_ctx, TFS_ROOT_INO, "f", S_IFREG | 0644, 0, NULL, st), 0);
+	ck_assert_int_eq(tfs_open(fs, st->st_ino, in), 0);
+	memset(buf, 'a', 4096);
+	for (int b = 0; b < 8; b++)
+		ck_assert_int_eq(tfs_write(fs, *in, (uint64_t)b * 4096, buf, 4096), 4096);
+	ck_assert_int_eq(tfs_commit(fs), 0);
+	return fs;
+}
+
 /* a block overwritten in place under an intent, the daemon killed before
  * the commit: its data may be old or new, and is re-checksummed at the
  * next open; a block of the same chunk that was not written keeps its
@@ -510,14 +527,7 @@ START_TEST(test_intent_reseal)
 	uint64_t off1, off5;
 	int fd;
 
-	tp_make(path, TFS_CLASS_BLOCK, 64u << 20, 16, 1u << 20);
-	fs = tp_open(path, 0);
-	ck_assert_int_eq(tfs_mknod(fs, &root_ctx, TFS_ROOT_INO, "f", S_IFREG | 0644, 0, NULL, &st), 0);
-	ck_assert_int_eq(tfs_open(fs, st.st_ino, &in), 0);
-	memset(buf, 'a', 4096);
-	for (int b = 0; b < 8; b++)
-		ck_assert_int_eq(tfs_write(fs, in, (uint64_t)b * 4096, buf, 4096), 4096);
-	ck_assert_int_eq(tfs_commit(fs), 0);
+	fs = pool_with_f8(&st, &in, buf);
 	/* an overwrite of block 1: its intent is committed before the data */
 	memset(buf, 'b', 4096);
 	ck_assert_int_eq(tfs_write(fs, in, 4096, buf, 4096), 4096);
@@ -565,14 +575,7 @@ START_TEST(test_truncate_then_write_crash)
 	struct stat st;
 	ssize_t n;
 
-	tp_make(path, TFS_CLASS_BLOCK, 64u << 20, 16, 1u << 20);
-	fs = tp_open(path, 0);
-	ck_assert_int_eq(tfs_mknod(fs, &root_ctx, TFS_ROOT_INO, "f", S_IFREG | 0644, 0, NULL, &st), 0);
-	ck_assert_int_eq(tfs_open(fs, st.st_ino, &in), 0);
-	memset(buf, 'a', 4096);
-	for (int b = 0; b < 8; b++)
-		ck_assert_int_eq(tfs_write(fs, in, (uint64_t)b * 4096, buf, 4096), 4096);
-	ck_assert_int_eq(tfs_commit(fs), 0);
+	fs = pool_with_f8(&st, &in, buf);
 	pthread_rwlock_wrlock(TFS_ILOCK(in));
 	ck_assert_int_eq(tfs_truncate_locked(fs, in, 2 * 4096), 0);
 	pthread_rwlock_unlock(TFS_ILOCK(in));
