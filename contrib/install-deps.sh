@@ -4,7 +4,7 @@
 set -e
 pkgs="build-essential autoconf automake libtool pkg-config \
 libfuse3-dev fuse3 liburing-dev libxxhash-dev check \
-attr util-linux e2fsprogs procps fio bc sqlite3 \
+attr libcap2-bin util-linux e2fsprogs procps fio bc sqlite3 \
 clang libclang-rt-14-dev postgresql rocksdb-tools"
 missing=""
 for p in $pkgs; do

@@ -47,11 +47,11 @@ ra = json.load(open(a))["requests"]; rb = json.load(open(b))["requests"]
 rows = []
 for op, v in rb.items():
     c0 = ra.get(op, {}).get("count", 0)
-    m0 = ra.get(op, {}).get("mean_us", 0.0)
+    t0 = ra.get(op, {}).get("total_us", 0.0)
     dc = v["count"] - c0
     if dc <= 0:
         continue
-    mean = (v["mean_us"] * v["count"] - m0 * c0) / dc
+    mean = (v["total_us"] - t0) / dc
     rows.append((dc / n, op, mean))
 rows.sort(reverse=True)
 total = sum(r[0] for r in rows)

@@ -182,11 +182,23 @@ static void requests_json(struct tfs_fs *fs, struct out *o)
 		tfs_op_summary(&fs->ops[op], &n, &mean, &p99);
 		if (!n)
 			continue;
-		outf(o, "%s\"%s\": {\"count\": %llu, \"mean_us\": %.1f, \"p99_us\": %.1f}",
-		     first ? "" : ", ", tfs_op_name(op), (unsigned long long)n, mean, p99);
+		outf(o, "%s\"%s\": {\"count\": %llu, \"total_us\": %.1f, \"mean_us\": %.1f, \"p99_us\": %.1f}",
+		     first ? "" : ", ", tfs_op_name(op), (unsigned long long)n, mean * (double)n, mean,
+		     p99);
 		first = 0;
 	}
 	outf(o, "}");
+}
+
+/* the FUSE connection: transport, protocol and what INIT settled */
+static void fuse_json(struct tfs_fs *fs, struct out *o)
+{
+	const struct tfs_fuse_conn *c = &fs->fconn;
+
+	outf(o, ", \"transport\": \"%s\", \"fuse\": {\"protocol\": \"%u.%u\", \"killpriv_v2\": %s, \"no_opendir\": %s, \"malformed_requests\": %llu}",
+	     c->transport ? c->transport : "dev", c->major, c->minor,
+	     c->killpriv_v2 ? "true" : "false", c->no_opendir ? "true" : "false",
+	     (unsigned long long)__atomic_load_n(&c->malformed, __ATOMIC_RELAXED));
 }
 
 static void requests_text(struct tfs_fs *fs, struct out *o)
@@ -332,6 +344,7 @@ static void status_json(struct tfs_ctl *c, struct out *o)
 		     (unsigned long long)ms.cs_dirty_bytes, (unsigned long long)ms.cs_hits,
 		     (unsigned long long)ms.cs_misses, fs->zns.errors);
 	}
+	fuse_json(fs, o);
 	requests_json(fs, o);
 	outf(o, "}\n");
 }
@@ -413,6 +426,10 @@ static void status_text(struct tfs_ctl *c, struct out *o)
 		     mib(ms.cs_cached_bytes, a, sizeof(a)), mib(ms.cs_dirty_bytes, b, sizeof(b)),
 		     (unsigned long long)ms.cs_hits, (unsigned long long)ms.cs_misses);
 	}
+	outf(o, "\nFUSE: transport %s, protocol %u.%u%s%s\n",
+	     fs->fconn.transport ? fs->fconn.transport : "dev", fs->fconn.major, fs->fconn.minor,
+	     fs->fconn.killpriv_v2 ? ", privileges killed by tierfs (HANDLE_KILLPRIV_V2)" : "",
+	     fs->fconn.no_opendir ? ", no OPENDIR" : "");
 	requests_text(fs, o);
 	if (fs->zns.errors)
 		outf(o, "\n%u zone write pointer inconsistencies at mount: run fsck.tierfs\n",

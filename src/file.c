@@ -1359,6 +1359,8 @@ int tfs_setattr(struct tfs_fs *fs, uint64_t ino, const struct stat *attr, unsign
 		in->i_uid = attr->st_uid;
 	if (valid & TFS_SET_GID)
 		in->i_gid = attr->st_gid;
+	if (valid & TFS_SET_KILL_PRIV)
+		tfs_kill_priv_locked(fs, in);
 	if (valid & TFS_SET_ATIME_NOW)
 		tfs_itime_set(in, TFS_AT, now);
 	else if (valid & TFS_SET_ATIME)

@@ -1750,12 +1750,36 @@ unlock:
 	return ret;
 }
 
+/* pool lock held: remove xattr @name of @in and log it; -ENODATA if none */
+static int xattr_remove_locked(struct tfs_fs *fs, struct tfs_inode *in, const char *name)
+{
+	size_t nl = strlen(name);
+	struct tfs_xattr **p, *x;
+	struct timespec now;
+
+	for (p = in->i_xattrs ? &in->i_xattrs->xs_list : NULL; p && *p; p = &(*p)->x_next) {
+		x = *p;
+		if (x->x_namelen != nl || memcmp(x->x_name, name, nl))
+			continue;
+		*p = x->x_next;
+		in->i_xattrs->xs_bytes -= x->x_namelen + x->x_len;
+		free(x->x_name);
+		free(x->x_value);
+		free(x);
+		rec_xattr(tfs_jlog(fs), TFS_J_XATTR_DEL, in->i_ino, name, nl, NULL, 0);
+		tfs_jlogged(fs);
+		tfs_xattrs_dirty(fs, in);
+		tfs_touch(&now);
+		tfs_itime_set(in, TFS_CT, now);
+		tfs_inode_dirty(fs, in);
+		return 0;
+	}
+	return -ENODATA;
+}
+
 int tfs_xattr_remove(struct tfs_fs *fs, uint64_t ino, const char *name)
 {
-	struct timespec now;
-	struct tfs_xattr **p, *x;
 	struct tfs_inode *in;
-	size_t nl = strlen(name);
 	int ret = xattr_name_check(name);
 
 	if (ret == 0)
@@ -1768,25 +1792,54 @@ int tfs_xattr_remove(struct tfs_fs *fs, uint64_t ino, const char *name)
 	ret = in ? -ENODATA : -ESTALE;
 	if (in && (fs->ns.readonly || tfs_meta_readonly(fs->meta)))
 		ret = fs->ns.readonly ? -EROFS : -EIO;
-	for (p = in && in->i_xattrs && ret == -ENODATA ? &in->i_xattrs->xs_list : NULL; p && *p;
-	     p = &(*p)->x_next) {
-		x = *p;
-		if (x->x_namelen != nl || memcmp(x->x_name, name, nl))
-			continue;
-		*p = x->x_next;
-		in->i_xattrs->xs_bytes -= x->x_namelen + x->x_len;
-		free(x->x_name);
-		free(x->x_value);
-		free(x);
-		rec_xattr(tfs_jlog(fs), TFS_J_XATTR_DEL, ino, name, nl, NULL, 0);
-		tfs_jlogged(fs);
-		tfs_xattrs_dirty(fs, in);
+	if (ret == -ENODATA)
+		ret = xattr_remove_locked(fs, in, name);
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
+}
+
+#define CAP_XATTR "security.capability"
+
+/* pool lock held: what a write, truncate or chown by a caller without
+ * CAP_FSETID takes away, as the VFS does: setuid, setgid of a
+ * group-executable file, file capabilities.  The kernel leaves it to the
+ * file system on a HANDLE_KILLPRIV_V2 connection. */
+int tfs_kill_priv_locked(struct tfs_fs *fs, struct tfs_inode *in)
+{
+	uint32_t mode = in->i_mode & ~(uint32_t)S_ISUID;
+	struct timespec now;
+	int changed = 0;
+
+	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		mode &= ~(uint32_t)S_ISGID;
+	if (mode != in->i_mode) {
+		in->i_mode = mode;
+		changed = 1;
+	}
+	if (in->i_xattrs && xattr_remove_locked(fs, in, CAP_XATTR) == 0)
+		changed = 1;
+	if (changed) {
 		tfs_touch(&now);
 		tfs_itime_set(in, TFS_CT, now);
 		tfs_inode_dirty(fs, in);
-		ret = 0;
-		break;
 	}
+	return changed;
+}
+
+int tfs_kill_priv(struct tfs_fs *fs, struct tfs_inode *in)
+{
+	int ret = 0;
+
+	/* the common case: nothing to kill, nothing to lock (a stale look
+	 * misses only a change racing with this very write) */
+	if (!(__atomic_load_n(&in->i_mode, __ATOMIC_RELAXED) & (S_ISUID | S_ISGID)) &&
+	    !__atomic_load_n(&in->i_xattrs, __ATOMIC_RELAXED))
+		return 0;
+	pthread_mutex_lock(&fs->lock);
+	if (fs->ns.readonly || tfs_meta_readonly(fs->meta))
+		ret = fs->ns.readonly ? -EROFS : -EIO;
+	else
+		ret = tfs_kill_priv_locked(fs, in);
 	pthread_mutex_unlock(&fs->lock);
 	return ret;
 }

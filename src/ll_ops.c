@@ -72,6 +72,15 @@ static struct tfs_inode *fh_inode(struct fuse_file_info *fi)
 	return fh_handle(fi)->in;
 }
 
+/* the daemon changed @ino's attributes behind the kernel's back (it killed
+ * setuid/setgid on a write or an O_TRUNC open): the cached ones are stale.
+ * Sent before the reply, so the caller's next stat asks again. */
+static void attr_stale(struct tfs_fs *fs, fuse_ino_t ino)
+{
+	if (fs->fconn.se)
+		fuse_lowlevel_notify_inval_inode(fs->fconn.se, ino, -1, 0);
+}
+
 /* a call that failed with ENOSPC (changing nothing) while slots freed by
  * earlier calls wait for their commit: commit them and try once more, so
  * that deleting makes room at once */
@@ -157,6 +166,12 @@ static void reply_entry(fuse_req_t req, int ret, const struct stat *st)
 
 static void tfs_ll_init(void *userdata, struct fuse_conn_info *conn)
 {
+	struct tfs_fs *fs = userdata;
+
+	/* a directory's open carries nothing (readdir needs no handle): the
+	 * first OPENDIR is answered ENOSYS and the kernel sends no more, nor
+	 * their RELEASEDIR */
+	fs->fconn.no_opendir = !!(conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT);
 	if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
 		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
@@ -216,7 +231,12 @@ static void tfs_ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, in
 {
 	OP_TIMED(req, TFS_OP_SETATTR);
 	struct stat st;
-	int ret = RETRY_ENOSPC(req_fs(req), tfs_setattr(req_fs(req), ino, attr, (unsigned int)to_set, &st));
+	unsigned int valid = (unsigned int)to_set;
+	int ret;
+
+	if (tfs_fuse_rq_flags() & TFS_RQ_KILL_SUIDGID)
+		valid |= TFS_SET_KILL_PRIV;
+	ret = RETRY_ENOSPC(req_fs(req), tfs_setattr(req_fs(req), ino, attr, valid, &st));
 
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
@@ -320,7 +340,9 @@ static int open_trunc(struct tfs_fs *fs, struct tfs_inode *in, struct fuse_file_
 	if (!(fi->flags & O_TRUNC) || !S_ISREG(in->i_mode))
 		return 0;
 	memset(&attr, 0, sizeof(attr));
-	return tfs_setattr(fs, in->i_ino, &attr, TFS_SET_SIZE, &st);
+	return tfs_setattr(fs, in->i_ino, &attr,
+			   TFS_SET_SIZE | (tfs_fuse_rq_flags() & TFS_RQ_KILL_SUIDGID ? TFS_SET_KILL_PRIV : 0),
+			   &st);
 }
 
 static void open_flags(struct fuse_file_info *fi)
@@ -339,9 +361,13 @@ static void tfs_ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	int ret = tfs_open(fs, ino, &in);
 
 	if (ret == 0) {
+		uint32_t mode = __atomic_load_n(&in->i_mode, __ATOMIC_RELAXED);
+
 		ret = open_trunc(fs, in, fi);
 		if (ret < 0)
 			tfs_release(fs, in);
+		else if (mode != __atomic_load_n(&in->i_mode, __ATOMIC_RELAXED))
+			attr_stale(fs, ino);
 	}
 	if (ret == 0)
 		ret = handle_new(fs, in, fi);
@@ -436,9 +462,18 @@ static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t
 	struct tfs_handle *h = fh_handle(fi);
 	const struct tier_policy *pol = &fs->eng.pol;
 	int seq = tier_stream_note(&h->wr, (uint64_t)off, size, (uint64_t)pol->scan_min_kib << 10);
-	ssize_t ret = RETRY_ENOSPC(fs, tfs_write_cls(fs, h->in, (uint64_t)off, buf, size,
-				    seq ? pol->seq_write_tier : TFS_CLASS_MAX));
+	ssize_t ret = 0;
 
+	if (tfs_fuse_rq_flags() & TFS_RQ_KILL_SUIDGID) {
+		ret = tfs_kill_priv(fs, h->in);
+		if (ret > 0) {
+			attr_stale(fs, ino);
+			ret = 0;
+		}
+	}
+	if (ret == 0)
+		ret = RETRY_ENOSPC(fs, tfs_write_cls(fs, h->in, (uint64_t)off, buf, size,
+						     seq ? pol->seq_write_tier : TFS_CLASS_MAX));
 	if (ret < 0) {
 		fuse_reply_err(req, (int)-ret);
 		return;
@@ -475,7 +510,13 @@ static void tfs_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 {
 	OP_TIMED(req, TFS_OP_OPENDIR);
 	struct stat st;
-	int ret = tfs_getattr(req_fs(req), ino, &st);
+	int ret;
+
+	if (req_fs(req)->fconn.no_opendir) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	ret = tfs_getattr(req_fs(req), ino, &st);
 
 	if (ret == 0 && !S_ISDIR(st.st_mode))
 		ret = -ENOTDIR;

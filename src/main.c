@@ -245,6 +245,13 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "tierfs: cannot mount on %s\n", mnt);
 		goto out_remove_handlers;
 	}
+	/* every request and reply passes transport.c: tierfs owns INIT */
+	if (fuse_session_custom_io(se, tfs_fuse_dev_io(), fuse_session_fd(se)) != 0) {
+		fprintf(stderr, "tierfs: cannot take over the FUSE connection\n");
+		goto out_unmount;
+	}
+	fs->fconn.se = se;
+	fs->fconn.transport = "dev";
 	/* rings belong to the task that made them (SINGLE_ISSUER): the one used
 	 * while loading must not cross the fork */
 	tfs_io_thread_exit();

@@ -297,6 +297,33 @@ struct tfs_zns {
 	unsigned int clean_mbps;	  /* cleaner bandwidth when not urgent (MB/s) */
 };
 
+/* ---- the /dev/fuse conversation (transport.c) ---- */
+/* what the kernel offered at INIT and what tierfs asked for */
+struct fuse_session;
+struct tfs_fuse_conn {
+	uint64_t init_unique; /* the INIT request until its reply is amended */
+	uint32_t major, minor;
+	uint64_t offered, granted; /* FUSE_* INIT flags, flags2 in the high half */
+	int killpriv_v2;	   /* suid/sgid/caps are tierfs's to kill */
+	int no_opendir;		   /* OPENDIR answered ENOSYS: the kernel opens alone */
+	struct fuse_session *se;   /* for notifications to the kernel */
+	const char *transport;	   /* "dev" (read/writev on /dev/fuse) or "uring" */
+	uint64_t malformed;	   /* requests too short for what was looked at */
+};
+/* the request a worker serves carries "kill suid/sgid" (WRITE, SETATTR,
+ * OPEN with HANDLE_KILLPRIV_V2): libfuse 3.14 drops the flag */
+#define TFS_RQ_KILL_SUIDGID (1u << 0)
+unsigned int tfs_fuse_rq_flags(void);
+/* look at one request as read from the kernel: INIT's offer is recorded in
+ * @c, flags for the handler go to @flags; -EPROTO when too short */
+int tfs_fuse_inspect(struct tfs_fuse_conn *c, const void *buf, size_t len, unsigned int *flags);
+/* amend libfuse's reply to INIT (header + fuse_init_out in @iov): 1 if it was
+ * that reply */
+struct iovec;
+int tfs_fuse_amend_reply(struct tfs_fuse_conn *c, struct iovec *iov, int count);
+struct fuse_custom_io;
+const struct fuse_custom_io *tfs_fuse_dev_io(void);
+
 /* ---- FUSE requests by opcode (opstat.c) ---- */
 enum tfs_op {
 	TFS_OP_LOOKUP, TFS_OP_FORGET, TFS_OP_GETATTR, TFS_OP_SETATTR, TFS_OP_READLINK,
@@ -332,6 +359,7 @@ struct tfs_fs {
 	struct tfs_zns zns;
 	struct tier_engine eng;	   /* heat and migration (tiering/engine.c) */
 	struct tfs_opstat ops[TFS_OP_MAX]; /* FUSE requests served (opstat.c) */
+	struct tfs_fuse_conn fconn;	   /* what INIT settled (transport.c) */
 };
 
 /* byte offset of chunk slot @slot on device @dev */
@@ -531,6 +559,12 @@ int tfs_xattr_set(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t ino, co
 int tfs_xattr_get(struct tfs_fs *fs, uint64_t ino, const char *name, void *buf, size_t size);
 int tfs_xattr_list(struct tfs_fs *fs, uint64_t ino, char *buf, size_t size);
 int tfs_xattr_remove(struct tfs_fs *fs, uint64_t ino, const char *name);
+/* what a write, truncate or chown by a caller without CAP_FSETID takes
+ * away, as the VFS does: setuid, setgid of a group-executable file, the
+ * security.capability xattr (HANDLE_KILLPRIV_V2 leaves it to us).  1 when
+ * something was taken (the kernel's cached mode is stale), 0, or -errno */
+int tfs_kill_priv(struct tfs_fs *fs, struct tfs_inode *in);
+int tfs_kill_priv_locked(struct tfs_fs *fs, struct tfs_inode *in); /* pool lock held */
 int tfs_open(struct tfs_fs *fs, uint64_t ino, struct tfs_inode **out);
 void tfs_release(struct tfs_fs *fs, struct tfs_inode *in);
 int tfs_fsync(struct tfs_fs *fs, uint64_t ino);
@@ -546,6 +580,7 @@ int tfs_sync(struct tfs_fs *fs);
 #define TFS_SET_ATIME_NOW (1u << 7)
 #define TFS_SET_MTIME_NOW (1u << 8)
 #define TFS_SET_CTIME (1u << 10)
+#define TFS_SET_KILL_PRIV (1u << 20) /* tierfs's own: see tfs_kill_priv */
 int tfs_setattr(struct tfs_fs *fs, uint64_t ino, const struct stat *attr, unsigned int valid,
 		struct stat *out);
 

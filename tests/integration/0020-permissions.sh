@@ -29,5 +29,29 @@ echo x > "$MNT/public/suid" && chmod 6777 "$MNT/public/suid"
 check as_nobody sh -c "echo more >> '$MNT/public/suid'" "non-owner writes a 6777 file"
 mode=$(stat -c %a "$MNT/public/suid")
 check test "$mode" = 777 "setuid/setgid cleared by that write (mode $mode)"
+# the daemon kills privileges itself (HANDLE_KILLPRIV_V2): truncate, O_TRUNC
+# and chown clear them too; a writer with CAP_FSETID (root) keeps them
+echo x > "$MNT/public/tr" && chmod 6777 "$MNT/public/tr"
+check as_nobody truncate -s 1 "$MNT/public/tr" "non-owner truncates a 6777 file"
+check test "$(stat -c %a "$MNT/public/tr")" = 777 "truncate cleared setuid/setgid"
+echo x > "$MNT/public/ot" && chmod 6777 "$MNT/public/ot"
+check as_nobody sh -c ": > '$MNT/public/ot'" "non-owner opens a 6777 file with O_TRUNC"
+check test "$(stat -c %a "$MNT/public/ot")" = 777 "O_TRUNC cleared setuid/setgid"
+echo x > "$MNT/public/ro" && chmod 6777 "$MNT/public/ro"
+echo more >> "$MNT/public/ro"
+check test "$(stat -c %a "$MNT/public/ro")" = 6777 "a write by root keeps setuid/setgid"
+echo x > "$MNT/public/sg" && chmod 2766 "$MNT/public/sg"
+check as_nobody sh -c "echo more >> '$MNT/public/sg'" "non-owner writes a 2766 file"
+check test "$(stat -c %a "$MNT/public/sg")" = 2766 "setgid without group-execute is kept"
+echo x > "$MNT/public/co" && chmod 6755 "$MNT/public/co"
+chown 65534 "$MNT/public/co"
+check test "$(stat -c %a "$MNT/public/co")" = 755 "chown cleared setuid/setgid"
+if command -v setcap >/dev/null; then
+	echo x > "$MNT/public/cap" && chmod 666 "$MNT/public/cap"
+	check setcap cap_net_raw+ep "$MNT/public/cap" "file capability set"
+	check test -n "$(getcap "$MNT/public/cap")" "file capability reads back"
+	check as_nobody sh -c "echo more >> '$MNT/public/cap'" "non-owner writes a file with a capability"
+	check test -z "$(getcap "$MNT/public/cap")" "that write removed the capability"
+fi
 tfs_umount
 finish

@@ -75,6 +75,23 @@ for i in range(50):
     os.close(os.dup(fd))
 os.close(fd)"
 check test "$(req FLUSH count)" -le 1 "50 closes: at most one FLUSH request ($(req FLUSH count))"
+# INIT asked for HANDLE_KILLPRIV_V2: buffered writes send no GETXATTR of
+# security.capability each (the kernel looks once per inode at most)
+fus() { "$CTL" status "$MNT" --json | python3 -c "import json,sys; d=json.load(sys.stdin); print(str(d$1).lower())"; }
+check test "$(fus "['transport']")" = dev "status names the transport"
+check test "$(fus "['fuse']['killpriv_v2']")" = true "INIT negotiated HANDLE_KILLPRIV_V2"
+g0=$(req GETXATTR count)
+python3 -c "
+import os
+fd = os.open('$MNT/appended', os.O_CREAT | os.O_WRONLY, 0o644)
+for i in range(200):
+    os.write(fd, b'y' * 4096)
+os.close(fd)"
+g1=$(req GETXATTR count)
+check test $((g1 - g0)) -le 1 "200 writes: at most one GETXATTR ($((g1 - g0)))"
+# directories: OPENDIR is answered ENOSYS once, then the kernel opens alone
+for i in 1 2 3 4 5; do ls "$MNT" > /dev/null; done
+check test "$(req OPENDIR count)" -le 1 "5 listings: at most one OPENDIR ($(req OPENDIR count))"
 
 # --- a scan does not evict the hot set, and is not promoted
 check until_true 20 eq "$MNT/B" block 80 "the big file is cold (all in block)"

@@ -20,6 +20,7 @@ int main(void)
 	srunner_add_suite(sr, zalloc_suite());
 	srunner_add_suite(sr, heat_suite());
 	srunner_add_suite(sr, opstat_suite());
+	srunner_add_suite(sr, transport_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

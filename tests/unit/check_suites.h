@@ -16,4 +16,5 @@ Suite *zns_emu_suite(void);
 Suite *zalloc_suite(void);
 Suite *heat_suite(void);
 Suite *opstat_suite(void);
+Suite *transport_suite(void);
 #endif
