@@ -36,6 +36,7 @@ static struct tfs_fs *req_fs(fuse_req_t req)
 /* an open file: its inode, and a stream detector per direction (heat) */
 struct tfs_handle {
 	struct tfs_inode *in;
+	int writable; /* opened for writing */
 	struct tier_seq rd, wr;
 	struct tfs_handle *prev, *next; /* open handles (tfs_ll_handles_drop) */
 };
@@ -81,6 +82,21 @@ static void attr_stale(struct tfs_fs *fs, fuse_ino_t ino)
 		fuse_lowlevel_notify_inval_inode(fs->fconn.se, ino, -1, 0);
 }
 
+/* a cached write of @ino at @at was refused for space: later ones are
+ * refused too, and the kernel forgets the attributes so that the writer's
+ * next write(2) asks for them and hears ENOSPC (tfs_ll_getattr) */
+static void nospc_note(struct tfs_fs *fs, fuse_ino_t ino, struct tfs_ostate *os, uint64_t at)
+{
+	uint64_t cur = __atomic_load_n(&os->os_nospc, __ATOMIC_ACQUIRE);
+
+	while ((!cur || at + 1 < cur) &&
+	       !__atomic_compare_exchange_n(&os->os_nospc, &cur, at + 1, 0, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE))
+		;
+	__atomic_store_n(&os->os_nospc_report, 1, __ATOMIC_RELEASE);
+	attr_stale(fs, ino);
+}
+
 /* a call that failed with ENOSPC (changing nothing) while slots freed by
  * earlier calls wait for their commit: commit them and try once more, so
  * that deleting makes room at once */
@@ -102,6 +118,7 @@ static int handle_new(struct tfs_fs *fs, struct tfs_inode *in, struct fuse_file_
 		return -ENOMEM;
 	}
 	h->in = in;
+	h->writable = (fi->flags & O_ACCMODE) != O_RDONLY;
 	pthread_mutex_lock(&handles_lock);
 	h->next = handles;
 	if (handles)
@@ -218,7 +235,17 @@ static void tfs_ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 {
 	OP_TIMED(req, TFS_OP_GETATTR);
 	struct stat st;
-	int ret = tfs_getattr(req_fs(req), ino, &st);
+	int ret;
+
+	/* asked through a file open for writing: before a buffered write(2),
+	 * or a read or seek near the end.  A cached write of this file was
+	 * refused for space since: the caller hears ENOSPC now (once). */
+	if (fi && fh_handle(fi)->writable &&
+	    __atomic_exchange_n(&fh_inode(fi)->i_os->os_nospc_report, 0, __ATOMIC_ACQ_REL)) {
+		fuse_reply_err(req, ENOSPC);
+		return;
+	}
+	ret = tfs_getattr(req_fs(req), ino, &st);
 
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
@@ -462,7 +489,11 @@ static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t
 	struct tfs_handle *h = fh_handle(fi);
 	const struct tier_policy *pol = &fs->eng.pol;
 	int seq = tier_stream_note(&h->wr, (uint64_t)off, size, (uint64_t)pol->scan_min_kib << 10);
+	unsigned int cls = seq ? pol->seq_write_tier : TFS_CLASS_MAX;
+	struct tfs_ostate *os = h->in->i_os;
+	uint64_t nospc;
 	ssize_t ret = 0;
+	size_t done = 0;
 
 	if (tfs_fuse_rq_flags() & TFS_RQ_KILL_SUIDGID) {
 		ret = tfs_kill_priv(fs, h->in);
@@ -471,16 +502,42 @@ static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t
 			ret = 0;
 		}
 	}
-	if (ret == 0)
-		ret = RETRY_ENOSPC(fs, tfs_write_cls(fs, h->in, (uint64_t)off, buf, size,
-						     seq ? pol->seq_write_tier : TFS_CLASS_MAX));
-	if (ret < 0) {
-		fuse_reply_err(req, (int)-ret);
-		return;
+	/* the kernel drops the pages of a cached write that failed: one past
+	 * it that succeeded would leave zeros where they were.  So once a
+	 * cached write is refused for space, the later ones are too. */
+	if (fi->writepage)
+		tfs_fuse_write_turn();
+	nospc = __atomic_load_n(&os->os_nospc, __ATOMIC_ACQUIRE);
+	if (ret == 0 && fi->writepage && nospc && (uint64_t)off >= nospc)
+		ret = -ENOSPC;
+	/* a short write leaves its rest to learn why */
+	while (ret == 0 && done < size) {
+		ssize_t n = RETRY_ENOSPC(fs, tfs_write_cls(fs, h->in, (uint64_t)off + done,
+							   buf + done, size - done, cls));
+
+		if (n <= 0)
+			ret = n < 0 ? n : -EIO;
+		else
+			done += (size_t)n;
 	}
-	tfs_heat_note(fs, h->in, (uint64_t)off, (uint64_t)ret, pol->write_weight);
+	if (done)
+		tfs_heat_note(fs, h->in, (uint64_t)off, done, pol->write_weight);
 	__atomic_fetch_add(&fs->pool.fg_requests, 1, __ATOMIC_RELAXED);
-	fuse_reply_write(req, (size_t)ret);
+	if (fi->writepage) {
+		if (ret == -ENOSPC)
+			nospc_note(fs, ino, os, (uint64_t)off + done);
+		else if (ret == 0 && nospc && (uint64_t)off < nospc && (uint64_t)off + size >= nospc)
+			/* the refused place was written again: holes are over */
+			__atomic_compare_exchange_n(&os->os_nospc, &nospc, 0, 0, __ATOMIC_ACQ_REL,
+						    __ATOMIC_RELAXED);
+		/* writeback counts only errors: a short reply would lose the rest */
+		if (ret < 0)
+			done = 0;
+	}
+	if (done || ret == 0)
+		fuse_reply_write(req, done);
+	else
+		fuse_reply_err(req, (int)-ret);
 }
 
 /* close is not a durability point (fsync is) and locks are the kernel's,
@@ -496,6 +553,15 @@ static void tfs_ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 static void tfs_ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	OP_TIMED(req, TFS_OP_RELEASE);
+	struct tfs_handle *h = fh_handle(fi);
+	uint64_t nospc = __atomic_load_n(&h->in->i_os->os_nospc, __ATOMIC_ACQUIRE);
+
+	/* cached writes were refused for space: the kernel still holds their
+	 * pages (clean now), which would read as data the file does not have
+	 * until they are evicted.  All writeback ended before the close. */
+	if (h->writable && nospc && req_fs(req)->fconn.se)
+		fuse_lowlevel_notify_inval_inode(req_fs(req)->fconn.se, ino,
+						 (off_t)((nospc - 1) & ~(uint64_t)4095), 0);
 	handle_free(req_fs(req), fi);
 	fuse_reply_err(req, 0);
 }

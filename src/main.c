@@ -15,6 +15,8 @@
 #define FUSE_USE_VERSION 312 /* 3.12 API: fuse_loop_cfg_* and the matching loop entry point */
 #include <errno.h>
 #include <fuse_lowlevel.h>
+#include <limits.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +99,52 @@ static void *commit_thread(void *arg)
 }
 
 /* split -o lists: our keys into @o, the rest into @fuse_opts (comma list) */
+/*
+ * Buffered writes are acknowledged by the page cache before the daemon sees
+ * them; when the pool fills, what was acknowledged beyond it is refused at
+ * writeback and reported by the next write(2), fsync(2) and close(2).  The
+ * kernel's dirty limit for the mount bounds that amount: make it a stated
+ * number (never raising the kernel's).  The mount's bdi is found by the
+ * device number in /proc/self/mountinfo: a stat of the mount point would
+ * ask this very daemon, which does not serve requests yet.
+ */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+static void dirty_limit(const char *mnt, unsigned int mib)
+{
+	unsigned int maj, min, found = 0;
+	unsigned long long cur = 0, want = (unsigned long long)mib << 20;
+	char line[PATH_MAX + 256], path[96], point[PATH_MAX + 1];
+	FILE *f;
+
+	if (!mib || !(f = fopen("/proc/self/mountinfo", "r")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned int a, b;
+
+		/* id parent major:minor root mountpoint ... (the last one wins) */
+		if (sscanf(line, "%*u %*u %u:%u %*s %" STR(PATH_MAX) "s", &a, &b, point) == 3 &&
+		    !strcmp(point, mnt)) {
+			maj = a;
+			min = b;
+			found = 1;
+		}
+	}
+	fclose(f);
+	if (!found)
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/max_bytes", maj, min);
+	f = fopen(path, "r+");
+	if (!f)
+		return; /* an older kernel, or not root: the kernel's limit stays */
+	if (fscanf(f, "%llu", &cur) == 1 && (cur == 0 || cur > want)) {
+		rewind(f);
+		fprintf(f, "%llu\n", want);
+	}
+	if (fclose(f) != 0)
+		tfs_warn("cannot limit dirty pages of %s to %u MiB: %s", mnt, mib, strerror(errno));
+}
+
 static int take_opts(struct tfs_opts *o, const char *list, char *fuse_opts, size_t len)
 {
 	char *copy = strdup(list), *tok, *save = NULL, err[256];
@@ -252,6 +300,7 @@ int main(int argc, char *argv[])
 	}
 	fs->fconn.se = se;
 	fs->fconn.transport = "dev";
+	dirty_limit(rmnt, opts.dirty_max);
 	/* rings belong to the task that made them (SINGLE_ISSUER): the one used
 	 * while loading must not cross the fork */
 	tfs_io_thread_exit();

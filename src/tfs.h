@@ -138,6 +138,11 @@ struct tfs_dir {
 /* what exists of an inode only while it is open */
 struct tfs_ostate {
 	pthread_rwlock_t os_lock; /* file data, see top */
+	/* cached writes refused for lack of space (ll_ops.c, tfs_ll_write):
+	 * 1 + the offset of the first one (0: none), and whether a writer has
+	 * yet to hear of it from write(2); atomics */
+	uint64_t os_nospc;
+	int os_nospc_report;
 };
 
 /* 152 bytes (160 with malloc's header): memory per inode is a published
@@ -313,7 +318,11 @@ struct tfs_fuse_conn {
 /* the request a worker serves carries "kill suid/sgid" (WRITE, SETATTR,
  * OPEN with HANDLE_KILLPRIV_V2): libfuse 3.14 drops the flag */
 #define TFS_RQ_KILL_SUIDGID (1u << 0)
+#define TFS_RQ_WRITEBACK (1u << 1) /* a WRITE of cached pages */
 unsigned int tfs_fuse_rq_flags(void);
+/* a cached WRITE waits here while a worker holds one of the same file at a
+ * lower offset (they are stored in offset order: see transport.c) */
+void tfs_fuse_write_turn(void);
 /* look at one request as read from the kernel: INIT's offer is recorded in
  * @c, flags for the handler go to @flags; -EPROTO when too short */
 int tfs_fuse_inspect(struct tfs_fuse_conn *c, const void *buf, size_t len, unsigned int *flags);
@@ -650,6 +659,7 @@ struct tfs_opts {
 	unsigned int lock_wait; /* seconds to wait for a pool in use */
 	unsigned int clean_mbps; /* zone cleaning bandwidth, MB/s */
 	unsigned int csum_cache; /* MiB of checksum pages cached */
+	unsigned int dirty_max;	 /* MiB of dirty page cache the kernel may hold */
 	int reserve;	       /* percent for root; -1: the pool's */
 	int debug;
 	int ro;		       /* mount read-only */

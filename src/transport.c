@@ -21,6 +21,7 @@
 #define FUSE_USE_VERSION 312
 #include <errno.h>
 #include <fuse_lowlevel.h>
+#include <pthread.h>
 #include <linux/fuse.h>
 #include <stddef.h>
 #include <string.h>
@@ -33,6 +34,67 @@ static __thread unsigned int rq_flags;
 unsigned int tfs_fuse_rq_flags(void)
 {
 	return rq_flags;
+}
+
+/*
+ * Cached writes (writeback of the page cache) in offset order.  The kernel
+ * queues a file's writeback in offset order, but workers serve requests
+ * concurrently: when space runs out, a later piece could take the last of
+ * it and an earlier one fail, leaving zeros inside the file.  So a cached
+ * write waits while a worker holds one of the same file at a lower offset.
+ * A worker holds one request at a time: the table cannot fill.
+ */
+#define PEND_MAX 64
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t nodeid[PEND_MAX], off[PEND_MAX]; /* nodeid 0: free */
+} pend = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, { 0 }, { 0 } };
+static __thread int rq_pend = -1;
+
+static void pend_add(uint64_t nodeid, uint64_t off)
+{
+	int i;
+
+	pthread_mutex_lock(&pend.lock);
+	for (i = 0; i < PEND_MAX && pend.nodeid[i]; i++)
+		;
+	if (i < PEND_MAX) {
+		pend.nodeid[i] = nodeid;
+		pend.off[i] = off;
+		rq_pend = i;
+	}
+	pthread_mutex_unlock(&pend.lock);
+}
+
+static void pend_done(void)
+{
+	if (rq_pend < 0)
+		return;
+	pthread_mutex_lock(&pend.lock);
+	pend.nodeid[rq_pend] = 0;
+	pthread_cond_broadcast(&pend.cond);
+	pthread_mutex_unlock(&pend.lock);
+	rq_pend = -1;
+}
+
+void tfs_fuse_write_turn(void)
+{
+	int i, first;
+
+	if (rq_pend < 0)
+		return;
+	pthread_mutex_lock(&pend.lock);
+	do {
+		first = 1;
+		for (i = 0; i < PEND_MAX && first; i++)
+			if (i != rq_pend && pend.nodeid[i] == pend.nodeid[rq_pend] &&
+			    pend.off[i] < pend.off[rq_pend])
+				first = 0;
+		if (!first)
+			pthread_cond_wait(&pend.cond, &pend.lock);
+	} while (!first);
+	pthread_mutex_unlock(&pend.lock);
 }
 
 /* the part of a request's argument at @off (size @n), or NULL when short */
@@ -87,6 +149,8 @@ int tfs_fuse_inspect(struct tfs_fuse_conn *c, const void *buf, size_t len, unsig
 			goto bad;
 		if (get32(p) & FUSE_WRITE_KILL_SUIDGID)
 			*flags |= TFS_RQ_KILL_SUIDGID;
+		if (get32(p) & FUSE_WRITE_CACHE)
+			*flags |= TFS_RQ_WRITEBACK;
 		break;
 	case FUSE_SETATTR:
 		p = arg_at(buf, len, offsetof(struct fuse_setattr_in, valid), 4);
@@ -151,20 +215,34 @@ int tfs_fuse_amend_reply(struct tfs_fuse_conn *c, struct iovec *iov, int count)
 static ssize_t dev_read(int fd, void *buf, size_t len, void *userdata)
 {
 	struct tfs_fs *fs = userdata;
-	ssize_t n = read(fd, buf, len);
+	ssize_t n;
 
+	pend_done(); /* (a request is answered before the next is read) */
+	n = read(fd, buf, len);
 	rq_flags = 0;
-	if (n > 0)
-		tfs_fuse_inspect(&fs->fconn, buf, (size_t)n, &rq_flags);
+	if (n > 0 && tfs_fuse_inspect(&fs->fconn, buf, (size_t)n, &rq_flags) == 0 &&
+	    (rq_flags & TFS_RQ_WRITEBACK)) {
+		const struct fuse_in_header *h = buf;
+		uint64_t off;
+
+		memcpy(&off, (const uint8_t *)buf + sizeof(*h) + offsetof(struct fuse_write_in, offset),
+		       sizeof(off));
+		pend_add(h->nodeid ? h->nodeid : 1, off);
+	}
 	return n;
 }
 
 static ssize_t dev_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
 	struct tfs_fs *fs = userdata;
+	const struct fuse_out_header *out = iov[0].iov_base;
+	ssize_t n;
 
 	tfs_fuse_amend_reply(&fs->fconn, iov, count);
-	return writev(fd, iov, count);
+	n = writev(fd, iov, count);
+	if (count > 0 && iov[0].iov_len >= sizeof(*out) && out->unique)
+		pend_done(); /* the reply, not a notification */
+	return n;
 }
 
 const struct fuse_custom_io *tfs_fuse_dev_io(void)
