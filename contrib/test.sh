@@ -1,6 +1,8 @@
 #!/bin/sh
 # Install dependencies, build, and run the whole test suite (unit +
-# integration), first in the normal build, then again with ASan+UBSan.
+# integration), first in the normal build, then its POSIX, crash, database
+# and tiering cases over FUSE io_uring (when the kernel has it), then all
+# again with ASan+UBSan (and three io_uring cases).
 # Then the fuzz targets of the on-media parsers, 40 s each (TFS_FUZZ_SECS;
 # 0 skips them).  This is what CI runs.  Set TFS_NO_SANITIZERS=1 to skip the
 # sanitizer pass.
@@ -10,6 +12,30 @@ sh "$src/contrib/install-deps.sh"
 sh "$src/contrib/build.sh" "$src/build"
 echo "== test suite (build/)"
 make -C "$src/build" check || { tail -n 50 "$src"/build/tests/*/*.log; exit 1; }
+
+# The POSIX, crash, database and tiering cases again with FUSE requests over
+# io_uring (-o transport=uring), which root turns on in the kernel for this
+# pass; the old setting is put back whatever happens.
+uring_param=/sys/module/fuse/parameters/enable_uring
+uring_cases="integration/0010-syscalls.sh integration/0020-permissions.sh \
+integration/0070-kill-recovery.sh integration/0100-sqlite-crash.sh integration/0130-sqlite.sh \
+integration/0140-postgres.sh integration/0150-rocksdb.sh integration/0170-tiering.sh \
+integration/0185-buffered-enospc.sh"
+uring_pass() { # BUILDDIR CASES [environment...]
+	local b=$1 cases=$2 old rc=0
+	shift 2
+	old=$(cat "$uring_param")
+	echo Y > "$uring_param"
+	env "$@" TFS_TRANSPORT=uring make -C "$b" check TESTS="$cases" || rc=$?
+	echo "$old" > "$uring_param"
+	[ "$rc" = 0 ] || { tail -n 50 "$b"/tests/integration/*.log; return 1; }
+}
+if [ -w "$uring_param" ]; then
+	echo "== the same cases over FUSE io_uring (build/)"
+	uring_pass "$src/build" "$uring_cases" || exit 1
+else
+	echo "== this kernel has no FUSE over io_uring ($uring_param): that pass is skipped"
+fi
 if [ -z "${TFS_NO_SANITIZERS:-}" ]; then
 	sh "$src/contrib/build.sh" "$src/build-asan" --enable-sanitizers
 	echo "== test suite under AddressSanitizer + UBSan (build-asan/)"
@@ -24,6 +50,13 @@ if [ -z "${TFS_NO_SANITIZERS:-}" ]; then
 		TFS_SCALE=2 TFS_KILL_CYCLES=10 TFS_PMEM_KILL_CYCLES=6 TFS_CKPT_KILL_CYCLES=6 TFS_ZNS_KILL_CYCLES=8 \
 		make -C "$src/build-asan" check ||
 		{ tail -n 50 "$src"/build-asan/tests/*/*.log; cat "$src"/build-asan/sanitizer/* 2>/dev/null; exit 1; }
+	if [ -w "$uring_param" ]; then
+		echo "== io_uring cases under AddressSanitizer + UBSan (build-asan/)"
+		uring_pass "$src/build-asan" "integration/0010-syscalls.sh integration/0170-tiering.sh integration/0185-buffered-enospc.sh" \
+			ASAN_OPTIONS="detect_leaks=1:log_path=$src/build-asan/sanitizer/asan" \
+			UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$src/build-asan/sanitizer/ubsan" ||
+			{ cat "$src"/build-asan/sanitizer/* 2>/dev/null; exit 1; }
+	fi
 	if ls "$src"/build-asan/sanitizer/* > /dev/null 2>&1; then
 		echo "sanitizer reports:"; cat "$src"/build-asan/sanitizer/*; exit 1
 	fi

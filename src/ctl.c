@@ -195,10 +195,15 @@ static void fuse_json(struct tfs_fs *fs, struct out *o)
 {
 	const struct tfs_fuse_conn *c = &fs->fconn;
 
-	outf(o, ", \"transport\": \"%s\", \"fuse\": {\"protocol\": \"%u.%u\", \"killpriv_v2\": %s, \"no_opendir\": %s, \"malformed_requests\": %llu}",
+	uint64_t served, registered;
+	unsigned int nq, nw;
+
+	tfs_uring_stats(c->over_uring ? c->uring : NULL, &served, &registered, &nq, &nw);
+	outf(o, ", \"transport\": \"%s\", \"fuse\": {\"protocol\": \"%u.%u\", \"killpriv_v2\": %s, \"no_opendir\": %s, \"malformed_requests\": %llu, \"uring_queues\": %u, \"uring_entries\": %u, \"uring_requests\": %llu}",
 	     c->transport ? c->transport : "dev", c->major, c->minor,
 	     c->killpriv_v2 ? "true" : "false", c->no_opendir ? "true" : "false",
-	     (unsigned long long)__atomic_load_n(&c->malformed, __ATOMIC_RELAXED));
+	     (unsigned long long)__atomic_load_n(&c->malformed, __ATOMIC_RELAXED), nq, nw,
+	     (unsigned long long)served);
 }
 
 static void requests_text(struct tfs_fs *fs, struct out *o)
@@ -430,6 +435,14 @@ static void status_text(struct tfs_ctl *c, struct out *o)
 	     fs->fconn.transport ? fs->fconn.transport : "dev", fs->fconn.major, fs->fconn.minor,
 	     fs->fconn.killpriv_v2 ? ", privileges killed by tierfs (HANDLE_KILLPRIV_V2)" : "",
 	     fs->fconn.no_opendir ? ", no OPENDIR" : "");
+	if (fs->fconn.over_uring) {
+		uint64_t served, registered;
+		unsigned int nq, nw;
+
+		tfs_uring_stats(fs->fconn.uring, &served, &registered, &nq, &nw);
+		outf(o, "io_uring: %u queues, %u entries (one worker each), %llu requests served\n",
+		     nq, nw, (unsigned long long)served);
+	}
 	requests_text(fs, o);
 	if (fs->zns.errors)
 		outf(o, "\n%u zone write pointer inconsistencies at mount: run fsck.tierfs\n",

@@ -227,6 +227,17 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "tierfs: need DEVICE and MOUNTPOINT (see tierfs --help)\n");
 		goto out;
 	}
+	if (!opts.transport || (strcmp(opts.transport, "auto") && strcmp(opts.transport, "uring") &&
+				strcmp(opts.transport, "dev"))) {
+		fprintf(stderr, "tierfs: bad value for option transport: '%s' (auto, uring or dev expected)\n",
+			opts.transport ? opts.transport : "");
+		goto out;
+	}
+	if (!strcmp(opts.transport, "uring") && !tfs_uring_enabled()) {
+		fprintf(stderr, "tierfs: -o transport=uring: FUSE over io_uring is off in this kernel "
+				"(as root: echo Y > /sys/module/fuse/parameters/enable_uring)\n");
+		goto out;
+	}
 	if (stat(mnt, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "tierfs: mountpoint %s: %s\n", mnt,
 			stat(mnt, &st) < 0 ? strerror(errno) : "not a directory");
@@ -308,6 +319,16 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	if (!foreground)
 		tfs_log_to_syslog();
+	/* after the fork: threads and rings do not cross it.  INIT has not been
+	 * read yet (the session loop reads it), so the offer can still be taken */
+	if (strcmp(opts.transport, "dev") && tfs_uring_enabled()) {
+		fs->fconn.uring = tfs_uring_prepare(fs, se, 1u << 20);
+		if (!fs->fconn.uring) {
+			tfs_err("cannot set up the io_uring queues%s", strcmp(opts.transport, "uring") ? ": using /dev/fuse" : "");
+			if (!strcmp(opts.transport, "uring"))
+				goto out_unmount;
+		}
+	}
 	tfs_info("mounted %s on %s (%u device%s, chunk %u KiB)", device, mnt, fs->pool.ndev,
 		 fs->pool.ndev == 1 ? "" : "s", fs->pool.chunk_size >> 10);
 
@@ -341,6 +362,8 @@ int main(int argc, char *argv[])
 		ret = fuse_session_loop_mt(se, lcfg);
 		fuse_loop_cfg_destroy(lcfg);
 	}
+	tfs_uring_stop(fs->fconn.uring);
+	fs->fconn.uring = NULL;
 
 	tfs_ctl_stop(ctl);
 	tier_engine_stop(&fs->eng);

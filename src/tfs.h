@@ -305,6 +305,7 @@ struct tfs_zns {
 /* ---- the /dev/fuse conversation (transport.c) ---- */
 /* what the kernel offered at INIT and what tierfs asked for */
 struct fuse_session;
+struct tfs_fs;
 struct tfs_fuse_conn {
 	uint64_t init_unique; /* the INIT request until its reply is amended */
 	uint32_t major, minor;
@@ -313,6 +314,8 @@ struct tfs_fuse_conn {
 	int no_opendir;		   /* OPENDIR answered ENOSYS: the kernel opens alone */
 	struct fuse_session *se;   /* for notifications to the kernel */
 	const char *transport;	   /* "dev" (read/writev on /dev/fuse) or "uring" */
+	struct tfs_uring *uring;   /* rings prepared (-o transport=auto|uring) */
+	int over_uring;		   /* INIT settled FUSE over io_uring */
 	uint64_t malformed;	   /* requests too short for what was looked at */
 };
 /* the request a worker serves carries "kill suid/sgid" (WRITE, SETATTR,
@@ -332,6 +335,22 @@ struct iovec;
 int tfs_fuse_amend_reply(struct tfs_fuse_conn *c, struct iovec *iov, int count);
 struct fuse_custom_io;
 const struct fuse_custom_io *tfs_fuse_dev_io(void);
+/* a request taken from the kernel (either transport) and its end */
+void tfs_fuse_request_begin(struct tfs_fs *fs, const void *buf, size_t len);
+void tfs_fuse_request_end(void);
+
+/* ---- FUSE over io_uring (uring.c) ---- */
+struct tfs_uring;
+int tfs_uring_enabled(void); /* root has set fuse's enable_uring */
+/* workers and ring entries for every queue, waiting for INIT; NULL if not */
+struct tfs_uring *tfs_uring_prepare(struct tfs_fs *fs, struct fuse_session *se, size_t max_write);
+void tfs_uring_start(struct tfs_uring *u, int go); /* go: INIT granted it */
+void tfs_uring_stop(struct tfs_uring *u);
+/* the reply of the request this thread serves from a ring: put into the
+ * ring entry (bytes), or -ENOENT when it is not one (write it to /dev/fuse) */
+int tfs_uring_reply(const struct iovec *iov, int count);
+void tfs_uring_stats(const struct tfs_uring *u, uint64_t *served, uint64_t *registered,
+		     unsigned int *queues, unsigned int *workers);
 
 /* ---- FUSE requests by opcode (opstat.c) ---- */
 enum tfs_op {
@@ -660,6 +679,7 @@ struct tfs_opts {
 	unsigned int clean_mbps; /* zone cleaning bandwidth, MB/s */
 	unsigned int csum_cache; /* MiB of checksum pages cached */
 	unsigned int dirty_max;	 /* MiB of dirty page cache the kernel may hold */
+	char *transport;	 /* "auto", "uring" or "dev" */
 	int reserve;	       /* percent for root; -1: the pool's */
 	int debug;
 	int ro;		       /* mount read-only */

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "tfs.h"
+#include "uring.h"
 
 static __thread unsigned int rq_flags;
 
@@ -201,26 +202,26 @@ int tfs_fuse_amend_reply(struct tfs_fuse_conn *c, struct iovec *iov, int count)
 		want |= FUSE_HANDLE_KILLPRIV_V2;
 		want &= ~(uint64_t)FUSE_HANDLE_KILLPRIV;
 	}
+	/* requests over io_uring, when the rings are ready to serve them */
+	if (c->uring && (c->offered & TFS_FUSE_OVER_IO_URING) && (want & FUSE_INIT_EXT))
+		want |= TFS_FUSE_OVER_IO_URING;
 	init->flags = (uint32_t)want;
 	if (init->flags & FUSE_INIT_EXT)
 		init->flags2 = (uint32_t)(want >> 32);
 	c->granted = want;
 	c->killpriv_v2 = !!(want & FUSE_HANDLE_KILLPRIV_V2);
+	c->over_uring = !!(want & TFS_FUSE_OVER_IO_URING);
+	if (c->over_uring)
+		c->transport = "uring";
 	__atomic_store_n(&c->init_unique, 0, __ATOMIC_RELEASE);
 	return 1;
 }
 
-/* ---- the custom I/O libfuse calls instead of read(2)/writev(2) ---- */
-
-static ssize_t dev_read(int fd, void *buf, size_t len, void *userdata)
+void tfs_fuse_request_begin(struct tfs_fs *fs, const void *buf, size_t len)
 {
-	struct tfs_fs *fs = userdata;
-	ssize_t n;
-
-	pend_done(); /* (a request is answered before the next is read) */
-	n = read(fd, buf, len);
+	pend_done(); /* (a request is answered before the next is taken) */
 	rq_flags = 0;
-	if (n > 0 && tfs_fuse_inspect(&fs->fconn, buf, (size_t)n, &rq_flags) == 0 &&
+	if (tfs_fuse_inspect(&fs->fconn, buf, len, &rq_flags) == 0 &&
 	    (rq_flags & TFS_RQ_WRITEBACK)) {
 		const struct fuse_in_header *h = buf;
 		uint64_t off;
@@ -229,6 +230,23 @@ static ssize_t dev_read(int fd, void *buf, size_t len, void *userdata)
 		       sizeof(off));
 		pend_add(h->nodeid ? h->nodeid : 1, off);
 	}
+}
+
+void tfs_fuse_request_end(void)
+{
+	pend_done();
+}
+
+/* ---- the custom I/O libfuse calls instead of read(2)/writev(2) ---- */
+
+static ssize_t dev_read(int fd, void *buf, size_t len, void *userdata)
+{
+	ssize_t n = read(fd, buf, len);
+
+	if (n > 0)
+		tfs_fuse_request_begin(userdata, buf, (size_t)n);
+	else
+		tfs_fuse_request_end();
 	return n;
 }
 
@@ -236,12 +254,22 @@ static ssize_t dev_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
 	struct tfs_fs *fs = userdata;
 	const struct fuse_out_header *out = iov[0].iov_base;
+	int init;
 	ssize_t n;
 
-	tfs_fuse_amend_reply(&fs->fconn, iov, count);
+	/* the reply to a request that came through an io_uring entry */
+	n = tfs_uring_reply(iov, count);
+	if (n >= 0) {
+		pend_done();
+		return n;
+	}
+	init = tfs_fuse_amend_reply(&fs->fconn, iov, count);
 	n = writev(fd, iov, count);
 	if (count > 0 && iov[0].iov_len >= sizeof(*out) && out->unique)
 		pend_done(); /* the reply, not a notification */
+	/* the kernel has taken INIT's reply: the rings may register now */
+	if (init && fs->fconn.uring)
+		tfs_uring_start(fs->fconn.uring, n > 0 && fs->fconn.over_uring);
 	return n;
 }
 

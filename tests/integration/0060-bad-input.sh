@@ -39,6 +39,12 @@ check expect_fail 'mountpoint' "$TIERFS" "$T/a.img" "$T/nowhere" "mount on a mis
 check expect_fail 'unknown option' "$TIERFS" --frobnicate "$T/a.img" "$MNT" "unknown command-line flag"
 check expect_fail 'bad value for option commit' "$TIERFS" -o commit=soon "$T/a.img" "$MNT" "bad -o value"
 check expect_fail 'fuse\|option' "$TIERFS" -o no_such_fuse_option "$T/a.img" "$MNT" "unknown -o option"
+check expect_fail 'bad value for option transport' "$TIERFS" -o transport=carrier-pigeon "$T/a.img" "$MNT" \
+	"-o transport= takes auto, uring or dev"
+if grep -q N /sys/module/fuse/parameters/enable_uring 2> /dev/null; then
+	check expect_fail 'enable_uring' "$TIERFS" -o transport=uring "$T/a.img" "$MNT" \
+		"-o transport=uring while the kernel has it off: says how to turn it on"
+fi
 check expect_fail 'No such file' "$TIERFS" "$T/missing.img" "$MNT" "mount a missing device"
 check expect_fail 'need DEVICE' "$TIERFS" "$T/a.img" "mount without a mountpoint"
 # a device of the pool missing

@@ -78,7 +78,9 @@ check test "$(req FLUSH count)" -le 1 "50 closes: at most one FLUSH request ($(r
 # INIT asked for HANDLE_KILLPRIV_V2: buffered writes send no GETXATTR of
 # security.capability each (the kernel looks once per inode at most)
 fus() { "$CTL" status "$MNT" --json | python3 -c "import json,sys; d=json.load(sys.stdin); print(str(d$1).lower())"; }
-check test "$(fus "['transport']")" = dev "status names the transport"
+want=${TFS_TRANSPORT:-dev}
+[ "$want" = auto ] && want=$(grep -q Y /sys/module/fuse/parameters/enable_uring 2> /dev/null && echo uring || echo dev)
+check test "$(fus "['transport']")" = "$want" "status names the transport ($want)"
 check test "$(fus "['fuse']['killpriv_v2']")" = true "INIT negotiated HANDLE_KILLPRIV_V2"
 g0=$(req GETXATTR count)
 python3 -c "

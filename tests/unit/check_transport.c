@@ -14,6 +14,7 @@
 
 #include "check_suites.h"
 #include "tfs.h"
+#include "uring.h"
 
 static const char rec_init[] =
 	"680000001a0000000200000000000000000000000000000000000000000000000000000000000000"
@@ -206,6 +207,123 @@ START_TEST(test_init_reply)
 }
 END_TEST
 
+/* a recorded request as the kernel puts it into a ring entry: the header
+ * in in_out, the fixed argument (@op bytes) in op_in, the rest in the
+ * payload buffer */
+static size_t to_ring(const char *hex, size_t op, struct tfs_uring_hdr *hdr, uint8_t *payload)
+{
+	uint8_t buf[256];
+	size_t n = unhex(hex, buf, sizeof(buf));
+	struct fuse_in_header h;
+
+	memcpy(&h, buf, sizeof(h));
+	memset(hdr, 0, sizeof(*hdr));
+	memcpy(hdr->in_out, buf, sizeof(h));
+	memcpy(hdr->op_in, buf + sizeof(h), op);
+	memcpy(payload, buf + sizeof(h) + op, n - sizeof(h) - op);
+	hdr->ent.payload_sz = (uint32_t)(n - sizeof(h) - op);
+	hdr->ent.commit_id = h.unique;
+	return n;
+}
+
+START_TEST(test_uring_decode)
+{
+	static uint8_t area[TFS_URING_ROOM + 8192];
+	uint8_t *payload = area + TFS_URING_ROOM, *req, buf[256];
+	struct tfs_uring_hdr hdr, bad;
+	struct tfs_fuse_conn c;
+	unsigned int fl;
+	size_t n, len;
+
+	/* a WRITE: fuse_write_in in op_in, the 2 bytes of data in the payload;
+	 * rebuilt, it is byte for byte what /dev/fuse delivered */
+	n = to_ring(rec_write, sizeof(struct fuse_write_in), &hdr, payload);
+	ck_assert_int_eq(tfs_uring_decode(&hdr, payload, 8192, &req, &len), 0);
+	ck_assert_uint_eq(len, n);
+	ck_assert_ptr_eq(req + len, payload + hdr.ent.payload_sz);
+	unhex(rec_write, buf, sizeof(buf));
+	ck_assert_int_eq(memcmp(req, buf, n), 0);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(tfs_fuse_inspect(&c, req, len, &fl), 0);
+	ck_assert_uint_eq(fl, TFS_RQ_KILL_SUIDGID);
+	/* a SETATTR: all of it in op_in, no payload */
+	n = to_ring(rec_setattr, sizeof(struct fuse_setattr_in), &hdr, payload);
+	ck_assert_int_eq(tfs_uring_decode(&hdr, payload, 8192, &req, &len), 0);
+	ck_assert_uint_eq(len, n);
+	ck_assert_uint_eq(hdr.ent.payload_sz, 0);
+
+	/* malformed: a payload larger than the buffer, a length shorter than
+	 * the header or than the payload, a fixed argument larger than op_in,
+	 * a commit id that is not the request's */
+	n = to_ring(rec_write, sizeof(struct fuse_write_in), &hdr, payload);
+	bad = hdr;
+	bad.ent.payload_sz = 8193;
+	ck_assert_int_eq(tfs_uring_decode(&bad, payload, 8192, &req, &len), -EPROTO);
+	bad = hdr;
+	memset(bad.in_out, 0, 4); /* len 0 */
+	ck_assert_int_eq(tfs_uring_decode(&bad, payload, 8192, &req, &len), -EPROTO);
+	bad = hdr;
+	bad.in_out[0] = 41; /* len 41: less than header + payload */
+	ck_assert_int_eq(tfs_uring_decode(&bad, payload, 8192, &req, &len), -EPROTO);
+	bad = hdr;
+	bad.ent.payload_sz = 0; /* 82 - 40 = 42 bytes of op: fits; 300 would not */
+	ck_assert_int_eq(tfs_uring_decode(&bad, payload, 8192, &req, &len), 0);
+	bad.in_out[0] = 44;
+	bad.in_out[1] = 1; /* len 300 */
+	ck_assert_int_eq(tfs_uring_decode(&bad, payload, 8192, &req, &len), -EPROTO);
+	bad = hdr;
+	bad.ent.commit_id++;
+	ck_assert_int_eq(tfs_uring_decode(&bad, payload, 8192, &req, &len), -EPROTO);
+}
+END_TEST
+
+START_TEST(test_uring_encode)
+{
+	static uint8_t payload[64];
+	struct fuse_out_header out = { 0, 0, 77 }, got;
+	struct fuse_attr_out attr;
+	struct tfs_uring_hdr hdr;
+	struct iovec iov[3];
+	char tail[8] = "abcdefg";
+
+	memset(&attr, 0x5a, sizeof(attr));
+	memset(&hdr, 0, sizeof(hdr));
+	out.len = sizeof(out) + 8;
+	iov[0].iov_base = &out;
+	iov[0].iov_len = sizeof(out);
+	iov[1].iov_base = tail;
+	iov[1].iov_len = 8;
+	/* header into in_out, the arguments one after another in the payload */
+	ck_assert_int_eq(tfs_uring_encode(&hdr, payload, sizeof(payload), iov, 2),
+			 (int)sizeof(out) + 8);
+	memcpy(&got, hdr.in_out, sizeof(got));
+	ck_assert_uint_eq(got.unique, 77);
+	ck_assert_int_eq(got.error, 0);
+	ck_assert_uint_eq(hdr.ent.payload_sz, 8);
+	ck_assert_int_eq(memcmp(payload, tail, 8), 0);
+	/* an error reply: the header alone */
+	out.error = -ENOENT;
+	ck_assert_int_eq(tfs_uring_encode(&hdr, payload, sizeof(payload), iov, 1),
+			 (int)sizeof(out));
+	ck_assert_uint_eq(hdr.ent.payload_sz, 0);
+	/* larger than the payload buffer: EIO in the header, nothing else */
+	out.error = 0;
+	iov[1].iov_base = &attr;
+	iov[1].iov_len = sizeof(attr); /* 104 bytes */
+	iov[2].iov_base = tail;
+	iov[2].iov_len = 8;
+	ck_assert_int_eq(tfs_uring_encode(&hdr, payload, sizeof(payload), iov, 3), -EMSGSIZE);
+	memcpy(&got, hdr.in_out, sizeof(got));
+	ck_assert_int_eq(got.error, -EIO);
+	ck_assert_uint_eq(got.unique, 77);
+	ck_assert_uint_eq(hdr.ent.payload_sz, 0);
+	/* no header, or a cut one */
+	ck_assert_int_eq(tfs_uring_encode(&hdr, payload, sizeof(payload), iov, 0), -EPROTO);
+	iov[0].iov_len = 8;
+	ck_assert_int_eq(tfs_uring_encode(&hdr, payload, sizeof(payload), iov, 1), -EPROTO);
+}
+END_TEST
+
 Suite *transport_suite(void)
 {
 	Suite *s = suite_create("transport");
@@ -214,6 +332,8 @@ Suite *transport_suite(void)
 	tcase_add_test(tc, test_recorded);
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_init_reply);
+	tcase_add_test(tc, test_uring_decode);
+	tcase_add_test(tc, test_uring_encode);
 	suite_add_tcase(s, tc);
 	return s;
 }

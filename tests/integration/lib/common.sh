@@ -65,11 +65,13 @@ tfs_mkfs() {
 	"$MKFS" "$@" > "$T/mkfs.out" 2>&1 || { cat "$T/mkfs.out"; fail "mkfs.tierfs $*"; }
 }
 
-# tfs_mount DEVICE [tierfs options...]
+# tfs_mount DEVICE [tierfs options...]; TFS_TRANSPORT=uring|dev|auto picks
+# the FUSE transport (contrib/test.sh runs a pass of cases over io_uring)
 tfs_mount() {
 	local dev=$1
 	shift
-	"$TIERFS" "$@" "$dev" "$MNT" || fail "tierfs $* $dev $MNT"
+	"$TIERFS" ${TFS_TRANSPORT:+-o transport=$TFS_TRANSPORT} "$@" "$dev" "$MNT" ||
+		fail "tierfs $* $dev $MNT"
 	mountpoint -q "$MNT" || fail "not mounted after tierfs returned"
 	DAEMON_PID=$(pgrep -n -f "^$TIERFS .*$MNT\$" || pgrep -n -f "$TIERFS.*$dev.*$MNT")
 }
