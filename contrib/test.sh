@@ -32,7 +32,7 @@ uring_pass() { # BUILDDIR CASES [environment...]
 }
 if [ -w "$uring_param" ]; then
 	echo "== the same cases over FUSE io_uring (build/)"
-	uring_pass "$src/build" "$uring_cases" || exit 1
+	uring_pass "$src/build" "$uring_cases" TFS_KILL_CYCLES=10 || exit 1
 else
 	echo "== this kernel has no FUSE over io_uring ($uring_param): that pass is skipped"
 fi
