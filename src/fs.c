@@ -1594,11 +1594,24 @@ static int xattr_name_check(const char *name)
 	return 0;
 }
 
+/* pool lock held: an xattr of @in changed; journal it, mark it, ctime */
+static void xattr_logged(struct tfs_fs *fs, struct tfs_inode *in, unsigned int type, const char *name,
+			 size_t nl, const void *val, size_t len)
+{
+	struct timespec now;
+
+	rec_xattr(tfs_jlog(fs), type, in->i_ino, name, nl, val, len);
+	tfs_jlogged(fs);
+	tfs_xattrs_dirty(fs, in);
+	tfs_touch(&now);
+	tfs_itime_set(in, TFS_CT, now);
+	tfs_inode_dirty(fs, in);
+}
+
 /* pool lock held: set xattr @name of @in and log it */
 static int xattr_set_locked(struct tfs_fs *fs, struct tfs_inode *in, const char *name,
 			    const void *val, size_t len, int flags, uint32_t uid)
 {
-	struct timespec now;
 	struct tfs_xattr *x, **p;
 	struct tfs_xattrs *xs = in->i_xattrs;
 	size_t nl = strlen(name), old = 0;
@@ -1648,12 +1661,7 @@ static int xattr_set_locked(struct tfs_fs *fs, struct tfs_inode *in, const char 
 	x->x_value = nv;
 	x->x_len = (uint32_t)len;
 	xs->xs_bytes = (uint32_t)(xs->xs_bytes - old + nl + len);
-	rec_xattr(tfs_jlog(fs), TFS_J_XATTR_SET, in->i_ino, name, nl, val, len);
-	tfs_jlogged(fs);
-	tfs_xattrs_dirty(fs, in);
-	tfs_touch(&now);
-	tfs_itime_set(in, TFS_CT, now);
-	tfs_inode_dirty(fs, in);
+	xattr_logged(fs, in, TFS_J_XATTR_SET, name, nl, val, len);
 	return 0;
 }
 
@@ -1755,7 +1763,6 @@ static int xattr_remove_locked(struct tfs_fs *fs, struct tfs_inode *in, const ch
 {
 	size_t nl = strlen(name);
 	struct tfs_xattr **p, *x;
-	struct timespec now;
 
 	for (p = in->i_xattrs ? &in->i_xattrs->xs_list : NULL; p && *p; p = &(*p)->x_next) {
 		x = *p;
@@ -1766,12 +1773,7 @@ static int xattr_remove_locked(struct tfs_fs *fs, struct tfs_inode *in, const ch
 		free(x->x_name);
 		free(x->x_value);
 		free(x);
-		rec_xattr(tfs_jlog(fs), TFS_J_XATTR_DEL, in->i_ino, name, nl, NULL, 0);
-		tfs_jlogged(fs);
-		tfs_xattrs_dirty(fs, in);
-		tfs_touch(&now);
-		tfs_itime_set(in, TFS_CT, now);
-		tfs_inode_dirty(fs, in);
+		xattr_logged(fs, in, TFS_J_XATTR_DEL, name, nl, NULL, 0);
 		return 0;
 	}
 	return -ENODATA;

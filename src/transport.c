@@ -114,10 +114,27 @@ static uint32_t get32(const void *p)
 	return v;
 }
 
+/* flags in a request's fixed argument that libfuse does not pass on */
+static const struct {
+	uint32_t opcode;
+	size_t off;   /* of the 32-bit field in the argument */
+	uint32_t bit; /* the kernel's flag */
+	unsigned int rq; /* TFS_RQ_* */
+} rq_bits[] = {
+	{ FUSE_WRITE, offsetof(struct fuse_write_in, write_flags), FUSE_WRITE_KILL_SUIDGID,
+	  TFS_RQ_KILL_SUIDGID },
+	{ FUSE_WRITE, offsetof(struct fuse_write_in, write_flags), FUSE_WRITE_CACHE, TFS_RQ_WRITEBACK },
+	{ FUSE_SETATTR, offsetof(struct fuse_setattr_in, valid), FATTR_KILL_SUIDGID,
+	  TFS_RQ_KILL_SUIDGID },
+	{ FUSE_OPEN, offsetof(struct fuse_open_in, open_flags), FUSE_OPEN_KILL_SUIDGID,
+	  TFS_RQ_KILL_SUIDGID },
+};
+
 int tfs_fuse_inspect(struct tfs_fuse_conn *c, const void *buf, size_t len, unsigned int *flags)
 {
 	struct fuse_in_header h;
 	const void *p;
+	size_t i;
 
 	*flags = 0;
 	if (len < sizeof(h))
@@ -144,31 +161,17 @@ int tfs_fuse_inspect(struct tfs_fuse_conn *c, const void *buf, size_t len, unsig
 		__atomic_store_n(&c->init_unique, h.unique, __ATOMIC_RELEASE);
 		break;
 	}
-	case FUSE_WRITE:
-		p = arg_at(buf, len, offsetof(struct fuse_write_in, write_flags), 4);
-		if (!p)
-			goto bad;
-		if (get32(p) & FUSE_WRITE_KILL_SUIDGID)
-			*flags |= TFS_RQ_KILL_SUIDGID;
-		if (get32(p) & FUSE_WRITE_CACHE)
-			*flags |= TFS_RQ_WRITEBACK;
+	default: /* (libfuse answers an opcode it does not know with ENOSYS) */
+		for (i = 0; i < sizeof(rq_bits) / sizeof(rq_bits[0]); i++) {
+			if (rq_bits[i].opcode != h.opcode)
+				continue;
+			p = arg_at(buf, len, rq_bits[i].off, 4);
+			if (!p)
+				goto bad;
+			if (get32(p) & rq_bits[i].bit)
+				*flags |= rq_bits[i].rq;
+		}
 		break;
-	case FUSE_SETATTR:
-		p = arg_at(buf, len, offsetof(struct fuse_setattr_in, valid), 4);
-		if (!p)
-			goto bad;
-		if (get32(p) & FATTR_KILL_SUIDGID)
-			*flags |= TFS_RQ_KILL_SUIDGID;
-		break;
-	case FUSE_OPEN:
-		p = arg_at(buf, len, offsetof(struct fuse_open_in, open_flags), 4);
-		if (!p)
-			goto bad;
-		if (get32(p) & FUSE_OPEN_KILL_SUIDGID)
-			*flags |= TFS_RQ_KILL_SUIDGID;
-		break;
-	default:
-		break; /* libfuse answers an opcode it does not know with ENOSYS */
 	}
 	return 0;
 bad:
