@@ -446,15 +446,21 @@ static void mapping(struct tfs_fs *fs)
 					const struct tfs_chunk *c = grp->g_c[i];
 					uint32_t k;
 
+					const struct tfs_intent *it = tfs_intent_get(fs, c);
+
+					/* a block a live write intent names may hold a
+					 * write that was never committed: a mismatch
+					 * there is resealed, not damage ("intent") */
 					for (k = 0; k < cb; k++)
 						if (tier_chunk_has(c, k))
-							printf("data %u %llu %u live inode %llu offset %llu\n",
+							printf("data %u %llu %u live inode %llu offset %llu%s\n",
 							       c->c_dev,
 							       (unsigned long long)(tfs_slot_off(fs, c->c_dev, c->c_slot) +
 										    (uint64_t)k * TFS_BLOCK_SIZE),
 							       TFS_BLOCK_SIZE, (unsigned long long)in->i_ino,
 							       (unsigned long long)(((uint64_t)c->c_idx * cb + k) *
-										    TFS_BLOCK_SIZE));
+										    TFS_BLOCK_SIZE),
+							       it && ((it->i_mask[k / 64] >> (k % 64)) & 1) ? " intent" : "");
 				}
 				g++;
 			}

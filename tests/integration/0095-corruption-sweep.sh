@@ -108,9 +108,12 @@ restore() { for f in "${IMGS[@]}"; do cp --sparse=always "$T/$1/$f" "$T/$f"; don
 # of case CASE; prints what it did
 flip_random() {
 	local kind=$1 map=$T/$2.map line n k dev off len base path b x
-	n=$(awk -v k="$kind" '$1 == k' "$map" | wc -l)
+	# not a block a live write intent names: after a crash it may hold a
+	# write never committed, so a mismatch there is resealed at the next
+	# mount by design (tierfs(8), RECOVERY), and fsck cannot call it damage
+	n=$(awk -v k="$kind" '$1 == k && $NF != "intent"' "$map" | wc -l)
 	k=$((RANDOM % n + 1))
-	line=$(awk -v k="$kind" '$1 == k' "$map" | sed -n "${k}p")
+	line=$(awk -v k="$kind" '$1 == k && $NF != "intent"' "$map" | sed -n "${k}p")
 	read -r _ dev off len _ <<< "$line"
 	base=$(awk -v d="$dev" '$1 == "dev" && $2 == d { print $3 }' "$map")
 	path=$(awk -v d="$dev" '$1 == "dev" && $2 == d { print $NF }' "$map")
