@@ -1341,6 +1341,8 @@ int tfs_setattr(struct tfs_fs *fs, uint64_t ino, const struct stat *attr, unsign
 		if (ret == 0) {
 			pthread_rwlock_wrlock(TFS_ILOCK(in));
 			ret = tfs_truncate_locked(fs, in, (uint64_t)attr->st_size);
+			/* cached writes refused for space (ll_ops.c): over */
+			__atomic_store_n(&in->i_os->os_nospc, 0, __ATOMIC_RELEASE);
 			pthread_rwlock_unlock(TFS_ILOCK(in));
 		}
 		tfs_release(fs, in);

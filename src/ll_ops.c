@@ -502,9 +502,11 @@ static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t
 			ret = 0;
 		}
 	}
-	/* the kernel drops the pages of a cached write that failed: one past
-	 * it that succeeded would leave zeros where they were.  So once a
-	 * cached write is refused for space, the later ones are too. */
+	/* the pages of a cached write that failed are never written again: one
+	 * past it that succeeded would leave zeros where they were.  So once a
+	 * cached write is refused for space, the later ones are too, until the
+	 * place is written again, the file is truncated or fsynced (FSYNC), or
+	 * it is closed by everyone */
 	if (fi->writepage)
 		tfs_fuse_write_turn();
 	nospc = __atomic_load_n(&os->os_nospc, __ATOMIC_ACQUIRE);
@@ -569,7 +571,14 @@ static void tfs_ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 static void tfs_ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	OP_TIMED(req, TFS_OP_FSYNC);
-	fuse_reply_err(req, -tfs_fsync(req_fs(req), ino));
+	int ret = tfs_fsync(req_fs(req), ino);
+
+	/* the kernel sends FSYNC only after the file's writeback ended without
+	 * an error it had not yet reported to this caller: cached writes from
+	 * here on are new data, and a refusal for space is over */
+	if (ret == 0 && fi && fi->fh)
+		__atomic_store_n(&fh_inode(fi)->i_os->os_nospc, 0, __ATOMIC_RELEASE);
+	fuse_reply_err(req, -ret);
 }
 
 static void tfs_ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -362,8 +362,6 @@ int main(int argc, char *argv[])
 		ret = fuse_session_loop_mt(se, lcfg);
 		fuse_loop_cfg_destroy(lcfg);
 	}
-	tfs_uring_stop(fs->fconn.uring);
-	fs->fconn.uring = NULL;
 
 	tfs_ctl_stop(ctl);
 	tier_engine_stop(&fs->eng);
@@ -376,6 +374,11 @@ int main(int argc, char *argv[])
 	pthread_join(cm.thread, NULL);
 
 	fuse_session_unmount(se);
+	/* the unmount ends the rings (their commands complete with ENOTCONN):
+	 * the io_uring workers leave; the control socket is closed already */
+	tfs_uring_stop(fs->fconn.uring);
+	fs->fconn.uring = NULL;
+	fs->fconn.over_uring = 0;
 	{
 		struct tfs_meta_stats ms;
 		unsigned int open = tfs_ll_handles_drop(fs);
@@ -410,6 +413,10 @@ int main(int argc, char *argv[])
 
 out_unmount:
 	fuse_session_unmount(se);
+	if (fs) {
+		tfs_uring_stop(fs->fconn.uring);
+		fs->fconn.uring = NULL;
+	}
 out_remove_handlers:
 	fuse_remove_signal_handlers(se);
 out_destroy_session:

@@ -319,13 +319,15 @@ struct tfs_fuse_conn {
 	uint64_t malformed;	   /* requests too short for what was looked at */
 };
 /* the request a worker serves carries "kill suid/sgid" (WRITE, SETATTR,
- * OPEN with HANDLE_KILLPRIV_V2): libfuse 3.14 drops the flag */
+ * OPEN with HANDLE_KILLPRIV_V2): libfuse 3.14 drops the flag of WRITE and
+ * OPEN, so it is read from the raw request for all three */
 #define TFS_RQ_KILL_SUIDGID (1u << 0)
 #define TFS_RQ_WRITEBACK (1u << 1) /* a WRITE of cached pages */
 unsigned int tfs_fuse_rq_flags(void);
 /* a cached WRITE waits here while a worker holds one of the same file at a
  * lower offset (they are stored in offset order: see transport.c) */
 void tfs_fuse_write_turn(void);
+#define TFS_FUSE_MAX_HELD 256 /* workers that may hold a request at once */
 /* look at one request as read from the kernel: INIT's offer is recorded in
  * @c, flags for the handler go to @flags; -EPROTO when too short */
 int tfs_fuse_inspect(struct tfs_fuse_conn *c, const void *buf, size_t len, unsigned int *flags);

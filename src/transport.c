@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <time.h>
 #include <linux/fuse.h>
 #include <stddef.h>
 #include <string.h>
@@ -43,9 +44,10 @@ unsigned int tfs_fuse_rq_flags(void)
  * concurrently: when space runs out, a later piece could take the last of
  * it and an earlier one fail, leaving zeros inside the file.  So a cached
  * write waits while a worker holds one of the same file at a lower offset.
- * A worker holds one request at a time: the table cannot fill.
+ * A worker holds one request at a time: with no more workers than
+ * TFS_FUSE_MAX_HELD the table cannot fill (uring.c keeps to it).
  */
-#define PEND_MAX 64
+#define PEND_MAX TFS_FUSE_MAX_HELD
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -81,10 +83,15 @@ static void pend_done(void)
 
 void tfs_fuse_write_turn(void)
 {
+	struct timespec until;
 	int i, first;
 
 	if (rq_pend < 0)
 		return;
+	/* bounded: a request libfuse read but dropped without an answer (the
+	 * session is exiting) never leaves the table */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
 	pthread_mutex_lock(&pend.lock);
 	do {
 		first = 1;
@@ -92,8 +99,8 @@ void tfs_fuse_write_turn(void)
 			if (i != rq_pend && pend.nodeid[i] == pend.nodeid[rq_pend] &&
 			    pend.off[i] < pend.off[rq_pend])
 				first = 0;
-		if (!first)
-			pthread_cond_wait(&pend.cond, &pend.lock);
+		if (!first && pthread_cond_timedwait(&pend.cond, &pend.lock, &until) == ETIMEDOUT)
+			first = 1;
 	} while (!first);
 	pthread_mutex_unlock(&pend.lock);
 }
@@ -242,14 +249,18 @@ void tfs_fuse_request_end(void)
 
 /* ---- the custom I/O libfuse calls instead of read(2)/writev(2) ---- */
 
+/* A cached WRITE is noted right after read(2) returns it.  A worker
+ * preempted in between lets one taken after it go first: that narrow race
+ * remains (a lock around read(2) closed it, but cost a third of SQLite's
+ * transactions per second on 2 CPUs: every request woke one more thread). */
 static ssize_t dev_read(int fd, void *buf, size_t len, void *userdata)
 {
-	ssize_t n = read(fd, buf, len);
+	ssize_t n;
 
+	tfs_fuse_request_end(); /* (the previous request was answered) */
+	n = read(fd, buf, len);
 	if (n > 0)
 		tfs_fuse_request_begin(userdata, buf, (size_t)n);
-	else
-		tfs_fuse_request_end();
 	return n;
 }
 

@@ -122,6 +122,11 @@ struct tfs_uring {
 
 static __thread struct uring_worker *cur;
 
+static size_t u_payload(const struct uring_worker *w)
+{
+	return w->u->payload;
+}
+
 int tfs_uring_reply(const struct iovec *iov, int count)
 {
 	struct fuse_out_header out;
@@ -136,8 +141,8 @@ int tfs_uring_reply(const struct iovec *iov, int count)
 	n = tfs_uring_encode(cur->hdr, cur->buf + TFS_URING_ROOM, cur->u->payload, iov, count);
 	cur->replied = 1;
 	if (n == -EMSGSIZE) {
-		tfs_err("a reply of %zu bytes does not fit a ring entry: answered EIO",
-			iov[0].iov_len);
+		tfs_err("a reply does not fit a ring entry (%zu bytes): answered EIO",
+			u_payload(cur));
 		n = (int)sizeof(out);
 	}
 	return n;
@@ -265,6 +270,10 @@ static void *worker_main(void *arg)
 		serve(w);
 		op = TFS_URING_CMD_COMMIT_AND_FETCH;
 		submit(w, op);
+		/* stopping under load: the reply is committed; what the kernel
+		 * queues next is ended when the ring closes */
+		if (__atomic_load_n(&u->stop, __ATOMIC_ACQUIRE))
+			break;
 	}
 	cur = NULL;
 	return NULL;
@@ -276,6 +285,33 @@ static void worker_free(struct uring_worker *w)
 		io_uring_queue_exit(&w->ring);
 	free(w->hdr);
 	free(w->buf);
+}
+
+/* the kernel's queues: one per possible CPU (num_possible_cpus()), which
+ * may be more than are online or present; it waits for every queue to have
+ * an entry before it sends anything to the rings */
+static unsigned int possible_cpus(void)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
+	unsigned int n = 0, a, b;
+	char sep;
+
+	if (!f)
+		return (unsigned int)get_nprocs_conf();
+	while (fscanf(f, "%u", &a) == 1) {
+		b = a;
+		if (fscanf(f, "%c", &sep) == 1 && sep == '-') {
+			if (fscanf(f, "%u", &b) != 1)
+				break;
+			if (fscanf(f, "%c", &sep) != 1)
+				sep = 0;
+		}
+		n += b >= a ? b - a + 1 : 0;
+		if (sep != ',')
+			break;
+	}
+	fclose(f);
+	return n ? n : (unsigned int)get_nprocs_conf();
 }
 
 int tfs_uring_enabled(void)
@@ -294,18 +330,22 @@ int tfs_uring_enabled(void)
 struct tfs_uring *tfs_uring_prepare(struct tfs_fs *fs, struct fuse_session *se, size_t max_write)
 {
 	struct tfs_uring *u = calloc(1, sizeof(*u));
-	unsigned int i;
-	int nq = get_nprocs_conf();
+	unsigned int i, nq = possible_cpus(), per_q;
 
 	if (!u)
 		return NULL;
 	u->fs = fs;
 	u->se = se;
 	u->fd = fuse_session_fd(se);
-	/* the kernel's payload size: max(8 KiB, max_write, max_pages pages) */
+	/* the kernel wants max(8 KiB, max_write, max_pages pages); tierfs's INIT
+	 * sets max_write to 1 MiB and libfuse derives max_pages from it */
 	u->payload = max_write > 8192 ? max_write : 8192;
-	u->nq = nq > 0 ? (unsigned int)nq : 1;
-	u->nw = u->nq * TFS_URING_PER_Q;
+	u->nq = nq > 0 ? nq : 1;
+	/* every worker may hold a cached WRITE in transport.c's ordering table
+	 * (room for TFS_FUSE_MAX_HELD, libfuse's 16 threads included) */
+	per_q = (TFS_FUSE_MAX_HELD - 16) / u->nq;
+	per_q = per_q > TFS_URING_PER_Q ? TFS_URING_PER_Q : per_q ? per_q : 1;
+	u->nw = u->nq * per_q;
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->cond, NULL);
 	u->w = calloc(u->nw, sizeof(*u->w));
