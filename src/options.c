@@ -141,6 +141,8 @@ void tfs_opts_free(struct tfs_opts *o)
 {
 	free(o->devices);
 	o->devices = NULL;
+	free(o->transport);
+	o->transport = NULL;
 }
 
 int tfs_parse_size(const char *s, uint64_t *out)

@@ -13,6 +13,9 @@ START_TEST(test_parse)
 	ck_assert_uint_eq(o.commit, 5);
 	ck_assert_uint_eq(o.lock_wait, 30);
 	ck_assert_ptr_null(o.devices);
+	ck_assert_str_eq(o.transport, "dev");
+	ck_assert_int_eq(tfs_opts_parse_one(&o, "transport=uring", err, sizeof(err)), 1);
+	ck_assert_str_eq(o.transport, "uring");
 	ck_assert_int_eq(tfs_opts_parse_one(&o, "commit=17", err, sizeof(err)), 1);
 	ck_assert_uint_eq(o.commit, 17);
 	ck_assert_int_eq(tfs_opts_parse_one(&o, "devices=/a:/b", err, sizeof(err)), 1);
