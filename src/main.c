@@ -194,9 +194,11 @@ int main(int argc, char *argv[])
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
+			tfs_opts_free(&opts);
 			return 0;
 		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
 			printf("tierfs %s\n", PACKAGE_VERSION);
+			tfs_opts_free(&opts);
 			return 0;
 		} else if (!strcmp(a, "-f") || !strcmp(a, "--foreground")) {
 			foreground = 1;
