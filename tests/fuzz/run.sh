@@ -42,9 +42,10 @@ sources() {
 lib="$(sources src libtfsmeta_a_SOURCES) $(sources src libtfs_a_SOURCES)
      $(sources tiering libtiering_a_SOURCES) $(sources io libtfsio_a_SOURCES)
      $src/tests/unit/testpool.c"
+# (libtfs holds the FUSE transport too: libfuse's headers and library)
 flags="-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -include $build/config.h -DTFS_TESTPOOL_ABORT -I$build -I$src/tests/unit -I$src/src
-       -I$src/src/meta -I$src/tiering -I$src/io"
+       -I$src/src/meta -I$src/tiering -I$src/io $(pkg-config --cflags fuse3)"
 
 # seeds: a real superblock and checkpoint header, and a few inputs for the
 # harnesses that frame their own pages (their pools are made in process)
@@ -84,7 +85,7 @@ for t in $targets; do
 	echo "== $t: building"
 	# shellcheck disable=SC2086
 	$cc $flags -o "$out/$t" "$src/tests/fuzz/$t.c" $lib \
-		-luring -lxxhash -lpthread || { echo "fuzz: building $t failed"; exit 1; }
+		$(pkg-config --libs fuse3) -luring -lxxhash -lpthread || { echo "fuzz: building $t failed"; exit 1; }
 	mkdir -p "$out/corpus/$t" "$out/crashes/$t"
 	echo "== $t: fuzzing for $secs s"
 	ASAN_OPTIONS=detect_leaks=1 "$out/$t" -max_total_time="$secs" -max_len=65536 -timeout=10 \
