@@ -195,10 +195,10 @@ static void fuse_json(struct tfs_fs *fs, struct out *o)
 {
 	const struct tfs_fuse_conn *c = &fs->fconn;
 
-	uint64_t served, registered;
+	uint64_t served;
 	unsigned int nq, nw;
 
-	tfs_uring_stats(c->over_uring ? c->uring : NULL, &served, &registered, &nq, &nw);
+	tfs_uring_stats(c->over_uring ? c->uring : NULL, &served, &nq, &nw);
 	outf(o, ", \"transport\": \"%s\", \"fuse\": {\"protocol\": \"%u.%u\", \"killpriv_v2\": %s, \"no_opendir\": %s, \"malformed_requests\": %llu, \"uring_queues\": %u, \"uring_entries\": %u, \"uring_requests\": %llu}",
 	     c->transport ? c->transport : "dev", c->major, c->minor,
 	     c->killpriv_v2 ? "true" : "false", c->no_opendir ? "true" : "false",
@@ -436,10 +436,10 @@ static void status_text(struct tfs_ctl *c, struct out *o)
 	     fs->fconn.killpriv_v2 ? ", privileges killed by tierfs (HANDLE_KILLPRIV_V2)" : "",
 	     fs->fconn.no_opendir ? ", no OPENDIR" : "");
 	if (fs->fconn.over_uring) {
-		uint64_t served, registered;
+		uint64_t served;
 		unsigned int nq, nw;
 
-		tfs_uring_stats(fs->fconn.uring, &served, &registered, &nq, &nw);
+		tfs_uring_stats(fs->fconn.uring, &served, &nq, &nw);
 		outf(o, "io_uring: %u queues, %u entries (one worker each), %llu requests served\n",
 		     nq, nw, (unsigned long long)served);
 	}

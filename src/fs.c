@@ -1816,15 +1816,14 @@ int tfs_kill_priv_locked(struct tfs_fs *fs, struct tfs_inode *in)
 		mode &= ~(uint32_t)S_ISGID;
 	if (mode != in->i_mode) {
 		in->i_mode = mode;
-		changed = 1;
-	}
-	if (in->i_xattrs && xattr_remove_locked(fs, in, CAP_XATTR) == 0)
-		changed = 1;
-	if (changed) {
 		tfs_touch(&now);
 		tfs_itime_set(in, TFS_CT, now);
 		tfs_inode_dirty(fs, in);
+		changed = 1;
 	}
+	/* (a removed xattr stamps ctime and marks the inode itself) */
+	if (in->i_xattrs && xattr_remove_locked(fs, in, CAP_XATTR) == 0)
+		changed = 1;
 	return changed;
 }
 

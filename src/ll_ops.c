@@ -73,13 +73,20 @@ static struct tfs_inode *fh_inode(struct fuse_file_info *fi)
 	return fh_handle(fi)->in;
 }
 
-/* the daemon changed @ino's attributes behind the kernel's back (it killed
- * setuid/setgid on a write or an O_TRUNC open): the cached ones are stale.
- * Sent before the reply, so the caller's next stat asks again. */
-static void attr_stale(struct tfs_fs *fs, fuse_ino_t ino)
+/* the kernel's cache of @ino is stale: its attributes, and its pages from
+ * @off on (-1: none).  Sent before the reply, so the caller's next call
+ * asks again. */
+static void kernel_stale(struct tfs_fs *fs, fuse_ino_t ino, off_t off)
 {
 	if (fs->fconn.se)
-		fuse_lowlevel_notify_inval_inode(fs->fconn.se, ino, -1, 0);
+		fuse_lowlevel_notify_inval_inode(fs->fconn.se, ino, off, 0);
+}
+
+/* the daemon changed @ino's attributes behind the kernel's back (it killed
+ * setuid/setgid on a write or an O_TRUNC open) */
+static void attr_stale(struct tfs_fs *fs, fuse_ino_t ino)
+{
+	kernel_stale(fs, ino, -1);
 }
 
 /* a cached write of @ino at @at was refused for space: later ones are
@@ -561,9 +568,8 @@ static void tfs_ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 	/* cached writes were refused for space: the kernel still holds their
 	 * pages (clean now), which would read as data the file does not have
 	 * until they are evicted.  All writeback ended before the close. */
-	if (h->writable && nospc && req_fs(req)->fconn.se)
-		fuse_lowlevel_notify_inval_inode(req_fs(req)->fconn.se, ino,
-						 (off_t)((nospc - 1) & ~(uint64_t)4095), 0);
+	if (h->writable && nospc)
+		kernel_stale(req_fs(req), ino, (off_t)((nospc - 1) & ~(uint64_t)4095));
 	handle_free(req_fs(req), fi);
 	fuse_reply_err(req, 0);
 }

@@ -351,8 +351,8 @@ void tfs_uring_stop(struct tfs_uring *u);
 /* the reply of the request this thread serves from a ring: put into the
  * ring entry (bytes), or -ENOENT when it is not one (write it to /dev/fuse) */
 int tfs_uring_reply(const struct iovec *iov, int count);
-void tfs_uring_stats(const struct tfs_uring *u, uint64_t *served, uint64_t *registered,
-		     unsigned int *queues, unsigned int *workers);
+void tfs_uring_stats(const struct tfs_uring *u, uint64_t *served, unsigned int *queues,
+		     unsigned int *workers);
 
 /* ---- FUSE requests by opcode (opstat.c) ---- */
 enum tfs_op {

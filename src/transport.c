@@ -21,11 +21,11 @@
 #define FUSE_USE_VERSION 312
 #include <errno.h>
 #include <fuse_lowlevel.h>
-#include <pthread.h>
-#include <time.h>
 #include <linux/fuse.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tfs.h"
@@ -52,7 +52,9 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	uint64_t nodeid[PEND_MAX], off[PEND_MAX]; /* nodeid 0: free */
-} pend = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, { 0 }, { 0 } };
+	int top;     /* slots from here on are free */
+	int waiters; /* in tfs_fuse_write_turn */
+} pend = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, { 0 }, { 0 }, 0, 0 };
 static __thread int rq_pend = -1;
 
 static void pend_add(uint64_t nodeid, uint64_t off)
@@ -66,6 +68,8 @@ static void pend_add(uint64_t nodeid, uint64_t off)
 		pend.nodeid[i] = nodeid;
 		pend.off[i] = off;
 		rq_pend = i;
+		if (i >= pend.top)
+			pend.top = i + 1;
 	}
 	pthread_mutex_unlock(&pend.lock);
 }
@@ -76,7 +80,10 @@ static void pend_done(void)
 		return;
 	pthread_mutex_lock(&pend.lock);
 	pend.nodeid[rq_pend] = 0;
-	pthread_cond_broadcast(&pend.cond);
+	while (pend.top && !pend.nodeid[pend.top - 1])
+		pend.top--;
+	if (pend.waiters)
+		pthread_cond_broadcast(&pend.cond);
 	pthread_mutex_unlock(&pend.lock);
 	rq_pend = -1;
 }
@@ -95,12 +102,16 @@ void tfs_fuse_write_turn(void)
 	pthread_mutex_lock(&pend.lock);
 	do {
 		first = 1;
-		for (i = 0; i < PEND_MAX && first; i++)
+		for (i = 0; i < pend.top && first; i++)
 			if (i != rq_pend && pend.nodeid[i] == pend.nodeid[rq_pend] &&
 			    pend.off[i] < pend.off[rq_pend])
 				first = 0;
-		if (!first && pthread_cond_timedwait(&pend.cond, &pend.lock, &until) == ETIMEDOUT)
-			first = 1;
+		if (!first) {
+			pend.waiters++;
+			if (pthread_cond_timedwait(&pend.cond, &pend.lock, &until) == ETIMEDOUT)
+				first = 1;
+			pend.waiters--;
+		}
 	} while (!first);
 	pthread_mutex_unlock(&pend.lock);
 }

@@ -117,7 +117,7 @@ struct tfs_uring {
 	pthread_cond_t cond;
 	int go; /* 0: wait for INIT, 1: register, -1: leave */
 	int stop;
-	uint64_t served, registered;
+	uint64_t served;
 };
 
 static __thread struct uring_worker *cur;
@@ -179,6 +179,15 @@ static void submit(struct uring_worker *w, unsigned int op)
 	io_uring_submit(&w->ring);
 }
 
+/* the entry's request is answered EIO (it came malformed, or nobody answered) */
+static void reply_eio(struct uring_worker *w)
+{
+	struct fuse_out_header out = { sizeof(out), -EIO, w->unique };
+	struct iovec iov = { &out, sizeof(out) };
+
+	tfs_uring_encode(w->hdr, w->buf + TFS_URING_ROOM, w->u->payload, &iov, 1);
+}
+
 /* the request in @w's entry, through libfuse's dispatcher to a handler */
 static void serve(struct uring_worker *w)
 {
@@ -190,11 +199,8 @@ static void serve(struct uring_worker *w)
 	w->unique = w->hdr->ent.commit_id;
 	w->replied = 0;
 	if (tfs_uring_decode(w->hdr, w->buf + TFS_URING_ROOM, u->payload, &req, &len) < 0) {
-		struct fuse_out_header out = { sizeof(out), -EIO, w->unique };
-		struct iovec iov = { &out, sizeof(out) };
-
 		__atomic_fetch_add(&u->fs->fconn.malformed, 1, __ATOMIC_RELAXED);
-		tfs_uring_encode(w->hdr, w->buf + TFS_URING_ROOM, u->payload, &iov, 1);
+		reply_eio(w);
 		return;
 	}
 	tfs_fuse_request_begin(u->fs, req, len);
@@ -202,12 +208,8 @@ static void serve(struct uring_worker *w)
 	fb.mem = req;
 	fb.size = len;
 	fuse_session_process_buf(u->se, &fb);
-	if (!w->replied) { /* libfuse sends no reply for a few opcodes */
-		struct fuse_out_header out = { sizeof(out), -EIO, w->unique };
-		struct iovec iov = { &out, sizeof(out) };
-
-		tfs_uring_encode(w->hdr, w->buf + TFS_URING_ROOM, u->payload, &iov, 1);
-	}
+	if (!w->replied) /* libfuse sends no reply for a few opcodes */
+		reply_eio(w);
 	tfs_fuse_request_end();
 	__atomic_fetch_add(&u->served, 1, __ATOMIC_RELAXED);
 }
@@ -265,8 +267,6 @@ static void *worker_main(void *arg)
 			submit(w, op);
 			continue;
 		}
-		if (op == TFS_URING_CMD_REGISTER)
-			__atomic_fetch_add(&u->registered, 1, __ATOMIC_RELAXED);
 		serve(w);
 		op = TFS_URING_CMD_COMMIT_AND_FETCH;
 		submit(w, op);
@@ -415,11 +415,10 @@ void tfs_uring_stop(struct tfs_uring *u)
 	free(u);
 }
 
-void tfs_uring_stats(const struct tfs_uring *u, uint64_t *served, uint64_t *registered,
-		     unsigned int *queues, unsigned int *workers)
+void tfs_uring_stats(const struct tfs_uring *u, uint64_t *served, unsigned int *queues,
+		     unsigned int *workers)
 {
 	*served = u ? __atomic_load_n(&u->served, __ATOMIC_RELAXED) : 0;
-	*registered = u ? __atomic_load_n(&u->registered, __ATOMIC_RELAXED) : 0;
 	*queues = u ? u->nq : 0;
 	*workers = u ? u->nw : 0;
 }
