@@ -26,7 +26,11 @@ static int block_probe(int fd, const void *p, unsigned int cls)
 {
 	const struct stat *st = p;
 
+	(void)fd;
 	if (cls != TFS_CLASS_BLOCK && cls != TFS_CLASS_MAX)
+		return 0;
+	/* a host-managed zoned device cannot be written in place */
+	if (S_ISBLK(st->st_mode) && tfs_zbd_host_managed(st))
 		return 0;
 	return S_ISREG(st->st_mode) || S_ISBLK(st->st_mode);
 }
@@ -37,10 +41,10 @@ static int block_open(struct tfs_io_dev *dev)
 	uint64_t size = 0;
 	int flags;
 
-	if (fstat(dev->d_fd, &st) < 0)
+	if (tfs_sys_fstat(dev->d_fd, &st) < 0)
 		return -errno;
 	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(dev->d_fd, BLKGETSIZE64, &size) < 0)
+		if (tfs_sys_ioctl(dev->d_fd, BLKGETSIZE64, &size) < 0)
 			return -errno;
 	} else {
 		size = (uint64_t)st.st_size;
@@ -90,6 +94,7 @@ const struct tfs_io_ops tfs_block_ops = {
 /* probed in order: the first that takes the path drives it */
 static const struct tfs_io_ops *const backends[] = {
 	&tfs_pmem_ops,
+	&tfs_zns_ops,
 	&tfs_zns_emu_ops,
 	&tfs_block_ops,
 };
@@ -116,7 +121,10 @@ int tfs_io_dev_open(struct tfs_io_dev *dev, const char *path, unsigned int cls)
 	if (strlen(path) >= sizeof(dev->d_path))
 		return -ENAMETOOLONG;
 	strcpy(dev->d_path, path);
-	if (stat(path, &st) < 0)
+	ret = tfs_zbd_standin_env();
+	if (ret < 0)
+		return ret;
+	if (tfs_sys_stat(path, &st) < 0)
 		return -errno;
 	if (S_ISBLK(st.st_mode))
 		oflags |= O_EXCL;
@@ -125,7 +133,7 @@ int tfs_io_dev_open(struct tfs_io_dev *dev, const char *path, unsigned int cls)
 	dev->d_fd = open(path, oflags);
 	if (dev->d_fd < 0)
 		return -errno;
-	if (fstat(dev->d_fd, &st) < 0) {
+	if (tfs_sys_fstat(dev->d_fd, &st) < 0) {
 		ret = -errno;
 		goto out_close_fd;
 	}

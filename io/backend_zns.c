@@ -11,9 +11,12 @@
  * at its write pointer (the kernel's zone write locking would otherwise
  * serialise or fail them).  Management commands are the blkzoned ioctls.
  *
- * No machine here has such a device: this file is exercised only where one
- * exists (or null_blk in zoned mode); the emulator (backend_zns_emu.c)
- * enforces the same rules through the zone model for the tests.
+ * Every call into the kernel goes through the syscall table (syscall.c), so
+ * that on machines without zoned block devices the tests run this file
+ * against a stand-in kernel (zbd_standin.c) that keeps the zone rules of
+ * io/zone.c: mkfs, mount, appends, finish, reset, the write pointer check at
+ * mount and the error paths (a zone gone READONLY or OFFLINE, a write off
+ * the write pointer, a failed reset) all run here in CI.
  */
 #include "config.h"
 
@@ -24,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -41,20 +43,10 @@ struct zdev {
 static int queue_attr(dev_t rdev, const char *attr, char *buf, size_t len)
 {
 	char path[128];
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/queue/%s", major(rdev), minor(rdev),
 		 attr);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return 0;
+	return tfs_sys_read_attr(path, buf, len) < 0 ? -errno : 0;
 }
 
 static uint32_t queue_u32(dev_t rdev, const char *attr)
@@ -64,17 +56,22 @@ static uint32_t queue_u32(dev_t rdev, const char *attr)
 	return queue_attr(rdev, attr, buf, sizeof(buf)) == 0 ? (uint32_t)strtoul(buf, NULL, 10) : 0;
 }
 
-static int zns_probe(int fd, const void *p, unsigned int cls)
+int tfs_zbd_host_managed(const void *p)
 {
 	const struct stat *st = p;
 	char buf[32];
 
-	(void)fd;
-	if (!S_ISBLK(st->st_mode) || (cls != TFS_CLASS_ZNS && cls != TFS_CLASS_MAX))
-		return 0;
-	if (queue_attr(st->st_rdev, "zoned", buf, sizeof(buf)) < 0)
+	if (!S_ISBLK(st->st_mode) || queue_attr(st->st_rdev, "zoned", buf, sizeof(buf)) < 0)
 		return 0;
 	return strncmp(buf, "host-managed", 12) == 0;
+}
+
+static int zns_probe(int fd, const void *p, unsigned int cls)
+{
+	(void)fd;
+	if (cls != TFS_CLASS_ZNS && cls != TFS_CLASS_MAX)
+		return 0;
+	return tfs_zbd_host_managed(p);
 }
 
 /* report up to @nr zones from @first straight from the device */
@@ -96,7 +93,7 @@ static int zns_report(struct tfs_io_dev *dev, uint32_t first, struct tfs_zone *o
 	while (got < nr) {
 		rep->sector = (uint64_t)(first + got) * (z->g.zone_size / SECTOR);
 		rep->nr_zones = nr - got < want ? nr - got : want;
-		if (ioctl(dev->d_fd, BLKREPORTZONE, rep) < 0) {
+		if (tfs_sys_ioctl(dev->d_fd, BLKREPORTZONE, rep) < 0) {
 			ret = -errno;
 			break;
 		}
@@ -126,10 +123,11 @@ static int zns_open(struct tfs_io_dev *dev)
 	uint64_t size = 0;
 	int flags, n, ret;
 
-	if (fstat(dev->d_fd, &st) < 0)
+	if (tfs_sys_fstat(dev->d_fd, &st) < 0)
 		return -errno;
-	if (ioctl(dev->d_fd, BLKGETSIZE64, &size) < 0 || ioctl(dev->d_fd, BLKGETZONESZ, &zsect) < 0 ||
-	    ioctl(dev->d_fd, BLKGETNRZONES, &nr) < 0)
+	if (tfs_sys_ioctl(dev->d_fd, BLKGETSIZE64, &size) < 0 ||
+	    tfs_sys_ioctl(dev->d_fd, BLKGETZONESZ, &zsect) < 0 ||
+	    tfs_sys_ioctl(dev->d_fd, BLKGETNRZONES, &nr) < 0)
 		return -errno;
 	if (zsect == 0 || nr == 0)
 		return -ENOTBLK;
@@ -207,7 +205,7 @@ static int zns_mgmt(struct tfs_io_dev *dev, uint32_t zone, unsigned int op)
 	}
 	r.sector = (uint64_t)zone * (z->g.zone_size / SECTOR);
 	r.nr_sectors = z->g.zone_size / SECTOR;
-	if (ioctl(dev->d_fd, cmd, &r) < 0)
+	if (tfs_sys_ioctl(dev->d_fd, cmd, &r) < 0)
 		return -errno;
 	return 0;
 }

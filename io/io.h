@@ -104,6 +104,8 @@ extern const struct tfs_io_ops tfs_block_ops;
 extern const struct tfs_io_ops tfs_pmem_ops;
 extern const struct tfs_io_ops tfs_zns_emu_ops;
 extern const struct tfs_io_ops tfs_zns_ops;
+/* 1 if @st (a struct stat) is a host-managed zoned block device */
+int tfs_zbd_host_managed(const void *st);
 /* the block backend's ring preparation, shared by the real zoned backend */
 void tfs_block_prep(struct tfs_io_dev *dev, struct io_uring_sqe *sqe, struct tfs_io_req *req);
 void tfs_block_flush(struct tfs_io_dev *dev, struct io_uring_sqe *sqe);
@@ -243,7 +245,43 @@ ssize_t tfs_sys_pread(int fd, void *buf, size_t len, off_t off);
 ssize_t tfs_sys_pwrite(int fd, const void *buf, size_t len, off_t off);
 int tfs_sys_fdatasync(int fd);
 int tfs_sys_uring_submit(void *ring, unsigned int wait_nr);
+struct stat;
+int tfs_sys_stat(const char *path, struct stat *st);
+int tfs_sys_fstat(int fd, struct stat *st);
+int tfs_sys_ioctl(int fd, unsigned long req, void *arg);
+/* read a small text attribute (sysfs) NUL-terminated: its length, or -1
+ * with errno set */
+ssize_t tfs_sys_read_attr(const char *path, char *buf, size_t len);
 int tfs_syscall_set(const char *name, void *fn);
+/* the real implementation of @name (for an override that passes calls on),
+ * or NULL */
+void *tfs_syscall_default(const char *name);
+
+/*
+ * A stand-in kernel for zoned block devices (zbd_standin.c), for tests on
+ * machines without zoned block device support.  When the environment
+ * variable TIERFS_ZBD_STANDIN names an image file, the first device open of
+ * the process installs it in the syscall table: that file then is, to
+ * tierfs, a host-managed zoned block device driven by backend_zns.c through
+ * stat, ioctl (BLKGETSIZE64, BLKGETZONESZ, BLKGETNRZONES, BLKREPORTZONE,
+ * BLK{OPEN,CLOSE,FINISH,RESET}ZONE), sysfs attributes and the ring, whose
+ * writes are checked against the zone rules (io/zone.c) as the kernel does.
+ * Zone state lives in IMG.zbd, mapped shared, so that every process sees
+ * the device alike and a test can change a zone while a pool is mounted.
+ *
+ * tfs_zbd_standin_create: make IMG (sparse) and IMG.zbd with every zone
+ * empty.  tfs_zbd_standin_poke: change zone @zone of the device: @what is
+ * "readonly", "offline", "fail-reset=N" (the next N resets fail with EIO)
+ * or "wp=KIB" (move the write pointer).  Both 0 or -errno.
+ */
+int tfs_zbd_standin_create(const char *img, uint32_t nr_zones, uint64_t zone_size,
+			   uint64_t zone_cap, uint32_t max_open, uint32_t max_active);
+int tfs_zbd_standin_poke(const char *img, uint32_t zone, const char *what);
+/* install the stand-in for @img (once per process: -EBUSY after that) */
+int tfs_zbd_standin_install(const char *img);
+/* install the stand-in if TIERFS_ZBD_STANDIN is set (once per process):
+ * 0, or -errno when it is set but cannot be used */
+int tfs_zbd_standin_env(void);
 
 /*
  * Zone model (zone.c): the rules of zoned devices, shared by the emulator

@@ -99,7 +99,8 @@ static void outs(struct out *o, const char *s)
 struct devinfo {
 	uint64_t cap, used, chunks, rb, rr, wb, mr, mw;
 	uint32_t zc[16];	/* zones by device condition */
-	uint32_t zs[4];		/* zones by tierfs state */
+	uint32_t zs[TIER_Z_NSTATES];
+	uint64_t reserved;	/* bytes of free zones kept for the cleaner */		/* zones by tierfs state */
 	struct tfs_zstat z;
 	uint64_t garbage;
 	int zoned;
@@ -127,6 +128,7 @@ static void dev_info(struct tfs_fs *fs, unsigned int d, struct devinfo *di)
 	if (di->zoned) {
 		di->z = fs->zns.zstat[d];
 		di->garbage = tier_zone_garbage(&fs->pool.alloc, d) << fs->pool.chunk_shift;
+		di->reserved = tier_zone_reserved_slots(&fs->pool.alloc, d) << fs->pool.chunk_shift;
 		tier_zone_counts(&fs->pool.alloc, d, di->zs);
 		di->pressure = tier_zone_pressure(&fs->pool.alloc, d);
 	}
@@ -297,7 +299,9 @@ static void status_json(struct tfs_ctl *c, struct out *o)
 				"\"zones\": {\"empty\": %u, \"implicit_open\": %u, \"explicit_open\": %u, "
 				"\"closed\": %u, \"full\": %u, \"readonly\": %u, \"offline\": %u}, "
 				"\"zones_free\": %u, \"zones_open\": %u, \"zones_sealed\": %u, "
-				"\"zones_reclaimable\": %u, \"zone_resets\": %llu, \"zone_finishes\": %llu, "
+				"\"zones_reclaimable\": %u, \"zones_retired\": %u, \"lost_chunks\": %llu, "
+				"\"cleaner_reserve_bytes\": %llu, "
+				"\"zone_resets\": %llu, \"zone_finishes\": %llu, "
 				"\"cleaned_zones\": %llu, \"cleaned_chunks\": %llu, \"cleaning\": \"%s\"",
 			     wa(x), (unsigned long long)x->z.user_bytes,
 			     (unsigned long long)x->z.dev_bytes, (unsigned long long)x->garbage,
@@ -306,6 +310,8 @@ static void status_json(struct tfs_ctl *c, struct out *o)
 			     x->zc[TFS_ZC_EXP_OPEN], x->zc[TFS_ZC_CLOSED], x->zc[TFS_ZC_FULL],
 			     x->zc[TFS_ZC_READONLY], x->zc[TFS_ZC_OFFLINE], x->zs[TIER_Z_FREE],
 			     x->zs[TIER_Z_OPEN], x->zs[TIER_Z_FULL], x->zs[TIER_Z_RECLAIM],
+			     x->zs[TIER_Z_RETIRED], (unsigned long long)x->z.lost_chunks,
+			     (unsigned long long)x->reserved,
 			     (unsigned long long)x->z.resets, (unsigned long long)x->z.finishes,
 			     (unsigned long long)x->z.cleaned_zones,
 			     (unsigned long long)x->z.moved_chunks,
@@ -389,8 +395,11 @@ static void status_text(struct tfs_ctl *c, struct out *o)
 		if (x.zc[TFS_ZC_READONLY] + x.zc[TFS_ZC_OFFLINE])
 			outf(o, ", %u read-only, %u offline", x.zc[TFS_ZC_READONLY],
 			     x.zc[TFS_ZC_OFFLINE]);
-		outf(o, " (+2 superblock zones)\n    garbage %s, write amplification %.2f, %llu zones cleaned (%llu chunks moved), %llu resets\n",
-		     mib(x.garbage, a, sizeof(a)), wa(&x), (unsigned long long)x.z.cleaned_zones,
+		if (x.zs[TIER_Z_RETIRED])
+			outf(o, "; %u retired (%llu live chunks lost)", x.zs[TIER_Z_RETIRED],
+			     (unsigned long long)x.z.lost_chunks);
+		outf(o, " (+2 superblock zones)\n    garbage %s, kept free for the cleaner %s, write amplification %.2f, %llu zones cleaned (%llu chunks moved), %llu resets\n",
+		     mib(x.garbage, a, sizeof(a)), mib(x.reserved, b, sizeof(b)), wa(&x), (unsigned long long)x.z.cleaned_zones,
 		     (unsigned long long)x.z.moved_chunks, (unsigned long long)x.z.resets);
 	}
 	mig_info(fs, &mi);

@@ -243,6 +243,7 @@ static int read_blocks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uin
 		if (ret < 0) {
 			tfs_err("read error on inode %llu: %s", (unsigned long long)in->i_ino,
 				strerror(-ret));
+			tfs_zns_io_errors(fs, reqs, nr);
 			return -EIO;
 		}
 		count_io(fs, reqs, nr);
@@ -330,6 +331,7 @@ int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 		count_io(fs, reqs, nr);
 	if (ret < 0) {
 		tfs_err("read error on inode %llu: %s", (unsigned long long)in->i_ino, strerror(-ret));
+		tfs_zns_io_errors(fs, reqs, nr);
 		ret = -EIO;
 		goto out_unlock;
 	}

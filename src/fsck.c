@@ -551,6 +551,11 @@ int main(int argc, char *argv[])
 			bad == 1 ? "y is" : "ies are");
 	check_superblocks(&k);
 	check_zone_tables(&k);
+	for (d = 0; d < k.fs->pool.ndev; d++)
+		if (k.fs->zns.zstat[d].lost_chunks)
+			problem(&k, 0, "%s: %llu live chunks lie in offline zones: their data is lost (reads as EIO)",
+				k.fs->pool.dev[d].d_path,
+				(unsigned long long)k.fs->zns.zstat[d].lost_chunks);
 	if (k.fs->zns.errors)
 		problem(&k, 0, "%u zone write pointer inconsistenc%s (listed above): chunks lie beyond what their zone holds",
 			k.fs->zns.errors, k.fs->zns.errors == 1 ? "y" : "ies");
@@ -575,13 +580,13 @@ int main(int argc, char *argv[])
 		       (unsigned long long)ad->a_nslots,
 		       d == k.fs->pool.sb.s_meta_dev ? ", journal" : "");
 		if (ad->a_z) {
-			uint32_t zs[4];
+			uint32_t zs[TIER_Z_NSTATES];
 			const struct tfs_zstat *z = &k.fs->zns.zstat[d];
 
 			tier_zone_counts(&k.fs->pool.alloc, (unsigned int)d, zs);
-			printf("    %u data zones: %u free, %u open, %u full, %u to reset; %llu slots of garbage; write amplification %.2f\n",
+			printf("    %u data zones: %u free, %u open, %u full, %u to reset, %u retired; %llu slots of garbage; write amplification %.2f\n",
 			       ad->a_z->z_nzones, zs[TIER_Z_FREE], zs[TIER_Z_OPEN], zs[TIER_Z_FULL],
-			       zs[TIER_Z_RECLAIM],
+			       zs[TIER_Z_RECLAIM], zs[TIER_Z_RETIRED],
 			       (unsigned long long)tier_zone_garbage(&k.fs->pool.alloc, (unsigned int)d),
 			       z->user_bytes ? (double)z->dev_bytes / (double)z->user_bytes : 0.0);
 		}

@@ -103,7 +103,7 @@ static int prepare_file(struct mkdev *d)
 	struct stat st;
 	int fd;
 
-	if (stat(d->path, &st) == 0) {
+	if (tfs_sys_stat(d->path, &st) == 0) {
 		if (!S_ISREG(st.st_mode) || !d->size || (uint64_t)st.st_size >= d->size)
 			return 0;
 	} else if (errno != ENOENT) {
@@ -179,7 +179,7 @@ static int prepare_zns_file(struct mkdev *d, const struct zgeo *opt, int force)
 	const char *why = NULL, *what = NULL;
 	int have_old = 0, ret;
 
-	if (stat(d->path, &st) == 0) {
+	if (tfs_sys_stat(d->path, &st) == 0) {
 		if (!S_ISREG(st.st_mode))
 			return 0; /* a device: it reports its own geometry */
 		if (tfs_io_dev_open(&dev, d->path, TFS_CLASS_MAX) == 0) {

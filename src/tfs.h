@@ -294,6 +294,7 @@ struct tfs_zns {
 		uint64_t user_bytes; /* user data written into zones (persisted) */
 		uint64_t dev_bytes;  /* everything written into zones (persisted) */
 		uint64_t resets, finishes, cleaned_zones, moved_chunks; /* since mount */
+		uint64_t retired, lost_chunks; /* zones retired, live chunks in offline ones */
 	} zstat[TFS_MAX_DEVS];		  /* pool lock */
 	uint64_t gen, logged;		  /* zstat changes; the last journaled */
 	unsigned int errors;		  /* write pointer inconsistencies found at mount */
@@ -430,6 +431,10 @@ int tfs_zns_append(struct tfs_fs *fs, unsigned int dev, unsigned int stream, con
 /* before a write: wait while a zoned device is down to its reserve and the
  * cleaner can free space */
 void tfs_zns_throttle(struct tfs_fs *fs);
+/* requests of which some failed: the zones of those on zoned devices are
+ * looked at again (and retired if the device turned them READONLY or
+ * OFFLINE) */
+void tfs_zns_io_errors(struct tfs_fs *fs, const struct tfs_io_req *reqs, unsigned int nr);
 /* the cleaner: started after mount, stopped before unmount */
 int tfs_cleaner_start(struct tfs_fs *fs);
 void tfs_cleaner_stop(struct tfs_fs *fs);

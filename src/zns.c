@@ -75,15 +75,81 @@ int tfs_zns_setup(struct tfs_fs *fs, unsigned int d)
 	return 0;
 }
 
-/* a zone operation, counted and logged when it fails */
+/*
+ * After a failed write or command, ask the device what zone @dz of device @d
+ * is now, as zonefs does after an I/O error.  A zone gone READONLY or
+ * OFFLINE is retired: never written or reset again; the cleaner moves the
+ * live chunks of a READONLY one out, those of an OFFLINE one are lost and
+ * read as EIO.  Returns 1 if the zone was retired, 0 if it is still usable,
+ * -errno if the report failed.
+ */
+static int zone_recheck(struct tfs_fs *fs, unsigned int d, uint32_t dz, const char *after)
+{
+	struct tfs_zone z;
+	uint32_t live;
+	int ret = tfs_zns_report(&fs->pool.dev[d], dz + 2, &z, 1);
+
+	if (ret != 1)
+		return ret < 0 ? ret : -EIO;
+	if (z.cond != TFS_ZC_READONLY && z.cond != TFS_ZC_OFFLINE)
+		return 0;
+	pthread_mutex_lock(&fs->lock);
+	if (tier_zone_retired(&fs->pool.alloc.a_dev[d], (uint64_t)dz * fs->zns.spz[d])) {
+		pthread_mutex_unlock(&fs->lock);
+		return 1; /* known already */
+	}
+	live = tier_zone_retire(&fs->pool.alloc, d, dz, z.cond == TFS_ZC_OFFLINE);
+	fs->zns.zstat[d].retired++;
+	if (z.cond == TFS_ZC_OFFLINE)
+		fs->zns.zstat[d].lost_chunks += live;
+	pthread_cond_broadcast(&fs->zns.cond);
+	pthread_mutex_unlock(&fs->lock);
+	if (z.cond == TFS_ZC_OFFLINE)
+		tfs_err("%s: zone %u went offline (found after a failed %s): retired; its %u live chunk%s cannot be read (EIO)",
+			fs->pool.dev[d].d_path, dz + 2, after, live, live == 1 ? "" : "s");
+	else
+		tfs_err("%s: zone %u went read-only (found after a failed %s): retired; its %u live chunk%s will be moved out",
+			fs->pool.dev[d].d_path, dz + 2, after, live, live == 1 ? "" : "s");
+	return 1;
+}
+
+void tfs_zns_io_errors(struct tfs_fs *fs, const struct tfs_io_req *reqs, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		unsigned int d = (unsigned int)(reqs[i].r_dev - fs->pool.dev);
+		uint64_t zsize = fs->zns.zsize[d];
+
+		if (reqs[i].r_res >= 0 || d >= fs->pool.ndev || !fs->zns.spz[d] ||
+		    reqs[i].r_off < 2 * zsize)
+			continue;
+		zone_recheck(fs, d, (uint32_t)(reqs[i].r_off / zsize) - 2,
+			     reqs[i].r_op == TFS_IO_READ ? "read" : "write");
+	}
+}
+
+/* a zone operation, counted; when it fails, logged and the zone looked at
+ * again: gone READONLY or OFFLINE, or refusing resets three times in a row,
+ * it is retired */
 static int zone_cmd(struct tfs_fs *fs, unsigned int d, uint32_t dzone, unsigned int op)
 {
+	const char *what = op == TFS_ZONE_RESET ? "reset" : op == TFS_ZONE_FINISH ? "finish" : "command";
 	int ret = tfs_zns_mgmt(&fs->pool.dev[d], dzone + 2, op);
 
 	if (ret < 0) {
-		tfs_err("%s: zone %u: %s failed: %s", fs->pool.dev[d].d_path, dzone + 2,
-			op == TFS_ZONE_RESET ? "reset" : op == TFS_ZONE_FINISH ? "finish" : "command",
+		tfs_err("%s: zone %u: %s failed: %s", fs->pool.dev[d].d_path, dzone + 2, what,
 			strerror(-ret));
+		if (zone_recheck(fs, d, dzone, what) == 0 && op == TFS_ZONE_RESET) {
+			pthread_mutex_lock(&fs->lock);
+			if (tier_zone_reset_failed(&fs->pool.alloc, d, dzone) >= 3) {
+				tier_zone_retire(&fs->pool.alloc, d, dzone, 0);
+				fs->zns.zstat[d].retired++;
+				tfs_err("%s: zone %u failed to reset 3 times in a row: retired",
+					fs->pool.dev[d].d_path, dzone + 2);
+			}
+			pthread_mutex_unlock(&fs->lock);
+		}
 		return ret;
 	}
 	pthread_mutex_lock(&fs->lock);
@@ -146,12 +212,25 @@ static int mount_dev(struct tfs_fs *fs, unsigned int d, int repair)
 			wslots = spz;
 			sealed = 1;
 		}
-		if (z->cond == TFS_ZC_OFFLINE || z->cond == TFS_ZC_READONLY) {
-			tfs_err("%s: zone %u is %s", fs->pool.dev[d].d_path, i, tfs_zone_cond_str(z->cond));
-			fs->zns.errors++;
-		}
 		pthread_mutex_lock(&fs->lock);
 		act = tier_zone_adopt(&fs->pool.alloc, d, dz, wslots, sealed, now);
+		if (z->cond == TFS_ZC_OFFLINE || z->cond == TFS_ZC_READONLY) {
+			uint32_t live = tier_zone_retire(&fs->pool.alloc, d, dz, z->cond == TFS_ZC_OFFLINE);
+
+			fs->zns.zstat[d].retired++;
+			if (z->cond == TFS_ZC_OFFLINE)
+				fs->zns.zstat[d].lost_chunks += live;
+			pthread_mutex_unlock(&fs->lock);
+			if (live)
+				tfs_err("%s: zone %u is %s: retired; its %u live chunk%s %s",
+					fs->pool.dev[d].d_path, i, tfs_zone_cond_str(z->cond), live,
+					live == 1 ? "" : "s",
+					z->cond == TFS_ZC_OFFLINE ? "cannot be read (EIO)" : "are moved out");
+			else
+				tfs_warn("%s: zone %u is %s: retired (nothing live in it)",
+					 fs->pool.dev[d].d_path, i, tfs_zone_cond_str(z->cond));
+			pthread_mutex_lock(&fs->lock);
+		}
 		pthread_mutex_unlock(&fs->lock);
 		if (!repair || z->cond == TFS_ZC_OFFLINE || z->cond == TFS_ZC_READONLY)
 			continue;
@@ -199,7 +278,7 @@ int tfs_zns_append(struct tfs_fs *fs, unsigned int dev, unsigned int stream, con
 {
 	struct tfs_io_req req;
 	uint64_t s;
-	int ret, tries = 0, sealed;
+	int ret, tries = 0, sealed, retired;
 
 	for (;;) {
 		pthread_mutex_lock(&fs->lock);
@@ -231,8 +310,12 @@ int tfs_zns_append(struct tfs_fs *fs, unsigned int dev, unsigned int stream, con
 		}
 		pthread_cond_broadcast(&fs->zns.cond);
 		pthread_mutex_unlock(&fs->lock);
-		/* a zone filled short of its capacity (or failed) is finished so
-		 * that it stops holding an open and an active resource */
+		/* a failed write: what is the zone now?  A zone filled short of
+		 * its capacity (or failed, and still usable) is finished so that
+		 * it stops holding an open and an active resource */
+		retired = ret < 0 ? zone_recheck(fs, dev, (uint32_t)(s / fs->zns.spz[dev]), "write") : 0;
+		if (retired != 0)
+			sealed = 0; /* retired, or the device cannot say */
 		if (sealed && (ret < 0 || (uint64_t)fs->zns.spz[dev] << fs->pool.chunk_shift < fs->zns.zcap[dev]))
 			zone_cmd(fs, dev, (uint32_t)(s / fs->zns.spz[dev]), TFS_ZONE_FINISH);
 		if (ret == 0) {
@@ -240,7 +323,8 @@ int tfs_zns_append(struct tfs_fs *fs, unsigned int dev, unsigned int stream, con
 			return 0;
 		}
 		tfs_err("%s: zone append failed: %s", fs->pool.dev[dev].d_path, strerror(-ret));
-		if (++tries >= 3 || ret != -EIO)
+		/* a retired zone is never picked again: that retry is free */
+		if (ret != -EIO || (retired != 1 && ++tries >= 3))
 			return ret;
 	}
 }
@@ -364,7 +448,10 @@ int tfs_clean_round(struct tfs_fs *fs, int force)
 		}
 		pthread_mutex_lock(&fs->lock);
 		p = tier_zone_pressure(&fs->pool.alloc, d);
-		z = p || force ? tier_zone_victim(&fs->pool.alloc, d, tfs_now_ms()) : -1;
+		/* a retired zone's live chunks first, whatever the pressure */
+		z = tier_zone_evacuee(&fs->pool.alloc, d);
+		if (z < 0 && (p || force))
+			z = tier_zone_victim(&fs->pool.alloc, d, tfs_now_ms());
 		pthread_mutex_unlock(&fs->lock);
 		if (z < 0)
 			continue;

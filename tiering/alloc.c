@@ -138,6 +138,12 @@ int tier_alloc_release(struct tier_alloc *a, unsigned int dev, uint64_t slot)
 
 	if (!(ad->a_bitmap[slot / 64] & (1ull << (slot & 63))))
 		return 0;
+	if (ad->a_z && tier_zone_retired(ad, slot)) {
+		/* no room: the slot stays taken, only its chunk goes */
+		if (ad->a_z->z_rmap[slot])
+			tier_zone_unmark(ad, slot);
+		return 0;
+	}
 	ad->a_bitmap[slot / 64] &= ~(1ull << (slot & 63));
 	ad->a_nfree++;
 	a->a_nfree++;

@@ -258,6 +258,11 @@ int tier_alloc_above_high(const struct tier_alloc *a, unsigned int d);
  *   OPEN    being filled by one stream (z_next slots written or reserved)
  *   FULL    sealed: every slot written (or the zone finished early)
  *   RECLAIM sealed and no live chunk left: to be reset
+ *   RETIRED the device turned the zone READONLY or OFFLINE (or it would not
+ *           reset): never written or reset again; its unwritten and dead
+ *           slots stop counting as room; live chunks of a READONLY zone are
+ *           moved out by the cleaner first, those of an OFFLINE one are lost
+ *           (they read as EIO, as the device answers)
  *
  * Streams separate data by expected lifetime: chunks written by users go to
  * USER zones, chunks moved by the cleaner (survivors, so colder) to CLEAN
@@ -267,7 +272,7 @@ int tier_alloc_above_high(const struct tier_alloc *a, unsigned int d);
  *
  * All calls with the pool lock held.
  */
-enum tier_zstate { TIER_Z_FREE, TIER_Z_OPEN, TIER_Z_FULL, TIER_Z_RECLAIM };
+enum tier_zstate { TIER_Z_FREE, TIER_Z_OPEN, TIER_Z_FULL, TIER_Z_RECLAIM, TIER_Z_RETIRED, TIER_Z_NSTATES };
 enum tier_stream { TIER_STREAM_USER, TIER_STREAM_CLEAN, TIER_STREAM_MAX };
 
 struct tier_zone {
@@ -276,6 +281,8 @@ struct tier_zone {
 	uint8_t state;	 /* enum tier_zstate */
 	uint8_t stream;	 /* enum tier_stream, while OPEN */
 	uint8_t busy;	 /* a write is in flight */
+	uint8_t lost;	 /* RETIRED OFFLINE: its data cannot be read */
+	uint8_t reset_fails; /* resets that failed in a row */
 	uint64_t stamp;	 /* ms of the last write */
 };
 
@@ -333,7 +340,21 @@ int tier_zone_pressure(const struct tier_alloc *a, unsigned int dev);
 /* slots holding garbage (written, not live) */
 uint64_t tier_zone_garbage(const struct tier_alloc *a, unsigned int dev);
 /* zones in each enum tier_zstate */
-void tier_zone_counts(const struct tier_alloc *a, unsigned int dev, uint32_t out[4]);
+void tier_zone_counts(const struct tier_alloc *a, unsigned int dev, uint32_t out[TIER_Z_NSTATES]);
+/* take zone @zone out of use for good (@lost: its data is unreadable);
+ * returns its live chunks */
+uint32_t tier_zone_retire(struct tier_alloc *a, unsigned int dev, uint32_t zone, int lost);
+/* slots of @dev's FREE zones held back for the cleaner (no room for
+ * users: statfs and status do not count them as free) */
+uint64_t tier_zone_reserved_slots(const struct tier_alloc *a, unsigned int dev);
+/* a RETIRED zone whose live chunks can still be read and must be moved out,
+ * or -1 */
+int64_t tier_zone_evacuee(const struct tier_alloc *a, unsigned int dev);
+/* a reset of zone @zone failed and the zone is still usable: returns how
+ * many times in a row */
+unsigned int tier_zone_reset_failed(struct tier_alloc *a, unsigned int dev, uint32_t zone);
+/* 1 if @slot of zoned device @ad lies in a RETIRED zone */
+int tier_zone_retired(const struct tier_alloc_dev *ad, uint64_t slot);
 
 /* internal to tiering/: the allocator's hooks into zone state */
 void tier_zone_mark(struct tier_alloc_dev *ad, uint64_t slot, struct tfs_chunk *c);

@@ -234,6 +234,7 @@ void tier_zone_reset_done(struct tier_alloc *a, unsigned int dev, uint32_t zone)
 
 	if (zn->state != TIER_Z_RECLAIM)
 		return;
+	zn->reset_fails = 0;
 	zn->state = TIER_Z_FREE;
 	zn->next = 0;
 	zn->valid = 0;
@@ -286,19 +287,88 @@ uint64_t tier_zone_garbage(const struct tier_alloc *a, unsigned int dev)
 	if (!z)
 		return 0;
 	for (i = 0; i < z->z_nzones; i++)
-		if (z->z[i].state != TIER_Z_FREE && z->z[i].next > z->z[i].valid)
+		if (z->z[i].state != TIER_Z_FREE && z->z[i].state != TIER_Z_RETIRED &&
+		    z->z[i].next > z->z[i].valid)
 			g += z->z[i].next - z->z[i].valid;
 	return g;
 }
 
-void tier_zone_counts(const struct tier_alloc *a, unsigned int dev, uint32_t out[4])
+void tier_zone_counts(const struct tier_alloc *a, unsigned int dev, uint32_t out[TIER_Z_NSTATES])
 {
 	const struct tier_zdev *z = a->a_dev[dev].a_z;
 	uint32_t i;
 
-	memset(out, 0, 4 * sizeof(out[0]));
+	memset(out, 0, TIER_Z_NSTATES * sizeof(out[0]));
 	if (!z)
 		return;
 	for (i = 0; i < z->z_nzones; i++)
 		out[z->z[i].state]++;
+}
+
+int tier_zone_retired(const struct tier_alloc_dev *ad, uint64_t slot)
+{
+	const struct tier_zdev *z = ad->a_z;
+
+	return z && z->z[slot / z->z_spz].state == TIER_Z_RETIRED;
+}
+
+uint32_t tier_zone_retire(struct tier_alloc *a, unsigned int dev, uint32_t zone, int lost)
+{
+	struct tier_alloc_dev *ad = &a->a_dev[dev];
+	struct tier_zdev *z = ad->a_z;
+	struct tier_zone *zn = &z->z[zone];
+	uint64_t s, first = (uint64_t)zone * z->z_spz;
+
+	if (zn->state == TIER_Z_RETIRED) {
+		zn->lost |= (uint8_t)!!lost;
+		return zn->valid;
+	}
+	if (zn->state == TIER_Z_OPEN)
+		z->z_nopen[zn->stream]--;
+	else if (zn->state == TIER_Z_FREE)
+		z->z_nfree--;
+	zn->state = TIER_Z_RETIRED;
+	zn->lost = (uint8_t)!!lost;
+	zn->next = z->z_spz;
+	/* its unwritten and dead slots are no room any more: they stay taken
+	 * (tier_alloc_release keeps the slots of retired zones taken too) */
+	for (s = first; s < first + z->z_spz; s++) {
+		if (ad->a_bitmap[s / 64] & (1ull << (s & 63)))
+			continue;
+		ad->a_bitmap[s / 64] |= 1ull << (s & 63);
+		ad->a_nfree--;
+		a->a_nfree--;
+	}
+	return zn->valid;
+}
+
+int64_t tier_zone_evacuee(const struct tier_alloc *a, unsigned int dev)
+{
+	const struct tier_zdev *z = a->a_dev[dev].a_z;
+	uint32_t i;
+
+	if (!z)
+		return -1;
+	for (i = 0; i < z->z_nzones; i++)
+		if (z->z[i].state == TIER_Z_RETIRED && z->z[i].valid && !z->z[i].lost)
+			return i;
+	return -1;
+}
+
+unsigned int tier_zone_reset_failed(struct tier_alloc *a, unsigned int dev, uint32_t zone)
+{
+	struct tier_zone *zn = &a->a_dev[dev].a_z->z[zone];
+
+	if (zn->reset_fails < 255)
+		zn->reset_fails++;
+	return zn->reset_fails;
+}
+
+uint64_t tier_zone_reserved_slots(const struct tier_alloc *a, unsigned int dev)
+{
+	const struct tier_zdev *z = a->a_dev[dev].a_z;
+
+	if (!z)
+		return 0;
+	return (uint64_t)(z->z_nfree < z->z_reserve ? z->z_nfree : z->z_reserve) * z->z_spz;
 }

@@ -17,6 +17,7 @@ int main(void)
 	srunner_add_suite(sr, journal_suite());
 	srunner_add_suite(sr, zone_suite());
 	srunner_add_suite(sr, zns_emu_suite());
+	srunner_add_suite(sr, zbd_suite());
 	srunner_add_suite(sr, zalloc_suite());
 	srunner_add_suite(sr, heat_suite());
 	srunner_add_suite(sr, opstat_suite());

@@ -64,8 +64,13 @@ START_TEST(test_buckets)
 		uint32_t lo = tier_heat_bucket_min(b);
 
 		ck_assert_uint_le(lo, TIER_HEAT_MAX + 1);
-		if (lo > TIER_HEAT_MAX)
-			continue; /* the bucket past the largest heat */
+		if (lo > TIER_HEAT_MAX) {
+			/* a bucket past the largest heat: no heat maps into it
+			 * or above, and only the last bucket may be one */
+			ck_assert_uint_lt(tier_heat_bucket(TIER_HEAT_MAX), b);
+			ck_assert_uint_eq(b, TIER_HEAT_BUCKETS - 1);
+			continue;
+		}
 		ck_assert_uint_ge(tier_heat_bucket(lo), b);
 		ck_assert_uint_lt(tier_heat_bucket(lo - 1), b);
 		if (b >= 9)

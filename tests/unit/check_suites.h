@@ -13,6 +13,7 @@ Suite *pmem_suite(void);
 Suite *journal_suite(void);
 Suite *zone_suite(void);
 Suite *zns_emu_suite(void);
+Suite *zbd_suite(void);
 Suite *zalloc_suite(void);
 Suite *heat_suite(void);
 Suite *opstat_suite(void);

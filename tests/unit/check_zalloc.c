@@ -59,7 +59,7 @@ END_TEST
 START_TEST(test_reserve_and_reclaim)
 {
 	uint64_t s, slots[NZ * SPZ];
-	uint32_t zs[4];
+	uint32_t zs[TIER_Z_NSTATES];
 	int n = 0, i;
 
 	/* users fill zones until only the reserve is left */
@@ -157,6 +157,48 @@ START_TEST(test_adopt)
 }
 END_TEST
 
+START_TEST(test_retire)
+{
+	static struct tfs_chunk dummy;
+	uint64_t s, slots[SPZ + 1], nfree;
+	uint32_t zs[TIER_Z_NSTATES];
+	int i;
+
+	/* zone 0 full of live chunks, zone 1 open with one */
+	for (i = 0; i < SPZ + 1; i++) {
+		ck_assert_int_eq(tier_zone_take(&a, 1, TIER_STREAM_USER, 5, &slots[i]), 0);
+		tier_zone_done(&a, 1, slots[i], 0);
+		tier_alloc_bind(&a, 1, slots[i], &dummy);
+	}
+	ck_assert_uint_eq(slots[SPZ] / SPZ, 1);
+	nfree = a.a_dev[1].a_nfree;
+	ck_assert_uint_eq(tier_zone_retire(&a, 1, 0, 0), SPZ);
+	ck_assert_uint_eq(a.a_dev[1].a_nfree, nfree); /* it had no room left */
+	ck_assert_uint_eq(tier_zone_retire(&a, 1, 1, 1), 1);
+	ck_assert_uint_eq(a.a_dev[1].a_nfree, nfree - (SPZ - 1)); /* its unwritten slots go */
+	tier_zone_counts(&a, 1, zs);
+	ck_assert_uint_eq(zs[TIER_Z_RETIRED], 2);
+	ck_assert_uint_eq(zs[TIER_Z_OPEN], 0);
+	/* the readable one is to be emptied, the lost one is not */
+	ck_assert_int_eq(tier_zone_evacuee(&a, 1), 0);
+	ck_assert_int_eq(tier_zone_victim(&a, 1, 1000), -1);
+	for (i = 0; i < SPZ; i++)
+		ck_assert_int_eq(tier_alloc_release(&a, 1, slots[i]), 0);
+	ck_assert_int_eq(tier_alloc_release(&a, 1, slots[0]), 0); /* twice: nothing */
+	ck_assert_uint_eq(a.a_dev[1].a_nfree, nfree - (SPZ - 1)); /* freed slots are no room */
+	ck_assert_int_eq(tier_zone_evacuee(&a, 1), -1);
+	ck_assert_int_eq(tier_zone_reclaimable(&a, 1), -1); /* never reset again */
+	ck_assert_uint_eq(tier_zone_garbage(&a, 1), 0);
+	/* never written again */
+	while (tier_zone_take(&a, 1, TIER_STREAM_CLEAN, 5, &s) == 0) {
+		ck_assert_uint_ge(s / SPZ, 2);
+		tier_zone_done(&a, 1, s, 0);
+	}
+	ck_assert_uint_eq(tier_zone_reset_failed(&a, 1, 3), 1);
+	ck_assert_uint_eq(tier_zone_reset_failed(&a, 1, 3), 2);
+}
+END_TEST
+
 Suite *zalloc_suite(void)
 {
 	Suite *s = suite_create("zalloc");
@@ -166,6 +208,7 @@ Suite *zalloc_suite(void)
 	tcase_add_test(tc, test_append_order);
 	tcase_add_test(tc, test_reserve_and_reclaim);
 	tcase_add_test(tc, test_victim);
+	tcase_add_test(tc, test_retire);
 	tcase_add_test(tc, test_adopt);
 	suite_add_tcase(s, tc);
 	return s;
