@@ -10,6 +10,11 @@
 #    of user data written into them, as tierfsctl reports it.
 # 2. Sequential write throughput into zones (1 MiB O_DIRECT writes, fsync at
 #    the end) against a plain file on the same disk (DIR).
+# 3. One big buffered write (TFS_BENCH_FILL_MIB, 3072 by default, through
+#    tee) into an empty pool of pmem 512 MiB (in /dev/shm) + zns 32 x 64 MiB
+#    + a 16 GiB block file, against the same write into a block-only pool on
+#    the same disk: the fast tiers fill up on the way and must not slow the
+#    writer down.
 # Prints each number and the ratio.  Needs root and python3.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +25,11 @@ ow=$src/tests/integration/overwrite.py
 [ -x "$bin/tierfs" ] || sh "$src/contrib/build.sh" "$src/build"
 mnt=$dir/zmnt
 mkdir -p "$mnt"
-cleanup() { umount "$mnt" 2> /dev/null || true; rm -f "$dir/bz.img" "$dir/ba.img" "$dir/model" "$dir/plain"; }
+cleanup() {
+	umount "$mnt" 2> /dev/null || true
+	rm -f "$dir/bz.img" "$dir/ba.img" "$dir/model" "$dir/plain" "$dir/fz.img" "$dir/fb.img" \
+		/dev/shm/tierfs-bench-fill.img
+}
 trap cleanup EXIT
 mountpoint -q "$mnt" && umount "$mnt"
 
@@ -35,7 +44,7 @@ zns() { # python expression on the zns device's status entry
 }
 settle() { # wait for the daemon to exit after umount
 	local i
-	for i in $(seq 1 100); do pgrep -f "tierfs $dir/ba.img" > /dev/null || return 0; sleep 0.1; done
+	for i in $(seq 1 100); do pgrep -f "tierfs $dir/[bf][ab].img" > /dev/null || return 0; sleep 0.1; done
 }
 
 printf '%-6s %-8s %10s %8s %14s\n' util pattern "data MiB" WA "zones cleaned"
@@ -65,3 +74,26 @@ z=$(dd if=/dev/zero of="$mnt/seq" bs=1M count="$mib" oflag=direct conv=fsync 2>&
 p=$(dd if=/dev/zero of="$dir/plain" bs=1M count="$mib" oflag=direct conv=fsync 2>&1 | rate)
 echo
 echo "sequential 1 MiB O_DIRECT writes, $mib MiB: zns pool $z MB/s, plain file $p MB/s, ratio $(awk -v a="$z" -v b="$p" 'BEGIN { printf "%.2f", a / b }')"
+
+# one big buffered write: 3-tier pool against a block-only pool
+fill_mib=${TFS_BENCH_FILL_MIB:-3072}
+fill() { # mkfs args... -> seconds for the write (and its flush at close)
+	umount "$mnt" 2> /dev/null || true
+	settle
+	rm -f "$dir/fz.img" "$dir/fb.img" /dev/shm/tierfs-bench-fill.img
+	"$bin/mkfs.tierfs" --force "$@" --block "$dir/fb.img:16G" > /dev/null
+	"$bin/tierfs" "$dir/fb.img" "$mnt"
+	local t0 t1
+	t0=$(date +%s.%N)
+	head -c $((fill_mib << 20)) /dev/zero | tr '\0' x | tee "$mnt/big" > /dev/null
+	t1=$(date +%s.%N)
+	umount "$mnt"
+	settle
+	rm -f "$dir/fz.img" "$dir/fb.img" /dev/shm/tierfs-bench-fill.img
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }'
+}
+umount "$mnt"; settle
+tb=$(fill)
+t3=$(fill --pmem /dev/shm/tierfs-bench-fill.img:512M --zns "$dir/fz.img" --zone-size 64M --zones 32)
+echo
+echo "one $fill_mib MiB buffered write (tee): block-only pool $tb s ($(awk -v s="$tb" -v m="$fill_mib" 'BEGIN { printf "%.0f", m * 1.048576 / s }') MB/s), pmem + zns + block pool $t3 s ($(awk -v s="$t3" -v m="$fill_mib" 'BEGIN { printf "%.0f", m * 1.048576 / s }') MB/s), ratio $(awk -v a="$tb" -v b="$t3" 'BEGIN { printf "%.2f", a / b }')"

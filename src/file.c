@@ -792,13 +792,14 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 /* i_rwlock held exclusively: the part of a write of blocks [fb, fb+n) (in
  * @abuf, checksums @csum) that falls on chunks in zones or bound for them */
 static int write_zoned(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
-		       const uint8_t *abuf, const uint32_t *csum, unsigned int cls)
+		       const uint8_t *abuf, const uint32_t *csum, unsigned int cls, uint64_t *done)
 {
 	uint32_t cb = fs->pool.chunk_blocks;
 	uint64_t blk = fb;
 	int ret;
 
 	while (blk < fb + n) {
+		*done = blk - fb; /* blocks before this chunk are where they belong */
 		uint64_t idx = blk / cb;
 		uint32_t b0 = (uint32_t)(blk % cb);
 		uint32_t b1 = fb + n - idx * cb < cb ? (uint32_t)(fb + n - idx * cb) : cb;
@@ -812,6 +813,7 @@ static int write_zoned(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uin
 		}
 		blk = (idx + 1) * cb;
 	}
+	*done = n;
 	return 0;
 }
 
@@ -956,6 +958,9 @@ static void clear_past_eof(const struct tfs_inode *in, uint64_t blk_off, uint8_t
 
 static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off,
 			    const void *buf, size_t size, unsigned int cls);
+static int punch_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, uint64_t end,
+			int *cleared);
+static int punched_commit(struct tfs_fs *fs, int cleared);
 
 /* i_rwlock held exclusively, before the file grows: zero the bytes of its
  * last block past the end (the end of file stays where it is) */
@@ -1028,8 +1033,21 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	ret = tfs_io_run(reqs, nr);
 	if (ret == 0)
 		count_io(fs, reqs, nr);
-	if (ret == 0 && zoned)
-		ret = write_zoned(fs, in, fb, n, abuf, csum, cls);
+	if (ret == 0 && zoned) {
+		uint64_t zdone = 0;
+
+		ret = write_zoned(fs, in, fb, n, abuf, csum, cls, &zdone);
+		/* chunks appended before the failure (ENOSPC, say) are in the
+		 * file's map already: what of them lies past the end of file
+		 * goes again, or a later extension would show it */
+		if (ret < 0 && zdone) {
+			uint64_t from = round_up(in->i_size) > start ? round_up(in->i_size) : start;
+			int cleared = 0;
+
+			if (from < end && punch_locked(fs, in, from, end, &cleared) == 0)
+				punched_commit(fs, cleared);
+		}
+	}
 	if (ret < 0) {
 		tfs_err("write error on inode %llu: %s", (unsigned long long)in->i_ino,
 			strerror(-ret));
