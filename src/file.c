@@ -568,44 +568,19 @@ static int read_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uin
 	return ret;
 }
 
-int tfs_chunk_move(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsigned int dev,
-		   uint64_t slot, unsigned int dst, unsigned int stream)
-{
-	uint32_t cs[CHUNK_BLOCKS_MAX];
-	struct tfs_chunk *c;
-	uint8_t *buf;
-	uint16_t nd;
-	uint64_t ns;
-	int ret;
-
-	pthread_mutex_lock(&fs->lock);
-	c = tier_cmap_get(&in->i_map, idx);
-	ret = c && c->c_dev == dev && c->c_slot == slot;
-	pthread_mutex_unlock(&fs->lock);
-	if (!ret)
-		return 0; /* rewritten, moved or gone meanwhile */
-	buf = tfs_io_scratch(TFS_SCRATCH_CHUNK, fs->pool.chunk_size);
-	if (!buf)
-		return -ENOMEM;
-	/* every block is verified on the way: a move never spreads bad data */
-	moving = 1;
-	ret = read_chunk(fs, in, idx, buf, cs);
-	if (ret == 0)
-		ret = put_chunk(fs, in, idx, dst, stream, buf, 0, 0, &nd, &ns);
-	moving = 0;
-	if (ret < 0)
-		return ret;
-	pthread_mutex_lock(&fs->lock);
-	ret = relocate(fs, in, c, nd, ns, cs);
-	if (ret < 0)
-		tier_alloc_release(&fs->pool.alloc, nd, ns);
-	pthread_mutex_unlock(&fs->lock);
-	return ret;
-}
-
-/* one try of tfs_chunk_migrate: 0 moved, -EAGAIN written meanwhile */
-static int migrate_once(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint16_t dev,
-			uint64_t slot, unsigned int cls, uint8_t *buf)
+/*
+ * One try at moving chunk @idx of @in from (@dev, @slot): to device @dst, or
+ * when @dst < 0 to a device of class @cls placement picks (@strict: nowhere
+ * else).  0 moved, -EAGAIN written meanwhile, -ESTALE moved or gone.
+ *
+ * The one way chunks move, for migration and zone cleaning alike: the copy
+ * is read under the file's shared lock (readers go on, writers wait for the
+ * read), written to its new place with no lock held, and the map flips under
+ * the exclusive lock only if the chunk's write generation is unchanged;
+ * otherwise the copy is dropped.
+ */
+static int move_once(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint16_t dev,
+		     uint64_t slot, unsigned int cls, int dst, int strict, uint8_t *buf)
 {
 	uint32_t cs[CHUNK_BLOCKS_MAX];
 	struct tfs_chunk *c;
@@ -620,7 +595,7 @@ static int migrate_once(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, u
 	c = tier_cmap_get(&in->i_map, idx);
 	ret = c && c->c_dev == dev && c->c_slot == slot ? 0 : -ESTALE;
 	gen = c ? c->c_wgen : 0;
-	d = tier_dest(&fs->pool.alloc, cls, in->i_ino, idx, cls < c_class(fs, dev));
+	d = dst >= 0 ? dst : tier_dest(&fs->pool.alloc, cls, in->i_ino, idx, cls < c_class(fs, dev));
 	pthread_mutex_unlock(&fs->lock);
 	if (ret == 0 && d < 0)
 		ret = -ENOSPC;
@@ -629,9 +604,9 @@ static int migrate_once(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, u
 	pthread_rwlock_unlock(TFS_ILOCK(in));
 	if (ret < 0)
 		return ret;
-	/* demoted chunks are cold: the zones of the cleaner's stream keep them
-	 * apart from new data */
-	ret = put_chunk(fs, in, idx, (unsigned int)d, TIER_STREAM_CLEAN, buf, 0, 1, &nd, &ns);
+	/* moved chunks are survivors or cold: the zones of the cleaner's
+	 * stream keep them apart from new data */
+	ret = put_chunk(fs, in, idx, (unsigned int)d, TIER_STREAM_CLEAN, buf, 0, strict, &nd, &ns);
 	if (ret < 0)
 		return ret;
 	/* the flip: only if nothing changed the chunk since it was read */
@@ -653,12 +628,10 @@ static int migrate_once(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, u
 	return ret;
 }
 
-int tfs_chunk_migrate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t dev, uint64_t slot,
-		      unsigned int cls)
+/* the inode @ino held for a move, or NULL */
+static struct tfs_inode *move_hold(struct tfs_fs *fs, uint64_t ino)
 {
 	struct tfs_inode *in;
-	uint8_t *buf;
-	int ret = -ESTALE, tries;
 
 	pthread_mutex_lock(&fs->lock);
 	in = tfs_inode_get(fs, ino);
@@ -666,12 +639,47 @@ int tfs_chunk_migrate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t de
 	    tfs_inode_hold(fs, in) < 0)
 		in = NULL; /* the hold keeps it while the pool lock is dropped */
 	pthread_mutex_unlock(&fs->lock);
+	return in;
+}
+
+int tfs_chunk_evacuate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t dev,
+		       uint64_t slot, unsigned int dst)
+{
+	struct tfs_inode *in = move_hold(fs, ino);
+	uint8_t *buf;
+	int ret = -ESTALE, tries;
+
 	if (!in)
 		return -ESTALE;
 	buf = tfs_io_scratch(TFS_SCRATCH_CHUNK, fs->pool.chunk_size);
 	moving = 1;
 	for (tries = 0; buf && tries < 4; tries++) {
-		ret = migrate_once(fs, in, idx, dev, slot, cls, buf);
+		ret = move_once(fs, in, idx, dev, slot, c_class(fs, dst), (int)dst, 0, buf);
+		if (ret != -EAGAIN)
+			break;
+		__atomic_fetch_add(&fs->eng.redone, 1, __ATOMIC_RELAXED);
+	}
+	moving = 0;
+	tfs_release(fs, in);
+	if (!buf)
+		return -ENOMEM;
+	return ret == -EAGAIN ? -EBUSY : ret;
+}
+
+int tfs_chunk_migrate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t dev, uint64_t slot,
+		      unsigned int cls)
+{
+	struct tfs_inode *in;
+	uint8_t *buf;
+	int ret = -ESTALE, tries;
+
+	in = move_hold(fs, ino);
+	if (!in)
+		return -ESTALE;
+	buf = tfs_io_scratch(TFS_SCRATCH_CHUNK, fs->pool.chunk_size);
+	moving = 1;
+	for (tries = 0; buf && tries < 4; tries++) {
+		ret = move_once(fs, in, idx, dev, slot, cls, -1, 1, buf);
 		/* a demotion into a full tier goes on down */
 		if (ret == -ENOSPC && cls > c_class(fs, dev) && cls + 1 < TFS_CLASS_MAX) {
 			cls++;

@@ -444,11 +444,14 @@ void tfs_cleaner_kick(struct tfs_fs *fs);
 int tfs_clean_round(struct tfs_fs *fs, int force);
 /* pool lock: a slot no longer in use by a chunk that lives on elsewhere now */
 void tfs_slot_free(struct tfs_fs *fs, uint16_t dev, uint64_t slot);
-/* i_rwlock held exclusively: move chunk @idx of @in, if it still is at
- * (@dev, @slot), to device @dst (a zone of @stream if zoned).  0 (also when
- * it is gone), or -errno */
-int tfs_chunk_move(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsigned int dev,
-		   uint64_t slot, unsigned int dst, unsigned int stream);
+/* zone cleaning: move chunk @idx of @ino, if it still is at (@dev, @slot),
+ * to device @dst (a zone of the cleaner's stream if zoned; a zone with no
+ * room sends it to a device written in place), the way tfs_chunk_migrate
+ * moves: no lock held across the I/O, redone if written meanwhile.
+ * 0 moved, -ESTALE moved or gone meanwhile, -EBUSY written on every try,
+ * else -errno */
+int tfs_chunk_evacuate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t dev,
+		       uint64_t slot, unsigned int dst);
 
 /* ---- heat and migration (migrate.c) ---- */
 #define TFS_PIN_XATTR "user.tierfs.pin"

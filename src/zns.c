@@ -377,7 +377,7 @@ static int clean_zone(struct tfs_fs *fs, unsigned int d, uint32_t dz, int urgent
 	int ret = 0, dst;
 
 	for (k = 0; k < spz && ret == 0; k++) {
-		uint64_t slot = (uint64_t)dz * spz + k, idx;
+		uint64_t slot = (uint64_t)dz * spz + k, idx, ino;
 		struct tfs_inode *in;
 		struct tfs_chunk *c;
 
@@ -399,18 +399,14 @@ static int clean_zone(struct tfs_fs *fs, unsigned int d, uint32_t dz, int urgent
 			dst = (int)d;
 			to = cls;
 		}
-		/* the hold keeps it (and its data lock) while the pool lock is
-		 * dropped */
-		if (tfs_inode_hold(fs, in) < 0) {
-			pthread_mutex_unlock(&fs->lock);
-			ret = -ENOMEM;
-			break;
-		}
+		ino = in->i_ino;
 		pthread_mutex_unlock(&fs->lock);
-		pthread_rwlock_wrlock(TFS_ILOCK(in));
-		ret = tfs_chunk_move(fs, in, idx, d, slot, (unsigned int)dst, TIER_STREAM_CLEAN);
-		pthread_rwlock_unlock(TFS_ILOCK(in));
-		tfs_release(fs, in);
+		/* migration's move: no inode lock held across the copy */
+		ret = tfs_chunk_evacuate(fs, ino, idx, (uint16_t)d, slot, (unsigned int)dst);
+		if (ret == -ESTALE) { /* rewritten (elsewhere), moved or gone meanwhile */
+			ret = 0;
+			continue;
+		}
 		if (ret == 0)
 			tier_engine_count(&fs->eng, cls, to, fs->pool.chunk_size);
 		if (ret < 0) {
