@@ -15,7 +15,8 @@
 #    + a 16 GiB block file, against the same write into a block-only pool on
 #    the same disk: the fast tiers fill up on the way and must not slow the
 #    writer down.
-# Prints each number and the ratio.  Needs root and python3.
+# Prints each number and the ratio.  Needs root and python3.  TFS_BENCH_UTILS
+# (default "50 80") picks the fill levels of part 1.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:?usage: bench-zns.sh DIR}
@@ -48,7 +49,7 @@ settle() { # wait for the daemon to exit after umount
 }
 
 printf '%-6s %-8s %10s %8s %14s\n' util pattern "data MiB" WA "zones cleaned"
-for util in 50 80; do
+for util in ${TFS_BENCH_UTILS:-50 80}; do
 	for pat in uniform zipf; do
 		pool
 		cap=$(zns "d['capacity_bytes']")

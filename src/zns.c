@@ -9,7 +9,7 @@
  *
  * A chunk in a zone is never rewritten: a write to it makes a new copy
  * elsewhere (file.c) and the old slot garbage.  The cleaner picks a victim
- * zone by cost-benefit, moves its live chunks into a zone of the CLEAN
+ * zone (fewest live chunks), moves its live chunks into a zone of the CLEAN
  * stream (a chunk that survived a zone is likely to live long, so it is kept
  * apart from new data), commits (the moved chunks' records flip the map),
  * and once the commit has freed the old slots the zone is reset.

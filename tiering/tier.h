@@ -332,8 +332,8 @@ struct tfs_chunk *tier_zone_chunk(const struct tier_alloc *a, unsigned int dev, 
 /* a RECLAIM zone (or -1); tier_zone_reset_done() once the device reset it */
 int64_t tier_zone_reclaimable(const struct tier_alloc *a, unsigned int dev);
 void tier_zone_reset_done(struct tier_alloc *a, unsigned int dev, uint32_t zone);
-/* the cleaning victim by cost-benefit ((1 - u) * age / (1 + u), u the live
- * fraction, age since its last write), or -1 when no sealed zone has garbage */
+/* the cleaning victim: the sealed zone with the fewest live chunks (the
+ * oldest on a tie), or -1 when no sealed zone has garbage */
 int64_t tier_zone_victim(const struct tier_alloc *a, unsigned int dev, uint64_t now);
 /* 0: enough FREE zones; 1: cleaning should run; 2: at the reserve (writers wait) */
 int tier_zone_pressure(const struct tier_alloc *a, unsigned int dev);
