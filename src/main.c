@@ -344,11 +344,10 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	}
 	tfs_meta_set_kick(fs->meta, commit_kick, &cm);
-	fs->zns.clean_mbps = opts.clean_mbps;
-	if (!opts.ro && tfs_cleaner_start(fs) < 0)
-		tfs_err("cannot start the zone cleaner: zones are not reclaimed");
+	if (opts.clean_mbps != 256)
+		tfs_warn("-o clean_mbps is obsolete and has no effect: zone cleaning shares the migration engine's budget (migrate_duty, migrate_mbps)");
 	if (!opts.ro && tier_engine_start(&fs->eng) < 0)
-		tfs_err("cannot start the migration engine: chunks stay where they are written");
+		tfs_err("cannot start the migration engine: chunks stay where they are written and zones are not cleaned");
 	ctl = tfs_ctl_start(fs, rmnt);
 	if (!ctl)
 		tfs_warn("no control socket: tierfsctl will not reach this mount");
@@ -367,7 +366,6 @@ int main(int argc, char *argv[])
 
 	tfs_ctl_stop(ctl);
 	tier_engine_stop(&fs->eng);
-	tfs_cleaner_stop(fs);
 	tfs_meta_set_kick(fs->meta, NULL, NULL); /* from here on, checkpoints are taken inline */
 	pthread_mutex_lock(&cm.lock);
 	cm.stop = 1;

@@ -116,6 +116,16 @@ static uint64_t fg_requests(void *ctx)
 	return __atomic_load_n(&fs->pool.fg_requests, __ATOMIC_RELAXED);
 }
 
+static int clean(void *ctx, int force)
+{
+	return tfs_clean_round(ctx, force);
+}
+
+static int clean_due(void *ctx)
+{
+	return tfs_clean_due(ctx);
+}
+
 static const struct tier_engine_ops engine_ops = {
 	.walk = walk,
 	.move = move,
@@ -123,9 +133,25 @@ static const struct tier_engine_ops engine_ops = {
 	.fg_requests = fg_requests,
 };
 
+/* a pool with zoned devices: the engine's thread cleans their zones too */
+static const struct tier_engine_ops engine_ops_zoned = {
+	.walk = walk,
+	.move = move,
+	.commit = commit,
+	.fg_requests = fg_requests,
+	.clean = clean,
+	.clean_due = clean_due,
+};
+
 void tfs_migrate_init(struct tfs_fs *fs, const struct tier_policy *pol)
 {
-	tier_engine_init(&fs->eng, &engine_ops, fs, &fs->lock, &fs->pool.alloc, fs->pool.chunk_size);
+	unsigned int d;
+	int zoned = 0;
+
+	for (d = 0; d < fs->pool.ndev; d++)
+		zoned |= fs->zns.spz[d] != 0;
+	tier_engine_init(&fs->eng, zoned ? &engine_ops_zoned : &engine_ops, fs, &fs->lock,
+			 &fs->pool.alloc, fs->pool.chunk_size);
 	if (pol)
 		fs->eng.pol = *pol;
 	fs->pool.alloc.a_high = fs->eng.pol.high;

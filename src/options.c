@@ -20,7 +20,7 @@ const struct tfs_opt_def tfs_opt_table[] = {
 	{ "lock_wait", TFS_OPT_UINT, offsetof(struct tfs_opts, lock_wait), "30", "seconds",
 	  "how long to wait for a pool still held by an exiting daemon" },
 	{ "clean_mbps", TFS_OPT_UINT, offsetof(struct tfs_opts, clean_mbps), "256", "MB/s",
-	  "bandwidth of zone cleaning while free zones are not short (0: no limit)" },
+	  "obsolete, no effect: zone cleaning shares the migration engine's budget" },
 	{ "csum_cache", TFS_OPT_UINT, offsetof(struct tfs_opts, csum_cache), "64", "MiB",
 	  "memory for cached checksum pages (each MiB covers about 1 GiB of data)" },
 	{ "transport", TFS_OPT_STR, offsetof(struct tfs_opts, transport), "dev", "auto|uring|dev",

@@ -32,7 +32,6 @@ struct tfs_fs *tfs_fs_new(void)
 		return NULL;
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_cond_init(&fs->zns.cond, NULL);
-	fs->zns.clean_mbps = 256;
 	fs->ns.next_ino = TFS_ROOT_INO + 1;
 	fs->ns.itab_size = 1024;
 	fs->ns.itab = calloc(fs->ns.itab_size, sizeof(*fs->ns.itab));

@@ -299,8 +299,6 @@ struct tfs_zns {
 	uint64_t gen, logged;		  /* zstat changes; the last journaled */
 	unsigned int errors;		  /* write pointer inconsistencies found at mount */
 	pthread_cond_t cond;		  /* a zone write ended or a zone was reset; pool lock */
-	struct tfs_cleaner *cleaner;	  /* the zone cleaner thread, while mounted */
-	unsigned int clean_mbps;	  /* cleaner bandwidth when not urgent (MB/s) */
 };
 
 /* ---- the /dev/fuse conversation (transport.c) ---- */
@@ -436,10 +434,12 @@ void tfs_zns_throttle(struct tfs_fs *fs);
  * OFFLINE) */
 void tfs_zns_io_errors(struct tfs_fs *fs, const struct tfs_io_req *reqs, unsigned int nr);
 /* the cleaner: started after mount, stopped before unmount */
-int tfs_cleaner_start(struct tfs_fs *fs);
-void tfs_cleaner_stop(struct tfs_fs *fs);
+/* ask the engine thread, which cleans zones, for a cleaning round (pool
+ * lock held) */
 void tfs_cleaner_kick(struct tfs_fs *fs);
-/* one cleaning round on every zoned device (the cleaner's; also tests):
+/* 1 if cleaning cannot wait (pool lock held): the engine's clean_due */
+int tfs_clean_due(struct tfs_fs *fs);
+/* one cleaning round on every zoned device (the engine thread's ops->clean):
  * returns zones emptied or reset */
 int tfs_clean_round(struct tfs_fs *fs, int force);
 /* pool lock: a slot no longer in use by a chunk that lives on elsewhere now */

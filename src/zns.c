@@ -27,12 +27,6 @@
 
 #include "tfs.h"
 
-struct tfs_cleaner {
-	pthread_t thread;
-	pthread_cond_t kick; /* pool lock */
-	int stop, kicked;
-};
-
 int tfs_zns_setup(struct tfs_fs *fs, unsigned int d)
 {
 	struct tfs_io_dev *dev = &fs->pool.dev[d];
@@ -284,7 +278,7 @@ int tfs_zns_append(struct tfs_fs *fs, unsigned int dev, unsigned int stream, con
 		pthread_mutex_lock(&fs->lock);
 		while ((ret = tier_zone_take(&fs->pool.alloc, dev, stream, tfs_now_ms(), &s)) == -EAGAIN)
 			wait_zone(fs, 100);
-		if (ret == -ENOSPC && fs->zns.cleaner)
+		if (ret == -ENOSPC)
 			tfs_cleaner_kick(fs);
 		pthread_mutex_unlock(&fs->lock);
 		if (ret < 0)
@@ -361,18 +355,26 @@ void tfs_zns_throttle(struct tfs_fs *fs)
 	pthread_mutex_lock(&fs->lock);
 	/* bounded: a cleaner that cannot make progress must not hang writers
 	 * (they then take the reserve or another tier) */
-	while (fs->zns.cleaner && must_wait(fs) && waited++ < 100) {
+	while (fs->eng.running && must_wait(fs) && waited++ < 100) {
 		tfs_cleaner_kick(fs);
 		wait_zone(fs, 50);
 	}
 	pthread_mutex_unlock(&fs->lock);
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 /* move the live chunks out of zone @dz of device @d */
 static int clean_zone(struct tfs_fs *fs, unsigned int d, uint32_t dz, int urgent)
 {
 	uint32_t spz = fs->zns.spz[d], k;
-	uint64_t t0 = tfs_now_ms(), moved = 0;
+	uint64_t t0 = mono_us(), moved = 0;
 	unsigned int cls = fs->pool.alloc.a_dev[d].a_class, to;
 	int ret = 0, dst;
 
@@ -414,18 +416,9 @@ static int clean_zone(struct tfs_fs *fs, unsigned int d, uint32_t dz, int urgent
 			break;
 		}
 		moved++;
-		/* a bounded rate when there is no hurry */
-		if (!urgent && fs->zns.clean_mbps) {
-			uint64_t due = moved * fs->pool.chunk_size / (fs->zns.clean_mbps * 1000ull);
-			uint64_t spent = tfs_now_ms() - t0;
-
-			if (due > spent) {
-				struct timespec ts = { (time_t)((due - spent) / 1000),
-						       (long)((due - spent) % 1000) * 1000000 };
-
-				nanosleep(&ts, NULL);
-			}
-		}
+		/* the engine's one budget, unless at the reserve */
+		tier_engine_pace(&fs->eng, mono_us() - t0, urgent);
+		t0 = mono_us();
 	}
 	pthread_mutex_lock(&fs->lock);
 	fs->zns.zstat[d].moved_chunks += moved;
@@ -478,89 +471,21 @@ int tfs_clean_round(struct tfs_fs *fs, int force)
 	return done;
 }
 
-static void *cleaner_main(void *arg)
+int tfs_clean_due(struct tfs_fs *fs)
 {
-	struct tfs_fs *fs = arg;
-	struct tfs_cleaner *cl = fs->zns.cleaner;
-	struct timespec ts;
-
-	pthread_mutex_lock(&fs->lock);
-	while (!cl->stop) {
-		int n;
-
-		cl->kicked = 0;
-		pthread_mutex_unlock(&fs->lock);
-		n = tfs_clean_round(fs, 0);
-		pthread_mutex_lock(&fs->lock);
-		if (n > 0 || cl->kicked)
-			continue;
-		if (n < 0) {
-			/* an I/O error: not in a tight loop */
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
-			pthread_cond_timedwait(&cl->kick, &fs->lock, &ts);
-			continue;
-		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000;
-		ts.tv_sec += ts.tv_nsec / 1000000000;
-		ts.tv_nsec %= 1000000000;
-		if (!cl->stop && !cl->kicked)
-			pthread_cond_timedwait(&cl->kick, &fs->lock, &ts);
-	}
-	pthread_mutex_unlock(&fs->lock);
-	tfs_io_thread_exit();
-	return NULL;
-}
-
-int tfs_cleaner_start(struct tfs_fs *fs)
-{
-	struct tfs_cleaner *cl;
 	unsigned int d;
-	int zoned = 0;
 
+	/* pool lock held */
 	for (d = 0; d < fs->pool.ndev; d++)
-		zoned |= fs->zns.spz[d] != 0;
-	if (!zoned || fs->zns.cleaner)
-		return 0;
-	cl = calloc(1, sizeof(*cl));
-	if (!cl)
-		return -ENOMEM;
-	pthread_cond_init(&cl->kick, NULL);
-	fs->zns.cleaner = cl;
-	if (pthread_create(&cl->thread, NULL, cleaner_main, fs) != 0) {
-		fs->zns.cleaner = NULL;
-		pthread_cond_destroy(&cl->kick);
-		free(cl);
-		return -EAGAIN;
-	}
+		if (fs->zns.spz[d] && (tier_zone_pressure(&fs->pool.alloc, d) == 2 ||
+				       tier_zone_reclaimable(&fs->pool.alloc, d) >= 0 ||
+				       tier_zone_evacuee(&fs->pool.alloc, d) >= 0))
+			return 1;
 	return 0;
 }
 
 void tfs_cleaner_kick(struct tfs_fs *fs)
 {
 	/* pool lock held */
-	if (fs->zns.cleaner) {
-		fs->zns.cleaner->kicked = 1;
-		pthread_cond_signal(&fs->zns.cleaner->kick);
-	}
-}
-
-void tfs_cleaner_stop(struct tfs_fs *fs)
-{
-	struct tfs_cleaner *cl = fs->zns.cleaner;
-
-	if (!cl)
-		return;
-	pthread_mutex_lock(&fs->lock);
-	cl->stop = 1;
-	pthread_cond_signal(&cl->kick);
-	pthread_cond_broadcast(&fs->zns.cond);
-	pthread_mutex_unlock(&fs->lock);
-	pthread_join(cl->thread, NULL);
-	pthread_mutex_lock(&fs->lock);
-	fs->zns.cleaner = NULL;
-	pthread_mutex_unlock(&fs->lock);
-	pthread_cond_destroy(&cl->kick);
-	free(cl);
+	tier_engine_kick_clean(&fs->eng);
 }

@@ -16,6 +16,12 @@
  * of the time, so the budget follows the copy speed actually measured on
  * these devices.  While foreground requests exceed busy_iops, the pauses
  * grow fourfold.  A forced pass (tierfsctl migrate) does not pace.
+ *
+ * Zone cleaning runs on the same thread (ops->clean), before each pass and
+ * between the moves of a batch whenever it cannot wait (ops->clean_due),
+ * and its moves go through the same pacer (tier_engine_pace): one thread,
+ * one budget for everything that moves.  Cleaning at a device's reserve is
+ * not paced.
  */
 #include "config.h"
 
@@ -158,15 +164,11 @@ static void nap(struct tier_engine *e, uint64_t us)
 	pthread_mutex_unlock(e->lock);
 }
 
-struct pacer {
-	uint64_t fg, t; /* foreground requests and time of the last sample */
-	int busy;
-};
-
 /* the pause after a move that took @took_us */
-static uint64_t pause_us(struct tier_engine *e, struct pacer *pc, uint64_t took_us)
+static uint64_t pause_us(struct tier_engine *e, uint64_t took_us)
 {
 	const struct tier_policy *p = &e->pol;
+	struct tier_pacer *pc = &e->pc;
 	uint64_t now = now_us(), fg = e->ops->fg_requests(e->ctx), want;
 
 	if (now - pc->t >= 100000) {
@@ -183,10 +185,35 @@ static uint64_t pause_us(struct tier_engine *e, struct pacer *pc, uint64_t took_
 	return want > took_us ? want - took_us : 0;
 }
 
+void tier_engine_pace(struct tier_engine *e, uint64_t took_us, int urgent)
+{
+	if (!urgent && !__atomic_load_n(&e->stop, __ATOMIC_RELAXED))
+		nap(e, pause_us(e, took_us));
+}
+
+void tier_engine_kick_clean(struct tier_engine *e)
+{
+	e->clean_kicked = 1;
+	pthread_cond_signal(&e->kick);
+}
+
+/* cleaning that cannot wait: done between migration moves */
+static void clean_if_due(struct tier_engine *e)
+{
+	int due;
+
+	if (!e->ops->clean)
+		return;
+	pthread_mutex_lock(e->lock);
+	due = e->ops->clean_due(e->ctx);
+	pthread_mutex_unlock(e->lock);
+	if (due)
+		e->ops->clean(e->ctx, 0);
+}
+
 int tier_engine_pass(struct tier_engine *e, int force)
 {
 	struct walk *w = calloc(1, sizeof(*w));
-	struct pacer pc = { 0 };
 	unsigned int c;
 	size_t i;
 	int moved = 0, ret;
@@ -214,8 +241,6 @@ int tier_engine_pass(struct tier_engine *e, int force)
 	e->backlog = w->backlog;
 	pthread_mutex_unlock(e->lock);
 
-	pc.fg = e->ops->fg_requests(e->ctx);
-	pc.t = now_us();
 	for (i = 0; i < e->nmoves && !__atomic_load_n(&e->stop, __ATOMIC_RELAXED); i++) {
 		const struct tier_move *m = &e->moves[i];
 		uint64_t t0 = now_us();
@@ -234,7 +259,8 @@ int tier_engine_pass(struct tier_engine *e, int force)
 			e->force_moved += ret >= 0;
 		pthread_mutex_unlock(e->lock);
 		if (!force)
-			nap(e, pause_us(e, &pc, now_us() - t0));
+			tier_engine_pace(e, now_us() - t0, 0);
+		clean_if_due(e);
 	}
 	if (moved)
 		e->ops->commit(e->ctx);
@@ -283,6 +309,7 @@ uint64_t tier_engine_kick(struct tier_engine *e, int force)
 		e->force_moved = 0;
 		e->force_planned = e->backlog;
 	}
+	e->pass_kicked = 1;
 	pthread_cond_signal(&e->kick);
 	return ticket;
 }
@@ -295,7 +322,7 @@ static void *engine_main(void *arg)
 	pthread_mutex_lock(e->lock);
 	while (!e->stop) {
 		uint64_t now = now_us() / 1000, ticket = e->force_req, wake;
-		int force = ticket > e->force_done, n;
+		int force = ticket > e->force_done, pass, n = 0, c = 0;
 
 		if (now >= e->epoch_next_ms) {
 			uint32_t hl = e->pol.halflife_ms ? e->pol.halflife_ms : 1;
@@ -304,22 +331,42 @@ static void *engine_main(void *arg)
 			__atomic_fetch_add(&e->epoch, (uint32_t)steps, __ATOMIC_RELAXED);
 			e->epoch_next_ms = now + hl;
 		}
+		/* a migration pass about once a second, or when asked */
+		pass = force || e->pass_kicked || now >= e->pass_next_ms;
+		if (pass)
+			e->pass_kicked = 0;
+		e->clean_kicked = 0;
 		pthread_mutex_unlock(e->lock);
-		do {
-			n = tier_engine_pass(e, force);
-			/* a forced pass goes on until the plan is done or stuck */
-		} while (force && n > 0 && e->backlog && !__atomic_load_n(&e->stop, __ATOMIC_RELAXED));
+		/* zone cleaning first: writers may be waiting for it */
+		if (e->ops->clean)
+			c = e->ops->clean(e->ctx, 0);
+		if (pass && !__atomic_load_n(&e->stop, __ATOMIC_RELAXED)) {
+			do {
+				n = tier_engine_pass(e, force);
+				/* a forced pass goes on until the plan is done or stuck */
+			} while (force && n > 0 && e->backlog && !__atomic_load_n(&e->stop, __ATOMIC_RELAXED));
+		}
 		pthread_mutex_lock(e->lock);
+		if (pass)
+			e->pass_next_ms = now_us() / 1000 + 1000;
 		if (force) {
 			e->force_done = ticket;
 			pthread_cond_broadcast(&e->kick);
 		}
 		if (e->stop || e->force_req > e->force_done)
 			continue;
-		if (n > 0 && e->backlog && e->pol.migrate)
-			continue; /* more to do: the pacing spaced it already */
+		if (c > 0 || e->clean_kicked)
+			continue; /* more cleaning may be due */
+		if (n > 0 && e->backlog && e->pol.migrate) {
+			e->pass_kicked = 1; /* more to do: the pacing spaced it already */
+			continue;
+		}
 		now = now_us() / 1000;
-		wake = e->epoch_next_ms < now + 1000 ? e->epoch_next_ms : now + 1000;
+		wake = e->epoch_next_ms < e->pass_next_ms ? e->epoch_next_ms : e->pass_next_ms;
+		/* zoned pools look at their zones five times a second; after a
+		 * cleaning error, once a second */
+		if (e->ops->clean && wake > now + (c < 0 ? 1000 : 200))
+			wake = now + (c < 0 ? 1000 : 200);
 		if (wake > now) {
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += (long)((wake - now) % 1000) * 1000000;
@@ -339,6 +386,8 @@ int tier_engine_start(struct tier_engine *e)
 		return 0;
 	e->stop = 0;
 	e->epoch_next_ms = now_us() / 1000 + e->pol.halflife_ms;
+	e->pc.fg = e->ops->fg_requests(e->ctx);
+	e->pc.t = now_us();
 	if (pthread_create(&e->thread, NULL, engine_main, e) != 0)
 		return -EAGAIN;
 	e->running = 1;

@@ -497,6 +497,15 @@ struct tier_engine_ops {
 		    unsigned int cls);
 	int (*commit)(void *ctx);
 	uint64_t (*fg_requests)(void *ctx); /* foreground requests since mount */
+	/* zone cleaning, on the engine's thread (NULL: nothing to clean): one
+	 * round over the zoned devices (reset zones with nothing live, empty
+	 * one victim each, pacing every chunk it moves through
+	 * tier_engine_pace unless urgent); returns zones reset or emptied, or
+	 * -errno.  @force: clean even without pressure. */
+	int (*clean)(void *ctx, int force);
+	/* 1 if cleaning cannot wait for the end of a migration batch (a zoned
+	 * device at its reserve, or a zone to reset); pool lock held */
+	int (*clean_due)(void *ctx);
 };
 
 struct tier_move {
@@ -520,6 +529,14 @@ struct tier_engine {
 	/* forced passes (tierfsctl migrate) */
 	uint64_t force_req, force_done; /* pool lock */
 	uint64_t force_moved, force_planned;
+	/* the one pacer of everything the thread moves (engine thread only) */
+	struct tier_pacer {
+		uint64_t fg, t; /* foreground requests and time of the last sample */
+		int busy;
+	} pc;
+	int clean_kicked; /* pool lock: cleaning is wanted now */
+	int pass_kicked;  /* pool lock: a migration pass is wanted now */
+	uint64_t pass_next_ms; /* when the next pass is due (CLOCK_MONOTONIC ms) */
 	/* the thread */
 	const struct tier_engine_ops *ops;
 	void *ctx;
@@ -546,6 +563,13 @@ static inline uint32_t tier_engine_epoch(const struct tier_engine *e)
  * returns the number tier_engine_forced() reaches when it is done.  Pool
  * lock held. */
 uint64_t tier_engine_kick(struct tier_engine *e, int force);
+/* the engine thread, after moving a chunk that took @took_us (migration or
+ * cleaning): the pause the policy wants (migrate_mbps, or migrate_duty
+ * percent of the time, four times longer while users are busy); none when
+ * @urgent (cleaning at a zoned device's reserve) or the engine stops */
+void tier_engine_pace(struct tier_engine *e, uint64_t took_us, int urgent);
+/* ask for zone cleaning now (pool lock held) */
+void tier_engine_kick_clean(struct tier_engine *e);
 /* one pass: the thread's; tests call it directly.  Returns chunks moved. */
 int tier_engine_pass(struct tier_engine *e, int force);
 /* a move made by someone else (the zone cleaner) */

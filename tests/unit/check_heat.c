@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "check_suites.h"
 #include "tier.h"
 
@@ -322,7 +323,7 @@ static uint64_t ffg(void *ctx)
 	return 0;
 }
 
-static const struct tier_engine_ops fops = { fwalk, fmove, fcommit, ffg };
+static const struct tier_engine_ops fops = { fwalk, fmove, fcommit, ffg, NULL, NULL };
 
 START_TEST(test_engine_pass)
 {
@@ -382,6 +383,77 @@ START_TEST(test_engine_pass)
 }
 END_TEST
 
+/* zone cleaning on the engine's thread: between the moves of a batch when
+ * it is due, and at every turn of the thread */
+static int fclean_calls, fclean_due_flag;
+
+static int fclean(void *ctx, int force)
+{
+	(void)ctx;
+	(void)force;
+	__atomic_fetch_add(&fclean_calls, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int fclean_due(void *ctx)
+{
+	(void)ctx;
+	return fclean_due_flag;
+}
+
+static const struct tier_engine_ops fops_zoned = { fwalk, fmove, fcommit, ffg, fclean, fclean_due };
+
+START_TEST(test_engine_cleans)
+{
+	uint64_t nslots[2] = { 20, 100 };
+	unsigned int cls[2] = { TFS_CLASS_PMEM, TFS_CLASS_BLOCK }, i;
+	struct tier_engine e;
+	uint16_t dev;
+	int n, waited;
+
+	ck_assert_int_eq(tier_alloc_init(&fa, 2, nslots, cls), 0);
+	tier_chunks_init(&hch, 64);
+	for (i = 0; i < NCH; i++) {
+		fch[i] = tier_chunk_new(&hch, 1, i);
+		fpin[i] = TFS_CLASS_MAX;
+		ck_assert_int_eq(tier_alloc_take(&fa, 1, &dev, &fch[i]->c_slot), 0);
+		fch[i]->c_dev = dev;
+		tier_heat_add(fch[i], 0, i < 4 ? 5000 : 2);
+	}
+	tier_engine_init(&e, &fops_zoned, NULL, &flock, &fa, 262144);
+	e.pol.migrate_mbps = 100000; /* pacing next to nothing */
+	/* not due: a batch moves without cleaning */
+	fclean_calls = 0;
+	fclean_due_flag = 0;
+	n = tier_engine_pass(&e, 0);
+	ck_assert_int_eq(n, 4); /* the hot ones go up */
+	ck_assert_int_eq(fclean_calls, 0);
+	/* due: cleaning runs after every move of the batch */
+	for (i = 0; i < 4; i++)
+		tier_heat_add(fch[4 + i], 0, 50000);
+	fclean_due_flag = 1;
+	n = tier_engine_pass(&e, 0);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(fclean_calls, n);
+	/* the thread cleans when kicked (and on its own) */
+	fclean_calls = 0;
+	fclean_due_flag = 0;
+	ck_assert_int_eq(tier_engine_start(&e), 0);
+	pthread_mutex_lock(&flock);
+	tier_engine_kick_clean(&e);
+	pthread_mutex_unlock(&flock);
+	for (waited = 0; waited < 1000 && !__atomic_load_n(&fclean_calls, __ATOMIC_RELAXED); waited++)
+		usleep(10000);
+	tier_engine_stop(&e);
+	ck_assert_int_gt(fclean_calls, 0);
+	tier_engine_destroy(&e);
+	for (i = 0; i < NCH; i++)
+		tier_chunk_free(&hch, fch[i]);
+	tier_chunks_destroy(&hch);
+	tier_alloc_destroy(&fa);
+}
+END_TEST
+
 Suite *heat_suite(void)
 {
 	Suite *s = suite_create("heat");
@@ -393,6 +465,7 @@ Suite *heat_suite(void)
 	tcase_add_test(tc, test_scan_detection);
 	tcase_add_test(tc, test_policy);
 	tcase_add_test(tc, test_engine_pass);
+	tcase_add_test(tc, test_engine_cleans);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(tp, plan_setup, NULL);
 	tcase_add_test(tp, test_plan_watermark);
