@@ -15,6 +15,9 @@
 #    + a 16 GiB block file, against the same write into a block-only pool on
 #    the same disk: the fast tiers fill up on the way and must not slow the
 #    writer down.
+# 4. p99 latency of 4 KiB O_DIRECT random reads (fio, QD1, 10 s) of a 64 MiB
+#    file in zones while random 256 KiB overwrites run at 50 % full (little
+#    cleaning) and at 80 % full (cleaning all the time), and with no writes.
 # Prints each number and the ratio.  Needs root and python3.  TFS_BENCH_UTILS
 # (default "50 80") picks the fill levels of part 1.
 set -euo pipefail
@@ -98,3 +101,36 @@ tb=$(fill)
 t3=$(fill --pmem /dev/shm/tierfs-bench-fill.img:512M --zns "$dir/fz.img" --zone-size 64M --zones 32)
 echo
 echo "one $fill_mib MiB buffered write (tee): block-only pool $tb s ($(awk -v s="$tb" -v m="$fill_mib" 'BEGIN { printf "%.0f", m * 1.048576 / s }') MB/s), pmem + zns + block pool $t3 s ($(awk -v s="$t3" -v m="$fill_mib" 'BEGIN { printf "%.0f", m * 1.048576 / s }') MB/s), ratio $(awk -v a="$tb" -v b="$t3" 'BEGIN { printf "%.2f", a / b }')"
+
+# read latency while the cleaner works
+p99() { # fio json -> p99 of reads in us
+	python3 -c "import json,sys; d=json.load(sys.stdin)['jobs'][0]['read']['clat_ns']['percentile']; print(round(d['99.000000'] / 1000))"
+}
+lat() { # UTIL -> "idle-p99 busy-p99 zones-cleaned-during"
+	local util=$1 wl c0
+	pool
+	cap=$(zns "d['capacity_bytes']")
+	size=$((cap * util / 100 / 262144 * 262144 - (64 << 20)))
+	head -c "$size" /dev/urandom > "$dir/model"
+	dd if="$dir/model" of="$mnt/f" bs=1M oflag=direct status=none
+	dd if=/dev/urandom of="$mnt/r" bs=1M count=64 oflag=direct status=none
+	local idle busy
+	idle=$(fio --name=r --filename="$mnt/r" --rw=randread --bs=4k --direct=1 --iodepth=1 \
+		--runtime=10 --time_based --output-format=json | p99)
+	c0=$(zns "d['cleaned_zones']")
+	DIRECT=1 python3 "$ow" "$mnt/f" "$dir/model" 100 9 uniform &
+	wl=$!
+	sleep 2
+	busy=$(fio --name=r --filename="$mnt/r" --rw=randread --bs=4k --direct=1 --iodepth=1 \
+		--runtime=10 --time_based --output-format=json | p99)
+	kill "$wl" 2> /dev/null || true
+	wait "$wl" 2> /dev/null || true
+	echo "$idle $busy $(( $(zns "d['cleaned_zones']") - c0 ))"
+	umount "$mnt"; settle
+}
+if command -v fio > /dev/null; then
+	read -r i50 b50 c50 <<< "$(lat 50)"
+	read -r i80 b80 c80 <<< "$(lat 80)"
+	echo
+	echo "p99 of 4 KiB random reads (us): no writes $i50 / $i80; during overwrites at 50 % full $b50 ($c50 zones cleaned meanwhile), at 80 % full $b80 ($c80 zones cleaned); 80 % / 50 % during overwrites: $(awk -v a="$b80" -v b="$b50" 'BEGIN { printf "%.2f", a / b }')"
+fi

@@ -642,8 +642,15 @@ static struct tfs_inode *move_hold(struct tfs_fs *fs, uint64_t ino)
 	return in;
 }
 
-int tfs_chunk_evacuate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t dev,
-		       uint64_t slot, unsigned int dst)
+/*
+ * Move chunk @idx of @ino from (@dev, @slot): to device @dst, or when @dst
+ * < 0 to a device of class *@cls (a demotion into a full class going on
+ * down, *@cls then says where).  Redone up to four times when written
+ * meanwhile.  0, -EAGAIN written on every try, -ESTALE moved or gone, or
+ * -errno.
+ */
+static int move_chunk(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t dev, uint64_t slot,
+		      unsigned int *cls, int dst)
 {
 	struct tfs_inode *in = move_hold(fs, ino);
 	uint8_t *buf;
@@ -654,35 +661,9 @@ int tfs_chunk_evacuate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t d
 	buf = tfs_io_scratch(TFS_SCRATCH_CHUNK, fs->pool.chunk_size);
 	moving = 1;
 	for (tries = 0; buf && tries < 4; tries++) {
-		ret = move_once(fs, in, idx, dev, slot, c_class(fs, dst), (int)dst, 0, buf);
-		if (ret != -EAGAIN)
-			break;
-		__atomic_fetch_add(&fs->eng.redone, 1, __ATOMIC_RELAXED);
-	}
-	moving = 0;
-	tfs_release(fs, in);
-	if (!buf)
-		return -ENOMEM;
-	return ret == -EAGAIN ? -EBUSY : ret;
-}
-
-int tfs_chunk_migrate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t dev, uint64_t slot,
-		      unsigned int cls)
-{
-	struct tfs_inode *in;
-	uint8_t *buf;
-	int ret = -ESTALE, tries;
-
-	in = move_hold(fs, ino);
-	if (!in)
-		return -ESTALE;
-	buf = tfs_io_scratch(TFS_SCRATCH_CHUNK, fs->pool.chunk_size);
-	moving = 1;
-	for (tries = 0; buf && tries < 4; tries++) {
-		ret = move_once(fs, in, idx, dev, slot, cls, -1, 1, buf);
-		/* a demotion into a full tier goes on down */
-		if (ret == -ENOSPC && cls > c_class(fs, dev) && cls + 1 < TFS_CLASS_MAX) {
-			cls++;
+		ret = move_once(fs, in, idx, dev, slot, *cls, dst, dst < 0, buf);
+		if (ret == -ENOSPC && dst < 0 && *cls > c_class(fs, dev) && *cls + 1 < TFS_CLASS_MAX) {
+			(*cls)++;
 			tries--;
 			continue;
 		}
@@ -692,8 +673,23 @@ int tfs_chunk_migrate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t de
 	}
 	moving = 0;
 	tfs_release(fs, in);
-	if (!buf)
-		return -ENOMEM;
+	return buf ? ret : -ENOMEM;
+}
+
+int tfs_chunk_evacuate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t dev,
+		       uint64_t slot, unsigned int dst)
+{
+	unsigned int cls = c_class(fs, dst);
+	int ret = move_chunk(fs, ino, idx, dev, slot, &cls, (int)dst);
+
+	return ret == -EAGAIN ? -EBUSY : ret;
+}
+
+int tfs_chunk_migrate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t dev, uint64_t slot,
+		      unsigned int cls)
+{
+	int ret = move_chunk(fs, ino, idx, dev, slot, &cls, -1);
+
 	if (ret == 0)
 		return (int)cls;
 	return ret == -EAGAIN ? -ESTALE : ret;
