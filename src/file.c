@@ -803,11 +803,12 @@ static int write_zoned(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uin
 	int ret;
 
 	while (blk < fb + n) {
-		*done = blk - fb; /* blocks before this chunk are where they belong */
 		uint64_t idx = blk / cb;
 		uint32_t b0 = (uint32_t)(blk % cb);
 		uint32_t b1 = fb + n - idx * cb < cb ? (uint32_t)(fb + n - idx * cb) : cb;
 		struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
+
+		*done = blk - fb; /* blocks before this chunk are where they belong */
 
 		if (!c || on_zone(fs, c)) {
 			ret = cow_chunk(fs, in, idx, b0, b1, abuf + (blk - fb) * TFS_BLOCK_SIZE,

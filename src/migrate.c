@@ -116,9 +116,9 @@ static uint64_t fg_requests(void *ctx)
 	return __atomic_load_n(&fs->pool.fg_requests, __ATOMIC_RELAXED);
 }
 
-static int clean(void *ctx, int force)
+static int clean(void *ctx)
 {
-	return tfs_clean_round(ctx, force);
+	return tfs_clean_round(ctx);
 }
 
 static int clean_due(void *ctx)

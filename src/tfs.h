@@ -441,7 +441,7 @@ void tfs_cleaner_kick(struct tfs_fs *fs);
 int tfs_clean_due(struct tfs_fs *fs);
 /* one cleaning round on every zoned device (the engine thread's ops->clean):
  * returns zones emptied or reset */
-int tfs_clean_round(struct tfs_fs *fs, int force);
+int tfs_clean_round(struct tfs_fs *fs);
 /* pool lock: a slot no longer in use by a chunk that lives on elsewhere now */
 void tfs_slot_free(struct tfs_fs *fs, uint16_t dev, uint64_t slot);
 /* zone cleaning: move chunk @idx of @ino, if it still is at (@dev, @slot),

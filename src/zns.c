@@ -69,6 +69,18 @@ int tfs_zns_setup(struct tfs_fs *fs, unsigned int d)
 	return 0;
 }
 
+/* pool lock held: take zone @dz of device @d out of use (@lost: its data
+ * cannot be read), counted; returns its live chunks */
+static uint32_t retire_locked(struct tfs_fs *fs, unsigned int d, uint32_t dz, int lost)
+{
+	uint32_t live = tier_zone_retire(&fs->pool.alloc, d, dz, lost);
+
+	fs->zns.zstat[d].retired++;
+	if (lost)
+		fs->zns.zstat[d].lost_chunks += live;
+	return live;
+}
+
 /*
  * After a failed write or command, ask the device what zone @dz of device @d
  * is now, as zonefs does after an I/O error.  A zone gone READONLY or
@@ -92,10 +104,7 @@ static int zone_recheck(struct tfs_fs *fs, unsigned int d, uint32_t dz, const ch
 		pthread_mutex_unlock(&fs->lock);
 		return 1; /* known already */
 	}
-	live = tier_zone_retire(&fs->pool.alloc, d, dz, z.cond == TFS_ZC_OFFLINE);
-	fs->zns.zstat[d].retired++;
-	if (z.cond == TFS_ZC_OFFLINE)
-		fs->zns.zstat[d].lost_chunks += live;
+	live = retire_locked(fs, d, dz, z.cond == TFS_ZC_OFFLINE);
 	pthread_cond_broadcast(&fs->zns.cond);
 	pthread_mutex_unlock(&fs->lock);
 	if (z.cond == TFS_ZC_OFFLINE)
@@ -137,8 +146,7 @@ static int zone_cmd(struct tfs_fs *fs, unsigned int d, uint32_t dzone, unsigned 
 		if (zone_recheck(fs, d, dzone, what) == 0 && op == TFS_ZONE_RESET) {
 			pthread_mutex_lock(&fs->lock);
 			if (tier_zone_reset_failed(&fs->pool.alloc, d, dzone) >= 3) {
-				tier_zone_retire(&fs->pool.alloc, d, dzone, 0);
-				fs->zns.zstat[d].retired++;
+				retire_locked(fs, d, dzone, 0);
 				tfs_err("%s: zone %u failed to reset 3 times in a row: retired",
 					fs->pool.dev[d].d_path, dzone + 2);
 			}
@@ -209,11 +217,8 @@ static int mount_dev(struct tfs_fs *fs, unsigned int d, int repair)
 		pthread_mutex_lock(&fs->lock);
 		act = tier_zone_adopt(&fs->pool.alloc, d, dz, wslots, sealed, now);
 		if (z->cond == TFS_ZC_OFFLINE || z->cond == TFS_ZC_READONLY) {
-			uint32_t live = tier_zone_retire(&fs->pool.alloc, d, dz, z->cond == TFS_ZC_OFFLINE);
+			uint32_t live = retire_locked(fs, d, dz, z->cond == TFS_ZC_OFFLINE);
 
-			fs->zns.zstat[d].retired++;
-			if (z->cond == TFS_ZC_OFFLINE)
-				fs->zns.zstat[d].lost_chunks += live;
 			pthread_mutex_unlock(&fs->lock);
 			if (live)
 				tfs_err("%s: zone %u is %s: retired; its %u live chunk%s %s",
@@ -343,7 +348,7 @@ static int must_wait(struct tfs_fs *fs)
 		return 0;
 	for (d = 0; d < fs->pool.ndev; d++)
 		if (fs->zns.spz[d] && tier_zone_pressure(a, d) == 2 &&
-		    (tier_zone_reclaimable(a, d) >= 0 || tier_zone_victim(a, d, tfs_now_ms()) >= 0))
+		    (tier_zone_reclaimable(a, d) >= 0 || tier_zone_victim(a, d) >= 0))
 			return 1;
 	return 0;
 }
@@ -428,7 +433,7 @@ static int clean_zone(struct tfs_fs *fs, unsigned int d, uint32_t dz, int urgent
 	return ret;
 }
 
-int tfs_clean_round(struct tfs_fs *fs, int force)
+int tfs_clean_round(struct tfs_fs *fs)
 {
 	unsigned int d;
 	int done = 0, ret;
@@ -452,8 +457,8 @@ int tfs_clean_round(struct tfs_fs *fs, int force)
 		p = tier_zone_pressure(&fs->pool.alloc, d);
 		/* a retired zone's live chunks first, whatever the pressure */
 		z = tier_zone_evacuee(&fs->pool.alloc, d);
-		if (z < 0 && (p || force))
-			z = tier_zone_victim(&fs->pool.alloc, d, tfs_now_ms());
+		if (z < 0 && p)
+			z = tier_zone_victim(&fs->pool.alloc, d);
 		pthread_mutex_unlock(&fs->lock);
 		if (z < 0)
 			continue;

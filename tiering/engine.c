@@ -208,7 +208,7 @@ static void clean_if_due(struct tier_engine *e)
 	due = e->ops->clean_due(e->ctx);
 	pthread_mutex_unlock(e->lock);
 	if (due)
-		e->ops->clean(e->ctx, 0);
+		e->ops->clean(e->ctx);
 }
 
 int tier_engine_pass(struct tier_engine *e, int force)
@@ -339,7 +339,7 @@ static void *engine_main(void *arg)
 		pthread_mutex_unlock(e->lock);
 		/* zone cleaning first: writers may be waiting for it */
 		if (e->ops->clean)
-			c = e->ops->clean(e->ctx, 0);
+			c = e->ops->clean(e->ctx);
 		if (pass && !__atomic_load_n(&e->stop, __ATOMIC_RELAXED)) {
 			do {
 				n = tier_engine_pass(e, force);

@@ -334,7 +334,7 @@ int64_t tier_zone_reclaimable(const struct tier_alloc *a, unsigned int dev);
 void tier_zone_reset_done(struct tier_alloc *a, unsigned int dev, uint32_t zone);
 /* the cleaning victim: the sealed zone with the fewest live chunks (the
  * oldest on a tie), or -1 when no sealed zone has garbage */
-int64_t tier_zone_victim(const struct tier_alloc *a, unsigned int dev, uint64_t now);
+int64_t tier_zone_victim(const struct tier_alloc *a, unsigned int dev);
 /* 0: enough FREE zones; 1: cleaning should run; 2: at the reserve (writers wait) */
 int tier_zone_pressure(const struct tier_alloc *a, unsigned int dev);
 /* slots holding garbage (written, not live) */
@@ -501,8 +501,8 @@ struct tier_engine_ops {
 	 * round over the zoned devices (reset zones with nothing live, empty
 	 * one victim each, pacing every chunk it moves through
 	 * tier_engine_pace unless urgent); returns zones reset or emptied, or
-	 * -errno.  @force: clean even without pressure. */
-	int (*clean)(void *ctx, int force);
+	 * -errno. */
+	int (*clean)(void *ctx);
 	/* 1 if cleaning cannot wait for the end of a migration batch (a zoned
 	 * device at its reserve, or a zone to reset); pool lock held */
 	int (*clean_due)(void *ctx);

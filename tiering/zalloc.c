@@ -244,13 +244,12 @@ void tier_zone_reset_done(struct tier_alloc *a, unsigned int dev, uint32_t zone)
 	z->z_nfree++;
 }
 
-int64_t tier_zone_victim(const struct tier_alloc *a, unsigned int dev, uint64_t now)
+int64_t tier_zone_victim(const struct tier_alloc *a, unsigned int dev)
 {
 	const struct tier_zdev *z = a->a_dev[dev].a_z;
 	int64_t pick = -1;
 	uint32_t i;
 
-	(void)now;
 	if (!z)
 		return -1;
 	/* greedy: the fewest live chunks to copy, the oldest zone on a tie.

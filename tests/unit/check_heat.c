@@ -311,6 +311,16 @@ static int fmove(void *ctx, uint64_t ino, uint64_t idx, uint16_t dev, uint64_t s
 	return (int)cls;
 }
 
+static void fake_pool_free(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < NCH; i++)
+		tier_chunk_free(&hch, fch[i]);
+	tier_chunks_destroy(&hch);
+	tier_alloc_destroy(&fa);
+}
+
 static int fcommit(void *ctx)
 {
 	(void)ctx;
@@ -376,10 +386,7 @@ START_TEST(test_engine_pass)
 	ck_assert_int_eq(tier_engine_pass(&e, 1), 1);
 	ck_assert_uint_eq(fch[20]->c_dev, 1);
 	tier_engine_destroy(&e);
-	for (i = 0; i < NCH; i++)
-		tier_chunk_free(&hch, fch[i]);
-	tier_chunks_destroy(&hch);
-	tier_alloc_destroy(&fa);
+	fake_pool_free();
 }
 END_TEST
 
@@ -387,10 +394,9 @@ END_TEST
  * it is due, and at every turn of the thread */
 static int fclean_calls, fclean_due_flag;
 
-static int fclean(void *ctx, int force)
+static int fclean(void *ctx)
 {
 	(void)ctx;
-	(void)force;
 	__atomic_fetch_add(&fclean_calls, 1, __ATOMIC_RELAXED);
 	return 0;
 }
@@ -447,10 +453,7 @@ START_TEST(test_engine_cleans)
 	tier_engine_stop(&e);
 	ck_assert_int_gt(fclean_calls, 0);
 	tier_engine_destroy(&e);
-	for (i = 0; i < NCH; i++)
-		tier_chunk_free(&hch, fch[i]);
-	tier_chunks_destroy(&hch);
-	tier_alloc_destroy(&fa);
+	fake_pool_free();
 }
 END_TEST
 

@@ -103,13 +103,13 @@ START_TEST(test_victim)
 			tier_zone_done(&a, 1, s, 0);
 		}
 	}
-	ck_assert_int_eq(tier_zone_victim(&a, 1, 1000), -1); /* no garbage anywhere */
+	ck_assert_int_eq(tier_zone_victim(&a, 1), -1); /* no garbage anywhere */
 	/* zone 1: one dead of 4; zone 3: three dead of 4 -> zone 3, fewer to copy */
 	tier_alloc_release(&a, 1, slots[1 * SPZ]);
 	for (int k = 0; k < 3; k++)
 		tier_alloc_release(&a, 1, slots[3 * SPZ + k]);
 	ck_assert_int_eq(slots[3 * SPZ] / SPZ, 3);
-	ck_assert_int_eq(tier_zone_victim(&a, 1, 1000), 3);
+	ck_assert_int_eq(tier_zone_victim(&a, 1), 3);
 	/* same garbage: the older zone wins (its data is colder) */
 	tier_alloc_release(&a, 1, slots[0]);
 	tier_alloc_release(&a, 1, slots[2 * SPZ]);
@@ -118,7 +118,7 @@ START_TEST(test_victim)
 	tier_alloc_release(&a, 1, slots[0 * SPZ + 1]);
 	tier_alloc_release(&a, 1, slots[0 * SPZ + 2]);
 	/* zones 0, 1 and 3 each have one live chunk; zone 0 is the oldest */
-	ck_assert_int_eq(tier_zone_victim(&a, 1, 1000), 0);
+	ck_assert_int_eq(tier_zone_victim(&a, 1), 0);
 }
 END_TEST
 
@@ -181,7 +181,7 @@ START_TEST(test_retire)
 	ck_assert_uint_eq(zs[TIER_Z_OPEN], 0);
 	/* the readable one is to be emptied, the lost one is not */
 	ck_assert_int_eq(tier_zone_evacuee(&a, 1), 0);
-	ck_assert_int_eq(tier_zone_victim(&a, 1, 1000), -1);
+	ck_assert_int_eq(tier_zone_victim(&a, 1), -1);
 	for (i = 0; i < SPZ; i++)
 		ck_assert_int_eq(tier_alloc_release(&a, 1, slots[i]), 0);
 	ck_assert_int_eq(tier_alloc_release(&a, 1, slots[0]), 0); /* twice: nothing */
