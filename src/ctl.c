@@ -99,8 +99,8 @@ static void outs(struct out *o, const char *s)
 struct devinfo {
 	uint64_t cap, used, chunks, rb, rr, wb, mr, mw;
 	uint32_t zc[16];	/* zones by device condition */
-	uint32_t zs[TIER_Z_NSTATES];
-	uint64_t reserved;	/* bytes of free zones kept for the cleaner */		/* zones by tierfs state */
+	uint32_t zs[TIER_Z_NSTATES]; /* zones by tierfs state */
+	uint64_t reserved;	/* bytes of free zones kept for the cleaner */
 	struct tfs_zstat z;
 	uint64_t garbage;
 	int zoned;
