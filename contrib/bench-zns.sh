@@ -19,7 +19,8 @@
 #    file in zones while random 256 KiB overwrites run at 50 % full (little
 #    cleaning) and at 80 % full (cleaning all the time), and with no writes.
 # Prints each number and the ratio.  Needs root and python3.  TFS_BENCH_UTILS
-# (default "50 80") picks the fill levels of part 1.
+# (default "50 80") picks the fill levels of part 1, TFS_BENCH_PARTS (default
+# "1 2 3 4") the parts to run.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:?usage: bench-zns.sh DIR}
@@ -51,8 +52,11 @@ settle() { # wait for the daemon to exit after umount
 	for i in $(seq 1 100); do pgrep -f "tierfs $dir/[bf][ab].img" > /dev/null || return 0; sleep 0.1; done
 }
 
-printf '%-6s %-8s %10s %8s %14s\n' util pattern "data MiB" WA "zones cleaned"
-for util in ${TFS_BENCH_UTILS:-50 80}; do
+parts=" ${TFS_BENCH_PARTS:-1 2 3 4} "
+part() { [[ $parts == *" $1 "* ]]; }
+
+part 1 && printf '%-6s %-8s %10s %8s %14s\n' util pattern "data MiB" WA "zones cleaned"
+part 1 && for util in ${TFS_BENCH_UTILS:-50 80}; do
 	for pat in uniform zipf; do
 		pool
 		cap=$(zns "d['capacity_bytes']")
@@ -69,6 +73,7 @@ for util in ${TFS_BENCH_UTILS:-50 80}; do
 done
 
 # sequential writes: zones vs a plain file on the same disk
+seq_part() {
 pool
 mib=$(( $(zns "d['capacity_bytes']") * 6 / 10 >> 20 ))
 rate() { # dd output -> MB/s
@@ -78,6 +83,9 @@ z=$(dd if=/dev/zero of="$mnt/seq" bs=1M count="$mib" oflag=direct conv=fsync 2>&
 p=$(dd if=/dev/zero of="$dir/plain" bs=1M count="$mib" oflag=direct conv=fsync 2>&1 | rate)
 echo
 echo "sequential 1 MiB O_DIRECT writes, $mib MiB: zns pool $z MB/s, plain file $p MB/s, ratio $(awk -v a="$z" -v b="$p" 'BEGIN { printf "%.2f", a / b }')"
+umount "$mnt"; settle
+}
+part 2 && seq_part
 
 # one big buffered write: 3-tier pool against a block-only pool
 fill_mib=${TFS_BENCH_FILL_MIB:-3072}
@@ -96,11 +104,13 @@ fill() { # mkfs args... -> seconds for the write (and its flush at close)
 	rm -f "$dir/fz.img" "$dir/fb.img" /dev/shm/tierfs-bench-fill.img
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }'
 }
-umount "$mnt"; settle
+fill_part() {
 tb=$(fill)
 t3=$(fill --pmem /dev/shm/tierfs-bench-fill.img:512M --zns "$dir/fz.img" --zone-size 64M --zones 32)
 echo
 echo "one $fill_mib MiB buffered write (tee): block-only pool $tb s ($(awk -v s="$tb" -v m="$fill_mib" 'BEGIN { printf "%.0f", m * 1.048576 / s }') MB/s), pmem + zns + block pool $t3 s ($(awk -v s="$t3" -v m="$fill_mib" 'BEGIN { printf "%.0f", m * 1.048576 / s }') MB/s), ratio $(awk -v a="$tb" -v b="$t3" 'BEGIN { printf "%.2f", a / b }')"
+}
+part 3 && fill_part
 
 # read latency while the cleaner works
 p99() { # fio json -> p99 of reads in us
@@ -128,7 +138,7 @@ lat() { # UTIL -> "idle-p99 busy-p99 zones-cleaned-during"
 	echo "$idle $busy $(( $(zns "d['cleaned_zones']") - c0 ))"
 	umount "$mnt"; settle
 }
-if command -v fio > /dev/null; then
+if part 4 && command -v fio > /dev/null; then
 	read -r i50 b50 c50 <<< "$(lat 50)"
 	read -r i80 b80 c80 <<< "$(lat 80)"
 	echo

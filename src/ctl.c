@@ -103,6 +103,7 @@ struct devinfo {
 	uint64_t reserved;	/* bytes of free zones kept for the cleaner */
 	struct tfs_zstat z;
 	uint64_t garbage;
+	uint32_t sopen[TIER_STREAM_MAX]; /* open zones per stream */
 	int zoned;
 	int pressure;		/* tier_zone_pressure: 0 idle, 1 cleaning, 2 at the reserve */
 };
@@ -131,6 +132,7 @@ static void dev_info(struct tfs_fs *fs, unsigned int d, struct devinfo *di)
 		di->reserved = tier_zone_reserved_slots(&fs->pool.alloc, d) << fs->pool.chunk_shift;
 		tier_zone_counts(&fs->pool.alloc, d, di->zs);
 		di->pressure = tier_zone_pressure(&fs->pool.alloc, d);
+		memcpy(di->sopen, ad->a_z->z_nopen, sizeof(di->sopen));
 	}
 	pthread_mutex_unlock(&fs->lock);
 	di->rb = __atomic_load_n(&fs->pool.dstat[d].read_bytes, __ATOMIC_RELAXED);
@@ -169,6 +171,33 @@ static void mig_info(struct tfs_fs *fs, struct miginfo *mi)
 static double wa(const struct devinfo *di)
 {
 	return di->z.user_bytes ? (double)di->z.dev_bytes / (double)di->z.user_bytes : 0.0;
+}
+
+static const char *const stream_names[TIER_STREAM_MAX] = { "user", "short", "long", "clean" };
+
+/* the zone streams of a zoned device: what each wrote since mount, what
+ * cleaning moved out of its zones, and their ratio to its user data */
+static void streams_json(const struct devinfo *x, struct out *o)
+{
+	unsigned int s;
+
+	outf(o, ", \"cleaning_evicted_bytes\": %llu, \"zone_copies_kept\": %llu, "
+		"\"zone_copies_reused\": %llu, \"zone_copies_dropped\": %llu, \"streams\": [",
+	     (unsigned long long)x->z.evicted_bytes, (unsigned long long)x->z.shadows,
+	     (unsigned long long)x->z.shadow_reused, (unsigned long long)x->z.shadow_dropped);
+	for (s = 0; s < TIER_STREAM_MAX; s++) {
+		outf(o, "%s{\"name\": \"%s\", \"zones_open\": %u, \"user_bytes_written\": %llu, "
+			"\"zone_bytes_written\": %llu, \"cleaned_bytes\": %llu, "
+			"\"write_amplification\": ",
+		     s ? ", " : "", stream_names[s], x->sopen[s], (unsigned long long)x->z.s_user[s],
+		     (unsigned long long)x->z.s_dev[s], (unsigned long long)x->z.s_cleaned[s]);
+		if (x->z.s_user[s])
+			outf(o, "%.3f}", (double)(x->z.s_dev[s] + x->z.s_cleaned[s]) /
+					     (double)x->z.s_user[s]);
+		else
+			outf(o, "null}");
+	}
+	outf(o, "]");
 }
 
 /* FUSE requests served since mount, by opcode (those seen at least once) */
@@ -316,6 +345,7 @@ static void status_json(struct tfs_ctl *c, struct out *o)
 			     (unsigned long long)x->z.cleaned_zones,
 			     (unsigned long long)x->z.moved_chunks,
 			     x->pressure == 2 ? "urgent" : x->pressure ? "running" : "idle");
+			streams_json(x, o);
 		}
 		outf(o, "}");
 	}
@@ -401,6 +431,13 @@ static void status_text(struct tfs_ctl *c, struct out *o)
 		outf(o, " (+2 superblock zones)\n    garbage %s, kept free for the cleaner %s, write amplification %.2f, %llu zones cleaned (%llu chunks moved), %llu resets\n",
 		     mib(x.garbage, a, sizeof(a)), mib(x.reserved, b, sizeof(b)), wa(&x), (unsigned long long)x.z.cleaned_zones,
 		     (unsigned long long)x.z.moved_chunks, (unsigned long long)x.z.resets);
+		outf(o, "    since mount, MiB written (user data) and moved out by cleaning, per stream:");
+		for (unsigned int st = 0; st < TIER_STREAM_MAX; st++)
+			outf(o, "%s %s %llu (%llu) %llu", st ? "," : "", stream_names[st],
+			     (unsigned long long)(x.z.s_dev[st] >> 20),
+			     (unsigned long long)(x.z.s_user[st] >> 20),
+			     (unsigned long long)(x.z.s_cleaned[st] >> 20));
+		outf(o, "\n");
 	}
 	mig_info(fs, &mi);
 	outf(o, "\n%-6s %8s %8s %11s  %s\n", "tier", "promoted", "demoted", "threshold",

@@ -524,11 +524,14 @@ static int put_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsi
 }
 
 /* pool lock: chunk @c of @in now lives at (@dev, @slot) with checksums @cs
- * (all its data blocks); its old slot is freed */
+ * (all its data blocks); its old slot is freed, or when @keep and it is in a
+ * zone kept as the chunk's zone copy (tfs_shadow_keep) */
 static int relocate(struct tfs_fs *fs, struct tfs_inode *in, struct tfs_chunk *c, uint16_t dev,
-		    uint64_t slot, const uint32_t *cs)
+		    uint64_t slot, const uint32_t *cs, int keep)
 {
 	uint32_t b = 0, cb = fs->pool.chunk_blocks;
+	uint16_t odev = c->c_dev;
+	uint64_t oslot = c->c_slot;
 	int ret = 0;
 
 	tfs_cs_reset(fs->meta, dev, slot);
@@ -547,11 +550,15 @@ static int relocate(struct tfs_fs *fs, struct tfs_inode *in, struct tfs_chunk *c
 	}
 	if (ret < 0)
 		return ret;
-	tfs_slot_free(fs, c->c_dev, c->c_slot);
 	c->c_dev = dev;
 	c->c_slot = slot;
 	tier_alloc_bind(&fs->pool.alloc, dev, slot, c);
-	tfs_chunk_dirty(fs, in, c);
+	tfs_chunk_dirty(fs, in, c); /* (drops a zone copy it had) */
+	if (!keep || !tfs_shadow_keep(fs, c, odev, oslot)) {
+		/* the cleaner finds no chunk there any more */
+		tier_alloc_bind(&fs->pool.alloc, odev, oslot, NULL);
+		tfs_slot_free(fs, odev, oslot);
+	}
 	return 0;
 }
 
@@ -565,6 +572,43 @@ static int read_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uin
 
 	if (ret == 0 && c)
 		ret = tfs_chunk_csums(fs, c, 0, fs->pool.chunk_blocks, cs);
+	return ret;
+}
+
+/*
+ * Move chunk @idx of @in from (@dev, @slot) to its zone copy on a device of
+ * class @cls, which it has kept since a promotion and has not changed since:
+ * nothing to write, the map flips under the exclusive lock.  0 moved,
+ * -ESTALE moved or gone, -ENOENT no such copy (copy the chunk).
+ */
+static int move_to_copy(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint16_t dev,
+			uint64_t slot, unsigned int cls)
+{
+	uint32_t cs[CHUNK_BLOCKS_MAX];
+	struct tfs_chunk *c;
+	uint16_t zd;
+	uint64_t zs;
+	int ret;
+
+	pthread_rwlock_wrlock(TFS_ILOCK(in));
+	pthread_mutex_lock(&fs->lock);
+	c = tier_cmap_get(&in->i_map, idx);
+	ret = c && c->c_dev == dev && c->c_slot == slot ? 0 : -ESTALE;
+	pthread_mutex_unlock(&fs->lock);
+	/* the checksums are the chunk's: the data is the same */
+	if (ret == 0)
+		ret = tfs_chunk_csums(fs, c, 0, fs->pool.chunk_blocks, cs);
+	if (ret == 0) {
+		pthread_mutex_lock(&fs->lock);
+		ret = -ENOENT;
+		if (tfs_shadow_reuse(fs, c, cls, &zd, &zs)) {
+			ret = relocate(fs, in, c, zd, zs, cs, 0);
+			if (ret < 0)
+				tfs_slot_free(fs, zd, zs);
+		}
+		pthread_mutex_unlock(&fs->lock);
+	}
+	pthread_rwlock_unlock(TFS_ILOCK(in));
 	return ret;
 }
 
@@ -589,6 +633,16 @@ static int move_once(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 	uint64_t ns;
 	int ret, d;
 
+	/* a demotion back to where an identical copy is kept: no write */
+	pthread_mutex_lock(&fs->lock);
+	c = tier_cmap_get(&in->i_map, idx);
+	ret = dst < 0 && c && (c->c_flags & TIER_CHUNK_SHADOW);
+	pthread_mutex_unlock(&fs->lock);
+	if (ret) {
+		ret = move_to_copy(fs, in, idx, dev, slot, cls);
+		if (ret != -ENOENT)
+			return ret;
+	}
 	/* copy under the shared lock: readers go on, writers wait for the read */
 	pthread_rwlock_rdlock(TFS_ILOCK(in));
 	pthread_mutex_lock(&fs->lock);
@@ -614,7 +668,8 @@ static int move_once(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 	pthread_mutex_lock(&fs->lock);
 	c = tier_cmap_get(&in->i_map, idx);
 	if (c && c->c_dev == dev && c->c_slot == slot && c->c_wgen == gen) {
-		ret = relocate(fs, in, c, nd, ns, cs);
+		/* a promotion out of a zone keeps the zone copy while it may */
+		ret = relocate(fs, in, c, nd, ns, cs, dst < 0 && fs->zns.spz[dev] && !fs->zns.spz[nd]);
 		if (ret < 0)
 			tier_alloc_release(&fs->pool.alloc, nd, ns);
 	} else {
@@ -710,7 +765,7 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 	uint32_t cb = fs->pool.chunk_blocks, cs[CHUNK_BLOCKS_MAX], b;
 	int whole = b0 == 0 && b1 == cb, ip, ret;
 	const uint8_t *img = data;
-	unsigned int dst;
+	unsigned int dst, stream;
 	uint16_t nd;
 	uint64_t ns;
 
@@ -723,6 +778,14 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 	ip = tier_place_inplace(&fs->pool.alloc, in->i_ino, idx);
 	if (ip >= 0 && !tfs_data_room(fs, in->i_uid, 1))
 		ip = -1;
+	/* the zone stream: by how long the version it replaces lived, else by
+	 * what the file's name says */
+	stream = c && on_zone(fs, c) ? tier_zone_life(&fs->pool.alloc, c->c_dev, c->c_slot)
+				     : TIER_STREAM_USER;
+	if (stream == TIER_STREAM_USER && (in->i_flags & TFS_I_LIFE_SHORT))
+		stream = TIER_STREAM_SHORT;
+	else if (stream == TIER_STREAM_USER && (in->i_flags & TFS_I_LIFE_LONG))
+		stream = TIER_STREAM_LONG;
 	pthread_mutex_unlock(&fs->lock);
 	if (!whole || !fs->zns.spz[dst]) {
 		/* a part of a chunk is never appended to a zone when a device
@@ -758,7 +821,7 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 	}
 	for (b = b0; b < b1; b++)
 		cs[b] = csum[b - b0];
-	ret = put_chunk(fs, in, idx, dst, TIER_STREAM_USER, img,
+	ret = put_chunk(fs, in, idx, dst, stream, img,
 			(uint64_t)(b1 - b0) * TFS_BLOCK_SIZE, 0, &nd, &ns);
 	if (ret < 0)
 		return ret;
@@ -784,7 +847,7 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 		}
 	}
 	if (c->c_dev != nd || c->c_slot != ns)
-		ret = relocate(fs, in, c, nd, ns, cs);
+		ret = relocate(fs, in, c, nd, ns, cs, 0);
 	else
 		ret = tfs_cs_put(fs->meta, nd, ns, b0, b1 - b0, csum);
 	if (ret < 0)

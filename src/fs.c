@@ -611,6 +611,9 @@ void tfs_cgroup_dirty(struct tfs_fs *fs, struct tfs_inode *in, uint64_t g)
 
 void tfs_chunk_dirty(struct tfs_fs *fs, struct tfs_inode *in, struct tfs_chunk *c)
 {
+	/* changed or moved: a copy left in a zone is no longer the chunk */
+	if (c->c_flags & TIER_CHUNK_SHADOW)
+		tfs_shadow_drop(fs, c);
 	if (fs->ns.loading == 1)
 		return;
 	tfs_meta_changed(fs->meta);
@@ -775,6 +778,10 @@ void tfs_slot_free(struct tfs_fs *fs, uint16_t dev, uint64_t slot)
 static void chunk_gone(struct tfs_fs *fs, struct tfs_chunk *c)
 {
 	tfs_intent_drop(fs, c);
+	if (c->c_flags & TIER_CHUNK_SHADOW)
+		tfs_shadow_drop(fs, c);
+	/* the zone's reverse map must not name a freed chunk */
+	tier_alloc_bind(&fs->pool.alloc, c->c_dev, c->c_slot, NULL);
 	if (!fs->ns.loading)
 		fpend_add(fs, c->c_dev, c->c_slot);
 	tier_chunk_free(&fs->pool.chunks, c);
@@ -1124,6 +1131,40 @@ static void log_dirent(struct tfs_fs *fs, unsigned int type, struct tfs_inode *d
 	tfs_jlogged(fs);
 }
 
+static int name_ends(const char *name, size_t nl, const char *tail)
+{
+	size_t tl = strlen(tail);
+
+	return nl >= tl && memcmp(name + nl - tl, tail, tl) == 0;
+}
+
+/*
+ * Pool lock: what @in's name @name in directory @dir says of how long its
+ * data lives, for the zone streams (tier_zone_life() decides first; this
+ * breaks the tie).  Logs are rewritten, recycled or deleted soon: the
+ * entries of pg_wal/ (PostgreSQL), SQLite's -wal and -journal files, *.log
+ * (RocksDB's write-ahead log, most daemons' logs).  RocksDB's *.sst files
+ * are written once and only read until compaction deletes them whole.
+ */
+void tfs_name_hint(struct tfs_inode *dir, struct tfs_inode *in, const char *name)
+{
+	size_t nl = strlen(name);
+
+	in->i_flags &= ~TFS_I_LIFE;
+	if (S_ISDIR(in->i_mode)) {
+		if (strcmp(name, "pg_wal") == 0 || strcmp(name, "pg_xlog") == 0)
+			in->i_flags |= TFS_I_LOGDIR;
+		return;
+	}
+	if (!S_ISREG(in->i_mode))
+		return;
+	if ((dir && (dir->i_flags & TFS_I_LOGDIR)) || name_ends(name, nl, "-wal") ||
+	    name_ends(name, nl, "-journal") || name_ends(name, nl, ".log"))
+		in->i_flags |= TFS_I_LIFE_SHORT;
+	else if (name_ends(name, nl, ".sst"))
+		in->i_flags |= TFS_I_LIFE_LONG;
+}
+
 int tfs_lookup(struct tfs_fs *fs, uint64_t parent, const char *name, struct stat *st)
 {
 	struct tfs_inode *dir, *in;
@@ -1143,6 +1184,7 @@ int tfs_lookup(struct tfs_fs *fs, uint64_t parent, const char *name, struct stat
 		goto unlock;
 	}
 	in->i_nlookup++;
+	tfs_name_hint(dir, in, name);
 	tfs_stat_fill(fs, in, st);
 unlock:
 	pthread_mutex_unlock(&fs->lock);
@@ -1263,6 +1305,7 @@ int tfs_mknod(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t parent, con
 	tfs_inode_dirty(fs, dir);
 	tfs_inode_dirty(fs, in);
 	in->i_nlookup++;
+	tfs_name_hint(dir, in, name);
 	tfs_stat_fill(fs, in, st);
 	goto unlock;
 
@@ -1545,6 +1588,7 @@ int tfs_rename(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t p1, const 
 	log_dirent(fs, TFS_J_DIRENT_ADD, d2, nde);
 	tfs_dblk_dirty(fs, d2, nde->d_cookie);
 	reparent(fs, d1, d2, src);
+	tfs_name_hint(d2, src, n2);
 	if (dst)
 		tfs_inode_maybe_free(fs, dst);
 done:

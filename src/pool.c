@@ -437,6 +437,7 @@ void tfs_fs_close(struct tfs_fs *fs)
 	free(fs->ns.fpend);
 	free(fs->ns.jd);
 	tfs_intents_clear(fs);
+	tfs_shadows_clear(fs);
 	tfs_load_dirs_done(fs);
 	for (i = 0; i < fs->pool.ndev; i++) {
 		/* unlocked now: a ring may keep the file open a little longer

@@ -1260,6 +1260,7 @@ static void reset(void *ctx)
 	fs->ns.next_ino = TFS_ROOT_INO + 1;
 	fs->ns.njd = fs->ns.fpend_len = 0;
 	tfs_intents_clear(fs);
+	tfs_shadows_clear(fs);
 	tfs_load_dirs_done(fs);
 }
 

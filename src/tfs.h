@@ -134,6 +134,12 @@ struct tfs_dir {
 #define TFS_I_SYNCED (1u << 2)	    /* fsynced since mount: its removal is made durable */
 #define TFS_I_CDIRTY (1u << 3)	    /* its inode record goes into the next checkpoint */
 #define TFS_I_NAMED (1u << 4)	    /* loading: a placeholder some entry names */
+/* lifetime hints from names (tfs_name_hint), in memory only: set again by
+ * the lookups after a mount */
+#define TFS_I_LIFE_SHORT (1u << 5)  /* a log: rewritten or deleted soon */
+#define TFS_I_LIFE_LONG (1u << 6)   /* written once, then only read (an SST) */
+#define TFS_I_LOGDIR (1u << 7)	    /* a directory of logs (pg_wal) */
+#define TFS_I_LIFE (TFS_I_LIFE_SHORT | TFS_I_LIFE_LONG | TFS_I_LOGDIR)
 
 /* what exists of an inode only while it is open */
 struct tfs_ostate {
@@ -292,12 +298,23 @@ struct tfs_zns {
 	uint32_t zopen[TFS_MAX_DEVS];	  /* zones tierfs keeps open at once */
 	struct tfs_zstat {
 		uint64_t user_bytes; /* user data written into zones (persisted) */
-		uint64_t dev_bytes;  /* everything written into zones (persisted) */
+		uint64_t dev_bytes;  /* everything written into zones, and what their
+				      * cleaning wrote to other tiers (persisted) */
+		/* since mount, per stream (enum tier_stream) of the zone written:
+		 * user data, everything, and what cleaning moved out of zones of
+		 * that stream; what cleaning wrote to other tiers */
+		uint64_t s_user[TIER_STREAM_MAX], s_dev[TIER_STREAM_MAX];
+		uint64_t s_cleaned[TIER_STREAM_MAX], evicted_bytes;
+		/* zone copies kept after a promotion: held now, demotions they
+		 * saved a write for, dropped (the chunk changed or went, the
+		 * cleaner took the zone) */
+		uint64_t shadows, shadow_reused, shadow_dropped;
 		uint64_t resets, finishes, cleaned_zones, moved_chunks; /* since mount */
 		uint64_t retired, lost_chunks; /* zones retired, live chunks in offline ones */
 	} zstat[TFS_MAX_DEVS];		  /* pool lock */
 	uint64_t gen, logged;		  /* zstat changes; the last journaled */
 	unsigned int errors;		  /* write pointer inconsistencies found at mount */
+	struct tfs_htab shadows;	  /* struct tfs_shadow by chunk; pool lock */
 	pthread_cond_t cond;		  /* a zone write ended or a zone was reset; pool lock */
 };
 
@@ -422,6 +439,24 @@ int tfs_zns_setup(struct tfs_fs *fs, unsigned int d);
  * checked against what metadata references (problems counted in
  * fs->zns.errors and logged); @repair: finish/reset zones as needed */
 int tfs_zns_mount(struct tfs_fs *fs, int repair);
+/*
+ * Zone copies kept after a promotion (pool lock).  A chunk promoted out of a
+ * zone leaves its zone slot allocated as a copy while the chunk is unchanged,
+ * so that demoting it again costs no write: _keep (1 kept: the caller must
+ * not free the slot; 0: free it), _reuse (the chunk's copy on a zoned device
+ * of class @cls, taken out of the table: the caller moves the chunk there),
+ * _drop (any change of the chunk, its end, or the cleaner emptying the zone:
+ * the slot is freed with the next commit).  In memory only: after a remount
+ * the slots are garbage of their zones.  Bounded per device by an eighth of
+ * its slots, and kept only while the device needs no cleaning.
+ */
+int tfs_shadow_keep(struct tfs_fs *fs, struct tfs_chunk *c, uint16_t dev, uint64_t slot);
+int tfs_shadow_reuse(struct tfs_fs *fs, struct tfs_chunk *c, unsigned int cls, uint16_t *dev,
+		     uint64_t *slot);
+void tfs_shadow_drop(struct tfs_fs *fs, struct tfs_chunk *c);
+/* 1 if (@dev, @slot) is @c's zone copy */
+int tfs_shadow_at(const struct tfs_fs *fs, const struct tfs_chunk *c, uint16_t dev, uint64_t slot);
+void tfs_shadows_clear(struct tfs_fs *fs);
 /* append one chunk (chunk_size bytes at @buf) to an open zone of @stream on
  * @dev; @user: bytes of it that are new user data.  Returns the slot. */
 int tfs_zns_append(struct tfs_fs *fs, unsigned int dev, unsigned int stream, const void *buf,
@@ -580,6 +615,8 @@ void tfs_load_dirs_done(struct tfs_fs *fs);
 struct tfs_ctx {
 	uint32_t uid, gid;
 };
+/* lifetime hints of @in from its name @name in @dir (NULL: none); pool lock */
+void tfs_name_hint(struct tfs_inode *dir, struct tfs_inode *in, const char *name);
 int tfs_lookup(struct tfs_fs *fs, uint64_t parent, const char *name, struct stat *st);
 int tfs_forget(struct tfs_fs *fs, uint64_t ino, uint64_t n);
 int tfs_getattr(struct tfs_fs *fs, uint64_t ino, struct stat *st);

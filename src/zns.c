@@ -261,6 +261,127 @@ int tfs_zns_mount(struct tfs_fs *fs, int repair)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- zone copies */
+
+struct tfs_shadow {
+	struct tfs_hnode s_hn;
+	const struct tfs_chunk *s_c;
+	uint64_t s_slot;
+	uint16_t s_dev;
+};
+
+static uint64_t shadow_key(const struct tfs_chunk *c)
+{
+	return (uint64_t)(uintptr_t)c * 0x9E3779B97F4A7C15ull;
+}
+
+static struct tfs_shadow *shadow_get(const struct tfs_fs *fs, const struct tfs_chunk *c)
+{
+	struct tfs_hnode *h;
+
+	if (!(c->c_flags & TIER_CHUNK_SHADOW) || !fs->zns.shadows.t_b)
+		return NULL;
+	for (h = tfs_htab_find(&fs->zns.shadows, shadow_key(c)); h; h = tfs_htab_next(h)) {
+		struct tfs_shadow *sh = tfs_container_of(h, struct tfs_shadow, s_hn);
+
+		if (sh->s_c == c)
+			return sh;
+	}
+	return NULL;
+}
+
+int tfs_shadow_keep(struct tfs_fs *fs, struct tfs_chunk *c, uint16_t dev, uint64_t slot)
+{
+	struct tier_alloc *a = &fs->pool.alloc;
+	struct tfs_zstat *st = &fs->zns.zstat[dev];
+	struct tfs_shadow *sh;
+
+	if (!fs->zns.spz[dev] || (c->c_flags & TIER_CHUNK_SHADOW) ||
+	    st->shadows >= a->a_dev[dev].a_nslots / 8 || tier_zone_pressure(a, dev) ||
+	    tier_zone_retired(&a->a_dev[dev], slot))
+		return 0;
+	if (!fs->zns.shadows.t_b && tfs_htab_init(&fs->zns.shadows, 64) < 0)
+		return 0;
+	sh = malloc(sizeof(*sh));
+	if (!sh)
+		return 0;
+	sh->s_c = c;
+	sh->s_dev = dev;
+	sh->s_slot = slot;
+	sh->s_hn.h_key = shadow_key(c);
+	tfs_htab_insert(&fs->zns.shadows, &sh->s_hn);
+	c->c_flags |= TIER_CHUNK_SHADOW;
+	tier_zone_shadow(a, dev, slot, 1);
+	st->shadows++;
+	return 1;
+}
+
+/* take @c's copy out of the table; its slot stays allocated */
+static void shadow_unlink(struct tfs_fs *fs, struct tfs_chunk *c, struct tfs_shadow *sh)
+{
+	tfs_htab_remove(&fs->zns.shadows, &sh->s_hn);
+	c->c_flags &= (uint16_t)~TIER_CHUNK_SHADOW;
+	tier_zone_shadow(&fs->pool.alloc, sh->s_dev, sh->s_slot, -1);
+	fs->zns.zstat[sh->s_dev].shadows--;
+}
+
+int tfs_shadow_reuse(struct tfs_fs *fs, struct tfs_chunk *c, unsigned int cls, uint16_t *dev,
+		     uint64_t *slot)
+{
+	struct tfs_shadow *sh = shadow_get(fs, c);
+
+	if (!sh || fs->pool.alloc.a_dev[sh->s_dev].a_class != cls ||
+	    tier_zone_retired(&fs->pool.alloc.a_dev[sh->s_dev], sh->s_slot))
+		return 0;
+	*dev = sh->s_dev;
+	*slot = sh->s_slot;
+	shadow_unlink(fs, c, sh);
+	fs->zns.zstat[*dev].shadow_reused++;
+	free(sh);
+	return 1;
+}
+
+void tfs_shadow_drop(struct tfs_fs *fs, struct tfs_chunk *c)
+{
+	struct tfs_shadow *sh = shadow_get(fs, c);
+
+	if (!sh)
+		return;
+	shadow_unlink(fs, c, sh);
+	fs->zns.zstat[sh->s_dev].shadow_dropped++;
+	tier_alloc_bind(&fs->pool.alloc, sh->s_dev, sh->s_slot, NULL);
+	/* metadata named the slot until the commit after the promotion */
+	if (!fs->ns.loading)
+		tfs_slot_free(fs, sh->s_dev, sh->s_slot);
+	free(sh);
+}
+
+int tfs_shadow_at(const struct tfs_fs *fs, const struct tfs_chunk *c, uint16_t dev, uint64_t slot)
+{
+	const struct tfs_shadow *sh = shadow_get(fs, c);
+
+	return sh && sh->s_dev == dev && sh->s_slot == slot;
+}
+
+void tfs_shadows_clear(struct tfs_fs *fs)
+{
+	struct tfs_htab *t = &fs->zns.shadows;
+	size_t b;
+
+	for (b = 0; t->t_b && b < t->t_size; b++) {
+		while (t->t_b[b]) {
+			struct tfs_hnode *h = t->t_b[b];
+
+			t->t_b[b] = h->h_next;
+			free(tfs_container_of(h, struct tfs_shadow, s_hn));
+		}
+	}
+	tfs_htab_destroy(t);
+	memset(t, 0, sizeof(*t));
+	for (b = 0; b < TFS_MAX_DEVS; b++)
+		fs->zns.zstat[b].shadows = 0;
+}
+
 static void wait_zone(struct tfs_fs *fs, unsigned int ms)
 {
 	struct timespec ts;
@@ -303,8 +424,14 @@ int tfs_zns_append(struct tfs_fs *fs, unsigned int dev, unsigned int stream, con
 			__atomic_fetch_add(user ? &fs->pool.dstat[dev].write_bytes
 						: &fs->pool.dstat[dev].move_write_bytes,
 					   fs->pool.chunk_size, __ATOMIC_RELAXED);
-			fs->zns.zstat[dev].dev_bytes += fs->pool.chunk_size;
-			fs->zns.zstat[dev].user_bytes += user;
+			struct tfs_zstat *st = &fs->zns.zstat[dev];
+			unsigned int zs = tier_zone_stream(&fs->pool.alloc, dev,
+							   (uint32_t)(s / fs->zns.spz[dev]));
+
+			st->dev_bytes += fs->pool.chunk_size;
+			st->user_bytes += user;
+			st->s_dev[zs] += fs->pool.chunk_size;
+			st->s_user[zs] += user;
 			fs->zns.gen++;
 		}
 		pthread_cond_broadcast(&fs->zns.cond);
@@ -379,9 +506,13 @@ static uint64_t mono_us(void)
 static int clean_zone(struct tfs_fs *fs, unsigned int d, uint32_t dz, int urgent)
 {
 	uint32_t spz = fs->zns.spz[d], k;
-	uint64_t t0 = mono_us(), moved = 0;
-	unsigned int cls = fs->pool.alloc.a_dev[d].a_class, to;
+	uint64_t t0 = mono_us(), moved = 0, evicted = 0;
+	unsigned int cls = fs->pool.alloc.a_dev[d].a_class, to, vs;
 	int ret = 0, dst;
+
+	pthread_mutex_lock(&fs->lock);
+	vs = tier_zone_stream(&fs->pool.alloc, d, dz);
+	pthread_mutex_unlock(&fs->lock);
 
 	for (k = 0; k < spz && ret == 0; k++) {
 		uint64_t slot = (uint64_t)dz * spz + k, idx, ino;
@@ -390,6 +521,12 @@ static int clean_zone(struct tfs_fs *fs, unsigned int d, uint32_t dz, int urgent
 
 		pthread_mutex_lock(&fs->lock);
 		c = tier_zone_chunk(&fs->pool.alloc, d, slot);
+		if (c && tfs_shadow_at(fs, c, d, slot)) {
+			/* a copy of a chunk that lives elsewhere: dropped, not moved */
+			tfs_shadow_drop(fs, c);
+			pthread_mutex_unlock(&fs->lock);
+			continue;
+		}
 		in = c ? tfs_inode_get(fs, c->c_ino) : NULL;
 		if (!in) {
 			pthread_mutex_unlock(&fs->lock);
@@ -421,12 +558,19 @@ static int clean_zone(struct tfs_fs *fs, unsigned int d, uint32_t dz, int urgent
 			break;
 		}
 		moved++;
+		evicted += !fs->zns.spz[dst]; /* into another tier written in place */
 		/* the engine's one budget, unless at the reserve */
 		tier_engine_pace(&fs->eng, mono_us() - t0, urgent);
 		t0 = mono_us();
 	}
 	pthread_mutex_lock(&fs->lock);
 	fs->zns.zstat[d].moved_chunks += moved;
+	fs->zns.zstat[d].s_cleaned[vs] += moved << fs->pool.chunk_shift;
+	/* a chunk cleaning sends to another tier is written all the same: it
+	 * counts in the zones' write amplification */
+	fs->zns.zstat[d].evicted_bytes += evicted << fs->pool.chunk_shift;
+	fs->zns.zstat[d].dev_bytes += evicted << fs->pool.chunk_shift;
+	fs->zns.gen += evicted != 0;
 	if (ret == 0)
 		fs->zns.zstat[d].cleaned_zones++;
 	pthread_mutex_unlock(&fs->lock);

@@ -60,6 +60,7 @@ static inline void tfs_list_del(struct tfs_list *n)
 #define TIER_CHUNK_JDIRTY (1u << 0) /* its state goes into the next commit */
 #define TIER_CHUNK_INTENT (1u << 1) /* durable: blocks may be overwritten in place */
 #define TIER_CHUNK_INTENT_LIVE (1u << 2) /* in the pool's table of live intents */
+#define TIER_CHUNK_SHADOW (1u << 3) /* an identical copy stays in a zone (zns.c) */
 
 /*
  * A chunk in memory: 32 bytes plus its hole mask (a bit per block, at least
@@ -264,16 +265,30 @@ int tier_alloc_above_high(const struct tier_alloc *a, unsigned int d);
  *           moved out by the cleaner first, those of an OFFLINE one are lost
  *           (they read as EIO, as the device answers)
  *
- * Streams separate data by expected lifetime: chunks written by users go to
- * USER zones, chunks moved by the cleaner (survivors, so colder) to CLEAN
- * zones.  Per zone: live count, fill, time of last write.  Each device keeps
- * z_reserve free zones that only the cleaner may open, so cleaning can always
- * go on, and a reverse map slot -> chunk so that it finds what to move.
+ * Streams separate data by expected lifetime, so that a zone's chunks tend
+ * to die together and cleaning finds zones nearly empty.  New user data goes
+ * to SHORT, USER or LONG zones (tier_zone_life(): how long the version it
+ * replaces lived; the caller's path hint when that says nothing), chunks
+ * moved by the cleaner (survivors, so colder) to CLEAN zones.  The user
+ * streams share the device's open zones but one; a stream that may open no
+ * zone of its own writes into another user stream's.  Per zone: live count,
+ * fill, time of last write, and the device's append clock (slots appended)
+ * when it was opened and last written, from which a chunk's age is
+ * estimated.  Each device keeps z_reserve free zones that only the cleaner
+ * may open, so cleaning can always go on, and a reverse map slot -> chunk so
+ * that it finds what to move.
  *
  * All calls with the pool lock held.
  */
 enum tier_zstate { TIER_Z_FREE, TIER_Z_OPEN, TIER_Z_FULL, TIER_Z_RECLAIM, TIER_Z_RETIRED, TIER_Z_NSTATES };
-enum tier_stream { TIER_STREAM_USER, TIER_STREAM_CLEAN, TIER_STREAM_MAX };
+enum tier_stream {
+	TIER_STREAM_USER,  /* new data of no known lifetime */
+	TIER_STREAM_SHORT, /* new data expected to be rewritten soon (logs, hot) */
+	TIER_STREAM_LONG,  /* new data expected to stay (immutable files, cold) */
+	TIER_STREAM_CLEAN, /* survivors moved by the cleaner */
+	TIER_STREAM_MAX
+};
+#define TIER_ZCLOCK_UNKNOWN UINT64_MAX
 
 struct tier_zone {
 	uint32_t valid;	 /* live slots */
@@ -283,14 +298,18 @@ struct tier_zone {
 	uint8_t busy;	 /* a write is in flight */
 	uint8_t lost;	 /* RETIRED OFFLINE: its data cannot be read */
 	uint8_t reset_fails; /* resets that failed in a row */
+	uint32_t shadow; /* live slots that are only copies of chunks now elsewhere */
 	uint64_t stamp;	 /* ms of the last write */
+	uint64_t born;	 /* z_clock when opened (TIER_ZCLOCK_UNKNOWN: adopted at mount) */
+	uint64_t last;	 /* z_clock at its last append */
 };
 
 struct tier_zdev {
 	uint32_t z_nzones;	/* data zones */
 	uint32_t z_spz;		/* slots per zone */
-	uint32_t z_open_max[TIER_STREAM_MAX]; /* zones a stream may have open */
-	uint32_t z_nopen[TIER_STREAM_MAX];
+	uint32_t z_open_user;	/* zones the user streams may have open together */
+	uint32_t z_nopen[TIER_STREAM_MAX]; /* open zones per stream */
+	uint64_t z_clock;	/* slots appended to the device since mount */
 	uint32_t z_nfree;	/* FREE zones */
 	uint32_t z_reserve;	/* FREE zones kept for the cleaner */
 	uint32_t z_clean_low;	/* cleaning starts at or below this many FREE zones */
@@ -299,9 +318,13 @@ struct tier_zdev {
 };
 
 /* smallest zone count a device needs: the two superblock zones, an open zone
- * per stream and the cleaning reserve */
-#define TIER_ZONE_RESERVE 2
-#define TIER_ZONES_MIN (2 + TIER_STREAM_MAX + TIER_ZONE_RESERVE)
+ * for the user streams, one for the cleaner and the cleaning reserve */
+/* one zone: a victim holds less than a zone of live chunks, so the cleaner
+ * empties it into what is left of its open zone and one more; each zone held
+ * back costs write amplification (at 80 % full, uniform: 3.46 with two
+ * against 3.09 with one, 62 data zones) */
+#define TIER_ZONE_RESERVE 1
+#define TIER_ZONES_MIN (2 + 2 + TIER_ZONE_RESERVE)
 
 /* give device @dev @nzones data zones of @spz slots, at most @open_limit open
  * at once (the device's open/active limits; at least 2) */
@@ -316,13 +339,26 @@ int tier_zone_adopt(struct tier_alloc *a, unsigned int dev, uint32_t zone, uint3
 		    int sealed, uint64_t now);
 /*
  * Reserve the next slot of an open zone of @stream (opening a FREE zone if
- * needed; the USER stream never takes the reserve) and mark the zone busy
+ * needed, else a user stream falls back to another user stream's zone; user
+ * streams never take the reserve) and mark the zone busy
  * until tier_zone_done().  The slot counts as live from now on.
  * -EAGAIN: every usable zone has a write in flight, retry after one ends;
  * -ENOSPC: no zone to write.
  */
 int tier_zone_take(struct tier_alloc *a, unsigned int dev, unsigned int stream, uint64_t now,
 		   uint64_t *slot);
+/* the user stream for a new version of the chunk now at (@dev, @slot), by
+ * how long this version has lived in device writes (slots appended since):
+ * SHORT under an eighth of the device's capacity, LONG over the whole of it,
+ * else (or when nothing is known: not a zone, a zone adopted at mount)
+ * USER.  A survivor of cleaning is never SHORT. */
+unsigned int tier_zone_life(const struct tier_alloc *a, unsigned int dev, uint64_t slot);
+/* slot @slot of zoned device @dev holds a copy of a chunk that lives
+ * elsewhere (@delta 1) or no longer does (-1): to the cleaner it is garbage
+ * that costs nothing to drop */
+void tier_zone_shadow(struct tier_alloc *a, unsigned int dev, uint64_t slot, int delta);
+/* the stream zone @zone was (or is being) written by */
+unsigned int tier_zone_stream(const struct tier_alloc *a, unsigned int dev, uint32_t zone);
 /* the write to @slot ended (@failed: the zone is sealed and the slot freed).
  * Returns 1 if the zone is now sealed (FULL): the caller finishes it on the
  * device when its capacity is not used up exactly. */

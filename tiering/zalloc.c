@@ -37,14 +37,14 @@ int tier_zone_init(struct tier_alloc *a, unsigned int dev, uint32_t nzones, uint
 	z->z_nzones = nzones;
 	z->z_spz = spz;
 	z->z_nfree = nzones;
-	/* the cleaner writes one zone at a time; users get the rest */
-	z->z_open_max[TIER_STREAM_CLEAN] = 1;
-	z->z_open_max[TIER_STREAM_USER] = open_limit - 1;
+	/* the cleaner writes one zone at a time; the user streams share the
+	 * rest */
+	z->z_open_user = open_limit - 1;
 	z->z_reserve = TIER_ZONE_RESERVE;
 	/* late: free zones are space the data cannot use, and the fuller the
 	 * sealed zones get before cleaning, the less each victim holds (nzones
 	 * / 16 cost 3.46 WA against 3.37 at 80 % uniform) */
-	z->z_clean_low = z->z_reserve + 1 + nzones / 64;
+	z->z_clean_low = z->z_reserve + 1 + nzones / 128;
 	ad->a_z = z;
 	return 0;
 }
@@ -97,6 +97,12 @@ struct tfs_chunk *tier_zone_chunk(const struct tier_alloc *a, unsigned int dev, 
 	return z && slot < a->a_dev[dev].a_nslots ? z->z_rmap[slot] : NULL;
 }
 
+static uint32_t user_open(const struct tier_zdev *z)
+{
+	return z->z_nopen[TIER_STREAM_USER] + z->z_nopen[TIER_STREAM_SHORT] +
+	       z->z_nopen[TIER_STREAM_LONG];
+}
+
 int tier_zone_adopt(struct tier_alloc *a, unsigned int dev, uint32_t zone, uint32_t wp_slots,
 		    int sealed, uint64_t now)
 {
@@ -117,10 +123,12 @@ int tier_zone_adopt(struct tier_alloc *a, unsigned int dev, uint32_t zone, uint3
 		zn->state = TIER_Z_RECLAIM;
 		return TIER_ZADOPT_RESET;
 	}
-	if (!sealed && z->z_nopen[TIER_STREAM_USER] < z->z_open_max[TIER_STREAM_USER]) {
+	/* what wrote it, and when, is not known */
+	zn->stream = TIER_STREAM_USER;
+	zn->born = TIER_ZCLOCK_UNKNOWN;
+	if (!sealed && user_open(z) < z->z_open_user) {
 		/* go on filling it */
 		zn->state = TIER_Z_OPEN;
-		zn->stream = TIER_STREAM_USER;
 		z->z_nopen[TIER_STREAM_USER]++;
 		return TIER_ZADOPT_NONE;
 	}
@@ -132,7 +140,7 @@ static int64_t open_zone(struct tier_zdev *z, unsigned int stream)
 {
 	uint32_t i;
 
-	if (z->z_nopen[stream] >= z->z_open_max[stream])
+	if (stream == TIER_STREAM_CLEAN ? z->z_nopen[stream] >= 1 : user_open(z) >= z->z_open_user)
 		return -1;
 	if (z->z_nfree <= (stream == TIER_STREAM_CLEAN ? 0 : z->z_reserve))
 		return -1;
@@ -144,6 +152,7 @@ static int64_t open_zone(struct tier_zdev *z, unsigned int stream)
 		zn->state = TIER_Z_OPEN;
 		zn->stream = (uint8_t)stream;
 		zn->next = 0;
+		zn->born = zn->last = z->z_clock;
 		z->z_nfree--;
 		z->z_nopen[stream]++;
 		return i;
@@ -156,7 +165,7 @@ int tier_zone_take(struct tier_alloc *a, unsigned int dev, unsigned int stream, 
 {
 	struct tier_alloc_dev *ad = &a->a_dev[dev];
 	struct tier_zdev *z = ad->a_z;
-	int64_t pick = -1;
+	int64_t pick = -1, other = -1;
 	uint32_t i;
 	int busy = 0;
 
@@ -165,10 +174,17 @@ int tier_zone_take(struct tier_alloc *a, unsigned int dev, unsigned int stream, 
 	for (i = 0; i < z->z_nzones; i++) {
 		struct tier_zone *zn = &z->z[i];
 
-		if (zn->state != TIER_Z_OPEN || zn->stream != stream || zn->next >= z->z_spz)
+		if (zn->state != TIER_Z_OPEN || zn->next >= z->z_spz ||
+		    (zn->stream != stream &&
+		     (stream == TIER_STREAM_CLEAN || zn->stream == TIER_STREAM_CLEAN)))
 			continue;
 		if (zn->busy) {
 			busy = 1;
+			continue;
+		}
+		if (zn->stream != stream) {
+			if (other < 0)
+				other = i; /* another user stream's zone: the fallback */
 			continue;
 		}
 		pick = i;
@@ -177,9 +193,12 @@ int tier_zone_take(struct tier_alloc *a, unsigned int dev, unsigned int stream, 
 	if (pick < 0)
 		pick = open_zone(z, stream);
 	if (pick < 0)
+		pick = other;
+	if (pick < 0)
 		return busy ? -EAGAIN : -ENOSPC;
 	z->z[pick].busy = 1;
 	z->z[pick].stamp = now;
+	z->z[pick].last = ++z->z_clock;
 	*slot = (uint64_t)pick * z->z_spz + z->z[pick].next++;
 	/* live from now on: the slot is the caller's */
 	ad->a_bitmap[*slot / 64] |= 1ull << (*slot & 63);
@@ -194,6 +213,49 @@ static void seal(struct tier_zdev *z, struct tier_zone *zn)
 	if (zn->state == TIER_Z_OPEN)
 		z->z_nopen[zn->stream]--;
 	zn->state = zn->valid ? TIER_Z_FULL : TIER_Z_RECLAIM;
+}
+
+unsigned int tier_zone_life(const struct tier_alloc *a, unsigned int dev, uint64_t slot)
+{
+	const struct tier_zdev *z = a->a_dev[dev].a_z;
+	const struct tier_zone *zn;
+	uint64_t cap, at, age, k;
+
+	if (!z || slot >= a->a_dev[dev].a_nslots)
+		return TIER_STREAM_USER;
+	zn = &z->z[slot / z->z_spz];
+	k = slot % z->z_spz;
+	if (zn->born == TIER_ZCLOCK_UNKNOWN || zn->state == TIER_Z_RETIRED || k >= zn->next)
+		return TIER_STREAM_USER;
+	/* when it was appended: its place between the zone's first and last
+	 * append, the device's clock running evenly in between */
+	at = zn->born + (zn->last - zn->born) * (k + 1) / zn->next;
+	age = z->z_clock > at ? z->z_clock - at : 0;
+	cap = (uint64_t)z->z_nzones * z->z_spz;
+	if (age < cap / 8 && zn->stream != TIER_STREAM_CLEAN)
+		return TIER_STREAM_SHORT;
+	return age > cap ? TIER_STREAM_LONG : TIER_STREAM_USER;
+}
+
+void tier_zone_shadow(struct tier_alloc *a, unsigned int dev, uint64_t slot, int delta)
+{
+	struct tier_zdev *z = a->a_dev[dev].a_z;
+	struct tier_zone *zn;
+
+	if (!z || slot >= a->a_dev[dev].a_nslots)
+		return;
+	zn = &z->z[slot / z->z_spz];
+	if (delta > 0)
+		zn->shadow++;
+	else if (zn->shadow)
+		zn->shadow--;
+}
+
+unsigned int tier_zone_stream(const struct tier_alloc *a, unsigned int dev, uint32_t zone)
+{
+	const struct tier_zdev *z = a->a_dev[dev].a_z;
+
+	return z && zone < z->z_nzones ? z->z[zone].stream : TIER_STREAM_USER;
 }
 
 int tier_zone_done(struct tier_alloc *a, unsigned int dev, uint64_t slot, int failed)
@@ -241,12 +303,14 @@ void tier_zone_reset_done(struct tier_alloc *a, unsigned int dev, uint32_t zone)
 	zn->state = TIER_Z_FREE;
 	zn->next = 0;
 	zn->valid = 0;
+	zn->shadow = 0;
 	z->z_nfree++;
 }
 
 int64_t tier_zone_victim(const struct tier_alloc *a, unsigned int dev)
 {
 	const struct tier_zdev *z = a->a_dev[dev].a_z;
+	uint32_t best = 0;
 	int64_t pick = -1;
 	uint32_t i;
 
@@ -259,12 +323,15 @@ int64_t tier_zone_victim(const struct tier_alloc *a, unsigned int dev)
 	 * moved to the cleaner's stream, so zones age apart anyway) */
 	for (i = 0; i < z->z_nzones; i++) {
 		const struct tier_zone *zn = &z->z[i];
+		uint32_t live = zn->valid - (zn->shadow < zn->valid ? zn->shadow : zn->valid);
 
-		if (zn->state != TIER_Z_FULL || zn->valid >= zn->next)
+		/* a copy of a chunk that lives elsewhere is dropped, not moved */
+		if (zn->state != TIER_Z_FULL || live >= zn->next)
 			continue;
-		if (pick < 0 || zn->valid < z->z[pick].valid ||
-		    (zn->valid == z->z[pick].valid && zn->stamp < z->z[pick].stamp))
+		if (pick < 0 || live < best || (live == best && zn->stamp < z->z[pick].stamp)) {
 			pick = i;
+			best = live;
+		}
 	}
 	return pick;
 }
@@ -323,7 +390,7 @@ uint32_t tier_zone_retire(struct tier_alloc *a, unsigned int dev, uint32_t zone,
 
 	if (zn->state == TIER_Z_RETIRED) {
 		zn->lost |= (uint8_t)!!lost;
-		return zn->valid;
+		return zn->valid - (zn->shadow < zn->valid ? zn->shadow : zn->valid);
 	}
 	if (zn->state == TIER_Z_OPEN)
 		z->z_nopen[zn->stream]--;
@@ -341,7 +408,7 @@ uint32_t tier_zone_retire(struct tier_alloc *a, unsigned int dev, uint32_t zone,
 		ad->a_nfree--;
 		a->a_nfree--;
 	}
-	return zn->valid;
+	return zn->valid - (zn->shadow < zn->valid ? zn->shadow : zn->valid);
 }
 
 int64_t tier_zone_evacuee(const struct tier_alloc *a, unsigned int dev)

@@ -16,7 +16,7 @@ RR="python3 $(dirname "$0")/randread.py"
 OPTS="-o halflife_ms=400,scan_min_kib=1024"
 
 P=/dev/shm/tierfs-0170-$$.img
-trap 'rm -f "$P"; tfs_cleanup' EXIT
+trap 'rc=$?; rm -f "$P"; tfs_cleanup $rc' EXIT
 tfs_mkfs --force --pmem "$P:16M" --zns "$T/z.img" --zone-size 4M --zones 16 --block "$T/b.img:64M"
 tfs_mount "$P" $OPTS
 

@@ -56,6 +56,46 @@ START_TEST(test_append_order)
 }
 END_TEST
 
+/* user streams by lifetime: each opens its own zone while the open limit
+ * allows, then shares another user stream's; the cleaner never mixes; a
+ * chunk's age in device writes picks the stream of its next version */
+START_TEST(test_streams)
+{
+	struct tier_zdev *z = a.a_dev[1].a_z;
+	uint64_t s, l, u, c;
+
+	ck_assert_int_eq(tier_zone_take(&a, 1, TIER_STREAM_SHORT, 1, &s), 0);
+	tier_zone_done(&a, 1, s, 0);
+	ck_assert_int_eq(tier_zone_take(&a, 1, TIER_STREAM_LONG, 1, &l), 0);
+	tier_zone_done(&a, 1, l, 0);
+	ck_assert_uint_ne(s / SPZ, l / SPZ);
+	ck_assert_uint_eq(tier_zone_stream(&a, 1, (uint32_t)(s / SPZ)), TIER_STREAM_SHORT);
+	ck_assert_uint_eq(tier_zone_stream(&a, 1, (uint32_t)(l / SPZ)), TIER_STREAM_LONG);
+	/* two user zones open (limit 3 - 1): USER writes into one of them */
+	ck_assert_int_eq(tier_zone_take(&a, 1, TIER_STREAM_USER, 1, &u), 0);
+	tier_zone_done(&a, 1, u, 0);
+	ck_assert(u / SPZ == s / SPZ || u / SPZ == l / SPZ);
+	ck_assert_uint_eq(z->z_nopen[TIER_STREAM_USER], 0);
+	/* the cleaner opens its own */
+	ck_assert_int_eq(tier_zone_take(&a, 1, TIER_STREAM_CLEAN, 1, &c), 0);
+	tier_zone_done(&a, 1, c, 0);
+	ck_assert(c / SPZ != s / SPZ && c / SPZ != l / SPZ);
+	/* 4 slots appended of 32: young is SHORT, except a cleaner's survivor */
+	ck_assert_uint_eq(z->z_clock, 4);
+	ck_assert_uint_eq(tier_zone_life(&a, 1, s), TIER_STREAM_SHORT);
+	ck_assert_uint_eq(tier_zone_life(&a, 1, c), TIER_STREAM_USER);
+	/* a slot never written, a device written in place: nothing known */
+	ck_assert_uint_eq(tier_zone_life(&a, 1, s + 2), TIER_STREAM_USER);
+	ck_assert_uint_eq(tier_zone_life(&a, 0, 3), TIER_STREAM_USER);
+	/* more than the device's capacity written since: LONG */
+	z->z_clock += 10;
+	ck_assert_uint_eq(tier_zone_life(&a, 1, s), TIER_STREAM_USER);
+	z->z_clock += 30;
+	ck_assert_uint_eq(tier_zone_life(&a, 1, s), TIER_STREAM_LONG);
+	ck_assert_uint_eq(tier_zone_life(&a, 1, c), TIER_STREAM_LONG);
+}
+END_TEST
+
 START_TEST(test_reserve_and_reclaim)
 {
 	uint64_t s, slots[NZ * SPZ];
@@ -136,6 +176,7 @@ START_TEST(test_adopt)
 	ck_assert_int_eq(tier_zone_adopt(&a, 1, 0, 0, 0, 1), TIER_ZADOPT_NONE); /* empty */
 	ck_assert_int_eq(tier_zone_adopt(&a, 1, 1, 3, 0, 1), TIER_ZADOPT_RESET); /* garbage only */
 	ck_assert_int_eq(tier_zone_adopt(&a, 1, 2, 2, 0, 1), TIER_ZADOPT_NONE); /* goes on */
+	ck_assert_uint_eq(tier_zone_life(&a, 1, 2 * SPZ), TIER_STREAM_USER); /* age unknown */
 	/* the next user slot follows the adopted write pointer */
 	{
 		uint64_t s;
@@ -206,6 +247,7 @@ Suite *zalloc_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_append_order);
+	tcase_add_test(tc, test_streams);
 	tcase_add_test(tc, test_reserve_and_reclaim);
 	tcase_add_test(tc, test_victim);
 	tcase_add_test(tc, test_retire);

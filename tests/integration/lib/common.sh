@@ -39,8 +39,10 @@ tfs_setup() {
 	trap tfs_cleanup EXIT
 }
 
+# the exit trap: unmount, remove, exit with the case's status (RC if given:
+# a trap that runs commands first passes the status it found)
 tfs_cleanup() {
-	local rc=$?
+	local rc=${1:-$?}
 	if mountpoint -q "$MNT" 2>/dev/null; then
 		umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
 	fi
