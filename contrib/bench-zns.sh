@@ -2,8 +2,9 @@
 # contrib/bench-zns.sh DIR - the zns tier on an emulated zoned device.
 #
 # 1. Write amplification of zone cleaning: a pool of an emulated zoned device
-#    (64 zones of 16 MiB, capacity 15 MiB, 14 open; TFS_BENCH_ZONES to
-#    change the count) and a small block device for metadata; a file of 50 %
+#    (130 zones of 16 MiB, capacity 15 MiB, 14 open: 128 data zones after the
+#    two superblock zones; TFS_BENCH_ZONES to change the count) and a small
+#    block device for metadata; migration on; a file of 50 %
 #    and then 80 % of the zns capacity, overwritten 3 times its size with
 #    random 256 KiB O_DIRECT writes, uniform and zipf-like skewed
 #    (tests/integration/overwrite.py); WA = bytes written into zones / bytes
@@ -16,8 +17,10 @@
 #    the same disk: the fast tiers fill up on the way and must not slow the
 #    writer down.
 # 4. p99 latency of 4 KiB O_DIRECT random reads (fio, QD1, 10 s) of a 64 MiB
-#    file in zones while random 256 KiB overwrites run at 50 % full (little
-#    cleaning) and at 80 % full (cleaning all the time), and with no writes.
+#    file in zones while random 256 KiB overwrites run on a file of 80 % of
+#    the zones' capacity (cleaning all the time), against the same on three
+#    times the zones (the writes leave garbage but need no cleaning yet), and
+#    with no writes.
 # Prints each number and the ratio.  Needs root and python3.  TFS_BENCH_UTILS
 # (default "50 80") picks the fill levels of part 1, TFS_BENCH_PARTS (default
 # "1 2 3 4") the parts to run.
@@ -25,7 +28,7 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:?usage: bench-zns.sh DIR}
 bin=${TFS_BIN:-$src/build/src}
-zones=${TFS_BENCH_ZONES:-64}
+zones=${TFS_BENCH_ZONES:-130}
 ow=$src/tests/integration/overwrite.py
 [ -x "$bin/tierfs" ] || sh "$src/contrib/build.sh" "$src/build"
 mnt=$dir/zmnt
@@ -38,9 +41,9 @@ cleanup() {
 trap cleanup EXIT
 mountpoint -q "$mnt" && umount "$mnt"
 
-pool() {
+pool() { # [ZONES]
 	"$bin/mkfs.tierfs" --force --zns "$dir/bz.img" --zone-size 16M --zone-capacity 15M \
-		--zones "$zones" --max-open 14 --max-active 14 --block "$dir/ba.img:64M" > /dev/null
+		--zones "${1:-$zones}" --max-open 14 --max-active 14 --block "$dir/ba.img:64M" > /dev/null
 	"$bin/tierfs" "$dir/ba.img" "$mnt"
 }
 zns() { # python expression on the zns device's status entry
@@ -55,7 +58,7 @@ settle() { # wait for the daemon to exit after umount
 parts=" ${TFS_BENCH_PARTS:-1 2 3 4} "
 part() { [[ $parts == *" $1 "* ]]; }
 
-part 1 && printf '%-6s %-8s %10s %8s %14s\n' util pattern "data MiB" WA "zones cleaned"
+part 1 && printf '%-6s %-8s %10s %8s %14s   %s\n' util pattern "data MiB" WA "zones cleaned" "WA by stream since mount"
 part 1 && for util in ${TFS_BENCH_UTILS:-50 80}; do
 	for pat in uniform zipf; do
 		pool
@@ -67,7 +70,9 @@ part 1 && for util in ${TFS_BENCH_UTILS:-50 80}; do
 		DIRECT=1 python3 "$ow" "$mnt/f" "$dir/model" 3 7 "$pat"
 		cmp "$dir/model" "$mnt/f" || { echo "bench-zns: data differs" >&2; exit 1; }
 		wa=$(zns "round((d['zone_bytes_written'] - $d0) / max(1, d['user_bytes_written'] - $u0), 3)")
-		printf '%-6s %-8s %10d %8s %14s\n' "$util%" "$pat" $((size >> 20)) "$wa" "$(zns "d['cleaned_zones']")"
+		# per stream since mount (the first fill included)
+		ws=$(zns "' '.join('%s %s' % (s['name'], s['write_amplification']) for s in d['streams'] if s['write_amplification'])")
+		printf '%-6s %-8s %10d %8s %14s   %s\n' "$util%" "$pat" $((size >> 20)) "$wa" "$(zns "d['cleaned_zones']")" "$ws"
 		umount "$mnt"; settle
 	done
 done
@@ -116,10 +121,13 @@ part 3 && fill_part
 p99() { # fio json -> p99 of reads in us
 	python3 -c "import json,sys; d=json.load(sys.stdin)['jobs'][0]['read']['clat_ns']['percentile']; print(round(d['99.000000'] / 1000))"
 }
-lat() { # UTIL -> "idle-p99 busy-p99 zones-cleaned-during"
+lat() { # UTIL [ZONES] -> "idle-p99 busy-p99 zones-cleaned-during": UTIL % of
+	# the default geometry's capacity, on ZONES zones
 	local util=$1 wl c0
-	pool
+	pool "$zones"
 	cap=$(zns "d['capacity_bytes']")
+	umount "$mnt"; settle
+	pool "${2:-$zones}"
 	size=$((cap * util / 100 / 262144 * 262144 - (64 << 20)))
 	head -c "$size" /dev/urandom > "$dir/model"
 	dd if="$dir/model" of="$mnt/f" bs=1M oflag=direct status=none
@@ -139,8 +147,10 @@ lat() { # UTIL -> "idle-p99 busy-p99 zones-cleaned-during"
 	umount "$mnt"; settle
 }
 if part 4 && command -v fio > /dev/null; then
-	read -r i50 b50 c50 <<< "$(lat 50)"
 	read -r i80 b80 c80 <<< "$(lat 80)"
+	# the same data and writes on three times the zones: nothing to clean
+	# in the 12 s the writes run
+	read -r ix bx cx <<< "$(lat 80 $((zones * 3)))"
 	echo
-	echo "p99 of 4 KiB random reads (us): no writes $i50 / $i80; during overwrites at 50 % full $b50 ($c50 zones cleaned meanwhile), at 80 % full $b80 ($c80 zones cleaned); 80 % / 50 % during overwrites: $(awk -v a="$b80" -v b="$b50" 'BEGIN { printf "%.2f", a / b }')"
+	echo "p99 of 4 KiB random reads (us): no writes $i80; during overwrites of a file of 80 % of the zones with cleaning $b80 ($c80 zones cleaned meanwhile), without (the same on $((zones * 3)) zones: $cx zones cleaned) $bx; ratio $(awk -v a="$b80" -v b="$bx" 'BEGIN { printf "%.2f", a / b }')"
 fi

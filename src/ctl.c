@@ -133,6 +133,11 @@ static void dev_info(struct tfs_fs *fs, unsigned int d, struct devinfo *di)
 		tier_zone_counts(&fs->pool.alloc, d, di->zs);
 		di->pressure = tier_zone_pressure(&fs->pool.alloc, d);
 		memcpy(di->sopen, ad->a_z->z_nopen, sizeof(di->sopen));
+		/* short of room but nothing to clean: at rest all the same */
+		if (di->pressure && tier_zone_victim(&fs->pool.alloc, d) < 0 &&
+		    tier_zone_reclaimable(&fs->pool.alloc, d) < 0 &&
+		    tier_zone_evacuee(&fs->pool.alloc, d) < 0)
+			di->pressure = 0;
 	}
 	pthread_mutex_unlock(&fs->lock);
 	di->rb = __atomic_load_n(&fs->pool.dstat[d].read_bytes, __ATOMIC_RELAXED);
@@ -181,6 +186,8 @@ static void streams_json(const struct devinfo *x, struct out *o)
 {
 	unsigned int s;
 
+	outf(o, ", \"user_bytes_written_at_mount\": %llu, \"zone_bytes_written_at_mount\": %llu",
+	     (unsigned long long)x->z.mount_user_bytes, (unsigned long long)x->z.mount_dev_bytes);
 	outf(o, ", \"cleaning_evicted_bytes\": %llu, \"zone_copies_kept\": %llu, "
 		"\"zone_copies_reused\": %llu, \"zone_copies_dropped\": %llu, \"streams\": [",
 	     (unsigned long long)x->z.evicted_bytes, (unsigned long long)x->z.shadows,

@@ -584,11 +584,12 @@ int main(int argc, char *argv[])
 			const struct tfs_zstat *z = &k.fs->zns.zstat[d];
 
 			tier_zone_counts(&k.fs->pool.alloc, (unsigned int)d, zs);
-			printf("    %u data zones: %u free, %u open, %u full, %u to reset, %u retired; %llu slots of garbage; write amplification %.2f\n",
+			printf("    %u data zones: %u free, %u open, %u full, %u to reset, %u retired; %llu slots of garbage; write amplification %.2f (%llu bytes written for %llu bytes of user data)\n",
 			       ad->a_z->z_nzones, zs[TIER_Z_FREE], zs[TIER_Z_OPEN], zs[TIER_Z_FULL],
 			       zs[TIER_Z_RECLAIM], zs[TIER_Z_RETIRED],
 			       (unsigned long long)tier_zone_garbage(&k.fs->pool.alloc, (unsigned int)d),
-			       z->user_bytes ? (double)z->dev_bytes / (double)z->user_bytes : 0.0);
+			       z->user_bytes ? (double)z->dev_bytes / (double)z->user_bytes : 0.0,
+			       (unsigned long long)z->dev_bytes, (unsigned long long)z->user_bytes);
 		}
 	}
 	rc = k.found == 0 ? EXIT_CLEAN : k.fixed == k.found ? EXIT_FIXED : EXIT_LEFT;

@@ -309,6 +309,8 @@ struct tfs_zns {
 		 * saved a write for, dropped (the chunk changed or went, the
 		 * cleaner took the zone) */
 		uint64_t shadows, shadow_reused, shadow_dropped;
+		/* user_bytes and dev_bytes as the metadata had them at mount */
+		uint64_t mount_user_bytes, mount_dev_bytes;
 		uint64_t resets, finishes, cleaned_zones, moved_chunks; /* since mount */
 		uint64_t retired, lost_chunks; /* zones retired, live chunks in offline ones */
 	} zstat[TFS_MAX_DEVS];		  /* pool lock */

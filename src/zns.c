@@ -251,6 +251,8 @@ int tfs_zns_mount(struct tfs_fs *fs, int repair)
 	for (d = 0; d < fs->pool.ndev; d++) {
 		if (!fs->zns.spz[d])
 			continue;
+		fs->zns.zstat[d].mount_user_bytes = fs->zns.zstat[d].user_bytes;
+		fs->zns.zstat[d].mount_dev_bytes = fs->zns.zstat[d].dev_bytes;
 		ret = mount_dev(fs, d, repair);
 		if (ret < 0)
 			return ret;
@@ -624,12 +626,19 @@ int tfs_clean_due(struct tfs_fs *fs)
 {
 	unsigned int d;
 
-	/* pool lock held */
-	for (d = 0; d < fs->pool.ndev; d++)
-		if (fs->zns.spz[d] && (tier_zone_pressure(&fs->pool.alloc, d) == 2 ||
-				       tier_zone_reclaimable(&fs->pool.alloc, d) >= 0 ||
-				       tier_zone_evacuee(&fs->pool.alloc, d) >= 0))
+	/* pool lock held.  Cleaning that is due at all goes between the moves
+	 * of a migration pass: a long paced pass must not starve it (a pass of
+	 * promotions into the zones kept a device below its cleaning mark with
+	 * nothing cleaned for a minute) */
+	for (d = 0; d < fs->pool.ndev; d++) {
+		const struct tier_alloc *a = &fs->pool.alloc;
+
+		if (!fs->zns.spz[d])
+			continue;
+		if (tier_zone_reclaimable(a, d) >= 0 || tier_zone_evacuee(a, d) >= 0 ||
+		    (tier_zone_pressure(a, d) && tier_zone_victim(a, d) >= 0))
 			return 1;
+	}
 	return 0;
 }
 

@@ -1,10 +1,12 @@
 #!/bin/bash
 # The zns tier on an emulated zoned device: bad geometries refused at mkfs;
 # 32 zones of 4 MiB with 3.5 MiB capacity and 6 open zones, filled to 80 %,
-# then overwritten 5 times over with random 256 KiB writes: no ENOSPC, every
-# byte right, cleaning ran, write amplification reported and kept across a
-# remount; tierfsctl is root only; a zone whose write pointer was moved
-# under the pool is reported by fsck.
+# then overwritten 5 times over with random 256 KiB writes, migration on: no
+# ENOSPC, every byte right, cleaning ran, write amplification within a bound
+# (greedy cleaning of 30 zones of 14 chunks at 80 % costs about 3.7 counting
+# the first fill) and the journaled counters at unmount (fsck reads them)
+# equal to those after the remount; tierfsctl is root only; a zone whose
+# write pointer was moved under the pool is reported by fsck.
 . "$(dirname "$0")/lib/common.sh"
 tfs_setup
 CTL=$TOP_BUILDDIR/src/tierfsctl
@@ -30,9 +32,7 @@ refuse "how many zones" --zns "$T/z.img" --zone-size 4M --block "$T/a.img:16M"
 
 tfs_mkfs --zns "$T/z.img" --zone-size 4M $G --max-open 6 --max-active 6 --block "$T/a.img:16M"
 check grep -q "32 zones of 4096 KiB (capacity 3584 KiB), max open 6, max active 6" "$T/mkfs.out" "mkfs shows the zone geometry"
-# migration off: the write amplification read below must not move while
-# the engine promotes chunks that overflowed to block back into zones
-tfs_mount "$T/a.img" -o migrate=0
+tfs_mount "$T/a.img"
 json() { "$CTL" status "$MNT" --json; }
 zget() { json | python3 -c "import json,sys; d=[x for x in json.load(sys.stdin)['devices'] if x['tier']=='zns'][0]; print(d$1)"; }
 cap=$(zget "['capacity_bytes']")
@@ -50,20 +50,20 @@ rc=$?
 [ -s "$T/ow.err" ] && cat "$T/ow.err"
 check test $rc = 0 "5 overwrite passes of random 256 KiB writes, no error (no ENOSPC)"
 check cmp -s "$T/model" "$MNT/f" "every byte right after the overwrites"
-# the cleaner goes on after the last write until enough zones are free; the
-# counters below are read once it has stopped (no write follows, so it stays
-# stopped, across the remount too)
+# the cleaner goes on after the last write until enough zones are free or
+# no sealed zone has garbage left to take
 for i in $(seq 600); do
 	[ "$(zget "['cleaning']")" = idle ] && break
 	sleep 0.1
 done
 check test "$(zget "['cleaning']")" = idle "the cleaner comes to rest after the writes"
+[ "$(zget "['cleaning']")" = idle ] || "$CTL" status "$MNT" --json
 "$CTL" status "$MNT"
 wa=$(zget "['write_amplification']")
 cleaned=$(zget "['cleaned_zones']")
 note "write amplification $wa, $cleaned zones cleaned"
 echo "ZNS write amplification (80 % full, uniform 256 KiB overwrites): $wa"
-check python3 -c "import sys; sys.exit(0 if 1.0 < $wa < 20 else 1)" "write amplification above 1 (cleaning copied) and sane: $wa"
+check python3 -c "import sys; sys.exit(0 if 1.0 < $wa <= 5.0 else 1)" "write amplification above 1 (cleaning copied), at most 5: $wa"
 check test "$cleaned" -gt 0 "zones were cleaned"
 check test "$(zget "['zones']['implicit_open'] + d['zones']['explicit_open']")" -le 6 "no more than 6 zones open"
 # root only
@@ -76,12 +76,13 @@ check python3 -c "import json,sys; d=json.load(open('$T/where.json')); n=sum(e['
 tfs_umount
 "$FSCK" -n "$T/a.img" > "$T/fsck.out" 2>&1
 check test $? = 0 "fsck clean after the overwrites"
-grep -q "write amplification" "$T/fsck.out" || cat "$T/fsck.out"
-tfs_mount "$T/a.img" -o migrate=0
+# what the unmount journaled, as fsck reads it
+at_umount=$(sed -n 's/.*write amplification [0-9.]* (\([0-9]*\) bytes written for \([0-9]*\) bytes of user data).*/\1 \2/p' "$T/fsck.out")
+check test -n "$at_umount" "fsck reports the zone counters ($(grep -m1 "write amplification" "$T/fsck.out"))"
+tfs_mount "$T/a.img"
+at_mount="$(zget "['zone_bytes_written_at_mount']") $(zget "['user_bytes_written_at_mount']")"
+check test "$at_umount" = "$at_mount" "the zone counters journaled at unmount ($at_umount) are those after the remount ($at_mount)"
 check cmp -s "$T/model" "$MNT/f" "every byte right after a remount"
-wa2=$(zget "['write_amplification']")
-check test "$wa" = "$wa2" "write amplification survives the remount ($wa2)"
-check test "$(zget "['cleaning']")" = idle "the cleaner rests after the remount"
 tfs_umount
 # tamper: reset a zone holding live data behind the pool's back
 z=$("$HELPERS/zonectl" "$T/z.img" live-zone)
