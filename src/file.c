@@ -556,7 +556,7 @@ static int relocate(struct tfs_fs *fs, struct tfs_inode *in, struct tfs_chunk *c
 	tfs_chunk_dirty(fs, in, c); /* (drops a zone copy it had) */
 	if (!keep || !tfs_shadow_keep(fs, c, odev, oslot)) {
 		/* the cleaner finds no chunk there any more */
-		tier_alloc_bind(&fs->pool.alloc, odev, oslot, NULL);
+		tier_alloc_unbind(&fs->pool.alloc, odev, oslot, c);
 		tfs_slot_free(fs, odev, oslot);
 	}
 	return 0;
@@ -603,8 +603,10 @@ static int move_to_copy(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, u
 		ret = -ENOENT;
 		if (tfs_shadow_reuse(fs, c, cls, &zd, &zs)) {
 			ret = relocate(fs, in, c, zd, zs, cs, 0);
-			if (ret < 0)
+			if (ret < 0) {
+				tier_alloc_unbind(&fs->pool.alloc, zd, zs, c);
 				tfs_slot_free(fs, zd, zs);
+			}
 		}
 		pthread_mutex_unlock(&fs->lock);
 	}
@@ -659,8 +661,10 @@ static int move_once(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 	if (ret < 0)
 		return ret;
 	/* moved chunks are survivors or cold: the zones of the cleaner's
-	 * stream keep them apart from new data */
-	ret = put_chunk(fs, in, idx, (unsigned int)d, TIER_STREAM_CLEAN, buf, 0, strict, &nd, &ns);
+	 * stream keep them apart from new data; only the cleaner (@dst given)
+	 * may open its reserve zone */
+	ret = put_chunk(fs, in, idx, (unsigned int)d, dst >= 0 ? TIER_STREAM_CLEAN : TIER_STREAM_MOVE,
+			buf, 0, strict, &nd, &ns);
 	if (ret < 0)
 		return ret;
 	/* the flip: only if nothing changed the chunk since it was read */

@@ -724,6 +724,9 @@ int tfs_enospc_retry(struct tfs_fs *fs)
 	pthread_mutex_lock(&fs->lock);
 	n = fs->ns.fpend_len;
 	pthread_mutex_unlock(&fs->lock);
+	/* zone copies kept after promotions are room the cleaner can take */
+	if (tfs_shadows_drop_all(fs) > 0)
+		n = 1;
 	if (n && tfs_commit(fs) == 0)
 		again = 1;
 	if (tfs_meta_reclaim(fs->meta) > 0)
@@ -781,7 +784,7 @@ static void chunk_gone(struct tfs_fs *fs, struct tfs_chunk *c)
 	if (c->c_flags & TIER_CHUNK_SHADOW)
 		tfs_shadow_drop(fs, c);
 	/* the zone's reverse map must not name a freed chunk */
-	tier_alloc_bind(&fs->pool.alloc, c->c_dev, c->c_slot, NULL);
+	tier_alloc_unbind(&fs->pool.alloc, c->c_dev, c->c_slot, c);
 	if (!fs->ns.loading)
 		fpend_add(fs, c->c_dev, c->c_slot);
 	tier_chunk_free(&fs->pool.chunks, c);

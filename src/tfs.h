@@ -317,6 +317,7 @@ struct tfs_zns {
 	uint64_t gen, logged;		  /* zstat changes; the last journaled */
 	unsigned int errors;		  /* write pointer inconsistencies found at mount */
 	struct tfs_htab shadows;	  /* struct tfs_shadow by chunk; pool lock */
+	uint64_t clean_failed_ms;	  /* when a cleaning round last failed; pool lock */
 	pthread_cond_t cond;		  /* a zone write ended or a zone was reset; pool lock */
 };
 
@@ -459,6 +460,8 @@ void tfs_shadow_drop(struct tfs_fs *fs, struct tfs_chunk *c);
 /* 1 if (@dev, @slot) is @c's zone copy */
 int tfs_shadow_at(const struct tfs_fs *fs, const struct tfs_chunk *c, uint16_t dev, uint64_t slot);
 void tfs_shadows_clear(struct tfs_fs *fs);
+/* drop every zone copy (space is short); takes the pool lock; how many */
+int tfs_shadows_drop_all(struct tfs_fs *fs);
 /* append one chunk (chunk_size bytes at @buf) to an open zone of @stream on
  * @dev; @user: bytes of it that are new user data.  Returns the slot. */
 int tfs_zns_append(struct tfs_fs *fs, unsigned int dev, unsigned int stream, const void *buf,

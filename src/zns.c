@@ -351,11 +351,31 @@ void tfs_shadow_drop(struct tfs_fs *fs, struct tfs_chunk *c)
 		return;
 	shadow_unlink(fs, c, sh);
 	fs->zns.zstat[sh->s_dev].shadow_dropped++;
-	tier_alloc_bind(&fs->pool.alloc, sh->s_dev, sh->s_slot, NULL);
+	tier_alloc_unbind(&fs->pool.alloc, sh->s_dev, sh->s_slot, c);
 	/* metadata named the slot until the commit after the promotion */
 	if (!fs->ns.loading)
 		tfs_slot_free(fs, sh->s_dev, sh->s_slot);
 	free(sh);
+}
+
+int tfs_shadows_drop_all(struct tfs_fs *fs)
+{
+	struct tfs_htab *t = &fs->zns.shadows;
+	int n = 0;
+	size_t b;
+
+	pthread_mutex_lock(&fs->lock);
+	for (b = 0; t->t_b && b < t->t_size; b++) {
+		while (t->t_b[b]) {
+			struct tfs_shadow *sh = tfs_container_of(t->t_b[b], struct tfs_shadow, s_hn);
+
+			/* the chunk is live while its copy is in the table */
+			tfs_shadow_drop(fs, (struct tfs_chunk *)sh->s_c);
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return n;
 }
 
 int tfs_shadow_at(const struct tfs_fs *fs, const struct tfs_chunk *c, uint16_t dev, uint64_t slot)
@@ -609,6 +629,11 @@ int tfs_clean_round(struct tfs_fs *fs)
 		if (z < 0)
 			continue;
 		ret = clean_zone(fs, d, (uint32_t)z, p == 2);
+		if (ret < 0) {
+			pthread_mutex_lock(&fs->lock);
+			fs->zns.clean_failed_ms = tfs_now_ms();
+			pthread_mutex_unlock(&fs->lock);
+		}
 		/* the moved chunks' records flip the map; the commit frees the old
 		 * slots, which leaves the victim with nothing live */
 		if (tfs_commit(fs) < 0 || ret < 0)
@@ -635,8 +660,12 @@ int tfs_clean_due(struct tfs_fs *fs)
 
 		if (!fs->zns.spz[d])
 			continue;
-		if (tier_zone_reclaimable(a, d) >= 0 || tier_zone_evacuee(a, d) >= 0 ||
-		    (tier_zone_pressure(a, d) && tier_zone_victim(a, d) >= 0))
+		/* (not again for a second after a round failed: a cleaner that
+		 * cannot move must not run a round between every move) */
+		if (tier_zone_reclaimable(a, d) >= 0 ||
+		    (tfs_now_ms() >= fs->zns.clean_failed_ms + 1000 &&
+		     (tier_zone_evacuee(a, d) >= 0 ||
+		      (tier_zone_pressure(a, d) && tier_zone_victim(a, d) >= 0))))
 			return 1;
 	}
 	return 0;

@@ -139,9 +139,10 @@ int tier_alloc_release(struct tier_alloc *a, unsigned int dev, uint64_t slot)
 	if (!(ad->a_bitmap[slot / 64] & (1ull << (slot & 63))))
 		return 0;
 	if (ad->a_z && tier_zone_retired(ad, slot)) {
-		/* no room: the slot stays taken, only its chunk goes */
-		if (ad->a_z->z_rmap[slot])
-			tier_zone_unmark(ad, slot);
+		/* no room: the slot stays taken, only its chunk goes (only live
+		 * slots are ever released: the dead ones retirement took are
+		 * named by nothing) */
+		tier_zone_unmark(ad, slot);
 		return 0;
 	}
 	ad->a_bitmap[slot / 64] &= ~(1ull << (slot & 63));

@@ -288,6 +288,9 @@ enum tier_stream {
 	TIER_STREAM_CLEAN, /* survivors moved by the cleaner */
 	TIER_STREAM_MAX
 };
+/* for tier_zone_take: a migration move, written to the CLEAN stream but
+ * never into the cleaner's reserve */
+#define TIER_STREAM_MOVE 0x80u
 #define TIER_ZCLOCK_UNKNOWN UINT64_MAX
 
 struct tier_zone {
@@ -364,6 +367,10 @@ unsigned int tier_zone_stream(const struct tier_alloc *a, unsigned int dev, uint
  * device when its capacity is not used up exactly. */
 int tier_zone_done(struct tier_alloc *a, unsigned int dev, uint64_t slot, int failed);
 void tier_alloc_bind(struct tier_alloc *a, unsigned int dev, uint64_t slot, struct tfs_chunk *c);
+/* the reverse map forgets @c at @slot (if it names @c there): it moved or
+ * went, so the cleaner must not find it there */
+void tier_alloc_unbind(struct tier_alloc *a, unsigned int dev, uint64_t slot,
+		       const struct tfs_chunk *c);
 struct tfs_chunk *tier_zone_chunk(const struct tier_alloc *a, unsigned int dev, uint64_t slot);
 /* a RECLAIM zone (or -1); tier_zone_reset_done() once the device reset it */
 int64_t tier_zone_reclaimable(const struct tier_alloc *a, unsigned int dev);

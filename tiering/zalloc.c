@@ -90,6 +90,15 @@ void tier_alloc_bind(struct tier_alloc *a, unsigned int dev, uint64_t slot, stru
 		z->z_rmap[slot] = c;
 }
 
+void tier_alloc_unbind(struct tier_alloc *a, unsigned int dev, uint64_t slot,
+		       const struct tfs_chunk *c)
+{
+	struct tier_zdev *z = a->a_dev[dev].a_z;
+
+	if (z && slot < a->a_dev[dev].a_nslots && z->z_rmap[slot] == c)
+		z->z_rmap[slot] = NULL;
+}
+
 struct tfs_chunk *tier_zone_chunk(const struct tier_alloc *a, unsigned int dev, uint64_t slot)
 {
 	const struct tier_zdev *z = a->a_dev[dev].a_z;
@@ -136,13 +145,13 @@ int tier_zone_adopt(struct tier_alloc *a, unsigned int dev, uint32_t zone, uint3
 	return sealed ? TIER_ZADOPT_NONE : TIER_ZADOPT_FINISH;
 }
 
-static int64_t open_zone(struct tier_zdev *z, unsigned int stream)
+static int64_t open_zone(struct tier_zdev *z, unsigned int stream, int reserve_ok)
 {
 	uint32_t i;
 
 	if (stream == TIER_STREAM_CLEAN ? z->z_nopen[stream] >= 1 : user_open(z) >= z->z_open_user)
 		return -1;
-	if (z->z_nfree <= (stream == TIER_STREAM_CLEAN ? 0 : z->z_reserve))
+	if (z->z_nfree <= (reserve_ok ? 0 : z->z_reserve))
 		return -1;
 	for (i = 0; i < z->z_nzones; i++) {
 		struct tier_zone *zn = &z->z[i];
@@ -166,9 +175,15 @@ int tier_zone_take(struct tier_alloc *a, unsigned int dev, unsigned int stream, 
 	struct tier_alloc_dev *ad = &a->a_dev[dev];
 	struct tier_zdev *z = ad->a_z;
 	int64_t pick = -1, other = -1;
+	int busy = 0, reserve_ok = stream == TIER_STREAM_CLEAN;
 	uint32_t i;
-	int busy = 0;
 
+	if (stream == TIER_STREAM_MOVE) {
+		/* migration writes with the cleaner's survivors, but leaves the
+		 * reserve to the cleaner: it alone frees zones */
+		stream = TIER_STREAM_CLEAN;
+		reserve_ok = 0;
+	}
 	if (!z || stream >= TIER_STREAM_MAX)
 		return -EINVAL;
 	for (i = 0; i < z->z_nzones; i++) {
@@ -191,7 +206,7 @@ int tier_zone_take(struct tier_alloc *a, unsigned int dev, unsigned int stream, 
 		break;
 	}
 	if (pick < 0)
-		pick = open_zone(z, stream);
+		pick = open_zone(z, stream, reserve_ok);
 	if (pick < 0)
 		pick = other;
 	if (pick < 0)

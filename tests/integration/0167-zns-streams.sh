@@ -63,6 +63,8 @@ check same "$MNT/z/cp" "data right, the changed chunk too"
 "$CTL" pin "$MNT/z/cp" pmem --wait > /dev/null
 check test "$(zget "['zone_copies_kept']")" = 14 "copies kept again"
 rm "$MNT/z/cp"
+# the chunks go when the kernel forgets the inode, which it sends on its own
+for i in $(seq 1 100); do [ "$(zget "['zone_copies_kept']")" = 0 ] && break; sleep 0.1; done
 check test "$(zget "['zone_copies_kept']")" = 0 "a removed file leaves no copy"
 check test "$(zget "['zone_copies_dropped']")" = 15 "its 14 copies dropped"
 put "$MNT/z/cp2" 14
@@ -84,9 +86,9 @@ dd if=/dev/urandom of="$T/one" bs=$C count=1 status=none
 dd if="$T/one" of="$MNT/z/db/table" bs=$C seek=1 conv=notrunc oflag=direct status=none
 dd if="$T/one" of="$T/table.model" bs=$C seek=1 conv=notrunc status=none
 check test $(($(sget short user_bytes_written) - s0)) = $C "a chunk rewritten soon goes to the short stream"
-check test "$(zget "['streams'][0]['name']")" = user "streams are listed by name"
-total=$(zget "['user_bytes_written']")
-check test "$(zx "sum(s['user_bytes_written'] for s in d['streams'])")" = "$total" "the streams' user bytes add up to the device's"
+# (each side of these sums from one status: the cleaner may be running)
+check test "$(zx "d['zone_bytes_written'] - d['zone_bytes_written_at_mount'] == sum(s['zone_bytes_written'] for s in d['streams']) + d['cleaning_evicted_bytes']")" = True \
+	"what the streams wrote and cleaning evicted adds up to the device's count since mount"
 "$CTL" status "$MNT" | grep -q "per stream" || fail "tierfsctl status shows the streams"
 
 # after a remount ages are unknown: the names decide
@@ -117,7 +119,7 @@ DIRECT=1 python3 "$(dirname "$0")/overwrite.py" "$MNT/z/big" "$T/big.model" 3 ||
 check test "$(zget "['cleaned_zones']")" -gt 0 "zones were cleaned"
 check test "$(zget "['zone_copies_kept']")" = 0 "the cleaner dropped every copy it met"
 check test $(($(zget "['zone_copies_dropped']") - d0)) = "$kept" "all $kept counted as dropped"
-check test "$(zx "sum(s['cleaned_bytes'] for s in d['streams'])")" = $(($(zget "['cleaned_chunks']") * C)) "what cleaning moved adds up over the streams"
+check test "$(zx "sum(s['cleaned_bytes'] for s in d['streams']) == d['cleaned_chunks'] * $C")" = True "what cleaning moved adds up over the streams"
 check same "$MNT/z/big" "the overwritten file reads back"
 check same "$MNT/z/cp2" "the promoted file reads back"
 tfs_umount
