@@ -314,7 +314,7 @@ static int emu_open(struct tfs_io_dev *dev)
 	if (tfs_io_pread_full(dev->d_fd, hdr, EMU_HDR, 0) < 0 || memcmp(hdr, EMU_MAGIC, 8) ||
 	    get64(hdr + EMU_HDR - 8) != XXH3_64bits(hdr, EMU_HDR - 8) ||
 	    get64(hdr + 8) != EMU_VERSION)
-		return -ENOTBLK; /* not an emulated zoned device (or a damaged one) */
+		return -EUCLEAN; /* not an emulated zoned device, or a damaged one */
 	zsz = get64(hdr + 16);
 	cap = get64(hdr + 24);
 	nr = get64(hdr + 32);

@@ -9,7 +9,9 @@
  *   OP:KIND[:after=N][:count=N][:dev=SUBSTRING]
  *
  *   OP     read, write (every write), jwrite (metadata only: journal,
- *          log and checkpoint writes), dwrite (file data only), flush
+ *          log and checkpoint writes), dwrite (file data only), flush;
+ *          init (KIND EIO only): the daemon gives up once INIT is
+ *          answered, as a mount failing after detaching would
  *   KIND   EIO or ENOSPC  the request fails with that error, moving nothing
  *          torn           (writes) the first half of the bytes (whole 512-byte
  *                         sectors) reaches the device, then the request fails
@@ -31,6 +33,8 @@
 #include <string.h>
 
 #include "io.h"
+
+#define FAULT_INIT 0xff /* not a device request: the daemon's INIT */
 
 static struct {
 	int set;
@@ -69,6 +73,8 @@ int tfs_fault_set(const char *spec)
 				plan.op = TFS_IO_WRITE, plan.meta = -1;
 			else if (!strcmp(tok, "flush"))
 				plan.op = TFS_IO_FLUSH;
+			else if (!strcmp(tok, "init"))
+				plan.op = FAULT_INIT;
 			else
 				return -EINVAL;
 		} else if (field == 1) {
@@ -76,6 +82,8 @@ int tfs_fault_set(const char *spec)
 				plan.kind = -EIO;
 			else if (!strcmp(tok, "ENOSPC"))
 				plan.kind = -ENOSPC;
+			else if (plan.op == FAULT_INIT)
+				return -EINVAL;
 			else if (!strcmp(tok, "torn") && plan.op == TFS_IO_WRITE)
 				plan.kind = TFS_FAULT_TORN;
 			else if (!strcmp(tok, "short") && plan.op != TFS_IO_FLUSH)
@@ -102,6 +110,14 @@ int tfs_fault_set(const char *spec)
 	}
 	plan.set = 1;
 	return 0;
+}
+
+int tfs_fault_init(void)
+{
+	if (!__atomic_load_n(&plan.set, __ATOMIC_ACQUIRE) || plan.op != FAULT_INIT)
+		return 0;
+	__atomic_fetch_add(&plan.hits, 1, __ATOMIC_RELAXED);
+	return plan.kind;
 }
 
 uint64_t tfs_fault_hits(void)

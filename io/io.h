@@ -374,7 +374,8 @@ int tfs_zns_mgmt(struct tfs_io_dev *dev, uint32_t zone, unsigned int op);
 /*
  * Fault plan for device requests (fault.c; the daemon reads TIERFS_FAULT):
  * "OP:KIND[:after=N][:count=N][:dev=SUBSTRING]", OP one of read, write,
- * jwrite, dwrite, flush; KIND one of EIO, ENOSPC, torn, short.  tfs_fault_set(NULL)
+ * jwrite, dwrite, flush (or init: see fault.c); KIND one of EIO, ENOSPC, torn,
+ * short.  tfs_fault_set(NULL)
  * clears it.  Returns 0 or -EINVAL.  The engine calls tfs_fault_check() for
  * every request: 0, a -errno to fail it with, or TFS_FAULT_TORN/SHORT.
  */
@@ -383,6 +384,7 @@ int tfs_fault_set(const char *spec);
 int tfs_fault_check(const struct tfs_io_req *req);
 void tfs_fault_tear(struct tfs_io_req *req);
 uint64_t tfs_fault_hits(void);
+int tfs_fault_init(void); /* the plan is init:EIO: -EIO, else 0 */
 
 /* Synchronous whole-buffer helpers over the table (retry short transfers). */
 int tfs_io_pread_full(int fd, void *buf, size_t len, uint64_t off);

@@ -650,6 +650,8 @@ static void policy_set(struct tfs_fs *fs, struct out *o, char *args, int json)
 		if (ret == 0)
 			snprintf(err, sizeof(err), "unknown policy key '%.*s'", (int)strcspn(tok, "="), tok);
 	}
+	if (ret == 1 && tier_policy_check(&p, err, sizeof(err)) < 0)
+		ret = -EINVAL;
 	if (ret == 1) {
 		fs->eng.pol = p;
 		fs->pool.alloc.a_high = p.high;

@@ -1719,6 +1719,30 @@ static void pin_changed(struct tfs_fs *fs)
 		tier_engine_kick(&fs->eng, 0);
 }
 
+/*
+ * Pool lock held: may @ctx pin @in to class @cls (TFS_CLASS_MAX: unpin)?
+ * A pin is the owner's (or root's) to set or take off.  Pinning to a tier
+ * faster than the pool's slowest keeps data where automatic placement
+ * might not: it displaces other users' hot data, so it is root's or the
+ * -o pin_group's.  Anyone may pin their own files to the slowest tier.
+ */
+static int pin_allowed(struct tfs_fs *fs, const struct tfs_ctx *ctx, const struct tfs_inode *in,
+		       unsigned int cls)
+{
+	unsigned int i, slowest = 0;
+
+	if (ctx->uid == 0)
+		return 0;
+	if (ctx->uid != in->i_uid)
+		return -EPERM;
+	if (cls == TFS_CLASS_MAX || ctx->pin_group)
+		return 0;
+	for (i = 0; i < fs->pool.ndev; i++)
+		if (fs->pool.dev[i].d_class > slowest)
+			slowest = fs->pool.dev[i].d_class;
+	return cls >= slowest ? 0 : -EPERM;
+}
+
 int tfs_xattr_set(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t ino, const char *name,
 		  const void *val, size_t len, int flags)
 {
@@ -1737,7 +1761,11 @@ int tfs_xattr_set(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t ino, co
 		return -EINVAL;
 	pthread_mutex_lock(&fs->lock);
 	in = tfs_inode_get(fs, ino);
-	ret = in ? xattr_set_locked(fs, in, name, val, len, flags, ctx->uid) : -ESTALE;
+	ret = in ? 0 : -ESTALE;
+	if (in && pin)
+		ret = pin_allowed(fs, ctx, in, (unsigned int)tfs_pin_parse(val, len));
+	if (ret == 0)
+		ret = xattr_set_locked(fs, in, name, val, len, flags, ctx->uid);
 	if (ret == 0 && pin)
 		pin_changed(fs);
 	pthread_mutex_unlock(&fs->lock);
@@ -1826,7 +1854,7 @@ static int xattr_remove_locked(struct tfs_fs *fs, struct tfs_inode *in, const ch
 	return -ENODATA;
 }
 
-int tfs_xattr_remove(struct tfs_fs *fs, uint64_t ino, const char *name)
+int tfs_xattr_remove(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t ino, const char *name)
 {
 	struct tfs_inode *in;
 	int ret = xattr_name_check(name);
@@ -1841,6 +1869,9 @@ int tfs_xattr_remove(struct tfs_fs *fs, uint64_t ino, const char *name)
 	ret = in ? -ENODATA : -ESTALE;
 	if (in && (fs->ns.readonly || tfs_meta_readonly(fs->meta)))
 		ret = fs->ns.readonly ? -EROFS : -EIO;
+	if (ret == -ENODATA && !strcmp(name, TFS_PIN_XATTR) &&
+	    pin_allowed(fs, ctx, in, TFS_CLASS_MAX) < 0)
+		ret = -EPERM;
 	if (ret == -ENODATA)
 		ret = xattr_remove_locked(fs, in, name);
 	pthread_mutex_unlock(&fs->lock);

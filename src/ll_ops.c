@@ -208,6 +208,8 @@ static void tfs_ll_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(unsigned int)FUSE_CAP_AUTO_INVAL_DATA;
 	conn->max_write = 1u << 20;
 	conn->max_readahead = 1u << 20;
+	/* libfuse refuses INIT unless this repeats the max_read= mount option */
+	conn->max_read = fs->fconn.max_read;
 	conn->max_background = 64;
 	conn->congestion_threshold = 48;
 	conn->time_gran = 1;
@@ -732,11 +734,31 @@ static void tfs_ll_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
+/* is the caller of @req in group @gid (its own or a supplementary one)? */
+static int in_group(fuse_req_t req, uint32_t gid)
+{
+	gid_t groups[256];
+	int n, i;
+
+	if (gid == (uint32_t)-1)
+		return 0;
+	if (fuse_req_ctx(req)->gid == gid)
+		return 1;
+	n = fuse_req_getgroups(req, (int)(sizeof(groups) / sizeof(groups[0])), groups);
+	for (i = 0; i < n && i < (int)(sizeof(groups) / sizeof(groups[0])); i++)
+		if (groups[i] == gid)
+			return 1;
+	return 0;
+}
+
 static void tfs_ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			    size_t size, int flags)
 {
 	OP_TIMED(req, TFS_OP_SETXATTR);
 	struct tfs_ctx ctx = req_ctx(req);
+
+	if (!strcmp(name, TFS_PIN_XATTR))
+		ctx.pin_group = in_group(req, req_fs(req)->pool.pin_gid);
 
 	fuse_reply_err(req, -RETRY_ENOSPC(req_fs(req), tfs_xattr_set(req_fs(req), &ctx, ino, name, value, size, flags)));
 }
@@ -784,7 +806,9 @@ static void tfs_ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 static void tfs_ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	OP_TIMED(req, TFS_OP_REMOVEXATTR);
-	fuse_reply_err(req, -tfs_xattr_remove(req_fs(req), ino, name));
+	struct tfs_ctx ctx = req_ctx(req);
+
+	fuse_reply_err(req, -tfs_xattr_remove(req_fs(req), &ctx, ino, name));
 }
 
 static void tfs_ll_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,

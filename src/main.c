@@ -5,8 +5,10 @@
  *
  * Order matters: the pool is opened, locked and loaded before anything is
  * mounted (so every bad input fails with exit 1 and no half mount), then the
- * FUSE session is mounted, then the process detaches (without -f) so that the
- * mount is usable as soon as the command returns.  At unmount, files that
+ * FUSE session is mounted, then the process detaches (without -f); the
+ * command returns once the kernel's INIT has been answered, with its
+ * outcome, so that the mount is usable as soon as the command returns and a
+ * mount that fails after detaching still fails the command.  At unmount, files that
  * were unlinked while open are freed, a checkpoint is written and the journal
  * gets its clean-unmount record before the pool lock is released.
  */
@@ -14,7 +16,11 @@
 
 #define FUSE_USE_VERSION 312 /* 3.12 API: fuse_loop_cfg_* and the matching loop entry point */
 #include <errno.h>
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <fuse_log.h>
+#include <grp.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <signal.h>
@@ -145,6 +151,109 @@ static void dirty_limit(const char *mnt, unsigned int mib)
 		tfs_warn("cannot limit dirty pages of %s to %u MiB: %s", mnt, mib, strerror(errno));
 }
 
+/*
+ * Detaching.  The FUSE session is mounted before, but INIT is read and
+ * answered only by the session loop, after the fork, and it can still fail
+ * (libfuse refuses a max_read its init() does not repeat, the kernel may
+ * refuse the reply).  So the parent waits for the child's word: a byte on a
+ * pipe once INIT's reply has been taken, or the pipe's end when the child
+ * exits first, and returns that.  Until then the child's errors and
+ * warnings go to the caller's stderr as well as syslog.
+ */
+static int ready_fd = -1;
+
+static int detach(void)
+{
+	int p[2], nul;
+	char status = 1;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		fprintf(stderr, "tierfs: cannot detach: %s\n", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "tierfs: cannot detach: %s\n", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		do
+			n = read(p[0], &status, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1) {
+			fprintf(stderr, "tierfs: the daemon stopped before the mount was ready (see above)\n");
+			status = 1;
+		}
+		_exit(status);
+	}
+	close(p[0]);
+	if (setsid() < 0 || chdir("/") < 0) {
+		fprintf(stderr, "tierfs: cannot detach: %s\n", strerror(errno));
+		close(p[1]);
+		return -1;
+	}
+	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul >= 0) {
+		dup2(nul, STDIN_FILENO);
+		dup2(nul, STDOUT_FILENO);
+		close(nul);
+	}
+	ready_fd = p[1];
+	return 0;
+}
+
+/* INIT's reply has reached the kernel (fconn.on_init) */
+static void init_done(int err)
+{
+	int fd = __atomic_exchange_n(&ready_fd, -1, __ATOMIC_ACQ_REL), nul;
+	char ok = 0;
+
+	if (fd < 0)
+		return;
+	if (!err && tfs_fault_init()) {
+		/* tests: a mount that fails after detaching (TIERFS_FAULT=init:EIO) */
+		tfs_err("fault injected after INIT: giving up the mount");
+		ready_fd = fd;
+		kill(getpid(), SIGTERM);
+		return;
+	}
+	if (err) {
+		/* the session ends: the parent hears it when this process exits,
+		 * after the last message */
+		tfs_err("the kernel's INIT was answered with %s: not mounted", strerror(err < 0 ? -err : err));
+		ready_fd = fd;
+		return;
+	}
+	if (write(fd, &ok, 1) != 1)
+		tfs_warn("cannot tell the starting command that the mount is ready: %s", strerror(errno));
+	close(fd);
+	tfs_log_stderr(0);
+	nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (nul >= 0) {
+		dup2(nul, STDERR_FILENO);
+		close(nul);
+	}
+}
+
+/* libfuse's own messages join ours (stderr, then syslog) */
+static void fuse_log_to_tfs(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = 0;
+	tfs_log(level <= FUSE_LOG_ERR ? TFS_LOG_ERR : level == FUSE_LOG_WARNING ? TFS_LOG_WARN
+		: level == FUSE_LOG_DEBUG ? TFS_LOG_DEBUG : TFS_LOG_INFO, "%s", msg);
+}
+
 static int take_opts(struct tfs_opts *o, const char *list, char *fuse_opts, size_t len)
 {
 	char *copy = strdup(list), *tok, *save = NULL, err[256];
@@ -164,6 +273,20 @@ static int take_opts(struct tfs_opts *o, const char *list, char *fuse_opts, size
 			o->ro = 1; /* FUSE's too */
 		if (r == 0 && !strcmp(tok, "rw"))
 			o->ro = 0;
+		if (r == 0 && !strncmp(tok, "max_read=", 9)) {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(tok + 9, &end, 10);
+			if (errno || *end || !tok[9] || tok[9] == '-' || v > UINT32_MAX) {
+				fprintf(stderr, "tierfs: bad value for option max_read: '%s' (bytes expected)\n",
+					tok + 9);
+				ret = -EINVAL;
+				break;
+			}
+			o->max_read = (unsigned int)v;
+		}
 		if (r == 0 && strlen(fuse_opts) + strlen(tok) + 2 < len) {
 			strcat(fuse_opts, ",");
 			strcat(fuse_opts, tok);
@@ -186,6 +309,7 @@ int main(int argc, char *argv[])
 	struct tfs_opts opts;
 	struct tfs_fs *fs = NULL;
 	int foreground = 0, debug = 0, i, ret = 1;
+	uint32_t pin_gid = (uint32_t)-1;
 	struct stat st;
 
 	tfs_opts_defaults(&opts);
@@ -228,6 +352,31 @@ int main(int argc, char *argv[])
 	if (!device || !mnt) {
 		fprintf(stderr, "tierfs: need DEVICE and MOUNTPOINT (see tierfs --help)\n");
 		goto out;
+	}
+	if (opts.pin_group) {
+		struct group *gr = getgrnam(opts.pin_group);
+		char *end;
+		unsigned long g;
+
+		errno = 0;
+		g = strtoul(opts.pin_group, &end, 10);
+		if (gr) {
+			pin_gid = (uint32_t)gr->gr_gid;
+		} else if (opts.pin_group[0] && !*end && !errno && g < UINT32_MAX) {
+			pin_gid = (uint32_t)g;
+		} else {
+			fprintf(stderr, "tierfs: -o pin_group=%s: no such group\n", opts.pin_group);
+			goto out;
+		}
+	}
+	{
+		char err[256];
+
+		/* checked once all options are in: their order does not matter */
+		if (tier_policy_check(&opts.pol, err, sizeof(err)) < 0) {
+			fprintf(stderr, "tierfs: %s\n", err);
+			goto out;
+		}
 	}
 	if (!opts.transport || (strcmp(opts.transport, "auto") && strcmp(opts.transport, "uring") &&
 				strcmp(opts.transport, "dev"))) {
@@ -284,9 +433,21 @@ int main(int argc, char *argv[])
 		tfs_free_orphans(fs); /* left by a daemon that died with unlinked files open */
 	tfs_migrate_init(fs, &opts.pol);
 
-	snprintf(fsname, sizeof(fsname), ",fsname=%s", device);
-	if (strlen(fuse_opts) + strlen(fsname) < sizeof(fuse_opts) && !strchr(device, ','))
-		strcat(fuse_opts, fsname);
+	fs->fconn.max_read = opts.max_read;
+	fs->pool.pin_gid = pin_gid;
+	fs->fconn.on_init = init_done;
+	fuse_set_log_func(fuse_log_to_tfs);
+	/* the mount's source is the device's absolute path: mkfs and fsck find
+	 * the mount of a device by it */
+	{
+		char *rdev = realpath(device, NULL);
+		const char *name = rdev ? rdev : device;
+
+		snprintf(fsname, sizeof(fsname), ",fsname=%s", name);
+		if (strlen(fuse_opts) + strlen(fsname) < sizeof(fuse_opts) && !strchr(name, ','))
+			strcat(fuse_opts, fsname);
+		free(rdev);
+	}
 	{
 		char *fargv[] = { argv[0], "-o", fuse_opts, debug ? "-d" : NULL, NULL };
 		struct fuse_args args = FUSE_ARGS_INIT(debug ? 4 : 3, fargv);
@@ -317,10 +478,12 @@ int main(int argc, char *argv[])
 	/* rings belong to the task that made them (SINGLE_ISSUER): the one used
 	 * while loading must not cross the fork */
 	tfs_io_thread_exit();
-	if (fuse_daemonize(foreground) != 0)
-		goto out_unmount;
-	if (!foreground)
+	if (!foreground) {
+		if (detach() < 0)
+			goto out_unmount;
 		tfs_log_to_syslog();
+		tfs_log_stderr(1);
+	}
 	/* after the fork: threads and rings do not cross it.  INIT has not been
 	 * read yet (the session loop reads it), so the offer can still be taken */
 	if (strcmp(opts.transport, "dev") && tfs_uring_enabled()) {

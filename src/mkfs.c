@@ -404,6 +404,19 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "mkfs.tierfs: zoned devices cannot hold the journal and checkpoints; add a --pmem or --block device\n");
 		return 1;
 	}
+	/* a device of a running pool is never formatted, --force or not: its
+	 * lock is taken here and held until mkfs exits */
+	for (i = 0; i < ndev; i++) {
+		char who[PATH_MAX + 64];
+		int fd = tfs_dev_claim(devs[i].path, who, sizeof(who));
+
+		if (fd == -EBUSY) {
+			fprintf(stderr, "mkfs.tierfs: %s is in use by %s; unmount it first (--force does not override this)\n",
+				devs[i].path, who);
+			return 1;
+		}
+		(void)fd; /* (closed at exit, which drops the lock) */
+	}
 	for (i = 0; i < ndev; i++)
 		if (devs[i].cls == TFS_CLASS_ZNS && prepare_zns_file(&devs[i], &zg, force) < 0)
 			return 1;

@@ -29,6 +29,8 @@ const struct tfs_opt_def tfs_opt_table[] = {
 	  "the kernel's limit on this mount's dirty page cache; bounds what buffered writes acknowledge past a full pool (0: the kernel's own)" },
 	{ "reserve", TFS_OPT_PCT, offsetof(struct tfs_opts, reserve), NULL, "percent",
 	  "share of the pool only root may fill (default: as set by mkfs.tierfs --reserve)" },
+	{ "pin_group", TFS_OPT_STR, offsetof(struct tfs_opts, pin_group), NULL, "group",
+	  "members may pin files to a tier faster than the pool's slowest (root always may; owners may pin to the slowest)" },
 	{ "tfs_debug", TFS_OPT_FLAG, offsetof(struct tfs_opts, debug), "0", "",
 	  "log every journal commit and checkpoint (foreground: stderr; else syslog)" },
 	{ NULL, 0, 0, NULL, NULL, NULL },
@@ -143,6 +145,8 @@ void tfs_opts_free(struct tfs_opts *o)
 	o->devices = NULL;
 	free(o->transport);
 	o->transport = NULL;
+	free(o->pin_group);
+	o->pin_group = NULL;
 }
 
 int tfs_parse_size(const char *s, uint64_t *out)

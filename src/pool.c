@@ -33,6 +33,7 @@ struct tfs_fs *tfs_fs_new(void)
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_cond_init(&fs->zns.cond, NULL);
 	fs->ns.next_ino = TFS_ROOT_INO + 1;
+	fs->pool.pin_gid = (uint32_t)-1;
 	fs->ns.itab_size = 1024;
 	fs->ns.itab = calloc(fs->ns.itab_size, sizeof(*fs->ns.itab));
 	if (!fs->ns.itab) {
@@ -42,17 +43,27 @@ struct tfs_fs *tfs_fs_new(void)
 	return fs;
 }
 
-static int dev_lock(struct tfs_io_dev *dev, unsigned int wait_s)
+/* the pool lock: a daemon that is exiting (unmounted, still writing its
+ * last checkpoint) is waited for up to @wait_s seconds; a pool that is
+ * still mounted is refused at once, naming the mount */
+static int dev_lock(struct tfs_io_dev *dev, const char *path, unsigned int wait_s)
 {
 	unsigned int waited = 0;
+	char who[PATH_MAX + 64];
 
 	for (;;) {
 		if (flock(dev->d_fd, LOCK_EX | LOCK_NB) == 0)
 			return 0;
 		if (errno != EWOULDBLOCK)
 			return -errno;
-		if (waited++ >= wait_s * 10)
+		if ((waited == 0 && tfs_dev_holder(dev->d_fd, path, who, sizeof(who))) ||
+		    waited >= wait_s * 10) {
+			if (waited)
+				tfs_dev_holder(dev->d_fd, path, who, sizeof(who));
+			tfs_err("%s is in use by %s", path, who);
 			return -EBUSY;
+		}
+		waited++;
 		usleep(100000);
 	}
 }
@@ -65,6 +76,11 @@ static int dev_attach(struct tfs_fs *fs, const struct tfs_sb *want, unsigned int
 	int ret;
 
 	ret = tfs_io_dev_open(dev, path, want->s_dev[idx].sd_class);
+	if (ret == -EUCLEAN && want->s_dev[idx].sd_class == TFS_CLASS_ZNS) {
+		tfs_err("device %u of the pool (zns, %s) is damaged: its emulated zone header or both copies of its zone table fail their checksums",
+			idx, path);
+		return ret;
+	}
 	if (ret < 0) {
 		tfs_err("device %u of the pool (%s, %s): %s", idx,
 			tfs_dev_class_str(want->s_dev[idx].sd_class), path, strerror(-ret));
@@ -85,11 +101,9 @@ static int dev_attach(struct tfs_fs *fs, const struct tfs_sb *want, unsigned int
 		ret = -EINVAL;
 		goto out_close_dev;
 	}
-	ret = dev_lock(dev, wait_s);
-	if (ret < 0) {
-		tfs_err("%s: the pool is in use (mounted by another tierfs process?)", path);
+	ret = dev_lock(dev, path, wait_s);
+	if (ret < 0)
 		goto out_close_dev;
-	}
 	ret = tfs_zns_setup(fs, idx);
 	if (ret < 0)
 		goto out_close_dev;
@@ -130,6 +144,42 @@ static const char *dev_path(const struct tfs_sb *sb, unsigned int idx, const cha
 		p = e ? e + 1 : NULL;
 	}
 	return sb->s_dev[idx].sd_path;
+}
+
+/* every path in the -o devices list must be a device of this pool: a typo
+ * is an error, not a path silently passed over */
+static int devices_check(const struct tfs_sb *sb, const char *devices)
+{
+	const char *p = devices;
+	char buf[PATH_MAX];
+
+	while (p && *p) {
+		const char *e = strchr(p, ':');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		struct tfs_io_dev d;
+		struct tfs_sb s;
+		int ret, ours;
+
+		if (n == 0 || n >= sizeof(buf)) {
+			tfs_err("-o devices: an empty or overlong path in '%s'", devices);
+			return -EINVAL;
+		}
+		memcpy(buf, p, n);
+		buf[n] = 0;
+		ret = tfs_io_dev_open(&d, buf, TFS_CLASS_MAX);
+		if (ret < 0) {
+			tfs_err("-o devices: %s: %s", buf, strerror(-ret));
+			return ret;
+		}
+		ours = tfs_sb_read(&d, &s, 0) == 0 && !memcmp(s.s_pool_uuid, sb->s_pool_uuid, 16);
+		tfs_io_dev_close(&d);
+		if (!ours) {
+			tfs_err("-o devices: %s is not a device of this pool", buf);
+			return -ENODEV;
+		}
+		p = e ? e + 1 : NULL;
+	}
+	return 0;
 }
 
 static void pool_geometry(struct tfs_fs *fs)
@@ -217,6 +267,9 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const struct tfs_open_arg
 		return -EINVAL;
 	}
 	tfs_io_dev_close(&first);
+	ret = devices_check(&fs->pool.sb, a->devices);
+	if (ret < 0)
+		goto out_close;
 	for (i = 0; i < fs->pool.sb.s_ndev; i++) {
 		const char *p = (i == fs->pool.sb.s_dev_index)
 					? path
@@ -224,7 +277,8 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const struct tfs_open_arg
 
 		ret = dev_attach(fs, &fs->pool.sb, i, p, (unsigned int)a->lock_wait_s, flags);
 		if (ret < 0) {
-			if (i != fs->pool.sb.s_dev_index && !a->devices)
+			if (i != fs->pool.sb.s_dev_index && !a->devices &&
+			    (ret == -ENOENT || ret == -ENODEV))
 				tfs_err("give the device's current path with -o devices=PATH[:PATH...]");
 			goto out_close;
 		}

@@ -259,6 +259,7 @@ struct tfs_pool {
 	struct tier_alloc alloc;
 	struct tier_chunks chunks;
 	unsigned int reserve_pct; /* of the slots, only for root */
+	uint32_t pin_gid;	  /* -o pin_group: may pin to fast tiers (-1: none) */
 	struct tfs_dstat {
 		/* foreground (requests of users), atomics, since mount */
 		uint64_t read_bytes, read_requests, write_bytes;
@@ -336,6 +337,10 @@ struct tfs_fuse_conn {
 	struct tfs_uring *uring;   /* rings prepared (-o transport=auto|uring) */
 	int over_uring;		   /* INIT settled FUSE over io_uring */
 	uint64_t malformed;	   /* requests too short for what was looked at */
+	unsigned int max_read;	   /* -o max_read (0: none) */
+	/* called once INIT's reply has reached the kernel: 0, or the error
+	 * INIT was answered with (the session then ends) */
+	void (*on_init)(int err);
 };
 /* the request a worker serves carries "kill suid/sgid" (WRITE, SETATTR,
  * OPEN with HANDLE_KILLPRIV_V2): libfuse 3.14 drops the flag of WRITE and
@@ -619,6 +624,7 @@ void tfs_load_dirs_done(struct tfs_fs *fs);
  * and take a lookup reference. */
 struct tfs_ctx {
 	uint32_t uid, gid;
+	int pin_group; /* a member of -o pin_group (set for setxattr only) */
 };
 /* lifetime hints of @in from its name @name in @dir (NULL: none); pool lock */
 void tfs_name_hint(struct tfs_inode *dir, struct tfs_inode *in, const char *name);
@@ -638,7 +644,7 @@ int tfs_xattr_set(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t ino, co
 /* copies up to @size bytes; returns the value length (or -errno) */
 int tfs_xattr_get(struct tfs_fs *fs, uint64_t ino, const char *name, void *buf, size_t size);
 int tfs_xattr_list(struct tfs_fs *fs, uint64_t ino, char *buf, size_t size);
-int tfs_xattr_remove(struct tfs_fs *fs, uint64_t ino, const char *name);
+int tfs_xattr_remove(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t ino, const char *name);
 /* what a write, truncate or chown by a caller without CAP_FSETID takes
  * away, as the VFS does: setuid, setgid of a group-executable file, the
  * security.capability xattr (HANDLE_KILLPRIV_V2 leaves it to us).  1 when
@@ -710,6 +716,14 @@ struct tfs_open_args {
 	int reserve_pct;	  /* -1: the pool's */
 };
 int tfs_fs_open(struct tfs_fs **out, const char *path, const struct tfs_open_args *a);
+
+/* holder.c: who holds a device's pool lock.  tfs_dev_holder describes the
+ * holder of the lock on @fd (opened from @path) in @msg and returns 1 when
+ * it is a mounted pool, else 0.  tfs_dev_claim takes the lock on @path for
+ * the caller (mkfs): the descriptor holding it, or -EBUSY with the holder
+ * in @msg, or another -errno. */
+int tfs_dev_holder(int fd, const char *path, char *msg, size_t len);
+int tfs_dev_claim(const char *path, char *msg, size_t len);
 void tfs_fs_close(struct tfs_fs *fs);
 /* a new pool on the devices already set up in @fs (mkfs): root, first
  * checkpoint */
@@ -735,6 +749,8 @@ struct tfs_opts {
 	int reserve;	       /* percent for root; -1: the pool's */
 	int debug;
 	int ro;		       /* mount read-only */
+	char *pin_group;       /* group (name or number) that may pin to fast tiers */
+	unsigned int max_read; /* FUSE's max_read=, which INIT must repeat */
 	struct tier_policy pol; /* tiering knobs given with -o */
 };
 enum tfs_opt_type { TFS_OPT_STR, TFS_OPT_UINT, TFS_OPT_FLAG, TFS_OPT_PCT };

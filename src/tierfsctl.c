@@ -124,8 +124,12 @@ static int request(const char *mount, const char *req, char **out)
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 
-		fprintf(stderr, "tierfsctl: %s is not a tierfs mount served by a running daemon (%s: %s)\n",
-			rmnt, sa.sun_path, strerror(e));
+		/* the control socket is root's (mode 0600 in a 0700 directory) */
+		if (e == EACCES || e == EPERM)
+			fprintf(stderr, "tierfsctl: permission denied (root only): %s\n", rmnt);
+		else
+			fprintf(stderr, "tierfsctl: %s is not a tierfs mount served by a running daemon (%s: %s)\n",
+				rmnt, sa.sun_path, strerror(e));
 		if (fd >= 0)
 			close(fd);
 		return e == EACCES ? 4 : 1;

@@ -288,6 +288,11 @@ static ssize_t dev_writev(int fd, struct iovec *iov, int count, void *userdata)
 		pend_done();
 		return n;
 	}
+	uint64_t init_unique = __atomic_load_n(&fs->fconn.init_unique, __ATOMIC_ACQUIRE);
+	int is_init = init_unique && count > 0 && iov[0].iov_len >= sizeof(*out) &&
+		      out->unique == init_unique;
+	int32_t error = is_init ? out->error : 0;
+
 	init = tfs_fuse_amend_reply(&fs->fconn, iov, count);
 	n = writev(fd, iov, count);
 	if (count > 0 && iov[0].iov_len >= sizeof(*out) && out->unique)
@@ -295,6 +300,8 @@ static ssize_t dev_writev(int fd, struct iovec *iov, int count, void *userdata)
 	/* the kernel has taken INIT's reply: the rings may register now */
 	if (init && fs->fconn.uring)
 		tfs_uring_start(fs->fconn.uring, n > 0 && fs->fconn.over_uring);
+	if (is_init && fs->fconn.on_init)
+		fs->fconn.on_init(error ? error : n < 0 ? -errno : 0);
 	return n;
 }
 

@@ -173,17 +173,8 @@ int tier_policy_set(struct tier_policy *p, const char *kv, char *err, size_t err
 		if (errno || *end || eq[1] == '-' || v < d->min || v > d->max)
 			goto bad;
 	}
-	/* the watermarks must stay ordered */
-	if (!strcmp(d->name, "high_watermark") && v <= p->low)
-		goto order;
-	if (!strcmp(d->name, "low_watermark") && v >= p->high)
-		goto order;
 	*(unsigned int *)((char *)p + d->off) = (unsigned int)v;
 	return 1;
-order:
-	snprintf(err, errlen, "%.*s: low_watermark must stay below high_watermark (now %u and %u)",
-		 (int)klen, kv, p->low, p->high);
-	return -EINVAL;
 bad:
 	if (!strcmp(d->unit, "tier"))
 		snprintf(err, errlen, "bad value for %s: '%s' (pmem, zns, block or none expected)",
@@ -192,6 +183,19 @@ bad:
 		snprintf(err, errlen, "bad value for %s: '%s' (%u..%u%s%s expected)", d->name,
 			 eq ? eq + 1 : "", d->min, d->max, d->unit[0] ? " " : "", d->unit);
 	return -EINVAL;
+}
+
+/* what no single key can check: the watermarks in order.  Called once all
+ * keys of a command line or a policy change are set, so that their order
+ * does not matter. */
+int tier_policy_check(const struct tier_policy *p, char *err, size_t errlen)
+{
+	if (p->low >= p->high) {
+		snprintf(err, errlen, "low_watermark (%u) must be below high_watermark (%u)", p->low,
+			 p->high);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 void tier_policy_fmt(const struct tier_policy *p, const struct tier_policy_def *d, char *out,

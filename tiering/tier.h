@@ -479,6 +479,7 @@ void tier_policy_defaults(struct tier_policy *p);
 /* set one knob from "key=value": 1 done, 0 not a policy key, -EINVAL bad
  * value (why in @err) */
 int tier_policy_set(struct tier_policy *p, const char *kv, char *err, size_t errlen);
+int tier_policy_check(const struct tier_policy *p, char *err, size_t errlen);
 /* the value of knob @d as text */
 void tier_policy_fmt(const struct tier_policy *p, const struct tier_policy_def *d, char *out,
 		     size_t len);

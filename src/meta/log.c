@@ -1,6 +1,7 @@
 /*
  * src/meta/log.c - one line per event: "tierfs: ERROR: ..." on stderr, or syslog
- * once the daemon has detached.
+ * once the daemon has detached (errors and warnings on stderr too until the
+ * mount is ready and the command that started the daemon has returned).
  */
 #include "config.h"
 
@@ -14,11 +15,17 @@
 
 int tfs_log_verbose = TFS_LOG_INFO;
 static int use_syslog;
+static int tee_stderr; /* errors and warnings on stderr too */
 
 void tfs_log_to_syslog(void)
 {
 	openlog("tierfs", LOG_PID, LOG_DAEMON);
 	use_syslog = 1;
+}
+
+void tfs_log_stderr(int on)
+{
+	__atomic_store_n(&tee_stderr, on, __ATOMIC_RELEASE);
 }
 
 static void emit(int level, const char *msg)
@@ -28,7 +35,7 @@ static void emit(int level, const char *msg)
 
 	if (use_syslog)
 		syslog(prio[level], "%s%s", names[level], msg);
-	else
+	if (!use_syslog || (level <= TFS_LOG_WARN && __atomic_load_n(&tee_stderr, __ATOMIC_ACQUIRE)))
 		fprintf(stderr, "tierfs: %s%s\n", names[level], msg);
 }
 

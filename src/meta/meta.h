@@ -44,6 +44,7 @@ void tfs_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 #define tfs_info(...) tfs_log(TFS_LOG_INFO, __VA_ARGS__)
 #define tfs_debug(...) tfs_log(TFS_LOG_DEBUG, __VA_ARGS__)
 void tfs_log_to_syslog(void);
+void tfs_log_stderr(int on); /* errors and warnings on stderr as well as syslog */
 /* a message that can repeat for every request (a damaged page read again
  * and again): at most 10 a minute per limiter, then how many were left out */
 struct tfs_ratelimit {

@@ -38,7 +38,7 @@ static void put_back(void)
 
 static void init(void)
 {
-	const struct tfs_ctx ctx = { 0, 0 };
+	const struct tfs_ctx ctx = { .uid = 0, .gid = 0 };
 	struct tfs_fs *fs;
 	struct stat st;
 	int fd;

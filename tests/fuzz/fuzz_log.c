@@ -43,7 +43,7 @@ static void put_back(void)
 
 static void init(void)
 {
-	const struct tfs_ctx ctx = { 0, 0 };
+	const struct tfs_ctx ctx = { .uid = 0, .gid = 0 };
 	uint64_t lens[MAXP];
 	struct tfs_lpg_hdr h;
 	struct tfs_fs *fs;

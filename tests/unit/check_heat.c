@@ -141,12 +141,19 @@ START_TEST(test_policy)
 	ck_assert_int_eq(tier_policy_set(&p, "batch=", err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(tier_policy_set(&p, "batch=-1", err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(tier_policy_set(&p, "batch", err, sizeof(err)), -EINVAL);
-	/* watermarks stay ordered */
-	ck_assert_int_eq(tier_policy_set(&p, "low_watermark=95", err, sizeof(err)), -EINVAL);
-	ck_assert_int_eq(tier_policy_set(&p, "high_watermark=70", err, sizeof(err)), -EINVAL);
-	ck_assert_int_eq(tier_policy_set(&p, "high_watermark=95", err, sizeof(err)), 1);
-	ck_assert_int_eq(tier_policy_set(&p, "low_watermark=90", err, sizeof(err)), 1);
-	ck_assert_uint_eq(p.low, 90);
+	/* watermarks stay ordered, checked once all keys are set: either order
+	 * of two keys that agree is taken */
+	ck_assert_int_eq(tier_policy_check(&p, err, sizeof(err)), 0);
+	ck_assert_int_eq(tier_policy_set(&p, "low_watermark=95", err, sizeof(err)), 1);
+	ck_assert_int_eq(tier_policy_check(&p, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "low_watermark (95) must be below high_watermark (90)"));
+	ck_assert_int_eq(tier_policy_set(&p, "high_watermark=97", err, sizeof(err)), 1);
+	ck_assert_int_eq(tier_policy_check(&p, err, sizeof(err)), 0);
+	ck_assert_int_eq(tier_policy_set(&p, "high_watermark=50", err, sizeof(err)), 1);
+	ck_assert_int_eq(tier_policy_set(&p, "low_watermark=40", err, sizeof(err)), 1);
+	ck_assert_int_eq(tier_policy_check(&p, err, sizeof(err)), 0);
+	ck_assert_int_eq(tier_policy_set(&p, "low_watermark=50", err, sizeof(err)), 1);
+	ck_assert_int_eq(tier_policy_check(&p, err, sizeof(err)), -EINVAL);
 }
 END_TEST
 

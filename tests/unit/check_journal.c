@@ -22,7 +22,7 @@ static char path[64];
 
 static void tear_at_every_byte(unsigned int cls)
 {
-	const struct tfs_ctx ctx = { 0, 0 };
+	const struct tfs_ctx ctx = { .uid = 0, .gid = 0 };
 	uint64_t offs[8], lens[8], start, span, align = cls == TFS_CLASS_PMEM ? 64 : 4096, k;
 	unsigned int torn = 0, whole = 0, n;
 	uint8_t *before, *after, *img;
@@ -110,7 +110,7 @@ END_TEST
  * gives it away */
 START_TEST(test_last_damaged)
 {
-	const struct tfs_ctx ctx = { 0, 0 };
+	const struct tfs_ctx ctx = { .uid = 0, .gid = 0 };
 	uint64_t offs[8], lens[8];
 	struct tfs_fs *fs;
 	struct stat st;

@@ -13,7 +13,7 @@
 #include "check_suites.h"
 #include "testpool.h"
 
-static const struct tfs_ctx root_ctx = { 0, 0 };
+static const struct tfs_ctx root_ctx = { .uid = 0, .gid = 0 };
 static char path[64];
 
 static void teardown(void)
@@ -391,7 +391,7 @@ END_TEST
  * that was acknowledged survives, and deleting makes room again */
 START_TEST(test_metadata_enospc)
 {
-	const struct tfs_ctx user = { 65534, 65534 };
+	const struct tfs_ctx user = { .uid = 65534, .gid = 65534 };
 	char target[4001], name[32], *want, *got;
 	unsigned int nuser = 0, nroot = 0, i;
 	struct tfs_fs *fs;

@@ -232,7 +232,7 @@ int tp_check_content(const uint8_t *buf, size_t len, uint64_t off, unsigned int 
 
 uint64_t tp_file(struct tfs_fs *fs, uint64_t dir, const char *name, uint64_t len, unsigned int seed)
 {
-	const struct tfs_ctx ctx = { 0, 0 };
+	const struct tfs_ctx ctx = { .uid = 0, .gid = 0 };
 	struct tfs_inode *in;
 	struct stat st;
 	uint8_t *buf = malloc(65536);
