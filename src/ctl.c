@@ -97,7 +97,7 @@ static void outs(struct out *o, const char *s)
 }
 
 struct devinfo {
-	uint64_t cap, used, chunks, rb, rr, wb, mr, mw;
+	uint64_t cap, used, chunks, rb, rr, wb, wr, mr, mw, ce;
 	uint32_t zc[16];	/* zones by device condition */
 	uint32_t zs[TIER_Z_NSTATES]; /* zones by tierfs state */
 	uint64_t reserved;	/* bytes of free zones kept for the cleaner */
@@ -143,6 +143,8 @@ static void dev_info(struct tfs_fs *fs, unsigned int d, struct devinfo *di)
 	di->rb = __atomic_load_n(&fs->pool.dstat[d].read_bytes, __ATOMIC_RELAXED);
 	di->rr = __atomic_load_n(&fs->pool.dstat[d].read_requests, __ATOMIC_RELAXED);
 	di->wb = __atomic_load_n(&fs->pool.dstat[d].write_bytes, __ATOMIC_RELAXED);
+	di->wr = __atomic_load_n(&fs->pool.dstat[d].write_requests, __ATOMIC_RELAXED);
+	di->ce = __atomic_load_n(&fs->pool.dstat[d].csum_errors, __ATOMIC_RELAXED);
 	di->mr = __atomic_load_n(&fs->pool.dstat[d].move_read_bytes, __ATOMIC_RELAXED);
 	di->mw = __atomic_load_n(&fs->pool.dstat[d].move_write_bytes, __ATOMIC_RELAXED);
 }
@@ -395,6 +397,279 @@ static void status_json(struct tfs_ctl *c, struct out *o)
 	fuse_json(fs, o);
 	requests_json(fs, o);
 	outf(o, "}\n");
+}
+
+/* ------------------------------------------------------------- metrics */
+
+/*
+ * Prometheus text exposition (version 0.0.4): every family with its HELP
+ * and TYPE line, then its samples; every sample carries the pool's UUID, so
+ * that the files of several pools can sit side by side in node_exporter's
+ * textfile directory.  Counters count since mount, except the zone write
+ * counters, which are persisted with the pool.
+ */
+static void fam(struct out *o, const char *name, const char *type, const char *help)
+{
+	outf(o, "# HELP tierfs_%s %s\n# TYPE tierfs_%s %s\n", name, help, name, type);
+}
+
+/* a label value: backslash, double quote and newline escaped */
+static void lval(struct out *o, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			outf(o, "\\%c", *s);
+		else if (*s == '\n')
+			outf(o, "\\n");
+		else
+			outf(o, "%c", *s);
+	}
+}
+
+struct mctx {
+	struct tfs_fs *fs;
+	struct out *o;
+	char uuid[40];
+	struct devinfo di[TFS_MAX_DEVS];
+};
+
+static void dev_labels(struct mctx *m, unsigned int d)
+{
+	outf(m->o, "{pool=\"%s\",device=\"%u\",tier=\"%s\",path=\"", m->uuid, d,
+	     tfs_dev_class_str(m->fs->pool.sb.s_dev[d].sd_class));
+	lval(m->o, m->fs->pool.dev[d].d_path);
+	outf(m->o, "\"");
+}
+
+/* one family over every device (or every zoned one): the value at @off in
+ * struct devinfo (a uint64_t) */
+static void dev_fam(struct mctx *m, const char *name, const char *type, const char *help,
+		    size_t off, int zoned_only)
+{
+	unsigned int d;
+
+	fam(m->o, name, type, help);
+	for (d = 0; d < m->fs->pool.ndev; d++) {
+		if (zoned_only && !m->di[d].zoned)
+			continue;
+		outf(m->o, "tierfs_%s", name);
+		dev_labels(m, d);
+		outf(m->o, "} %llu\n",
+		     (unsigned long long)*(const uint64_t *)((const char *)&m->di[d] + off));
+	}
+}
+
+#define DI(f) offsetof(struct devinfo, f)
+
+/* the zone families: every zoned device */
+static void zone_metrics(struct mctx *m)
+{
+	static const char *const zstate[TIER_Z_NSTATES] = { "free", "open", "full", "reclaimable", "retired" };
+	unsigned int d, s;
+
+	dev_fam(m, "zone_user_bytes_written_total", "counter", "User data written into the device's zones (kept across mounts).", DI(z.user_bytes), 1);
+	dev_fam(m, "zone_bytes_written_total", "counter", "Everything written into the zones, and what their cleaning wrote elsewhere (kept across mounts).", DI(z.dev_bytes), 1);
+	fam(m->o, "zone_write_amplification", "gauge", "zone_bytes_written_total over zone_user_bytes_written_total (0 before any user data).");
+	for (d = 0; d < m->fs->pool.ndev; d++) {
+		if (!m->di[d].zoned)
+			continue;
+		outf(m->o, "tierfs_zone_write_amplification");
+		dev_labels(m, d);
+		outf(m->o, "} %.4f\n", wa(&m->di[d]));
+	}
+	dev_fam(m, "zone_garbage_bytes", "gauge", "Bytes of dead chunks in the device's zones.", DI(garbage), 1);
+	dev_fam(m, "zone_cleaner_reserve_bytes", "gauge", "Bytes of free zones kept for the cleaner (not free space).", DI(reserved), 1);
+	dev_fam(m, "zone_resets_total", "counter", "Zone resets since mount.", DI(z.resets), 1);
+	dev_fam(m, "zone_cleaned_zones_total", "counter", "Zones cleaned since mount.", DI(z.cleaned_zones), 1);
+	dev_fam(m, "zone_cleaned_chunks_total", "counter", "Live chunks moved out of zones by cleaning since mount.", DI(z.moved_chunks), 1);
+	dev_fam(m, "zone_lost_chunks", "gauge", "Live chunks in zones gone offline (unreadable).", DI(z.lost_chunks), 1);
+	fam(m->o, "zones", "gauge", "Data zones of the device by state.");
+	for (d = 0; d < m->fs->pool.ndev; d++) {
+		if (!m->di[d].zoned)
+			continue;
+		for (s = 0; s < TIER_Z_NSTATES; s++) {
+			outf(m->o, "tierfs_zones");
+			dev_labels(m, d);
+			outf(m->o, ",state=\"%s\"} %u\n", zstate[s], m->di[d].zs[s]);
+		}
+	}
+	fam(m->o, "zone_stream_user_bytes_written_total", "counter", "User data written into zones of each stream since mount.");
+	for (d = 0; d < m->fs->pool.ndev; d++)
+		for (s = 0; m->di[d].zoned && s < TIER_STREAM_MAX; s++) {
+			outf(m->o, "tierfs_zone_stream_user_bytes_written_total");
+			dev_labels(m, d);
+			outf(m->o, ",stream=\"%s\"} %llu\n", stream_names[s], (unsigned long long)m->di[d].z.s_user[s]);
+		}
+	fam(m->o, "zone_stream_bytes_written_total", "counter", "Everything written into zones of each stream since mount.");
+	for (d = 0; d < m->fs->pool.ndev; d++)
+		for (s = 0; m->di[d].zoned && s < TIER_STREAM_MAX; s++) {
+			outf(m->o, "tierfs_zone_stream_bytes_written_total");
+			dev_labels(m, d);
+			outf(m->o, ",stream=\"%s\"} %llu\n", stream_names[s], (unsigned long long)m->di[d].z.s_dev[s]);
+		}
+	fam(m->o, "zone_stream_cleaned_bytes_total", "counter", "Bytes cleaning moved out of zones of each stream since mount.");
+	for (d = 0; d < m->fs->pool.ndev; d++)
+		for (s = 0; m->di[d].zoned && s < TIER_STREAM_MAX; s++) {
+			outf(m->o, "tierfs_zone_stream_cleaned_bytes_total");
+			dev_labels(m, d);
+			outf(m->o, ",stream=\"%s\"} %llu\n", stream_names[s], (unsigned long long)m->di[d].z.s_cleaned[s]);
+		}
+
+}
+
+static void metrics(struct tfs_ctl *c, struct out *o)
+{
+	struct mctx *m = calloc(1, sizeof(*m));
+	struct tfs_fs *fs = c->fs;
+	struct tfs_meta_stats ms;
+	struct miginfo mi;
+	unsigned int d, cls, op, b;
+
+	if (!m) {
+		outf(o, "error: out of memory\n");
+		return;
+	}
+	m->fs = fs;
+	m->o = o;
+	tfs_uuid_str(fs->pool.sb.s_pool_uuid, m->uuid);
+	for (d = 0; d < fs->pool.ndev; d++)
+		dev_info(fs, d, &m->di[d]);
+	mig_info(fs, &mi);
+	tfs_meta_stats(fs->meta, &ms);
+
+	fam(o, "pool_info", "gauge", "The mounted pool: its label, mount point and FUSE transport (value 1).");
+	outf(o, "tierfs_pool_info{pool=\"%s\",label=\"", m->uuid);
+	lval(o, fs->pool.sb.s_label);
+	outf(o, "\",mount=\"");
+	lval(o, c->mnt);
+	outf(o, "\",transport=\"%s\"} 1\n", fs->fconn.transport ? fs->fconn.transport : "dev");
+	fam(o, "tier_capacity_bytes", "gauge", "Bytes of chunk slots of the tier's devices.");
+	for (cls = 0; cls < TFS_CLASS_MAX; cls++) {
+		uint64_t cap = 0;
+		int any = 0;
+
+		for (d = 0; d < fs->pool.ndev; d++) {
+			if (fs->pool.sb.s_dev[d].sd_class != cls)
+				continue;
+			cap += m->di[d].cap;
+			any = 1;
+		}
+		if (any)
+			outf(o, "tierfs_tier_capacity_bytes{pool=\"%s\",tier=\"%s\"} %llu\n", m->uuid,
+			     tfs_dev_class_str(cls), (unsigned long long)cap);
+	}
+	fam(o, "tier_used_bytes", "gauge", "Bytes of the tier's chunk slots in use.");
+	for (cls = 0; cls < TFS_CLASS_MAX; cls++) {
+		uint64_t used = 0;
+		int any = 0;
+
+		for (d = 0; d < fs->pool.ndev; d++)
+			if (fs->pool.sb.s_dev[d].sd_class == cls) {
+				used += m->di[d].used;
+				any = 1;
+			}
+		if (any)
+			outf(o, "tierfs_tier_used_bytes{pool=\"%s\",tier=\"%s\"} %llu\n", m->uuid,
+			     tfs_dev_class_str(cls), (unsigned long long)used);
+	}
+	dev_fam(m, "device_capacity_bytes", "gauge", "Bytes of the device's chunk slots.", DI(cap), 0);
+	dev_fam(m, "device_used_bytes", "gauge", "Bytes of the device's chunk slots in use.", DI(used), 0);
+	dev_fam(m, "device_read_bytes_total", "counter", "Bytes read from the device for requests of users.", DI(rb), 0);
+	dev_fam(m, "device_read_requests_total", "counter", "Reads from the device for requests of users.", DI(rr), 0);
+	dev_fam(m, "device_write_bytes_total", "counter", "Bytes written to the device for requests of users.", DI(wb), 0);
+	dev_fam(m, "device_write_requests_total", "counter", "Writes to the device for requests of users.", DI(wr), 0);
+	dev_fam(m, "device_moved_read_bytes_total", "counter", "Bytes read from the device by migration and zone cleaning.", DI(mr), 0);
+	dev_fam(m, "device_moved_write_bytes_total", "counter", "Bytes written to the device by migration and zone cleaning.", DI(mw), 0);
+	dev_fam(m, "device_checksum_errors_total", "counter", "Data blocks read from the device whose checksum did not match.", DI(ce), 0);
+
+	/* zoned devices (the families only when the pool has one) */
+	for (d = 0; d < fs->pool.ndev && !m->di[d].zoned; d++)
+		;
+	if (d < fs->pool.ndev)
+		zone_metrics(m);
+
+	/* migration */
+	fam(o, "migration_enabled", "gauge", "1 when background migration is on.");
+	outf(o, "tierfs_migration_enabled{pool=\"%s\"} %u\n", m->uuid, mi.pol.migrate ? 1 : 0);
+	fam(o, "migration_passes_total", "counter", "Migration passes since mount.");
+	outf(o, "tierfs_migration_passes_total{pool=\"%s\"} %llu\n", m->uuid,
+	     (unsigned long long)__atomic_load_n(&fs->eng.passes, __ATOMIC_RELAXED));
+	fam(o, "migration_moved_bytes_total", "counter", "Bytes moved between tiers by migration since mount.");
+	outf(o, "tierfs_migration_moved_bytes_total{pool=\"%s\"} %llu\n", m->uuid,
+	     (unsigned long long)__atomic_load_n(&fs->eng.moved_bytes, __ATOMIC_RELAXED));
+	fam(o, "migration_moves_redone_total", "counter", "Moves copied again because the chunk was written meanwhile.");
+	outf(o, "tierfs_migration_moves_redone_total{pool=\"%s\"} %llu\n", m->uuid,
+	     (unsigned long long)__atomic_load_n(&fs->eng.redone, __ATOMIC_RELAXED));
+	fam(o, "migration_moves_failed_total", "counter", "Moves that failed (no room, I/O error).");
+	outf(o, "tierfs_migration_moves_failed_total{pool=\"%s\"} %llu\n", m->uuid,
+	     (unsigned long long)__atomic_load_n(&fs->eng.failed, __ATOMIC_RELAXED));
+	fam(o, "migration_backlog_chunks", "gauge", "Chunks the last plan wants moved and not yet moved.");
+	outf(o, "tierfs_migration_backlog_chunks{pool=\"%s\"} %llu\n", m->uuid, (unsigned long long)mi.backlog);
+	fam(o, "pinned_misplaced_chunks", "gauge", "Chunks of pinned files not on their tier.");
+	outf(o, "tierfs_pinned_misplaced_chunks{pool=\"%s\"} %llu\n", m->uuid, (unsigned long long)mi.misplaced);
+
+	/* metadata */
+	fam(o, "journal_commits_total", "counter", "Journal commits since mount.");
+	outf(o, "tierfs_journal_commits_total{pool=\"%s\"} %llu\n", m->uuid, (unsigned long long)ms.commits);
+	fam(o, "checkpoints_total", "counter", "Checkpoints written since mount.");
+	outf(o, "tierfs_checkpoints_total{pool=\"%s\"} %llu\n", m->uuid, (unsigned long long)ms.checkpoints);
+	fam(o, "checkpoint_last_duration_seconds", "gauge", "How long the last checkpoint took.");
+	outf(o, "tierfs_checkpoint_last_duration_seconds{pool=\"%s\"} %.6f\n", m->uuid, (double)ms.ckpt_us_last / 1e6);
+	fam(o, "checkpoint_last_bytes", "gauge", "Bytes the last checkpoint wrote.");
+	outf(o, "tierfs_checkpoint_last_bytes{pool=\"%s\"} %llu\n", m->uuid, (unsigned long long)ms.ckpt_bytes_last);
+	fam(o, "metadata_log_bytes", "gauge", "Bytes of the metadata log (one copy).");
+	outf(o, "tierfs_metadata_log_bytes{pool=\"%s\"} %llu\n", m->uuid, (unsigned long long)ms.log_bytes);
+	fam(o, "metadata_log_live_bytes", "gauge", "Bytes of the metadata log still live.");
+	outf(o, "tierfs_metadata_log_live_bytes{pool=\"%s\"} %llu\n", m->uuid, (unsigned long long)ms.log_live);
+	fam(o, "inodes", "gauge", "Inodes in the pool.");
+	outf(o, "tierfs_inodes{pool=\"%s\"} %llu\n", m->uuid,
+	     (unsigned long long)__atomic_load_n(&fs->ns.ninodes, __ATOMIC_RELAXED));
+	fam(o, "chunks", "gauge", "Chunks in the pool.");
+	outf(o, "tierfs_chunks{pool=\"%s\"} %llu\n", m->uuid,
+	     (unsigned long long)__atomic_load_n(&fs->pool.chunks.count, __ATOMIC_RELAXED));
+	fam(o, "checksum_cache_hits_total", "counter", "Checksum pages found in the cache.");
+	outf(o, "tierfs_checksum_cache_hits_total{pool=\"%s\"} %llu\n", m->uuid, (unsigned long long)ms.cs_hits);
+	fam(o, "checksum_cache_misses_total", "counter", "Checksum pages read from the device.");
+	outf(o, "tierfs_checksum_cache_misses_total{pool=\"%s\"} %llu\n", m->uuid, (unsigned long long)ms.cs_misses);
+
+	/* FUSE requests: counts and a histogram of service times, by opcode,
+	 * in powers of two from 1.024 us (the daemon's buckets are finer) */
+	fam(o, "fuse_requests_total", "counter", "FUSE requests served since mount, by opcode.");
+	for (op = 0; op < TFS_OP_MAX; op++) {
+		uint64_t n = 0;
+
+		for (b = 0; b < TFS_OP_BUCKETS; b++)
+			n += __atomic_load_n(&fs->ops[op].hist[b], __ATOMIC_RELAXED);
+		if (n)
+			outf(o, "tierfs_fuse_requests_total{pool=\"%s\",op=\"%s\"} %llu\n", m->uuid,
+			     tfs_op_name(op), (unsigned long long)n);
+	}
+	fam(o, "fuse_request_duration_seconds", "histogram", "Time the daemon took to serve FUSE requests, by opcode.");
+	for (op = 0; op < TFS_OP_MAX; op++) {
+		uint64_t cum = 0, h[TFS_OP_BUCKETS];
+
+		for (b = 0; b < TFS_OP_BUCKETS; b++)
+			cum += h[b] = __atomic_load_n(&fs->ops[op].hist[b], __ATOMIC_RELAXED);
+		if (!cum)
+			continue;
+		cum = 0;
+		for (b = 0; b < TFS_OP_BUCKETS - 1; b++) {
+			cum += h[b];
+			if (b % 4)
+				continue;
+			outf(o, "tierfs_fuse_request_duration_seconds_bucket{pool=\"%s\",op=\"%s\",le=\"%.9g\"} %llu\n",
+			     m->uuid, tfs_op_name(op), (double)tfs_op_bucket_top(b) / 1e9,
+			     (unsigned long long)cum);
+		}
+		cum += h[TFS_OP_BUCKETS - 1];
+		outf(o, "tierfs_fuse_request_duration_seconds_bucket{pool=\"%s\",op=\"%s\",le=\"+Inf\"} %llu\n",
+		     m->uuid, tfs_op_name(op), (unsigned long long)cum);
+		outf(o, "tierfs_fuse_request_duration_seconds_sum{pool=\"%s\",op=\"%s\"} %.9f\n", m->uuid,
+		     tfs_op_name(op), (double)__atomic_load_n(&fs->ops[op].ns, __ATOMIC_RELAXED) / 1e9);
+		outf(o, "tierfs_fuse_request_duration_seconds_count{pool=\"%s\",op=\"%s\"} %llu\n", m->uuid,
+		     tfs_op_name(op), (unsigned long long)cum);
+	}
+	free(m);
 }
 
 static const char *mib(uint64_t b, char *buf, size_t len)
@@ -767,6 +1042,8 @@ static void serve(struct tfs_ctl *c, int fd)
 		where(c, &o, v1, json);
 	else if (sscanf(line, "count %llu %llu", &v1, &v2) == 2 && v2 < TFS_CLASS_MAX)
 		count(c, &o, v1, (unsigned int)v2);
+	else if (!strcmp(line, "metrics"))
+		metrics(c, &o);
 	else if (!strcmp(line, "memory"))
 		memory(c->fs, &o, json);
 	else if (!strcmp(line, "checkpoint"))

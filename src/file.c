@@ -176,6 +176,7 @@ static void count_io(struct tfs_fs *fs, const struct tfs_io_req *reqs, unsigned 
 			__atomic_fetch_add(&st->read_requests, 1, __ATOMIC_RELAXED);
 		} else {
 			__atomic_fetch_add(&st->write_bytes, reqs[i].r_len, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&st->write_requests, 1, __ATOMIC_RELAXED);
 		}
 	}
 }
@@ -185,6 +186,7 @@ static int bad_block(struct tfs_fs *fs, struct tfs_inode *in, const struct tfs_c
 {
 	uint32_t b = (uint32_t)(blk % fs->pool.chunk_blocks);
 
+	__atomic_fetch_add(&fs->pool.dstat[c->c_dev].csum_errors, 1, __ATOMIC_RELAXED);
 	tfs_err("checksum mismatch: inode %llu offset %llu (%s offset %llu)",
 		(unsigned long long)in->i_ino, (unsigned long long)(blk * TFS_BLOCK_SIZE),
 		fs->pool.dev[c->c_dev].d_path, (unsigned long long)dev_off(fs, c, b));

@@ -299,7 +299,7 @@ static int take_opts(struct tfs_opts *o, const char *list, char *fuse_opts, size
 int main(int argc, char *argv[])
 {
 	char fuse_opts[4096] = "default_permissions,subtype=tierfs", fsname[PATH_MAX + 16];
-	char mnt_abs[PATH_MAX];
+	char mnt_abs[PATH_MAX], dev_abs[PATH_MAX];
 	const char *device = NULL, *mnt = NULL;
 	struct fuse_loop_config *lcfg = NULL;
 	struct fuse_session *se = NULL;
@@ -401,6 +401,10 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	mnt = mnt_abs;
+	/* the device too: the daemon works from "/" once detached, and
+	 * tierfsctl shows the path */
+	if (realpath(device, dev_abs))
+		device = dev_abs;
 	if (opts.commit == 0)
 		opts.commit = 1;
 	if (opts.debug)

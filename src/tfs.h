@@ -262,7 +262,8 @@ struct tfs_pool {
 	uint32_t pin_gid;	  /* -o pin_group: may pin to fast tiers (-1: none) */
 	struct tfs_dstat {
 		/* foreground (requests of users), atomics, since mount */
-		uint64_t read_bytes, read_requests, write_bytes;
+		uint64_t read_bytes, read_requests, write_bytes, write_requests;
+		uint64_t csum_errors; /* data blocks whose checksum failed on read */
 		/* moves (migration, cleaning) */
 		uint64_t move_read_bytes, move_write_bytes;
 	} dstat[TFS_MAX_DEVS];

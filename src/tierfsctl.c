@@ -41,6 +41,8 @@ static void usage(FILE *f)
 		"                            (also per zone stream),\n"
 		"                            metadata, FUSE requests by opcode (count, mean\n"
 		"                            and 99th percentile service time)\n"
+		"    metrics MOUNT           the counters and gauges above, and FUSE service-time\n"
+		"                            histograms, in Prometheus text format\n"
 		"    where FILE              each run of chunks of FILE: offset, length, tier,\n"
 		"                            device and heat\n"
 		"    pin PATH TIER [--wait]  keep PATH's data on TIER (pmem, zns or block); a\n"
@@ -425,6 +427,10 @@ int main(int argc, char *argv[])
 	if (!strcmp(cmd, "status")) {
 		NEED(1, "status MOUNT [--json]");
 		return ask(args[0], json ? "status json\n" : "status\n");
+	}
+	if (!strcmp(cmd, "metrics")) {
+		NEED(1, "metrics MOUNT");
+		return ask(args[0], "metrics\n");
 	}
 	if (!strcmp(cmd, "checkpoint")) {
 		NEED(1, "checkpoint MOUNT [--json]");
