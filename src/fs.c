@@ -583,7 +583,6 @@ void tfs_inode_dirty(struct tfs_fs *fs, struct tfs_inode *in)
 	}
 }
 
-#define CGROUP_EST (16 + TIER_GROUP * 20 + TFS_LREC_HDR)
 
 void tfs_cgroup_dirty(struct tfs_fs *fs, struct tfs_inode *in, uint64_t g)
 {
@@ -605,7 +604,7 @@ void tfs_cgroup_dirty(struct tfs_fs *fs, struct tfs_inode *in, uint64_t g)
 		struct tfs_ukey k = { .type = TFS_L_CGROUP, .ino = in->i_ino, .sub = g };
 
 		grp->g_flags |= TIER_G_DIRTY;
-		tfs_meta_dirty(fs->meta, &k, CGROUP_EST);
+		tfs_meta_dirty(fs->meta, &k, TFS_CGROUP_EST);
 	}
 }
 
@@ -737,7 +736,7 @@ int tfs_enospc_retry(struct tfs_fs *fs)
 uint64_t tfs_data_room(struct tfs_fs *fs, uint32_t uid, int inplace)
 {
 	const struct tier_alloc *a = &fs->pool.alloc;
-	uint64_t need = tfs_meta_log_slots(fs->meta, CGROUP_EST), keep, free;
+	uint64_t need = tfs_meta_log_slots(fs->meta, TFS_CGROUP_EST), keep, free;
 
 	if (inplace) {
 		keep = need + (uid ? (a->a_nslots_ip * fs->pool.reserve_pct + 99) / 100 : 0);

@@ -426,6 +426,7 @@ int main(int argc, char *argv[])
 			.flags = opts.ro ? TFS_OPEN_RDONLY | TFS_OPEN_SALVAGE : 0,
 			.csum_cache = (uint64_t)opts.csum_cache << 20,
 			.reserve_pct = opts.reserve,
+			.heat_halflife_ms = opts.pol.halflife_ms,
 		};
 		int r = tfs_fs_open(&fs, device, &oa);
 

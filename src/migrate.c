@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "tfs.h"
 
@@ -155,4 +157,68 @@ void tfs_migrate_init(struct tfs_fs *fs, const struct tier_policy *pol)
 	if (pol)
 		fs->eng.pol = *pol;
 	fs->pool.alloc.a_high = fs->eng.pol.high;
+}
+
+uint64_t tfs_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+struct heat_walk {
+	struct tfs_fs *fs;
+	uint32_t epoch;
+	uint64_t bytes;	   /* of log records marked so far */
+	uint64_t skipped;  /* groups left out for want of room */
+};
+
+static void heat_inode(void *arg, struct tfs_inode *in)
+{
+	struct heat_walk *w = arg;
+	struct tier_cgroup *grp;
+	uint64_t g = 0;
+
+	if (!S_ISREG(in->i_mode))
+		return;
+	for (grp = tier_cmap_group_next(&in->i_map, &g); grp;
+	     g++, grp = tier_cmap_group_next(&in->i_map, &g)) {
+		unsigned int i, n = (unsigned int)__builtin_popcountll(grp->g_present);
+
+		for (i = 0; i < n; i++) {
+			if (!tier_heat_get(grp->g_c[i], w->epoch))
+				continue;
+			if (grp->g_flags & TIER_G_DIRTY)
+				break; /* written anyway */
+			/* heat is advice: it never takes the last room of the
+			 * metadata log, nor the root reserve */
+			if (w->skipped || tfs_room(w->fs, w->bytes + TFS_CGROUP_EST, 1) < 0) {
+				w->skipped++;
+				break;
+			}
+			w->bytes += TFS_CGROUP_EST;
+			tfs_cgroup_dirty(w->fs, in, g);
+			break;
+		}
+	}
+}
+
+/*
+ * Before the unmount's checkpoint: every group with a warm chunk is written
+ * again, so its record carries the heat of now.  A group left out holds
+ * only chunks whose heat has decayed to nothing since its record was
+ * written; that record's heat, decayed for the time since, is no more.
+ * One linear walk over the chunks.
+ */
+void tfs_heat_save_all(struct tfs_fs *fs)
+{
+	struct heat_walk w = { fs, tier_engine_epoch(&fs->eng), 0, 0 };
+
+	if (fs->ns.readonly || tfs_meta_readonly(fs->meta))
+		return;
+	tfs_inode_each(fs, heat_inode, &w);
+	if (w.skipped)
+		tfs_warn("the metadata log has no room for the heat of %llu chunk groups: they start lukewarm at the next mount",
+			 (unsigned long long)w.skipped);
 }

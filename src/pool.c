@@ -245,6 +245,8 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const struct tfs_open_arg
 		tfs_io_dev_close(&first);
 		return -ENOMEM;
 	}
+	fs->pool.heat_halflife_ms = a->heat_halflife_ms;
+	fs->pool.heat_now_ms = tfs_wall_ms();
 	ret = tfs_sb_read(&first, &fs->pool.sb, 0);
 	if (ret < 0) {
 		uint8_t *buf = tfs_io_alloc(68 * 1024);
@@ -407,6 +409,8 @@ int tfs_unmount(struct tfs_fs *fs)
 	/* nothing is being written any more: no chunk needs an intent */
 	pthread_mutex_lock(&fs->lock);
 	tfs_intents_expire(fs, 1);
+	/* heat survives the remount: the last checkpoint carries it */
+	tfs_heat_save_all(fs);
 	pthread_mutex_unlock(&fs->lock);
 	return tfs_meta_unmount(fs->meta);
 }

@@ -749,6 +749,7 @@ static int lapply_cgroup(struct tfs_fs *fs, const struct tfs_ukey *k, struct tfs
 	struct tfs_inode *in = load_inode(fs, k->ino);
 	uint64_t present, mask[16], imask[16];
 	struct tier_cgroup *grp;
+	unsigned int n, i;
 	uint32_t w;
 	int ret;
 
@@ -760,6 +761,7 @@ static int lapply_cgroup(struct tfs_fs *fs, const struct tfs_ukey *k, struct tfs
 		*old = grp->g_lsize;
 	cgroup_clear(fs, in, k->sub);
 	present = tfs_get_u64(r);
+	n = (unsigned int)__builtin_popcountll(present);
 	while (present) {
 		unsigned int bit = (unsigned int)__builtin_ctzll(present);
 		uint16_t dev = tfs_get_u16(r);
@@ -781,6 +783,26 @@ static int lapply_cgroup(struct tfs_fs *fs, const struct tfs_ukey *k, struct tfs
 	grp = tier_cmap_group_get(&in->i_map, k->sub);
 	if (!grp)
 		return -ENOMEM;
+	/* the heat trailer (a record written before it existed has none):
+	 * restored decayed for the time since it was written */
+	if (r->pos < r->len) {
+		uint64_t saved = tfs_get_u64(r), halvings = 0;
+
+		if (fs->pool.heat_halflife_ms && fs->pool.heat_now_ms > saved)
+			halvings = (fs->pool.heat_now_ms - saved) / fs->pool.heat_halflife_ms;
+		if (grp->g_present && (unsigned int)__builtin_popcountll(grp->g_present) != n)
+			return -EINVAL;
+		for (i = 0; i < n; i++) {
+			uint16_t h = tfs_get_u16(r);
+
+			if (r->err)
+				return -EINVAL;
+			if (!fs->pool.heat_halflife_ms || !grp->g_present)
+				continue;
+			grp->g_c[i]->c_heat = (uint16_t)(halvings >= 16 ? 0 : h >> halvings);
+			grp->g_c[i]->c_hepoch = 0; /* the engine's clock starts at 0 */
+		}
+	}
 	grp->g_lpos = lpos;
 	grp->g_lsize = size;
 	return 0;
@@ -1091,6 +1113,10 @@ static int uwrite(void *ctx, const struct tfs_ukey *k, struct tfs_wbuf *w, uint6
 				tfs_put_u64(w, c->c_mask[wd]);
 			put_intent(fs, w, c);
 		}
+		/* the heat trailer: when, and each chunk's heat then */
+		tfs_put_u64(w, tfs_wall_ms());
+		for (i = 0; i < n; i++)
+			tfs_put_u16(w, (uint16_t)tier_heat_get(grp->g_c[i], tier_engine_epoch(&fs->eng)));
 		*old = grp->g_lpos ? grp->g_lsize : 0;
 		grp->g_lpos = lpos;
 		grp->g_lsize = (uint32_t)(hdr + w->len - at);

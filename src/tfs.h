@@ -260,6 +260,10 @@ struct tfs_pool {
 	struct tier_chunks chunks;
 	unsigned int reserve_pct; /* of the slots, only for root */
 	uint32_t pin_gid;	  /* -o pin_group: may pin to fast tiers (-1: none) */
+	/* loading: saved heat is decayed by halvings of this many ms of the
+	 * wall clock since it was saved (0: saved heat is ignored) */
+	uint32_t heat_halflife_ms;
+	uint64_t heat_now_ms;	  /* the wall clock at mount, ms */
 	struct tfs_dstat {
 		/* foreground (requests of users), atomics, since mount */
 		uint64_t read_bytes, read_requests, write_bytes, write_requests;
@@ -541,7 +545,14 @@ void tfs_inode_dirty(struct tfs_fs *fs, struct tfs_inode *in);
 void tfs_chunk_dirty(struct tfs_fs *fs, struct tfs_inode *in, struct tfs_chunk *c);
 void tfs_dblk_dirty(struct tfs_fs *fs, struct tfs_inode *dir, uint64_t cookie);
 void tfs_xattrs_dirty(struct tfs_fs *fs, struct tfs_inode *in);
+/* a chunk group's log record, at most: present mask, the chunks, the heat
+ * trailer (time and 2 bytes a chunk) */
+#define TFS_CGROUP_EST (24 + TIER_GROUP * 22 + TFS_LREC_HDR)
 void tfs_cgroup_dirty(struct tfs_fs *fs, struct tfs_inode *in, uint64_t g);
+/* pool lock: every chunk group holding heat is written by the next
+ * checkpoint, with the heat (before the unmount's last one) */
+void tfs_heat_save_all(struct tfs_fs *fs);
+uint64_t tfs_wall_ms(void); /* CLOCK_REALTIME in ms */
 /* the journal record buffer, and its bookkeeping after each record */
 struct tfs_wbuf *tfs_jlog(struct tfs_fs *fs);
 void tfs_jlogged(struct tfs_fs *fs);
@@ -715,6 +726,8 @@ struct tfs_open_args {
 	unsigned int flags;	  /* TFS_OPEN_* */
 	uint64_t csum_cache;	  /* bytes, 0: default */
 	int reserve_pct;	  /* -1: the pool's */
+	unsigned int heat_halflife_ms; /* restore saved heat, decayed at this rate
+					* for the time unmounted (0: don't) */
 };
 int tfs_fs_open(struct tfs_fs **out, const char *path, const struct tfs_open_args *a);
 

@@ -412,8 +412,9 @@ void tier_zone_destroy(struct tier_alloc_dev *ad);
  * c_hepoch says which epoch c_heat was last brought to, so an update costs
  * two loads and two stores and no timer touches idle chunks.  The engine's
  * walk settles every chunk to the current epoch, so the 16-bit epoch never
- * wraps unnoticed.  Heat is not persisted: at mount every chunk starts at
- * TIER_HEAT_INIT, lukewarm, and finds its place again as it is used.
+ * wraps unnoticed.  The pool persists heat with its chunk groups' records
+ * (src/records.c) and restores it at mount, decayed for the time between;
+ * a chunk without saved heat starts at TIER_HEAT_INIT, lukewarm.
  *
  * Updates come from many reader threads at once; they use relaxed atomics
  * and a lost update is harmless.
