@@ -1485,10 +1485,29 @@ static void reparent(struct tfs_fs *fs, struct tfs_inode *d1, struct tfs_inode *
 	d2->i_nlink++;
 }
 
+/* pool lock: a whiteout inode (character device 0:0, mode 0, the caller's),
+ * not yet in any directory: the caller links it */
+static struct tfs_inode *whiteout_new(struct tfs_fs *fs, const struct tfs_ctx *ctx,
+				      const struct timespec *now)
+{
+	struct tfs_inode *in = tfs_inode_new(fs, fs->ns.next_ino);
+
+	if (!in)
+		return NULL;
+	fs->ns.next_ino++;
+	in->i_mode = S_IFCHR;
+	in->i_uid = ctx->uid;
+	in->i_gid = ctx->gid;
+	in->i_u.rdev = 0;
+	in->i_nlink = 1;
+	tfs_itimes_set(in, TFS_T_A | TFS_T_M | TFS_T_C, *now);
+	return in;
+}
+
 int tfs_rename(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t p1, const char *n1,
 	       uint64_t p2, const char *n2, unsigned int flags)
 {
-	struct tfs_inode *d1, *d2, *src, *dst = NULL;
+	struct tfs_inode *d1, *d2, *src, *dst = NULL, *wo = NULL;
 	struct tfs_dirent *de1, *de2, *nde;
 	size_t l1 = strlen(n1), l2 = strlen(n2);
 	struct timespec now;
@@ -1498,9 +1517,9 @@ int tfs_rename(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t p1, const 
 	if (ret < 0)
 		return ret;
 
-	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
 		return -EINVAL;
-	if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
+	if ((flags & RENAME_EXCHANGE) && (flags & (RENAME_NOREPLACE | RENAME_WHITEOUT)))
 		return -EINVAL;
 	ret = name_check(n1);
 	if (ret == 0)
@@ -1512,7 +1531,9 @@ int tfs_rename(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t p1, const 
 	if (ret == 0)
 		ret = dir_get(fs, p2, &d2);
 	if (ret == 0)
-		ret = tfs_room(fs, TFS_LREC_HDR + 64 + l2, ctx->uid);
+		ret = tfs_room(fs, TFS_LREC_HDR + 64 + l2 +
+					   ((flags & RENAME_WHITEOUT) ? TFS_LREC_HDR + 160 : 0),
+			       ctx->uid);
 	if (ret < 0)
 		goto unlock;
 	de1 = tfs_dir_lookup(d1->i_u.dir, n1, l1);
@@ -1574,19 +1595,48 @@ int tfs_rename(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t p1, const 
 			ret = -ENOTEMPTY;
 			goto unlock;
 		}
+	}
+	/* RENAME_WHITEOUT (overlayfs): the old name is left to a whiteout, a
+	 * character device 0:0, in the same change.  Its inode is made before
+	 * anything changes; the old entry is pointed at it (no allocation) */
+	if (flags & RENAME_WHITEOUT) {
+		wo = whiteout_new(fs, ctx, &now);
+		if (!wo) {
+			ret = -ENOMEM;
+			goto unlock;
+		}
+	}
+	if (dst) {
 		entry_del(fs, d2, de2);
 		drop_link(fs, d2, dst, &now);
 	}
-	entry_del(fs, d1, de1);
+	if (wo) {
+		log_dirent(fs, TFS_J_DIRENT_DEL, d1, de1);
+		de1->d_ino = wo->i_ino;
+		log_dirent(fs, TFS_J_DIRENT_ADD, d1, de1);
+		tfs_dblk_dirty(fs, d1, de1->d_cookie);
+	} else {
+		entry_del(fs, d1, de1);
+	}
 	ret = tfs_dir_add(d2->i_u.dir, n2, l2, src->i_ino, 0, &nde);
 	if (ret < 0) {
 		/* out of memory half way: put the old name back (same cookie space) */
-		if (tfs_dir_add(d1->i_u.dir, n1, l1, src->i_ino, 0, &nde) == 0) {
+		if (wo) {
+			log_dirent(fs, TFS_J_DIRENT_DEL, d1, de1);
+			de1->d_ino = src->i_ino;
+			log_dirent(fs, TFS_J_DIRENT_ADD, d1, de1);
+			wo->i_nlink = 0;
+			fs->ns.loading = 1; /* nothing of it was logged yet */
+			tfs_inode_destroy(fs, wo);
+			fs->ns.loading = 0;
+		} else if (tfs_dir_add(d1->i_u.dir, n1, l1, src->i_ino, 0, &nde) == 0) {
 			log_dirent(fs, TFS_J_DIRENT_ADD, d1, nde);
 			tfs_dblk_dirty(fs, d1, nde->d_cookie);
 		}
 		goto unlock;
 	}
+	if (wo)
+		tfs_inode_dirty(fs, wo);
 	log_dirent(fs, TFS_J_DIRENT_ADD, d2, nde);
 	tfs_dblk_dirty(fs, d2, nde->d_cookie);
 	reparent(fs, d1, d2, src);
