@@ -911,19 +911,31 @@ static void policy_show(struct tfs_fs *fs, struct out *o, int json)
 	outf(o, json ? "}\n" : "");
 }
 
-/* policy set K=V...: all or nothing */
+/* policy set K=V... [save]: all or nothing; "save" writes them to the
+ * pool's tierfs.conf too */
 static void policy_set(struct tfs_fs *fs, struct out *o, char *args, int json)
 {
 	struct tier_policy p;
-	char *tok, *save = NULL, err[256];
-	int ret = 1;
+	char *tok, *save = NULL, err[256], *kv[64];
+	unsigned int n = 0;
+	int ret = 1, persist = 0;
 
 	pthread_mutex_lock(&fs->lock);
 	p = fs->eng.pol;
 	for (tok = strtok_r(args, " ", &save); tok && ret == 1; tok = strtok_r(NULL, " ", &save)) {
+		if (!strcmp(tok, "save")) {
+			persist = 1;
+			continue;
+		}
 		ret = tier_policy_set(&p, tok, err, sizeof(err));
 		if (ret == 0)
 			snprintf(err, sizeof(err), "unknown policy key '%.*s'", (int)strcspn(tok, "="), tok);
+		if (ret == 1 && n < sizeof(kv) / sizeof(kv[0]))
+			kv[n++] = tok;
+	}
+	if (ret == 1 && persist && !fs->conf_path) {
+		snprintf(err, sizeof(err), "no tierfs.conf path for this pool");
+		ret = -EINVAL;
 	}
 	if (ret == 1 && tier_policy_check(&p, err, sizeof(err)) < 0)
 		ret = -EINVAL;
@@ -936,6 +948,17 @@ static void policy_set(struct tfs_fs *fs, struct out *o, char *args, int json)
 	if (ret != 1) {
 		outf(o, "error: %s\n", err);
 		return;
+	}
+	if (persist) {
+		int r = tfs_conf_save(fs->conf_path, kv, n);
+
+		if (r < 0) {
+			outf(o, "error: set until unmount, but not saved: %s: %s\n", fs->conf_path,
+			     strerror(-r));
+			return;
+		}
+		if (!json)
+			outf(o, "saved to %s\n", fs->conf_path);
 	}
 	policy_show(fs, o, json);
 }

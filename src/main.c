@@ -254,7 +254,63 @@ static void fuse_log_to_tfs(enum fuse_log_level level, const char *fmt, va_list 
 		: level == FUSE_LOG_DEBUG ? TFS_LOG_DEBUG : TFS_LOG_INFO, "%s", msg);
 }
 
-static int take_opts(struct tfs_opts *o, const char *list, char *fuse_opts, size_t len)
+/* where options go: tierfs's into @o, FUSE's appended to @fuse (a comma
+ * list of @len bytes); @strict (a config file) refuses what is neither a
+ * tierfs key nor a FUSE mount option tierfs knows */
+struct optsink {
+	struct tfs_opts *o;
+	char *fuse;
+	size_t len;
+	int strict;
+};
+
+static int take_one(void *arg, const char *tok, char *err, size_t errlen)
+{
+	static const char *const fuse_known[] = { "allow_other", "allow_root", "ro", "rw", "nosuid",
+						  "suid", "nodev", "dev", "noexec", "exec",
+						  "noatime", "atime", "relatime", "max_read", NULL };
+	struct optsink *k = arg;
+	int r = tfs_opts_parse_one(k->o, tok, err, errlen);
+	unsigned int i;
+
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return 0;
+	for (i = 0; fuse_known[i]; i++)
+		if (strlen(fuse_known[i]) == strcspn(tok, "=") &&
+		    !strncmp(tok, fuse_known[i], strlen(fuse_known[i])))
+			break;
+	if (k->strict && !fuse_known[i]) {
+		snprintf(err, errlen, "unknown key '%.*s' (see tierfs.conf(5))", (int)strcspn(tok, "="), tok);
+		return -EINVAL;
+	}
+	if (!strcmp(tok, "ro"))
+		k->o->ro = 1; /* FUSE's too */
+	if (!strcmp(tok, "rw"))
+		k->o->ro = 0;
+	if (!strncmp(tok, "max_read=", 9)) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(tok + 9, &end, 10);
+		if (errno || *end || !tok[9] || tok[9] == '-' || v > UINT32_MAX) {
+			snprintf(err, errlen, "bad value for option max_read: '%s' (bytes expected)", tok + 9);
+			return -EINVAL;
+		}
+		k->o->max_read = (unsigned int)v;
+	}
+	if (strlen(k->fuse) + strlen(tok) + 2 >= k->len) {
+		snprintf(err, errlen, "too many options");
+		return -EINVAL;
+	}
+	strcat(k->fuse, ",");
+	strcat(k->fuse, tok);
+	return 0;
+}
+
+static int take_opts(struct optsink *k, const char *list)
 {
 	char *copy = strdup(list), *tok, *save = NULL, err[256];
 	int ret = 0;
@@ -262,38 +318,61 @@ static int take_opts(struct tfs_opts *o, const char *list, char *fuse_opts, size
 	if (!copy)
 		return -ENOMEM;
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		int r = tfs_opts_parse_one(o, tok, err, sizeof(err));
-
-		if (r < 0) {
+		if (take_one(k, tok, err, sizeof(err)) < 0) {
 			fprintf(stderr, "tierfs: %s\n", err);
 			ret = -EINVAL;
 			break;
 		}
-		if (r == 0 && !strcmp(tok, "ro"))
-			o->ro = 1; /* FUSE's too */
-		if (r == 0 && !strcmp(tok, "rw"))
-			o->ro = 0;
-		if (r == 0 && !strncmp(tok, "max_read=", 9)) {
-			char *end;
-			unsigned long v;
-
-			errno = 0;
-			v = strtoul(tok + 9, &end, 10);
-			if (errno || *end || !tok[9] || tok[9] == '-' || v > UINT32_MAX) {
-				fprintf(stderr, "tierfs: bad value for option max_read: '%s' (bytes expected)\n",
-					tok + 9);
-				ret = -EINVAL;
-				break;
-			}
-			o->max_read = (unsigned int)v;
-		}
-		if (r == 0 && strlen(fuse_opts) + strlen(tok) + 2 < len) {
-			strcat(fuse_opts, ",");
-			strcat(fuse_opts, tok);
-		}
 	}
 	free(copy);
 	return ret;
+}
+
+/*
+ * tierfs.conf: the file named by -o config=, else the pool's in
+ * $TIERFS_CONFDIR (by UUID, then label, read off DEVICE's superblock).  Its
+ * settings come first and the command line's -o lists are applied again on
+ * top, so they override it.  @conf gets the path (also where tierfsctl
+ * policy --save writes when there is no file yet).
+ */
+static int apply_config(const char *device, struct tfs_opts *opts, char *fuse_opts, size_t len,
+			char **lists, unsigned int nlists, char *conf, size_t clen)
+{
+	struct optsink k = { .fuse = fuse_opts, .len = len, .strict = 1 };
+	struct tfs_opts fresh;
+	unsigned int i;
+	int ret;
+
+	conf[0] = 0;
+	if (opts->config) {
+		snprintf(conf, clen, "%s", opts->config);
+	} else {
+		struct tfs_io_dev dev;
+		struct tfs_sb sb;
+
+		if (tfs_io_dev_open(&dev, device, TFS_CLASS_MAX) < 0)
+			return 0; /* the pool's open says why */
+		ret = tfs_sb_read(&dev, &sb, 0);
+		tfs_io_dev_close(&dev);
+		if (ret < 0)
+			return 0;
+		if (tfs_conf_find(sb.s_pool_uuid, sb.s_label, conf, clen) < 0)
+			return 0; /* none: the defaults and the command line */
+	}
+	tfs_opts_defaults(&fresh);
+	k.o = &fresh;
+	strcpy(fuse_opts, "default_permissions,subtype=tierfs");
+	ret = tfs_conf_read(conf, take_one, &k);
+	k.strict = 0;
+	for (i = 0; ret == 0 && i < nlists; i++)
+		ret = take_opts(&k, lists[i]);
+	if (ret < 0) {
+		tfs_opts_free(&fresh);
+		return ret;
+	}
+	tfs_opts_free(opts);
+	*opts = fresh;
+	return 0;
 }
 
 int main(int argc, char *argv[])
@@ -310,6 +389,9 @@ int main(int argc, char *argv[])
 	struct tfs_fs *fs = NULL;
 	int foreground = 0, debug = 0, i, ret = 1;
 	uint32_t pin_gid = (uint32_t)-1;
+	char *lists[64], conf[PATH_MAX];
+	unsigned int nlists = 0;
+	struct optsink cli = { .o = &opts, .fuse = fuse_opts, .len = sizeof(fuse_opts) };
 	struct stat st;
 
 	tfs_opts_defaults(&opts);
@@ -335,8 +417,13 @@ int main(int argc, char *argv[])
 				fprintf(stderr, "tierfs: -o needs an argument\n");
 				goto out;
 			}
-			if (take_opts(&opts, list, fuse_opts, sizeof(fuse_opts)) < 0)
+			if (nlists == sizeof(lists) / sizeof(lists[0])) {
+				fprintf(stderr, "tierfs: too many -o lists\n");
 				goto out;
+			}
+			if (take_opts(&cli, list) < 0)
+				goto out;
+			lists[nlists++] = (char *)list;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "tierfs: unknown option '%s' (see tierfs --help)\n", a);
 			goto out;
@@ -353,6 +440,9 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "tierfs: need DEVICE and MOUNTPOINT (see tierfs --help)\n");
 		goto out;
 	}
+	if (apply_config(device, &opts, fuse_opts, sizeof(fuse_opts), lists, nlists, conf,
+			 sizeof(conf)) < 0)
+		goto out;
 	if (opts.pin_group) {
 		struct group *gr = getgrnam(opts.pin_group);
 		char *end;
@@ -439,6 +529,7 @@ int main(int argc, char *argv[])
 	tfs_migrate_init(fs, &opts.pol);
 
 	fs->fconn.max_read = opts.max_read;
+	fs->conf_path = conf[0] ? strdup(conf) : NULL;
 	fs->pool.pin_gid = pin_gid;
 	fs->fconn.on_init = init_done;
 	fuse_set_log_func(fuse_log_to_tfs);

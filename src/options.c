@@ -31,6 +31,8 @@ const struct tfs_opt_def tfs_opt_table[] = {
 	  "share of the pool only root may fill (default: as set by mkfs.tierfs --reserve)" },
 	{ "pin_group", TFS_OPT_STR, offsetof(struct tfs_opts, pin_group), NULL, "group",
 	  "members may pin files to a tier faster than the pool's slowest (root always may; owners may pin to the slowest)" },
+	{ "config", TFS_OPT_STR, offsetof(struct tfs_opts, config), NULL, "path",
+	  "tierfs.conf(5) to read (default: UUID.conf or LABEL.conf in /etc/tierfs, if there)" },
 	{ "tfs_debug", TFS_OPT_FLAG, offsetof(struct tfs_opts, debug), "0", "",
 	  "log every journal commit and checkpoint (foreground: stderr; else syslog)" },
 	{ NULL, 0, 0, NULL, NULL, NULL },
@@ -147,6 +149,8 @@ void tfs_opts_free(struct tfs_opts *o)
 	o->transport = NULL;
 	free(o->pin_group);
 	o->pin_group = NULL;
+	free(o->config);
+	o->config = NULL;
 }
 
 int tfs_parse_size(const char *s, uint64_t *out)

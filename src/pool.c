@@ -472,6 +472,8 @@ void tfs_fs_close(struct tfs_fs *fs)
 
 	if (!fs)
 		return;
+	free(fs->conf_path);
+	fs->conf_path = NULL;
 	fs->ns.loading = 1;
 	if (fs->meta) {
 		tfs_inode_each(fs, close_one, fs);

@@ -419,6 +419,7 @@ struct tfs_fs {
 	struct tier_engine eng;	   /* heat and migration (tiering/engine.c) */
 	struct tfs_opstat ops[TFS_OP_MAX]; /* FUSE requests served (opstat.c) */
 	struct tfs_fuse_conn fconn;	   /* what INIT settled (transport.c) */
+	char *conf_path;		   /* tierfs.conf read, or where --save writes */
 };
 
 /* byte offset of chunk slot @slot on device @dev */
@@ -553,6 +554,18 @@ void tfs_cgroup_dirty(struct tfs_fs *fs, struct tfs_inode *in, uint64_t g);
  * checkpoint, with the heat (before the unmount's last one) */
 void tfs_heat_save_all(struct tfs_fs *fs);
 uint64_t tfs_wall_ms(void); /* CLOCK_REALTIME in ms */
+
+/* ---- tierfs.conf (config.c) ---- */
+/* the pool's file in $TIERFS_CONFDIR (UUID.conf, then LABEL.conf) into
+ * @out: 0, or -ENOENT with @out where a new one would go */
+int tfs_conf_find(const uint8_t uuid[16], const char *label, char *out, size_t len);
+/* every setting of @path, as "key=value" or "flag", to @fn; a refusal
+ * (message in @err) is printed as "PATH:LINE: message": 0 or -errno */
+int tfs_conf_read(const char *path, int (*fn)(void *arg, const char *kv, char *err, size_t errlen),
+		  void *arg);
+/* set the "key=value" settings @kv in @path (a line per key, replaced or
+ * appended), written anew and renamed into place */
+int tfs_conf_save(const char *path, char *const *kv, unsigned int n);
 /* the journal record buffer, and its bookkeeping after each record */
 struct tfs_wbuf *tfs_jlog(struct tfs_fs *fs);
 void tfs_jlogged(struct tfs_fs *fs);
@@ -764,6 +777,7 @@ struct tfs_opts {
 	int debug;
 	int ro;		       /* mount read-only */
 	char *pin_group;       /* group (name or number) that may pin to fast tiers */
+	char *config;	       /* -o config=PATH: tierfs.conf(5) */
 	unsigned int max_read; /* FUSE's max_read=, which INIT must repeat */
 	struct tier_policy pol; /* tiering knobs given with -o */
 };

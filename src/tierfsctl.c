@@ -51,8 +51,9 @@ static void usage(FILE *f)
 		"    unpin PATH              back to automatic placement (recursive for a directory)\n"
 		"    migrate MOUNT [--wait]  run a migration pass now (--wait: with progress,\n"
 		"                            until the plan is done)\n"
-		"    policy MOUNT [KEY=VALUE...]\n"
+		"    policy MOUNT [KEY=VALUE...] [--save]\n"
 		"                            show the tiering policy, or change knobs until unmount\n"
+		"                            (--save: also in the pool's tierfs.conf)\n"
 		"    checkpoint MOUNT        write a checkpoint now: what changed since the last\n"
 		"                            one; prints its number, bytes written and time\n"
 		"    memory MOUNT            the daemon's memory for inodes, directory entries,\n"
@@ -379,12 +380,13 @@ int main(int argc, char *argv[])
 		{ "json", no_argument, NULL, 'j' },
 		{ "wait", no_argument, NULL, 'w' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "save", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned int timeout_s = 600;
-	int wait = 0, c, nargs;
+	int wait = 0, save = 0, c, nargs;
 	char **args, req[4096];
 	const char *cmd;
 
@@ -398,6 +400,9 @@ int main(int argc, char *argv[])
 			break;
 		case 't':
 			timeout_s = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 's':
+			save = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -504,7 +509,7 @@ int main(int argc, char *argv[])
 			}
 			len += (size_t)snprintf(req + len, sizeof(req) - len, " %s", args[i]);
 		}
-		snprintf(req + len, sizeof(req) - len, "%s\n", json ? " json" : "");
+		snprintf(req + len, sizeof(req) - len, "%s%s\n", save ? " save" : "", json ? " json" : "");
 		return ask(args[0], req);
 	}
 	fprintf(stderr, "tierfsctl: unknown command '%s'; see tierfsctl --help\n", cmd);

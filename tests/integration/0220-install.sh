@@ -28,7 +28,7 @@ check test $? = 0 "make install DESTDIR=... succeeds"
 for f in "$sbindir/tierfs" "$sbindir/mkfs.tierfs" "$sbindir/fsck.tierfs" "$sbindir/tierfsctl"; do
 	check test -x "$T/root$f" "installs $f"
 done
-for f in man8/tierfs.8 man8/mkfs.tierfs.8 man8/fsck.tierfs.8 man8/tierfsctl.8 man7/tierfs.7; do
+for f in man8/tierfs.8 man8/mkfs.tierfs.8 man8/fsck.tierfs.8 man8/tierfsctl.8 man7/tierfs.7 man5/tierfs.conf.5; do
 	check test -f "$T/root$prefix/share/man/$f" "installs man page $f"
 done
 check test -x "$T/root$prefix/share/tierfs/tierfs-textfile.sh" "installs the textfile collector script"
