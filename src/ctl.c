@@ -672,6 +672,91 @@ static void metrics(struct tfs_ctl *c, struct out *o)
 	free(m);
 }
 
+/* ---------------------------------------------------------------- scrub */
+
+static void scrub_report(struct tfs_fs *fs, struct out *o, int json)
+{
+	static const char *const states[] = { "idle", "running", "done", "stopped" };
+	struct tfs_scrub *sc = fs->scrub;
+	uint64_t total, done, files, bad, now;
+	unsigned int i;
+	double secs;
+
+	if (!sc) {
+		outf(o, json ? "{\"state\": \"idle\"}\n" : "no scrub has run since mount\n");
+		return;
+	}
+	pthread_mutex_lock(&sc->lock);
+	total = __atomic_load_n(&sc->total_bytes, __ATOMIC_RELAXED);
+	done = __atomic_load_n(&sc->read_bytes, __ATOMIC_RELAXED);
+	files = __atomic_load_n(&sc->files, __ATOMIC_RELAXED);
+	bad = sc->bad;
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	}
+	secs = (double)((sc->t_end_ms ? sc->t_end_ms : now) - sc->t_start_ms) / 1000.0;
+	if (json) {
+		outf(o, "{\"state\": \"%s\", \"total_bytes\": %llu, \"read_bytes\": %llu, "
+			"\"files\": %llu, \"damaged_blocks\": %llu, \"seconds\": %.3f, "
+			"\"rate_mbps\": %u, \"error\": ",
+		     states[sc->state], (unsigned long long)total, (unsigned long long)done,
+		     (unsigned long long)files, (unsigned long long)bad, secs, sc->rate_mbps);
+		if (sc->error)
+			outs(o, strerror(-sc->error));
+		else
+			outf(o, "null");
+		outf(o, ", \"damaged\": [");
+		for (i = 0; i < sc->nbad; i++) {
+			const struct tfs_scrub_bad *b = &sc->bads[i];
+
+			outf(o, "%s{\"path\": ", i ? ", " : "");
+			outs(o, b->path);
+			outf(o, ", \"ino\": %llu, \"offset\": %llu, ", (unsigned long long)b->ino,
+			     (unsigned long long)b->off);
+			if (b->dev < fs->pool.ndev) {
+				outf(o, "\"device\": %u, \"device_path\": ", b->dev);
+				outs(o, fs->pool.dev[b->dev].d_path);
+				outf(o, ", \"device_offset\": %llu}", (unsigned long long)b->dev_off);
+			} else {
+				outf(o, "\"device\": null, \"device_path\": null, \"device_offset\": null}");
+			}
+		}
+		outf(o, "]}\n");
+	} else {
+		outf(o, "scrub %s: %.1f of %.1f MiB read, %llu files, %llu damaged blocks, %.1f s%s%s\n",
+		     states[sc->state], (double)done / (1 << 20), (double)total / (1 << 20),
+		     (unsigned long long)files, (unsigned long long)bad, secs,
+		     sc->error ? ", stopped by " : "", sc->error ? strerror(-sc->error) : "");
+		for (i = 0; i < sc->nbad; i++) {
+			const struct tfs_scrub_bad *b = &sc->bads[i];
+
+			if (b->dev < fs->pool.ndev)
+				outf(o, "  %s offset %llu: %s offset %llu\n", b->path,
+				     (unsigned long long)b->off, fs->pool.dev[b->dev].d_path,
+				     (unsigned long long)b->dev_off);
+			else
+				outf(o, "  %s offset %llu\n", b->path, (unsigned long long)b->off);
+		}
+		if (bad > sc->nbad)
+			outf(o, "  (%llu more not listed)\n", (unsigned long long)(bad - sc->nbad));
+	}
+	pthread_mutex_unlock(&sc->lock);
+}
+
+static void scrub_cmd(struct tfs_fs *fs, struct out *o, unsigned int rate, int json)
+{
+	int ret = tfs_scrub_start(fs, rate);
+
+	if (ret < 0) {
+		outf(o, "error: %s\n", ret == -EBUSY ? "a scrub is running already" : strerror(-ret));
+		return;
+	}
+	scrub_report(fs, o, json);
+}
+
 static const char *mib(uint64_t b, char *buf, size_t len)
 {
 	snprintf(buf, len, "%.1f MiB", (double)b / (1 << 20));
@@ -1065,6 +1150,10 @@ static void serve(struct tfs_ctl *c, int fd)
 		where(c, &o, v1, json);
 	else if (sscanf(line, "count %llu %llu", &v1, &v2) == 2 && v2 < TFS_CLASS_MAX)
 		count(c, &o, v1, (unsigned int)v2);
+	else if (sscanf(line, "scrub start %llu", &v1) == 1 && v1 <= 1000000)
+		scrub_cmd(c->fs, &o, (unsigned int)v1, json);
+	else if (!strcmp(line, "scrub"))
+		scrub_report(c->fs, &o, json);
 	else if (!strcmp(line, "metrics"))
 		metrics(c, &o);
 	else if (!strcmp(line, "memory"))

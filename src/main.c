@@ -624,6 +624,7 @@ int main(int argc, char *argv[])
 	}
 
 	tfs_ctl_stop(ctl);
+	tfs_scrub_stop(fs);
 	tier_engine_stop(&fs->eng);
 	tfs_meta_set_kick(fs->meta, NULL, NULL); /* from here on, checkpoints are taken inline */
 	pthread_mutex_lock(&cm.lock);

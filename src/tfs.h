@@ -420,6 +420,7 @@ struct tfs_fs {
 	struct tfs_opstat ops[TFS_OP_MAX]; /* FUSE requests served (opstat.c) */
 	struct tfs_fuse_conn fconn;	   /* what INIT settled (transport.c) */
 	char *conf_path;		   /* tierfs.conf read, or where --save writes */
+	struct tfs_scrub *scrub;	   /* the online scrub (scrub.c), once started */
 };
 
 /* byte offset of chunk slot @slot on device @dev */
@@ -554,6 +555,28 @@ void tfs_cgroup_dirty(struct tfs_fs *fs, struct tfs_inode *in, uint64_t g);
  * checkpoint, with the heat (before the unmount's last one) */
 void tfs_heat_save_all(struct tfs_fs *fs);
 uint64_t tfs_wall_ms(void); /* CLOCK_REALTIME in ms */
+
+/* ---- the online scrub (scrub.c) ---- */
+enum { TFS_SCRUB_IDLE, TFS_SCRUB_RUNNING, TFS_SCRUB_DONE, TFS_SCRUB_STOPPED };
+struct tfs_scrub_bad {
+	uint64_t ino, off;	 /* the file and the 4 KiB block's offset in it */
+	unsigned int dev;	 /* UINT_MAX: unknown */
+	uint64_t dev_off;
+	char path[512];		 /* from the mount's root */
+};
+struct tfs_scrub {
+	pthread_mutex_t lock;	 /* state, error, times, bads */
+	pthread_t thread;
+	int joinable, state, error, stop;
+	unsigned int rate_mbps;	 /* 0: unlimited */
+	uint64_t t_start_ms, t_end_ms; /* CLOCK_MONOTONIC */
+	uint64_t total_bytes, read_bytes, files, bad; /* (atomics) */
+	struct tfs_scrub_bad *bads;
+	unsigned int nbad;
+};
+/* start a scrub (-EBUSY while one runs); stop and free it (unmount) */
+int tfs_scrub_start(struct tfs_fs *fs, unsigned int rate_mbps);
+void tfs_scrub_stop(struct tfs_fs *fs);
 
 /* ---- tierfs.conf (config.c) ---- */
 /* the pool's file in $TIERFS_CONFDIR (UUID.conf, then LABEL.conf) into

@@ -54,6 +54,12 @@ static void usage(FILE *f)
 		"    policy MOUNT [KEY=VALUE...] [--save]\n"
 		"                            show the tiering policy, or change knobs until unmount\n"
 		"                            (--save: also in the pool's tierfs.conf)\n"
+		"    scrub MOUNT [--rate MB/s] [--wait]\n"
+		"                            read every data block of every file back and check\n"
+		"                            its checksum, while the pool is in use [--rate 200;\n"
+		"                            0: unlimited]; --wait: with progress, until done,\n"
+		"                            then each damaged block by file, offset and device\n"
+		"                            (exit 1 if any); --status: the last scrub's report\n"
 		"    checkpoint MOUNT        write a checkpoint now: what changed since the last\n"
 		"                            one; prints its number, bytes written and time\n"
 		"    memory MOUNT            the daemon's memory for inodes, directory entries,\n"
@@ -381,12 +387,15 @@ int main(int argc, char *argv[])
 		{ "wait", no_argument, NULL, 'w' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "save", no_argument, NULL, 's' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "status", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned int timeout_s = 600;
-	int wait = 0, save = 0, c, nargs;
+	int wait = 0, save = 0, status = 0, c, nargs;
+	unsigned int rate_mbps = 200;
 	char **args, req[4096];
 	const char *cmd;
 
@@ -403,6 +412,20 @@ int main(int argc, char *argv[])
 			break;
 		case 's':
 			save = 1;
+			break;
+		case 'r': {
+			char *end;
+
+			errno = 0;
+			rate_mbps = (unsigned int)strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || rate_mbps > 1000000) {
+				fprintf(stderr, "tierfsctl: --rate takes MB/s (0: unlimited)\n");
+				return 2;
+			}
+			break;
+		}
+		case 'S':
+			status = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -489,6 +512,56 @@ int main(int argc, char *argv[])
 		else
 			printf("migration pass started\n");
 		return 0;
+	}
+	if (!strcmp(cmd, "scrub")) {
+		char *ans = NULL;
+		int ret, tty = isatty(STDERR_FILENO);
+		unsigned long long bad = 0;
+
+		NEED(1, "scrub MOUNT [--rate MB/s] [--wait] [--json] | scrub MOUNT --status [--json]");
+		if (status)
+			return ask(args[0], json ? "scrub json\n" : "scrub\n");
+		snprintf(req, sizeof(req), "scrub start %u%s\n", rate_mbps, json && !wait ? " json" : "");
+		ret = request(args[0], req, &ans);
+		if (ret)
+			return ret;
+		if (!wait) {
+			fputs(ans, stdout);
+			free(ans);
+			return 0;
+		}
+		/* until it is over, with progress on a terminal */
+		for (;;) {
+			char state[16] = "";
+			double done = 0, total = 0;
+
+			free(ans);
+			ans = NULL;
+			ret = request(args[0], "scrub\n", &ans);
+			if (ret)
+				return ret;
+			sscanf(ans, "scrub %15[a-z]: %lf of %lf MiB read, %*u files, %llu", state, &done,
+			       &total, &bad);
+			if (strcmp(state, "running"))
+				break;
+			if (tty)
+				fprintf(stderr, "\rscrub: %.0f of %.0f MiB (%.0f%%), %llu damaged blocks ", done,
+					total, total > 0 ? 100.0 * done / total : 100.0, bad);
+			usleep(200000);
+		}
+		if (tty)
+			fputc('\n', stderr);
+		if (json) {
+			free(ans);
+			ans = NULL;
+			ret = request(args[0], "scrub json\n", &ans);
+			if (ret)
+				return ret;
+		}
+		fputs(ans, stdout);
+		ret = strncmp(ans, "scrub done", 10) && !strstr(ans, "\"state\": \"done\"");
+		free(ans);
+		return ret || bad ? 1 : 0;
 	}
 	if (!strcmp(cmd, "policy")) {
 		size_t len;
