@@ -672,6 +672,73 @@ static void metrics(struct tfs_ctl *c, struct out *o)
 	free(m);
 }
 
+/* ------------------------------------------------------------------ top */
+
+/* one sample for tierfsctl top, a line per item: cumulative counters (the
+ * client shows their rates), moves, zone cleaning, the hottest files */
+static void top_sample(struct tfs_ctl *c, struct out *o)
+{
+	struct tfs_fs *fs = c->fs;
+	struct tier_hot hot[TIER_HOT_N];
+	unsigned int d, cls, i, nhot;
+	struct devinfo di;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	outf(o, "time_ms %llu\n",
+	     (unsigned long long)ts.tv_sec * 1000ull + (unsigned long long)ts.tv_nsec / 1000000ull);
+	for (cls = 0; cls < TFS_CLASS_MAX; cls++) {
+		uint64_t v[8] = { 0 };
+		int any = 0;
+
+		for (d = 0; d < fs->pool.ndev; d++) {
+			if (fs->pool.sb.s_dev[d].sd_class != cls)
+				continue;
+			dev_info(fs, d, &di);
+			v[0] += di.rb, v[1] += di.rr, v[2] += di.wb, v[3] += di.wr;
+			v[4] += di.mr, v[5] += di.mw, v[6] += di.used, v[7] += di.cap;
+			any = 1;
+		}
+		if (any)
+			outf(o, "tier %s %llu %llu %llu %llu %llu %llu %llu %llu\n", tfs_dev_class_str(cls),
+			     (unsigned long long)v[0], (unsigned long long)v[1], (unsigned long long)v[2],
+			     (unsigned long long)v[3], (unsigned long long)v[4], (unsigned long long)v[5],
+			     (unsigned long long)v[6], (unsigned long long)v[7]);
+	}
+	pthread_mutex_lock(&fs->lock);
+	outf(o, "moves %zu %llu %llu %llu\n", fs->eng.nmoves, (unsigned long long)fs->eng.backlog,
+	     (unsigned long long)__atomic_load_n(&fs->eng.moved_bytes, __ATOMIC_RELAXED),
+	     (unsigned long long)__atomic_load_n(&fs->eng.passes, __ATOMIC_RELAXED));
+	nhot = fs->eng.nhot;
+	memcpy(hot, fs->eng.hot, sizeof(hot));
+	pthread_mutex_unlock(&fs->lock);
+	for (d = 0; d < fs->pool.ndev; d++) {
+		if (!fs->zns.spz[d])
+			continue;
+		dev_info(fs, d, &di);
+		outf(o, "zone %u %s %llu %llu %llu %.2f\n", d,
+		     di.pressure == 2 ? "urgent" : di.pressure ? "running" : "idle",
+		     (unsigned long long)di.garbage, (unsigned long long)di.z.cleaned_zones,
+		     (unsigned long long)di.z.moved_chunks, wa(&di));
+	}
+	for (i = 0; i < nhot; i++) {
+		char path[PATH_MAX];
+		struct tfs_inode *in;
+
+		pthread_mutex_lock(&fs->lock);
+		in = tfs_inode_get(fs, hot[i].ino);
+		if (!in || tfs_inode_path(fs, in, path, sizeof(path)) < 0)
+			snprintf(path, sizeof(path), "(inode %llu)", (unsigned long long)hot[i].ino);
+		pthread_mutex_unlock(&fs->lock);
+		for (char *p = path; *p; p++)
+			if (*p == '\n' || *p == '\r')
+				*p = '?'; /* one line per item */
+		if (in)
+			outf(o, "hot %llu %u %u %s\n", (unsigned long long)hot[i].ino, hot[i].heat,
+			     hot[i].chunks, path);
+	}
+}
+
 /* ---------------------------------------------------------------- scrub */
 
 static void scrub_report(struct tfs_fs *fs, struct out *o, int json)
@@ -1154,6 +1221,8 @@ static void serve(struct tfs_ctl *c, int fd)
 		scrub_cmd(c->fs, &o, (unsigned int)v1, json);
 	else if (!strcmp(line, "scrub"))
 		scrub_report(c->fs, &o, json);
+	else if (!strcmp(line, "top"))
+		top_sample(c, &o);
 	else if (!strcmp(line, "metrics"))
 		metrics(c, &o);
 	else if (!strcmp(line, "memory"))

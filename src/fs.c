@@ -1152,6 +1152,8 @@ void tfs_name_hint(struct tfs_inode *dir, struct tfs_inode *in, const char *name
 {
 	size_t nl = strlen(name);
 
+	if (dir)
+		in->i_lparent = dir->i_ino;
 	in->i_flags &= ~TFS_I_LIFE;
 	if (S_ISDIR(in->i_mode)) {
 		if (strcmp(name, "pg_wal") == 0 || strcmp(name, "pg_xlog") == 0)
@@ -1165,6 +1167,40 @@ void tfs_name_hint(struct tfs_inode *dir, struct tfs_inode *in, const char *name
 		in->i_flags |= TFS_I_LIFE_SHORT;
 	else if (name_ends(name, nl, ".sst"))
 		in->i_flags |= TFS_I_LIFE_LONG;
+}
+
+int tfs_inode_path(struct tfs_fs *fs, const struct tfs_inode *in, char *buf, size_t len)
+{
+	char tmp[PATH_MAX];
+	size_t pos = sizeof(tmp) - 1;
+	uint64_t ino = in->i_ino, parent = S_ISDIR(in->i_mode) ? tfs_iparent(in) : in->i_lparent;
+	unsigned int depth;
+
+	tmp[pos] = 0;
+	for (depth = 0; ino != TFS_ROOT_INO; depth++) {
+		const struct tfs_inode *dir = tfs_inode_get(fs, parent);
+		const struct tfs_dirent *de = NULL;
+		size_t i;
+
+		if (!dir || !S_ISDIR(dir->i_mode) || depth > 1024)
+			return -ENOENT;
+		for (i = 0; i < dir->i_u.dir->dr_len; i++) {
+			de = dir->i_u.dir->dr_ents[i];
+			if (de && de->d_ino == ino)
+				break;
+			de = NULL;
+		}
+		if (!de || de->d_namelen + 1u > pos)
+			return -ENOENT;
+		pos -= de->d_namelen;
+		memcpy(tmp + pos, de->d_name, de->d_namelen);
+		tmp[--pos] = '/';
+		ino = parent;
+		parent = tfs_iparent(dir);
+	}
+	if ((size_t)snprintf(buf, len, "%s", pos == sizeof(tmp) - 1 ? "/" : tmp + pos) >= len)
+		return -ENAMETOOLONG;
+	return 0;
 }
 
 int tfs_lookup(struct tfs_fs *fs, uint64_t parent, const char *name, struct stat *st)

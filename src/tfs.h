@@ -174,6 +174,8 @@ struct tfs_inode {
 	struct tfs_xattrs *i_xattrs;
 	struct tier_cmap i_map;	    /* regular files */
 	struct tfs_ostate *i_os;    /* while open */
+	uint64_t i_lparent;	    /* files: the directory of the name last looked up
+				     * or made (names in reports; 0: none); pool lock */
 };
 
 static inline struct tfs_dir *tfs_idir(const struct tfs_inode *in)
@@ -676,6 +678,9 @@ struct tfs_ctx {
 };
 /* lifetime hints of @in from its name @name in @dir (NULL: none); pool lock */
 void tfs_name_hint(struct tfs_inode *dir, struct tfs_inode *in, const char *name);
+/* pool lock: @in's path from the mount's root by the name it was last
+ * reached by (each step scans one directory): 0, or -ENOENT if not known */
+int tfs_inode_path(struct tfs_fs *fs, const struct tfs_inode *in, char *buf, size_t len);
 int tfs_lookup(struct tfs_fs *fs, uint64_t parent, const char *name, struct stat *st);
 int tfs_forget(struct tfs_fs *fs, uint64_t ino, uint64_t n);
 int tfs_getattr(struct tfs_fs *fs, uint64_t ino, struct stat *st);

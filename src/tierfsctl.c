@@ -12,6 +12,10 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -54,6 +58,9 @@ static void usage(FILE *f)
 		"    policy MOUNT [KEY=VALUE...] [--save]\n"
 		"                            show the tiering policy, or change knobs until unmount\n"
 		"                            (--save: also in the pool's tierfs.conf)\n"
+		"    top MOUNT [--once]      a live view refreshed every second: per-tier use,\n"
+		"                            bandwidth and IOPS, moves, zone cleaning, the\n"
+		"                            hottest files; q quits (--once: one frame, plain)\n"
 		"    scrub MOUNT [--rate MB/s] [--wait]\n"
 		"                            read every data block of every file back and check\n"
 		"                            its checksum, while the pool is in use [--rate 200;\n"
@@ -202,6 +209,185 @@ static int tier_arg(const char *s)
 	if (c < 0)
 		fprintf(stderr, "tierfsctl: unknown tier '%s' (pmem, zns or block)\n", s);
 	return c;
+}
+
+/* ---- top: a live view ---- */
+
+struct tsample {
+	unsigned long long t;
+	unsigned int ntier, nzone, nhot;
+	struct {
+		char name[8];
+		unsigned long long v[8]; /* rb rr wb wr mr mw used cap */
+	} tier[4];
+	unsigned long long moves[4]; /* in this batch, backlog, moved bytes, passes */
+	char zone[8][128];
+	struct {
+		unsigned long long ino;
+		unsigned int heat, chunks;
+		char path[PATH_MAX];
+	} hot[16];
+};
+
+static int top_fetch(const char *mount, struct tsample *s)
+{
+	char *ans, *line, *save = NULL;
+	int ret = request(mount, "top\n", &ans);
+
+	if (ret)
+		return ret;
+	memset(s, 0, sizeof(*s));
+	for (line = strtok_r(ans, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned int d;
+		char st[16];
+		unsigned long long g, cz, cc;
+		double wa;
+		int n;
+
+		if (sscanf(line, "time_ms %llu", &s->t) == 1)
+			continue;
+		if (!strncmp(line, "tier ", 5) && s->ntier < 4) {
+			if (sscanf(line, "tier %7s %llu %llu %llu %llu %llu %llu %llu %llu",
+				   s->tier[s->ntier].name, &s->tier[s->ntier].v[0], &s->tier[s->ntier].v[1],
+				   &s->tier[s->ntier].v[2], &s->tier[s->ntier].v[3], &s->tier[s->ntier].v[4],
+				   &s->tier[s->ntier].v[5], &s->tier[s->ntier].v[6],
+				   &s->tier[s->ntier].v[7]) == 9)
+				s->ntier++;
+			continue;
+		}
+		if (sscanf(line, "moves %llu %llu %llu %llu", &s->moves[0], &s->moves[1], &s->moves[2],
+			   &s->moves[3]) == 4)
+			continue;
+		if (sscanf(line, "zone %u %15s %llu %llu %llu %lf", &d, st, &g, &cz, &cc, &wa) == 6 &&
+		    s->nzone < 8) {
+			snprintf(s->zone[s->nzone++], sizeof(s->zone[0]),
+				 "zns dev %u: cleaning %s, garbage %.0f MiB, %llu zones cleaned, WA %.2f", d,
+				 st, (double)g / (1 << 20), cz, wa);
+			continue;
+		}
+		if (!strncmp(line, "hot ", 4) && s->nhot < 16 &&
+		    sscanf(line, "hot %llu %u %u %n", &s->hot[s->nhot].ino, &s->hot[s->nhot].heat,
+			   &s->hot[s->nhot].chunks, &n) == 3) {
+			snprintf(s->hot[s->nhot].path, sizeof(s->hot[0].path), "%s", line + n);
+			s->nhot++;
+		}
+	}
+	free(ans);
+	return 0;
+}
+
+/* one line, cut to the terminal's width */
+static void top_line(int width, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void top_line(int width, const char *fmt, ...)
+{
+	char buf[PATH_MAX + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (width > 1 && (int)strlen(buf) >= width)
+		buf[width - 1] = 0;
+	printf("%s\n", buf);
+}
+
+static void top_draw(const char *mount, const struct tsample *a, const struct tsample *b, int width,
+		     int height, int tty)
+{
+	double dt = b->t > a->t ? (double)(b->t - a->t) / 1000.0 : 1.0;
+	unsigned int i;
+	int rows = 0;
+
+#define RATE(f) ((double)(b->f - a->f) / dt)
+	if (tty)
+		printf("\033[H\033[2J");
+	top_line(width, "tierfs top %s  (q quits)", mount);
+	top_line(width, "%-6s %5s %9s %7s %9s %7s %9s", "tier", "used", "read MB/s", "r IOPS",
+		 "write MB/s", "w IOPS", "moved MB/s");
+	rows += 2;
+	for (i = 0; i < b->ntier; i++) {
+		top_line(width, "%-6s %4.0f%% %9.1f %7.0f %9.1f %7.0f %9.1f", b->tier[i].name,
+			 b->tier[i].v[7] ? 100.0 * (double)b->tier[i].v[6] / (double)b->tier[i].v[7] : 0.0,
+			 RATE(tier[i].v[0]) / 1e6, RATE(tier[i].v[1]), RATE(tier[i].v[2]) / 1e6,
+			 RATE(tier[i].v[3]), (RATE(tier[i].v[4]) + RATE(tier[i].v[5])) / 1e6);
+		rows++;
+	}
+	top_line(width, "moves: %llu in this batch, backlog %llu chunks, %.1f MB/s, %llu passes",
+		 b->moves[0], b->moves[1], RATE(moves[2]) / 1e6, b->moves[3]);
+	rows++;
+	for (i = 0; i < b->nzone; i++, rows++)
+		top_line(width, "%s", b->zone[i]);
+	top_line(width, "%s", "");
+	top_line(width, "%7s %6s  %s", "heat", "chunks", "hottest files");
+	rows += 2;
+	for (i = 0; i < b->nhot && (!tty || rows < height - 1); i++, rows++)
+		top_line(width, "%7u %6u  %s", b->hot[i].heat, b->hot[i].chunks, b->hot[i].path);
+	if (!b->nhot)
+		top_line(width, "%7s %6s  %s", "-", "-", "(no heat yet)");
+#undef RATE
+	fflush(stdout);
+}
+
+static struct termios top_saved;
+static int top_raw;
+
+static void top_restore(void)
+{
+	if (top_raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &top_saved);
+	top_raw = 0;
+}
+
+static int top(const char *mount, int once)
+{
+	struct tsample *s = calloc(2, sizeof(*s));
+	int tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) && !once, ret, cur = 0;
+
+	if (!s)
+		return 1;
+	ret = top_fetch(mount, &s[0]);
+	if (ret)
+		goto out;
+	if (tty && tcgetattr(STDIN_FILENO, &top_saved) == 0) {
+		struct termios raw = top_saved;
+
+		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+		raw.c_cc[VMIN] = 0;
+		raw.c_cc[VTIME] = 0;
+		if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0) {
+			top_raw = 1;
+			atexit(top_restore);
+		}
+	}
+	for (;;) {
+		struct pollfd p = { STDIN_FILENO, POLLIN, 0 };
+		struct winsize ws = { 0 };
+		char ch;
+
+		/* a second between samples; a key ends it early */
+		if (tty && poll(&p, 1, 1000) > 0) {
+			if (read(STDIN_FILENO, &ch, 1) == 1 && (ch == 'q' || ch == 'Q'))
+				break;
+			continue;
+		}
+		if (!tty)
+			sleep(1);
+		ret = top_fetch(mount, &s[1 - cur]);
+		if (ret)
+			break;
+		if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || !ws.ws_col)
+			ws.ws_col = 80, ws.ws_row = 24;
+		top_draw(mount, &s[cur], &s[1 - cur], tty ? ws.ws_col : 0, ws.ws_row, tty);
+		cur = 1 - cur;
+		if (!tty)
+			break;
+	}
+	if (tty)
+		printf("\033[H\033[2J");
+out:
+	top_restore();
+	free(s);
+	return ret;
 }
 
 /* ---- pin / unpin: the xattr on PATH and, for a directory, beneath ---- */
@@ -389,12 +575,13 @@ int main(int argc, char *argv[])
 		{ "save", no_argument, NULL, 's' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "status", no_argument, NULL, 'S' },
+		{ "once", no_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned int timeout_s = 600;
-	int wait = 0, save = 0, status = 0, c, nargs;
+	int wait = 0, save = 0, status = 0, once = 0, c, nargs;
 	unsigned int rate_mbps = 200;
 	char **args, req[4096];
 	const char *cmd;
@@ -426,6 +613,9 @@ int main(int argc, char *argv[])
 		}
 		case 'S':
 			status = 1;
+			break;
+		case 'o':
+			once = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -512,6 +702,10 @@ int main(int argc, char *argv[])
 		else
 			printf("migration pass started\n");
 		return 0;
+	}
+	if (!strcmp(cmd, "top")) {
+		NEED(1, "top MOUNT [--once]");
+		return top(args[0], once);
 	}
 	if (!strcmp(cmd, "scrub")) {
 		char *ans = NULL;

@@ -70,7 +70,28 @@ struct walk {
 	uint32_t epoch;
 	uint64_t backlog, misplaced;
 	unsigned int limit;
+	/* the hottest files: the one being walked (its chunks come one after
+	 * another) and the best so far */
+	struct tier_hot cur, hot[TIER_HOT_N];
+	unsigned int nhot;
 };
+
+/* the file just walked joins the hottest if it is hot enough */
+static void hot_flush(struct walk *w)
+{
+	unsigned int i;
+
+	if (!w->cur.heat)
+		goto out;
+	if (w->nhot == TIER_HOT_N && w->hot[TIER_HOT_N - 1].heat >= w->cur.heat)
+		goto out;
+	i = w->nhot < TIER_HOT_N ? w->nhot++ : TIER_HOT_N - 1;
+	for (; i > 0 && w->hot[i - 1].heat < w->cur.heat; i--)
+		w->hot[i] = w->hot[i - 1];
+	w->hot[i] = w->cur;
+out:
+	w->cur = (struct tier_hot){ 0, 0, 0 };
+}
 
 static unsigned int chunk_class(const struct tier_engine *e, const struct tfs_chunk *c)
 {
@@ -83,6 +104,12 @@ static void walk_hist(void *arg, struct tfs_chunk *c, unsigned int pin)
 	unsigned int cls = chunk_class(w->e, c);
 	uint32_t h = tier_heat_settle(c, w->epoch);
 
+	if (c->c_ino != w->cur.ino) {
+		hot_flush(w);
+		w->cur.ino = c->c_ino;
+	}
+	w->cur.heat = w->cur.heat + h < w->cur.heat ? UINT32_MAX : w->cur.heat + h;
+	w->cur.chunks++;
 	if (cls >= TFS_CLASS_MAX)
 		return;
 	if (pin < TFS_CLASS_MAX) {
@@ -227,8 +254,11 @@ int tier_engine_pass(struct tier_engine *e, int force)
 		tier_class_usage(e->alloc, c, &w->in.slots[c], &w->in.used[c]);
 	pthread_mutex_unlock(e->lock);
 	walk_all(e, walk_hist, w);
+	hot_flush(w);
 	tier_plan_make(&e->pol, &w->in, &w->pl);
 	pthread_mutex_lock(e->lock);
+	memcpy(e->hot, w->hot, sizeof(e->hot));
+	e->nhot = w->nhot;
 	e->pin = w->in;
 	e->plan = w->pl;
 	e->pinned_misplaced = w->misplaced;

@@ -559,6 +559,7 @@ struct tier_move {
 	uint8_t from, to; /* classes */
 };
 
+#define TIER_HOT_N 16
 struct tier_engine {
 	struct tier_policy pol;
 	uint32_t epoch;		 /* heat clock (atomic) */
@@ -568,6 +569,13 @@ struct tier_engine {
 	struct tier_plan plan;
 	uint64_t backlog;	 /* moves the last plan wanted and no pass did yet */
 	uint64_t pinned_misplaced; /* chunks of pinned files not on their tier */
+	/* the hottest files of the last pass, hottest first: heat summed over
+	 * their chunks (tierfsctl top) */
+	struct tier_hot {
+		uint64_t ino;
+		uint32_t heat, chunks;
+	} hot[TIER_HOT_N];
+	unsigned int nhot;
 	/* counters since mount (atomics) */
 	uint64_t promoted[TFS_CLASS_MAX], demoted[TFS_CLASS_MAX]; /* into each class */
 	uint64_t moved_bytes, redone, failed, passes;
