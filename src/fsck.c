@@ -56,6 +56,12 @@ struct fsck {
 	unsigned int found, fixed;
 	unsigned int recovered; /* orphans freed: recovery, not errors */
 	struct tfs_htab seen; /* inodes reached from the root */
+	/* --json: the report's lines go to stderr, the problems are kept
+	 * here and printed as JSON on the real stdout (json_fd) at the end */
+	int json_fd;
+	char **problems;
+	unsigned int nproblems;
+	uint64_t scrub_read, scrub_bad;
 };
 
 struct seen_node {
@@ -68,7 +74,7 @@ struct seen_node {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: fsck.tierfs [-n | -y] [-f] [--scrub] [--map] [--devices P1:P2...] DEVICE\n"
+		"usage: fsck.tierfs [-n | -y] [-f] [--scrub] [--map] [--json] [--devices P1:P2...] DEVICE\n"
 		"\n"
 		"Check the tierfs pool DEVICE belongs to (it must not be mounted).\n"
 		"\n"
@@ -80,6 +86,7 @@ static void usage(FILE *f)
 		"    -f             check even if the pool was unmounted cleanly (always done)\n"
 		"    --scrub        also read every data block and verify its checksum\n"
 		"    --map          list the pool's on-media regions and stop\n"
+		"    --json         the report as JSON on stdout (its lines go to stderr)\n"
 		"    --devices LIST the pool's other devices, ':'-separated, if they moved\n"
 		"    -v             name every inode checked\n"
 		"    -h, --help     this text\n"
@@ -95,15 +102,32 @@ static void problem(struct fsck *k, int fixable, const char *fmt, ...)
 {
 	va_list ap;
 
+	char line[1024];
+	const char *how;
+
 	k->found++;
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (fixable && k->repair) {
 		k->fixed++;
-		printf(": fixed\n");
+		how = "fixed";
 	} else {
-		printf(fixable ? ": fixable with -y\n" : ": left alone\n");
+		how = fixable ? "fixable with -y" : "left alone";
+	}
+	printf("%s: %s\n", line, how);
+	if (k->json_fd >= 0) {
+		char **p = realloc(k->problems, (k->nproblems + 1) * sizeof(*p));
+		size_t n = strlen(line) + strlen(how) + 3;
+
+		if (p) {
+			k->problems = p;
+			p[k->nproblems] = malloc(n);
+			if (p[k->nproblems]) {
+				snprintf(p[k->nproblems], n, "%s: %s", line, how);
+				k->nproblems++;
+			}
+		}
 	}
 }
 
@@ -324,6 +348,8 @@ static int scrub(struct fsck *k)
 	pthread_mutex_unlock(&k->fs->lock);
 	if (sc.tty)
 		fputc('\n', stderr);
+	sc.k->scrub_read = sc.done;
+	sc.k->scrub_bad = sc.bad;
 	printf("scrub: %llu data blocks read, %llu bad, %llu written at a crash (re-checksummed at mount)\n",
 	       (unsigned long long)sc.done, (unsigned long long)sc.bad,
 	       (unsigned long long)sc.resealed);
@@ -482,12 +508,93 @@ static void seen_free(struct fsck *k)
 	tfs_htab_destroy(&k->seen);
 }
 
+/* --json */
+static struct fsck *json_k;
+static const char *json_dev;
+static int json_rc = -1, json_done;
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* the summary; @k->fs NULL when the pool could not be opened */
+static void json_report(struct fsck *k, const char *dev, int rc)
+{
+	FILE *f = fdopen(k->json_fd, "w");
+	unsigned int i;
+	size_t d;
+
+	json_done = 1;
+	fflush(stdout);
+	if (!f)
+		return;
+	fprintf(f, "{\"device\": ");
+	json_str(f, dev);
+	fprintf(f, ", \"exit_status\": %d, \"problems\": %u, \"fixed\": %u", rc, k->found, k->fixed);
+	if (k->fs) {
+		char uuid[40];
+
+		tfs_uuid_str(k->fs->pool.sb.s_pool_uuid, uuid);
+		fprintf(f, ", \"pool_uuid\": \"%s\", \"inodes\": %llu, \"slots\": %llu, \"slots_used\": %llu, \"devices\": [",
+			uuid, (unsigned long long)k->fs->ns.ninodes,
+			(unsigned long long)k->fs->pool.alloc.a_nslots,
+			(unsigned long long)(k->fs->pool.alloc.a_nslots - k->fs->pool.alloc.a_nfree));
+		for (d = 0; d < k->fs->pool.ndev; d++) {
+			const struct tier_alloc_dev *ad = &k->fs->pool.alloc.a_dev[d];
+
+			fprintf(f, "%s{\"index\": %zu, \"tier\": \"%s\", \"path\": ", d ? ", " : "", d,
+				tfs_dev_class_str(k->fs->pool.sb.s_dev[d].sd_class));
+			json_str(f, k->fs->pool.dev[d].d_path);
+			fprintf(f, ", \"slots\": %llu, \"slots_used\": %llu}", (unsigned long long)ad->a_nslots,
+				(unsigned long long)(ad->a_nslots - ad->a_nfree));
+		}
+		fprintf(f, "]");
+	}
+	fprintf(f, ", \"scrub\": ");
+	if (k->scrub_read || k->scrub_bad)
+		fprintf(f, "{\"blocks_read\": %llu, \"bad_blocks\": %llu}",
+			(unsigned long long)k->scrub_read, (unsigned long long)k->scrub_bad);
+	else
+		fprintf(f, "null");
+	fprintf(f, ", \"problem_list\": [");
+	for (i = 0; i < k->nproblems; i++) {
+		fprintf(f, "%s", i ? ", " : "");
+		json_str(f, k->problems[i]);
+		free(k->problems[i]);
+	}
+	free(k->problems);
+	k->problems = NULL;
+	fprintf(f, "]}\n");
+	fclose(f);
+	k->json_fd = -1;
+}
+
+/* an early return (the pool could not be opened): still one JSON object */
+static void json_flush(void)
+{
+	if (json_k && !json_done) {
+		json_k->fs = NULL;
+		json_report(json_k, json_dev, json_rc >= 0 ? json_rc : EXIT_OPERATIONAL);
+	}
+}
+
 int main(int argc, char *argv[])
 {
 	static const struct option lopts[] = {
 		{ "scrub", no_argument, NULL, 's' },
 		{ "map", no_argument, NULL, 'm' },
 		{ "devices", required_argument, NULL, 'D' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -495,12 +602,14 @@ int main(int argc, char *argv[])
 	/* a daemon that just died may hold the pool for a moment (its rings
 	 * release their files asynchronously) */
 	struct tfs_open_args oa = { .lock_wait_s = 10, .reserve_pct = -1 };
-	struct fsck k;
-	int c, do_scrub = 0, do_map = 0, ret, rc, rewrite, lossy;
+	struct tier_policy defpol;
+	static struct fsck k; /* static: --json reports from atexit() after an early return */
+	int c, do_scrub = 0, do_map = 0, do_json = 0, ret, rc, rewrite, lossy;
 	unsigned int bad;
 	size_t d;
 
 	memset(&k, 0, sizeof(k));
+	k.json_fd = -1;
 	while ((c = getopt_long(argc, argv, "nyfvhV", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': k.repair = 0; break;
@@ -510,6 +619,7 @@ int main(int argc, char *argv[])
 		case 's': do_scrub = 1; break;
 		case 'm': do_map = 1; break;
 		case 'D': oa.devices = optarg; break;
+		case 'j': do_json = 1; break;
 		case 'h': usage(stdout); return EXIT_CLEAN;
 		case 'V': printf("fsck.tierfs %s\n", PACKAGE_VERSION); return EXIT_CLEAN;
 		default:
@@ -521,14 +631,33 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "fsck.tierfs: need exactly one DEVICE (see fsck.tierfs --help)\n");
 		return EXIT_OPERATIONAL;
 	}
+	if (do_json && do_map) {
+		fprintf(stderr, "fsck.tierfs: --map is a report of its own: not with --json\n");
+		return EXIT_OPERATIONAL;
+	}
+	if (do_json) {
+		fflush(stdout);
+		k.json_fd = dup(STDOUT_FILENO);
+		if (k.json_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+			fprintf(stderr, "fsck.tierfs: %s\n", strerror(errno));
+			return EXIT_OPERATIONAL;
+		}
+		atexit(json_flush);
+		json_k = &k;
+		json_dev = argv[optind];
+	}
 	/* load without writing anything, keeping what verifies: the damage is
-	 * seen and reported before any repair */
+	 * seen and reported before any repair.  Heat is loaded too (decayed at
+	 * the default rate), so that the checkpoints of a repair keep it */
 	oa.flags = TFS_OPEN_NOREPAIR | TFS_OPEN_SALVAGE;
+	tier_policy_defaults(&defpol);
+	oa.heat_halflife_ms = defpol.halflife_ms;
 	ret = tfs_fs_open(&k.fs, argv[optind], &oa);
 	lossy = ret == -EUCLEAN;
 	if (ret < 0 && !(lossy && k.fs)) {
 		if (ret == -EUCLEAN) {
 			printf("the pool's metadata is damaged beyond what can be loaded (see above): left alone\n");
+			json_rc = EXIT_LEFT;
 			return EXIT_LEFT;
 		}
 		return EXIT_OPERATIONAL;
@@ -609,6 +738,9 @@ int main(int argc, char *argv[])
 			rc = EXIT_OPERATIONAL;
 		}
 	}
+	json_rc = rc;
+	if (k.json_fd >= 0)
+		json_report(&k, argv[optind], rc);
 	seen_free(&k);
 	tfs_fs_close(k.fs);
 	tfs_io_thread_exit();

@@ -62,6 +62,7 @@ static void usage(FILE *f)
 		"    --label LABEL        a name for the pool (at most %d bytes)\n"
 		"    --reserve PERCENT    share of the pool only root may fill [5]\n"
 		"    -f, --force          overwrite devices holding tierfs or another file system\n"
+		"        --json           the report as JSON\n"
 		"    -h, --help           this text\n"
 		"    -V, --version        version\n",
 		TFS_LABEL_MAX - 1);
@@ -255,7 +256,7 @@ static int reset_zones(struct tfs_io_dev *dev)
 	struct tfs_zgeom g;
 	struct tfs_zone z;
 	uint32_t i;
-	int tty = isatty(STDOUT_FILENO), ret;
+	int tty = isatty(STDERR_FILENO), ret;
 
 	ret = tfs_zns_geometry(dev, &g);
 	for (i = 0; i < g.nr_zones && ret == 0; i++) {
@@ -266,13 +267,27 @@ static int reset_zones(struct tfs_io_dev *dev)
 		if (z.cond != TFS_ZC_EMPTY && z.cond != TFS_ZC_NOT_WP)
 			ret = tfs_zns_mgmt(dev, i, TFS_ZONE_RESET);
 		if (tty && (i % 64 == 0 || i + 1 == g.nr_zones)) {
-			printf("\rresetting zones of %s: %u/%u", dev->d_path, i + 1, g.nr_zones);
-			fflush(stdout);
+			fprintf(stderr, "\rresetting zones of %s: %u/%u", dev->d_path, i + 1, g.nr_zones);
 		}
 	}
 	if (tty)
-		printf("\n");
+		fputc('\n', stderr);
 	return ret;
+}
+
+/* a JSON string on stdout */
+static void jstr(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
 }
 
 int main(int argc, char *argv[])
@@ -289,6 +304,7 @@ int main(int argc, char *argv[])
 		{ "chunk-size", required_argument, NULL, 'c' },
 		{ "label", required_argument, NULL, 'L' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "reserve", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -303,7 +319,7 @@ int main(int argc, char *argv[])
 	struct tfs_fs *fs;
 	struct tfs_sb *sb;
 	char uuid[37];
-	int force = 0, c, ret;
+	int force = 0, json = 0, c, ret;
 
 	while ((c = getopt_long(argc, argv, "fhV", lopts, NULL)) != -1) {
 		switch (c) {
@@ -364,6 +380,9 @@ int main(int argc, char *argv[])
 			break;
 		case 'f':
 			force = 1;
+			break;
+		case 'j':
+			json = 1;
 			break;
 		case 'r': {
 			char *end;
@@ -607,6 +626,33 @@ int main(int argc, char *argv[])
 		goto out_close;
 	}
 	tfs_uuid_str(sb->s_pool_uuid, uuid);
+	if (json) {
+		printf("{\"pool_uuid\": \"%s\", \"label\": ", uuid);
+		jstr(label);
+		printf(", \"chunk_size\": %u, \"journal_bytes\": %llu, \"reserve_percent\": %u, "
+		       "\"capacity_bytes\": %llu, \"devices\": [",
+		       fs->pool.chunk_size, (unsigned long long)sb->s_jrnl_len, sb->s_reserve_pct,
+		       (unsigned long long)total);
+		for (i = 0; i < ndev; i++) {
+			struct tfs_zgeom g;
+
+			printf("%s{\"index\": %u, \"tier\": \"%s\", \"path\": ", i ? ", " : "", i,
+			       tfs_dev_class_str(sb->s_dev[i].sd_class));
+			jstr(sb->s_dev[i].sd_path);
+			printf(", \"data_bytes\": %llu, \"metadata\": %s",
+			       (unsigned long long)(sb->s_dev[i].sd_nslots << shift),
+			       i == sb->s_meta_dev ? "true" : "false");
+			if (tfs_zns_geometry(&fs->pool.dev[i], &g) == 0)
+				printf(", \"zones\": %u, \"zone_size\": %llu, \"zone_capacity\": %llu, "
+				       "\"max_open\": %u, \"max_active\": %u, \"emulated\": %s",
+				       g.nr_zones, (unsigned long long)g.zone_size,
+				       (unsigned long long)g.zone_cap, g.max_open, g.max_active,
+				       fs->pool.dev[i].d_ops == &tfs_zns_emu_ops ? "true" : "false");
+			printf("}");
+		}
+		printf("]}\n");
+		goto out_done;
+	}
 	printf("tierfs pool %s%s%s%s\n", uuid, label[0] ? " (" : "", label, label[0] ? ")" : "");
 	printf("  chunk size  %u KiB\n", fs->pool.chunk_size >> 10);
 	printf("  journal     %llu MiB on %s\n", (unsigned long long)(sb->s_jrnl_len >> 20),
@@ -632,6 +678,7 @@ int main(int argc, char *argv[])
 		printf("\n");
 	}
 	printf("  capacity    %llu MiB\n", (unsigned long long)(total >> 20));
+out_done:
 	tfs_fs_close(fs);
 	tfs_io_thread_exit();
 	return 0;

@@ -50,6 +50,13 @@ check test $(($(date +%s) - s)) -lt 8 "at once, not after waiting for the lock (
 check expect_fail "in use by the tierfs pool mounted on $MNT" "$FSCK" -n "$T/b.img" "fsck -n too"
 check cmp -s "$T/data" "$MNT/data" "the mounted pool's file is intact"
 
+# --- reports as JSON
+"$FSCK" -n --json "$T/b.img" > "$T/fsck.json" 2> "$T/fsck.err"
+check test $? = 8 "fsck --json on a mounted pool: exit 8"
+check python3 -c "import json; d=json.load(open('$T/fsck.json')); exit(0 if d['exit_status'] == 8 else 1)" \
+	"and one JSON object saying so on stdout"
+check grep -q "in use by the tierfs pool mounted on $MNT" "$T/fsck.err" "the message on stderr"
+
 # --- tierfsctl as a user who is not root
 $NOBODY "$CTL" status "$MNT" > /dev/null 2> "$T/err"
 rc=$?
@@ -119,6 +126,15 @@ check expect_fail "giving up the mount" env TIERFS_FAULT=init:EIO "$TIERFS" "$T/
 check not_mounted "and nothing is mounted"
 for i in $(seq 1 100); do pgrep -f "^$TIERFS $T/b.img $MNT\$" > /dev/null || break; sleep 0.1; done
 check fails pgrep -f "^$TIERFS $T/b.img $MNT\$" "and its daemon is gone"
+
+# --- fsck and mkfs --json on an unmounted pool
+"$FSCK" -n --scrub --json "$T/b.img" > "$T/fsck.json" 2> /dev/null
+check test $? = 0 "fsck -n --scrub --json of a clean pool: exit 0"
+check python3 -c "import json; d=json.load(open('$T/fsck.json')); exit(0 if d['problems'] == 0 and d['exit_status'] == 0 and len(d['devices']) == 3 and d['scrub']['bad_blocks'] == 0 and d['scrub']['blocks_read'] >= 768 else 1)" \
+	"its JSON: no problems, three devices, the scrub read the 3 MiB file"
+"$MKFS" --json --block "$T/j.img:64M" --zns "$T/jz.img" --zones 16 --zone-size 8M --max-open 4 > "$T/mkfs.json"
+check python3 -c "import json; d=json.load(open('$T/mkfs.json')); z=[x for x in d['devices'] if x['tier'] == 'zns'][0]; exit(0 if len(d['pool_uuid']) == 36 and z['zones'] == 16 and z['emulated'] else 1)" \
+	"mkfs --json describes the new pool"
 
 # --- a damaged emulated zoned device is named as damaged
 dd if=/dev/urandom of="$T/z.img" bs=1 count=16 seek=64 conv=notrunc status=none
