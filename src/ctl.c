@@ -441,6 +441,13 @@ static void dev_labels(struct mctx *m, unsigned int d)
 	outf(m->o, "\"");
 }
 
+/* a family of one sample, for the whole pool */
+static void pool_u64(struct mctx *m, const char *name, const char *type, const char *help, uint64_t v)
+{
+	fam(m->o, name, type, help);
+	outf(m->o, "tierfs_%s{pool=\"%s\"} %llu\n", name, m->uuid, (unsigned long long)v);
+}
+
 /* one family over every device (or every zoned one): the value at @off in
  * struct devinfo (a uint64_t) */
 static void dev_fam(struct mctx *m, const char *name, const char *type, const char *help,
@@ -460,6 +467,23 @@ static void dev_fam(struct mctx *m, const char *name, const char *type, const ch
 }
 
 #define DI(f) offsetof(struct devinfo, f)
+
+/* a per-stream counter of every zoned device: the array of
+ * TIER_STREAM_MAX counters at @off in struct devinfo */
+static void stream_fam(struct mctx *m, const char *name, const char *help, size_t off)
+{
+	unsigned int d, s;
+
+	fam(m->o, name, "counter", help);
+	for (d = 0; d < m->fs->pool.ndev; d++)
+		for (s = 0; m->di[d].zoned && s < TIER_STREAM_MAX; s++) {
+			const uint64_t *v = (const uint64_t *)((const char *)&m->di[d] + off);
+
+			outf(m->o, "tierfs_%s", name);
+			dev_labels(m, d);
+			outf(m->o, ",stream=\"%s\"} %llu\n", stream_names[s], (unsigned long long)v[s]);
+		}
+}
 
 /* the zone families: every zoned device */
 static void zone_metrics(struct mctx *m)
@@ -493,28 +517,12 @@ static void zone_metrics(struct mctx *m)
 			outf(m->o, ",state=\"%s\"} %u\n", zstate[s], m->di[d].zs[s]);
 		}
 	}
-	fam(m->o, "zone_stream_user_bytes_written_total", "counter", "User data written into zones of each stream since mount.");
-	for (d = 0; d < m->fs->pool.ndev; d++)
-		for (s = 0; m->di[d].zoned && s < TIER_STREAM_MAX; s++) {
-			outf(m->o, "tierfs_zone_stream_user_bytes_written_total");
-			dev_labels(m, d);
-			outf(m->o, ",stream=\"%s\"} %llu\n", stream_names[s], (unsigned long long)m->di[d].z.s_user[s]);
-		}
-	fam(m->o, "zone_stream_bytes_written_total", "counter", "Everything written into zones of each stream since mount.");
-	for (d = 0; d < m->fs->pool.ndev; d++)
-		for (s = 0; m->di[d].zoned && s < TIER_STREAM_MAX; s++) {
-			outf(m->o, "tierfs_zone_stream_bytes_written_total");
-			dev_labels(m, d);
-			outf(m->o, ",stream=\"%s\"} %llu\n", stream_names[s], (unsigned long long)m->di[d].z.s_dev[s]);
-		}
-	fam(m->o, "zone_stream_cleaned_bytes_total", "counter", "Bytes cleaning moved out of zones of each stream since mount.");
-	for (d = 0; d < m->fs->pool.ndev; d++)
-		for (s = 0; m->di[d].zoned && s < TIER_STREAM_MAX; s++) {
-			outf(m->o, "tierfs_zone_stream_cleaned_bytes_total");
-			dev_labels(m, d);
-			outf(m->o, ",stream=\"%s\"} %llu\n", stream_names[s], (unsigned long long)m->di[d].z.s_cleaned[s]);
-		}
-
+	stream_fam(m, "zone_stream_user_bytes_written_total", "User data written into zones of each stream since mount.",
+		   DI(z.s_user));
+	stream_fam(m, "zone_stream_bytes_written_total", "Everything written into zones of each stream since mount.",
+		   DI(z.s_dev));
+	stream_fam(m, "zone_stream_cleaned_bytes_total", "Bytes cleaning moved out of zones of each stream since mount.",
+		   DI(z.s_cleaned));
 }
 
 static void metrics(struct tfs_ctl *c, struct out *o)
@@ -589,48 +597,41 @@ static void metrics(struct tfs_ctl *c, struct out *o)
 		zone_metrics(m);
 
 	/* migration */
-	fam(o, "migration_enabled", "gauge", "1 when background migration is on.");
-	outf(o, "tierfs_migration_enabled{pool=\"%s\"} %u\n", m->uuid, mi.pol.migrate ? 1 : 0);
-	fam(o, "migration_passes_total", "counter", "Migration passes since mount.");
-	outf(o, "tierfs_migration_passes_total{pool=\"%s\"} %llu\n", m->uuid,
-	     (unsigned long long)__atomic_load_n(&fs->eng.passes, __ATOMIC_RELAXED));
-	fam(o, "migration_moved_bytes_total", "counter", "Bytes moved between tiers by migration since mount.");
-	outf(o, "tierfs_migration_moved_bytes_total{pool=\"%s\"} %llu\n", m->uuid,
-	     (unsigned long long)__atomic_load_n(&fs->eng.moved_bytes, __ATOMIC_RELAXED));
-	fam(o, "migration_moves_redone_total", "counter", "Moves copied again because the chunk was written meanwhile.");
-	outf(o, "tierfs_migration_moves_redone_total{pool=\"%s\"} %llu\n", m->uuid,
-	     (unsigned long long)__atomic_load_n(&fs->eng.redone, __ATOMIC_RELAXED));
-	fam(o, "migration_moves_failed_total", "counter", "Moves that failed (no room, I/O error).");
-	outf(o, "tierfs_migration_moves_failed_total{pool=\"%s\"} %llu\n", m->uuid,
-	     (unsigned long long)__atomic_load_n(&fs->eng.failed, __ATOMIC_RELAXED));
-	fam(o, "migration_backlog_chunks", "gauge", "Chunks the last plan wants moved and not yet moved.");
-	outf(o, "tierfs_migration_backlog_chunks{pool=\"%s\"} %llu\n", m->uuid, (unsigned long long)mi.backlog);
-	fam(o, "pinned_misplaced_chunks", "gauge", "Chunks of pinned files not on their tier.");
-	outf(o, "tierfs_pinned_misplaced_chunks{pool=\"%s\"} %llu\n", m->uuid, (unsigned long long)mi.misplaced);
+	pool_u64(m, "migration_enabled", "gauge", "1 when background migration is on.", mi.pol.migrate ? 1 : 0);
+	pool_u64(m, "migration_passes_total", "counter", "Migration passes since mount.",
+		 __atomic_load_n(&fs->eng.passes, __ATOMIC_RELAXED));
+	pool_u64(m, "migration_moved_bytes_total", "counter", "Bytes moved between tiers by migration since mount.",
+		 __atomic_load_n(&fs->eng.moved_bytes, __ATOMIC_RELAXED));
+	pool_u64(m, "migration_moves_redone_total", "counter", "Moves copied again because the chunk was written meanwhile.",
+		 __atomic_load_n(&fs->eng.redone, __ATOMIC_RELAXED));
+	pool_u64(m, "migration_moves_failed_total", "counter", "Moves that failed (no room, I/O error).",
+		 __atomic_load_n(&fs->eng.failed, __ATOMIC_RELAXED));
+	pool_u64(m, "migration_backlog_chunks", "gauge", "Chunks the last plan wants moved and not yet moved.",
+		 mi.backlog);
+	pool_u64(m, "pinned_misplaced_chunks", "gauge", "Chunks of pinned files not on their tier.",
+		 mi.misplaced);
 
 	/* metadata */
-	fam(o, "journal_commits_total", "counter", "Journal commits since mount.");
-	outf(o, "tierfs_journal_commits_total{pool=\"%s\"} %llu\n", m->uuid, (unsigned long long)ms.commits);
-	fam(o, "checkpoints_total", "counter", "Checkpoints written since mount.");
-	outf(o, "tierfs_checkpoints_total{pool=\"%s\"} %llu\n", m->uuid, (unsigned long long)ms.checkpoints);
+	pool_u64(m, "journal_commits_total", "counter", "Journal commits since mount.",
+		 ms.commits);
+	pool_u64(m, "checkpoints_total", "counter", "Checkpoints written since mount.",
+		 ms.checkpoints);
 	fam(o, "checkpoint_last_duration_seconds", "gauge", "How long the last checkpoint took.");
 	outf(o, "tierfs_checkpoint_last_duration_seconds{pool=\"%s\"} %.6f\n", m->uuid, (double)ms.ckpt_us_last / 1e6);
-	fam(o, "checkpoint_last_bytes", "gauge", "Bytes the last checkpoint wrote.");
-	outf(o, "tierfs_checkpoint_last_bytes{pool=\"%s\"} %llu\n", m->uuid, (unsigned long long)ms.ckpt_bytes_last);
-	fam(o, "metadata_log_bytes", "gauge", "Bytes of the metadata log (one copy).");
-	outf(o, "tierfs_metadata_log_bytes{pool=\"%s\"} %llu\n", m->uuid, (unsigned long long)ms.log_bytes);
-	fam(o, "metadata_log_live_bytes", "gauge", "Bytes of the metadata log still live.");
-	outf(o, "tierfs_metadata_log_live_bytes{pool=\"%s\"} %llu\n", m->uuid, (unsigned long long)ms.log_live);
-	fam(o, "inodes", "gauge", "Inodes in the pool.");
-	outf(o, "tierfs_inodes{pool=\"%s\"} %llu\n", m->uuid,
-	     (unsigned long long)__atomic_load_n(&fs->ns.ninodes, __ATOMIC_RELAXED));
-	fam(o, "chunks", "gauge", "Chunks in the pool.");
-	outf(o, "tierfs_chunks{pool=\"%s\"} %llu\n", m->uuid,
-	     (unsigned long long)__atomic_load_n(&fs->pool.chunks.count, __ATOMIC_RELAXED));
-	fam(o, "checksum_cache_hits_total", "counter", "Checksum pages found in the cache.");
-	outf(o, "tierfs_checksum_cache_hits_total{pool=\"%s\"} %llu\n", m->uuid, (unsigned long long)ms.cs_hits);
-	fam(o, "checksum_cache_misses_total", "counter", "Checksum pages read from the device.");
-	outf(o, "tierfs_checksum_cache_misses_total{pool=\"%s\"} %llu\n", m->uuid, (unsigned long long)ms.cs_misses);
+	pool_u64(m, "checkpoint_last_bytes", "gauge", "Bytes the last checkpoint wrote.",
+		 ms.ckpt_bytes_last);
+	pool_u64(m, "metadata_log_bytes", "gauge", "Bytes of the metadata log (one copy).",
+		 ms.log_bytes);
+	pool_u64(m, "metadata_log_live_bytes", "gauge", "Bytes of the metadata log still live.",
+		 ms.log_live);
+	pool_u64(m, "inodes", "gauge", "Inodes in the pool.",
+		 __atomic_load_n(&fs->ns.ninodes, __ATOMIC_RELAXED));
+	pool_u64(m, "chunks", "gauge", "Chunks in the pool.",
+		 __atomic_load_n(&fs->pool.chunks.count, __ATOMIC_RELAXED));
+	pool_u64(m, "checksum_cache_hits_total", "counter", "Checksum pages found in the cache.",
+		 ms.cs_hits);
+	pool_u64(m, "checksum_cache_misses_total", "counter", "Checksum pages read from the device.",
+		 ms.cs_misses);
 
 	/* FUSE requests: counts and a histogram of service times, by opcode,
 	 * in powers of two from 1.024 us (the daemon's buckets are finer) */

@@ -11,17 +11,6 @@ CTL=$TOP_BUILDDIR/src/tierfsctl
 AS65534="setpriv --reuid 65534 --regid 65534"
 NOBODY="$AS65534 --clear-groups"
 
-# expect_fail PATTERN COMMAND...: a non-zero exit (not a signal) and stderr
-# matching PATTERN
-expect_fail() {
-	local pat=$1 rc
-	shift
-	"$@" > "$T/out" 2> "$T/err"
-	rc=$?
-	if [ $rc -eq 0 ] || [ $rc -ge 128 ]; then echo "# exit $rc from: $*"; cat "$T/err"; return 1; fi
-	if ! grep -qi -- "$pat" "$T/err"; then echo "# stderr of '$*':"; cat "$T/err"; return 1; fi
-	return 0
-}
 not_mounted() { ! mountpoint -q "$MNT"; }
 fails() { ! "$@"; }
 
@@ -34,20 +23,20 @@ tfs_mount "$T/b.img" -o allow_other
 head -c 3M /dev/urandom > "$T/data"
 cp "$T/data" "$MNT/data"
 sync "$MNT/data"
-check expect_fail "in use by the tierfs pool mounted on $MNT" "$MKFS" --force --block "$T/b.img" \
+check expect_failure "in use by the tierfs pool mounted on $MNT" "$MKFS" --force --block "$T/b.img" \
 	"mkfs --force on the pool's block device refused, naming the mount"
-check expect_fail "in use by the tierfs pool mounted on $MNT" "$MKFS" --force --zns "$T/z.img" \
+check expect_failure "in use by the tierfs pool mounted on $MNT" "$MKFS" --force --zns "$T/z.img" \
 	--zones 16 --zone-size 8M --block "$T/other.img:64M" "mkfs --force on its zoned device refused"
 check test ! -e "$T/other.img" "and nothing else was created"
-check expect_fail "in use by the tierfs pool mounted on $MNT" "$MKFS" --force --pmem "$T/p.img" \
+check expect_failure "in use by the tierfs pool mounted on $MNT" "$MKFS" --force --pmem "$T/p.img" \
 	"mkfs --force on its pmem device refused"
-(cd "$MNT" && expect_fail "in use by the tierfs pool mounted on $MNT" "$MKFS" --force --block ../b.img)
+(cd "$MNT" && expect_failure "in use by the tierfs pool mounted on $MNT" "$MKFS" --force --block ../b.img)
 check test $? = 0 "a relative path names the mount too"
 s=$(date +%s)
-check expect_fail "in use by the tierfs pool mounted on $MNT" "$FSCK" -y "$T/b.img" \
+check expect_failure "in use by the tierfs pool mounted on $MNT" "$FSCK" -y "$T/b.img" \
 	"fsck -y on a mounted pool refused, naming the mount"
 check test $(($(date +%s) - s)) -lt 8 "at once, not after waiting for the lock (fsck waits up to 10 s for an exiting daemon)"
-check expect_fail "in use by the tierfs pool mounted on $MNT" "$FSCK" -n "$T/b.img" "fsck -n too"
+check expect_failure "in use by the tierfs pool mounted on $MNT" "$FSCK" -n "$T/b.img" "fsck -n too"
 check cmp -s "$T/data" "$MNT/data" "the mounted pool's file is intact"
 
 # --- reports as JSON
@@ -94,34 +83,34 @@ $AS65534 --groups 65534 setfattr -n user.tierfs.pin -v pmem "$MNT/pub/mine" 2> "
 check test $? = 0 "with -o pin_group, a member may pin to pmem $(cat "$T/err")"
 check fails pin "$MNT/pub/rootfile" block "but still not another user's file"
 tfs_umount
-check expect_fail "no such group" "$TIERFS" -o pin_group=no-such-group-here "$T/b.img" "$MNT" \
+check expect_failure "no such group" "$TIERFS" -o pin_group=no-such-group-here "$T/b.img" "$MNT" \
 	"an unknown pin_group is refused"
 
 # --- every failure of tierfs is the command's failure
-check expect_fail "must be below" "$TIERFS" -o low_watermark=95 "$T/b.img" "$MNT" \
+check expect_failure "must be below" "$TIERFS" -o low_watermark=95 "$T/b.img" "$MNT" \
 	"inconsistent watermarks refused"
 check not_mounted "and nothing is mounted"
-check expect_fail "must be below" "$TIERFS" -o high_watermark=50,low_watermark=60 "$T/b.img" "$MNT" \
+check expect_failure "must be below" "$TIERFS" -o high_watermark=50,low_watermark=60 "$T/b.img" "$MNT" \
 	"in either order of the two keys"
 tfs_mount "$T/b.img" -o high_watermark=50,low_watermark=40
 check mountpoint -q "$MNT" "high_watermark=50,low_watermark=40: accepted (the order of options does not matter)"
 check test "$("$CTL" policy "$MNT" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["high_watermark"], d["low_watermark"])')" = "50 40" \
 	"and both took effect"
-check expect_fail "must be below" "$CTL" policy "$MNT" high_watermark=30 "tierfsctl policy refuses high below low"
+check expect_failure "must be below" "$CTL" policy "$MNT" high_watermark=30 "tierfsctl policy refuses high below low"
 "$CTL" policy "$MNT" high_watermark=30 low_watermark=20 > /dev/null
 check test "$("$CTL" policy "$MNT" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["high_watermark"], d["low_watermark"])')" = "30 20" \
 	"but takes both keys of a change together, in any order"
 tfs_umount
-check expect_fail "devices: $T/nonexistent: No such file" "$TIERFS" -o "devices=$T/nonexistent" \
+check expect_failure "devices: $T/nonexistent: No such file" "$TIERFS" -o "devices=$T/nonexistent" \
 	"$T/b.img" "$MNT" "-o devices= with a missing path is an error"
 check not_mounted "and nothing is mounted"
 truncate -s 64M "$T/stranger.img"
-check expect_fail "not a device of this pool" "$TIERFS" -o "devices=$T/stranger.img" "$T/b.img" "$MNT" \
+check expect_failure "not a device of this pool" "$TIERFS" -o "devices=$T/stranger.img" "$T/b.img" "$MNT" \
 	"-o devices= with a path of no pool is an error"
 tfs_mount "$T/b.img" -o max_read=16384
 check cmp -s "$T/data" "$MNT/data" "-o max_read=16384 mounts (it used to fail after detaching) and reads"
 tfs_umount
-check expect_fail "giving up the mount" env TIERFS_FAULT=init:EIO "$TIERFS" "$T/b.img" "$MNT" \
+check expect_failure "giving up the mount" env TIERFS_FAULT=init:EIO "$TIERFS" "$T/b.img" "$MNT" \
 	"a mount failing after detaching fails the command, the daemon's message on its stderr"
 check not_mounted "and nothing is mounted"
 for i in $(seq 1 100); do pgrep -f "^$TIERFS $T/b.img $MNT\$" > /dev/null || break; sleep 0.1; done
@@ -138,7 +127,7 @@ check python3 -c "import json; d=json.load(open('$T/mkfs.json')); z=[x for x in 
 
 # --- a damaged emulated zoned device is named as damaged
 dd if=/dev/urandom of="$T/z.img" bs=1 count=16 seek=64 conv=notrunc status=none
-check expect_fail "zns, $T/z.img) is damaged" "$TIERFS" "$T/b.img" "$MNT" \
+check expect_failure "zns, $T/z.img) is damaged" "$TIERFS" "$T/b.img" "$MNT" \
 	"a damaged zone header: the device is named as damaged"
 check fails grep -q "devices=" "$T/err" "without the hint about moved devices"
 cp "$T/z.orig" "$T/z.img"

@@ -9,14 +9,6 @@ CTL=$TOP_BUILDDIR/src/tierfsctl
 export TIERFS_CONFDIR=$T/etc
 mkdir "$TIERFS_CONFDIR"
 pol() { "$CTL" policy "$MNT" --json | python3 -c "import json,sys; d=json.load(sys.stdin); print(' '.join(str(d[k]) for k in sys.argv[1:]))" "$@"; }
-expect_fail() {
-	local pat=$1 rc
-	shift
-	"$@" > "$T/out" 2> "$T/err"
-	rc=$?
-	if [ $rc -eq 0 ] || [ $rc -ge 128 ]; then echo "# exit $rc from: $*"; cat "$T/err"; return 1; fi
-	grep -q -- "$pat" "$T/err" || { echo "# stderr of '$*':"; cat "$T/err"; return 1; }
-}
 
 tfs_mkfs --label lab1 --pmem "$T/p.img:64M" --block "$T/b.img:256M"
 
@@ -65,21 +57,21 @@ echo "halflife_ms = 13000" > "$T/other.conf"
 tfs_mount "$T/b.img" -o "config=$T/other.conf"
 check test "$(pol halflife_ms high_watermark)" = "13000 90" "-o config= reads that file instead"
 tfs_umount
-check expect_fail "$T/none.conf: No such file" "$TIERFS" -o "config=$T/none.conf" "$T/b.img" "$MNT" \
+check expect_failure "$T/none.conf: No such file" "$TIERFS" -o "config=$T/none.conf" "$T/b.img" "$MNT" \
 	"a missing -o config= file is an error"
 
 # --- refusals with file and line
 cp "$TIERFS_CONFDIR/lab1.conf" "$T/good.conf"
 echo "frobnicate = 1" >> "$TIERFS_CONFDIR/lab1.conf"
 n=$(wc -l < "$TIERFS_CONFDIR/lab1.conf")
-check expect_fail "$TIERFS_CONFDIR/lab1.conf:$n: unknown key 'frobnicate'" "$TIERFS" "$T/b.img" "$MNT" \
+check expect_failure "$TIERFS_CONFDIR/lab1.conf:$n: unknown key 'frobnicate'" "$TIERFS" "$T/b.img" "$MNT" \
 	"an unknown key is refused with file and line"
 cp "$T/good.conf" "$TIERFS_CONFDIR/lab1.conf"
 echo "batch = 0" >> "$TIERFS_CONFDIR/lab1.conf"
-check expect_fail "lab1.conf:$n: bad value for batch" "$TIERFS" "$T/b.img" "$MNT" "a bad value too"
+check expect_failure "lab1.conf:$n: bad value for batch" "$TIERFS" "$T/b.img" "$MNT" "a bad value too"
 cp "$T/good.conf" "$TIERFS_CONFDIR/lab1.conf"
 echo "low_watermark = 80" >> "$TIERFS_CONFDIR/lab1.conf"
-check expect_fail "must be below" "$TIERFS" "$T/b.img" "$MNT" "watermarks out of order across the file are refused"
+check expect_failure "must be below" "$TIERFS" "$T/b.img" "$MNT" "watermarks out of order across the file are refused"
 tfs_mount "$T/b.img" -o low_watermark=50
 check test "$(pol high_watermark low_watermark)" = "70 50" "the command line can set them right"
 tfs_umount

@@ -23,6 +23,16 @@ check() {
 	local n=$(($# - 1))
 	if "${@:1:$n}"; then echo "ok - $what"; else echo "not ok - $what"; FAILS=$((FAILS + 1)); fi
 }
+# expect_failure PATTERN COMMAND...: a non-zero exit that is not a signal,
+# and stderr (left in $T/err) matching PATTERN
+expect_failure() {
+	local pat=$1 rc
+	shift
+	"$@" > "$T/out" 2> "$T/err"
+	rc=$?
+	if [ $rc -eq 0 ] || [ $rc -ge 128 ]; then echo "# exit $rc from: $*"; cat "$T/err"; return 1; fi
+	grep -qi -- "$pat" "$T/err" || { echo "# stderr of '$*':"; cat "$T/err"; return 1; }
+}
 finish() {
 	if [ "$FAILS" -ne 0 ]; then echo "$FAILS check(s) failed"; exit 1; fi
 	exit 0
