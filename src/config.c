@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,8 +152,17 @@ int tfs_conf_save(const char *path, char *const *kv, unsigned int n)
 		goto out_free;
 	}
 	in = fopen(path, "re");
-	if (!in)
+	if (!in) {
 		fprintf(out, "# tierfs.conf(5): mount options and tiering policy of this pool\n");
+	} else {
+		struct stat st;
+
+		/* the new file keeps the old one's owner and mode */
+		if (fstat(fileno(in), &st) == 0 &&
+		    (fchown(fileno(out), st.st_uid, st.st_gid) < 0 ||
+		     fchmod(fileno(out), st.st_mode & 07777) < 0))
+			ret = -errno;
+	}
 	/* each line kept, but the line of a key being set becomes its new value */
 	while (in && fgets(line, sizeof(line), in)) {
 		char copy[1024];
@@ -184,8 +194,23 @@ int tfs_conf_save(const char *path, char *const *kv, unsigned int n)
 		ret = -errno;
 	if (ret == 0 && rename(tmp, path) != 0)
 		ret = -errno;
-	if (ret < 0)
+	if (ret < 0) {
 		unlink(tmp);
+	} else {
+		/* the rename itself made durable */
+		int dfd;
+
+		snprintf(tmp, sizeof(tmp), "%s", path);
+		if (strrchr(tmp, '/'))
+			*(strrchr(tmp, '/') == tmp ? tmp + 1 : strrchr(tmp, '/')) = 0;
+		else
+			strcpy(tmp, ".");
+		dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
 out_free:
 	free(done);
 	return ret;

@@ -731,9 +731,11 @@ static void top_sample(struct tfs_ctl *c, struct out *o)
 		if (!in || tfs_inode_path(fs, in, path, sizeof(path)) < 0)
 			snprintf(path, sizeof(path), "(inode %llu)", (unsigned long long)hot[i].ino);
 		pthread_mutex_unlock(&fs->lock);
+		/* one line per item, and nothing a terminal would act on:
+		 * control characters (ESC, newlines, ...) become '?' */
 		for (char *p = path; *p; p++)
-			if (*p == '\n' || *p == '\r')
-				*p = '?'; /* one line per item */
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 		if (in)
 			outf(o, "hot %llu %u %u %s\n", (unsigned long long)hot[i].ino, hot[i].heat,
 			     hot[i].chunks, path);
@@ -800,13 +802,20 @@ static void scrub_report(struct tfs_fs *fs, struct out *o, int json)
 		     sc->error ? ", stopped by " : "", sc->error ? strerror(-sc->error) : "");
 		for (i = 0; i < sc->nbad; i++) {
 			const struct tfs_scrub_bad *b = &sc->bads[i];
+			char path[sizeof(b->path)];
+			char *p;
 
+			/* printed on root's terminal: no control characters */
+			snprintf(path, sizeof(path), "%s", b->path);
+			for (p = path; *p; p++)
+				if ((unsigned char)*p < 0x20 || *p == 0x7f)
+					*p = '?';
 			if (b->dev < fs->pool.ndev)
-				outf(o, "  %s offset %llu: %s offset %llu\n", b->path,
+				outf(o, "  %s offset %llu: %s offset %llu\n", path,
 				     (unsigned long long)b->off, fs->pool.dev[b->dev].d_path,
 				     (unsigned long long)b->dev_off);
 			else
-				outf(o, "  %s offset %llu\n", b->path, (unsigned long long)b->off);
+				outf(o, "  %s offset %llu\n", path, (unsigned long long)b->off);
 		}
 		if (bad > sc->nbad)
 			outf(o, "  (%llu more not listed)\n", (unsigned long long)(bad - sc->nbad));
@@ -1083,7 +1092,11 @@ static void policy_set(struct tfs_fs *fs, struct out *o, char *args, int json)
 		ret = tier_policy_set(&p, tok, err, sizeof(err));
 		if (ret == 0)
 			snprintf(err, sizeof(err), "unknown policy key '%.*s'", (int)strcspn(tok, "="), tok);
-		if (ret == 1 && n < sizeof(kv) / sizeof(kv[0]))
+		if (ret == 1 && n == sizeof(kv) / sizeof(kv[0])) {
+			snprintf(err, sizeof(err), "at most %zu settings at once", sizeof(kv) / sizeof(kv[0]));
+			ret = -EINVAL;
+		}
+		if (ret == 1)
 			kv[n++] = tok;
 	}
 	if (ret == 1 && persist && !fs->conf_path) {

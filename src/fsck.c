@@ -536,8 +536,15 @@ static void json_report(struct fsck *k, const char *dev, int rc)
 
 	json_done = 1;
 	fflush(stdout);
-	if (!f)
+	if (!f) {
+		for (i = 0; i < k->nproblems; i++)
+			free(k->problems[i]);
+		free(k->problems);
+		k->problems = NULL;
+		close(k->json_fd);
+		k->json_fd = -1;
 		return;
+	}
 	fprintf(f, "{\"device\": ");
 	json_str(f, dev);
 	fprintf(f, ", \"exit_status\": %d, \"problems\": %u, \"fixed\": %u", rc, k->found, k->fixed);

@@ -156,6 +156,14 @@ int tfs_dev_holder(int fd, const char *path, char *msg, size_t len)
 	if (tfs_io_dev_open(&dev, path, TFS_CLASS_MAX) == 0) {
 		have_sb = tfs_sb_read(&dev, &sb, 0) == 0;
 		tfs_io_dev_close(&dev);
+	} else if (S_ISBLK(st.st_mode)) {
+		/* claimed (O_EXCL) by its daemon: the superblock's first copy
+		 * through a plain descriptor */
+		uint8_t *buf = malloc(TFS_SB_SIZE);
+
+		if (buf && pread(fd, buf, TFS_SB_SIZE, 0) == TFS_SB_SIZE)
+			have_sb = tfs_sb_decode(&sb, buf) == 0;
+		free(buf);
 	}
 	mounted = pool_mount(have_sb ? &sb : NULL, &st, mnt, sizeof(mnt)) == 0;
 	if (mounted && pid > 0)

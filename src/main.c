@@ -529,7 +529,21 @@ int main(int argc, char *argv[])
 	tfs_migrate_init(fs, &opts.pol);
 
 	fs->fconn.max_read = opts.max_read;
-	fs->conf_path = conf[0] ? strdup(conf) : NULL;
+	/* absolute: the daemon works from "/" once detached */
+	if (conf[0] && conf[0] != '/') {
+		char *abs = realpath(conf, NULL);
+
+		fs->conf_path = abs;
+		if (!abs) {
+			/* not there yet (--save creates it): its directory then */
+			char cwd[PATH_MAX];
+
+			if (getcwd(cwd, sizeof(cwd)) && asprintf(&fs->conf_path, "%s/%s", cwd, conf) < 0)
+				fs->conf_path = NULL;
+		}
+	} else {
+		fs->conf_path = conf[0] ? strdup(conf) : NULL;
+	}
 	fs->pool.pin_gid = pin_gid;
 	fs->fconn.on_init = init_done;
 	fuse_set_log_func(fuse_log_to_tfs);

@@ -216,7 +216,8 @@ void tfs_heat_save_all(struct tfs_fs *fs)
 	struct heat_walk w = { fs, tier_engine_epoch(&fs->eng), 0, 0 };
 
 	/* heat that was not loaded (halflife 0) is not the pool's to save */
-	if (fs->ns.readonly || tfs_meta_readonly(fs->meta) || !fs->pool.heat_halflife_ms)
+	if (fs->ns.readonly || tfs_meta_readonly(fs->meta) || !fs->pool.heat_halflife_ms ||
+	    fs->pool.sb.s_version < 4)
 		return;
 	tfs_inode_each(fs, heat_inode, &w);
 	if (w.skipped)

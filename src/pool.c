@@ -68,6 +68,48 @@ static int dev_lock(struct tfs_io_dev *dev, const char *path, unsigned int wait_
 	}
 }
 
+/* a block device is opened O_EXCL: when that fails, say who holds it (a
+ * mounted pool, or anything else that claimed it); 1 if said */
+static int busy(const char *path)
+{
+	char who[PATH_MAX + 64];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	tfs_dev_holder(fd, path, who, sizeof(who));
+	close(fd);
+	tfs_err("%s is in use by %s", path, who);
+	return 1;
+}
+
+/* open the device named on the command line; a block device still claimed
+ * (O_EXCL) by a daemon that is exiting is waited for like the pool lock,
+ * one claimed by a mounted pool is not */
+static int open_waiting(struct tfs_io_dev *dev, const char *path, unsigned int wait_s)
+{
+	unsigned int waited;
+	int ret = -EBUSY;
+
+	for (waited = 0; ret == -EBUSY && waited <= wait_s * 10; waited++) {
+		char who[PATH_MAX + 64];
+		int fd;
+
+		ret = tfs_io_dev_open(dev, path, TFS_CLASS_MAX);
+		if (ret != -EBUSY)
+			break;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || tfs_dev_holder(fd, path, who, sizeof(who))) {
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		close(fd);
+		usleep(100000);
+	}
+	return ret;
+}
+
 static int dev_attach(struct tfs_fs *fs, const struct tfs_sb *want, unsigned int idx,
 		      const char *path, unsigned int wait_s, unsigned int flags)
 {
@@ -76,6 +118,8 @@ static int dev_attach(struct tfs_fs *fs, const struct tfs_sb *want, unsigned int
 	int ret;
 
 	ret = tfs_io_dev_open(dev, path, want->s_dev[idx].sd_class);
+	if (ret == -EBUSY && busy(path))
+		return ret;
 	if (ret == -EUCLEAN && want->s_dev[idx].sd_class == TFS_CLASS_ZNS) {
 		tfs_err("device %u of the pool (zns, %s) is damaged: its emulated zone header or both copies of its zone table fail their checksums",
 			idx, path);
@@ -235,9 +279,10 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const struct tfs_open_arg
 	struct tfs_fs *fs;
 	int ret, lossy;
 
-	ret = tfs_io_dev_open(&first, path, TFS_CLASS_MAX);
+	ret = open_waiting(&first, path, (unsigned int)a->lock_wait_s);
 	if (ret < 0) {
-		tfs_err("%s: %s", path, strerror(-ret));
+		if (ret != -EBUSY || !busy(path))
+			tfs_err("%s: %s", path, strerror(-ret));
 		return ret;
 	}
 	fs = tfs_fs_new();
@@ -259,8 +304,8 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const struct tfs_open_arg
 			tfs_err("%s is not a tierfs device%s%s%s", path, what ? " (it holds " : "",
 				what ? what : "", what ? ")" : "");
 		else if (ret == -EPROTONOSUPPORT)
-			tfs_err("%s holds a tierfs pool of format %u; this tierfs reads format %u only: copy the data off with the tierfs that made it and make a new pool",
-				path, fs->pool.sb.s_version, TFS_FORMAT_VERSION);
+			tfs_err("%s holds a tierfs pool of format %u; this tierfs reads formats %u to %u: copy the data off with the tierfs that made it and make a new pool",
+				path, fs->pool.sb.s_version, TFS_FORMAT_OLDEST, TFS_FORMAT_VERSION);
 		else
 			tfs_err("%s: tierfs superblock is damaged (both copies): %s", path,
 				strerror(-ret));

@@ -1113,10 +1113,13 @@ static int uwrite(void *ctx, const struct tfs_ukey *k, struct tfs_wbuf *w, uint6
 				tfs_put_u64(w, c->c_mask[wd]);
 			put_intent(fs, w, c);
 		}
-		/* the heat trailer: when, and each chunk's heat then */
-		tfs_put_u64(w, tfs_wall_ms());
-		for (i = 0; i < n; i++)
-			tfs_put_u16(w, (uint16_t)tier_heat_get(grp->g_c[i], tier_engine_epoch(&fs->eng)));
+		/* the heat trailer: when, and each chunk's heat then (format 4) */
+		if (fs->pool.sb.s_version >= 4) {
+			tfs_put_u64(w, tfs_wall_ms());
+			for (i = 0; i < n; i++)
+				tfs_put_u16(w, (uint16_t)tier_heat_get(grp->g_c[i],
+								      tier_engine_epoch(&fs->eng)));
+		}
 		*old = grp->g_lpos ? grp->g_lsize : 0;
 		grp->g_lpos = lpos;
 		grp->g_lsize = (uint32_t)(hdr + w->len - at);

@@ -177,10 +177,26 @@ static void scrub_file(struct tfs_scrub *sc, struct tfs_fs *fs, uint64_t ino, co
 	__atomic_fetch_add(&sc->files, 1, __ATOMIC_RELAXED);
 }
 
-static void sum_blocks(void *arg, struct tfs_inode *in)
+/* the bytes of all files, for the progress: the inode table a slice of
+ * 4096 buckets at a time under the pool lock, so requests go on meanwhile
+ * (a table resized between slices makes it an estimate) */
+static uint64_t sum_bytes(struct tfs_fs *fs)
 {
-	if (S_ISREG(in->i_mode))
-		*(uint64_t *)arg += in->i_map.m_blocks * TFS_BLOCK_SIZE;
+	uint64_t total = 0;
+	size_t b = 0, end;
+
+	for (;;) {
+		pthread_mutex_lock(&fs->lock);
+		if (b >= fs->ns.itab_size) {
+			pthread_mutex_unlock(&fs->lock);
+			return total;
+		}
+		for (end = b + 4096; b < end && b < fs->ns.itab_size; b++)
+			for (struct tfs_inode *in = fs->ns.itab[b]; in; in = in->i_hnext)
+				if (S_ISREG(in->i_mode))
+					total += in->i_map.m_blocks * TFS_BLOCK_SIZE;
+		pthread_mutex_unlock(&fs->lock);
+	}
 }
 
 static void *scrub_main(void *arg)
@@ -190,13 +206,9 @@ static void *scrub_main(void *arg)
 	struct sstack st = { NULL, 0, 0 };
 	struct iset seen = { NULL, 0, 0 };
 	uint8_t *buf = tfs_io_alloc((1u << 20) + 2 * TFS_BLOCK_SIZE);
-	uint64_t total = 0;
 	int ret = buf ? push(&st, TFS_ROOT_INO, "", "", 0) : -ENOMEM;
 
-	pthread_mutex_lock(&fs->lock);
-	tfs_inode_each(fs, sum_blocks, &total);
-	pthread_mutex_unlock(&fs->lock);
-	__atomic_store_n(&sc->total_bytes, total, __ATOMIC_RELAXED);
+	__atomic_store_n(&sc->total_bytes, sum_bytes(fs), __ATOMIC_RELAXED);
 	if (ret == 0)
 		st.e[0].path[0] = 0; /* the root: "" + "/" + names */
 	while (ret == 0 && st.n && !__atomic_load_n(&sc->stop, __ATOMIC_RELAXED)) {
@@ -252,8 +264,12 @@ int tfs_scrub_start(struct tfs_fs *fs, unsigned int rate_mbps)
 		pthread_mutex_init(&sc->lock, NULL);
 		fs->scrub = sc;
 	}
-	if (sc->state == TFS_SCRUB_RUNNING)
+	pthread_mutex_lock(&sc->lock);
+	if (sc->state == TFS_SCRUB_RUNNING) {
+		pthread_mutex_unlock(&sc->lock);
 		return -EBUSY;
+	}
+	pthread_mutex_unlock(&sc->lock);
 	if (sc->joinable)
 		pthread_join(sc->thread, NULL);
 	sc->joinable = 0;

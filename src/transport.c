@@ -293,15 +293,19 @@ static ssize_t dev_writev(int fd, struct iovec *iov, int count, void *userdata)
 		      out->unique == init_unique;
 	int32_t error = is_init ? out->error : 0;
 
+	int werr;
+
 	init = tfs_fuse_amend_reply(&fs->fconn, iov, count);
 	n = writev(fd, iov, count);
+	werr = n < 0 ? errno : 0;
 	if (count > 0 && iov[0].iov_len >= sizeof(*out) && out->unique)
 		pend_done(); /* the reply, not a notification */
 	/* the kernel has taken INIT's reply: the rings may register now */
 	if (init && fs->fconn.uring)
 		tfs_uring_start(fs->fconn.uring, n > 0 && fs->fconn.over_uring);
 	if (is_init && fs->fconn.on_init)
-		fs->fconn.on_init(error ? error : n < 0 ? -errno : 0);
+		fs->fconn.on_init(error ? error : n < 0 ? -werr : 0);
+	errno = werr;
 	return n;
 }
 

@@ -57,7 +57,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TFS_FORMAT_VERSION 3
+/* 4: chunk-group log records end with their chunks' heat (src/records.c).
+ * A format-3 pool still mounts: its records have no heat, and none is
+ * written into them (a tierfs of format 3 could not read them). */
+#define TFS_FORMAT_VERSION 4
+#define TFS_FORMAT_OLDEST 3
 
 /* ---------------------------------------------------------------- superblock */
 

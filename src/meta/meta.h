@@ -87,7 +87,8 @@ void tfs_rec_end(struct tfs_wbuf *w, size_t at);
 /* ---- superblock (super.c) ---- */
 void tfs_sb_encode(const struct tfs_sb *sb, uint8_t *out /* TFS_SB_SIZE */);
 /* 0, -EINVAL (bad checksum or fields), -ENOENT (no tierfs magic),
- * -EPROTONOSUPPORT (a tierfs superblock of another format: sb->s_version) */
+ * -EPROTONOSUPPORT (a tierfs superblock of a format this tierfs does not read:
+ * sb->s_version) */
 int tfs_sb_decode(struct tfs_sb *sb, const uint8_t *in);
 /* read both copies of @dev's superblock; rewrites a bad copy if @repair */
 int tfs_sb_read(struct tfs_io_dev *dev, struct tfs_sb *sb, int repair);

@@ -83,7 +83,7 @@ int tfs_sb_decode(struct tfs_sb *sb, const uint8_t *in)
 	if (le64toh(csum) != tfs_hash(in, TFS_SB_SIZE - 8, TFS_SB_SEED))
 		return -EINVAL;
 	sb->s_version = tfs_get_u32(&r);
-	if (sb->s_version != TFS_SB_VERSION)
+	if (sb->s_version < TFS_FORMAT_OLDEST || sb->s_version > TFS_SB_VERSION)
 		return -EPROTONOSUPPORT;
 	if (tfs_get_u32(&r) != TFS_SB_SIZE)
 		return -EINVAL;

@@ -62,6 +62,6 @@ h3=$(maxheat "$MNT/hot")
 check le "$h3" $((h2 / 8)) "heat decays for the time the pool was unmounted ($h2 -> $h3 after >= 3 half-lives)"
 tfs_umount
 
-# fsck knows nothing of heat and finds the records sound
+# fsck reads the records with their heat and finds them sound
 check "$TOP_BUILDDIR/src/fsck.tierfs" -n "$T/b.img" "fsck -n finds the pool clean"
 finish

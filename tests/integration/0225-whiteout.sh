@@ -62,6 +62,28 @@ tfs_mount "$T/b.img"
 ls -ln "$MNT/t" | sort > "$T/ls2"
 check diff -u "$T/ls1" "$T/ls2" "whiteouts and renamed files are the same after a remount"
 
+# a whiteout rename made durable by fsync of the directory survives a
+# SIGKILL of the daemon: the journal replays rename and whiteout together
+mkdir "$MNT/k"
+echo K > "$MNT/k/src"
+sync "$MNT/k"
+python3 -c "
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+NR = {'x86_64': 316, 'aarch64': 276}[os.uname().machine]
+assert libc.syscall(NR, -100, b'$MNT/k/src', -100, b'$MNT/k/dst', 4) == 0
+fd = os.open('$MNT/k', os.O_RDONLY | os.O_DIRECTORY)
+os.fsync(fd)
+"
+check test $? = 0 "whiteout rename and fsync of its directory"
+kill -9 "$DAEMON_PID"
+umount "$MNT" 2>/dev/null || umount -l "$MNT"
+tfs_wait_exit
+tfs_mount "$T/b.img"
+check test "$(stat -c '%F %t:%T %a' "$MNT/k/src")" = "character special file 0:0 0" \
+	"after the kill: the whiteout is there"
+check test "$(cat "$MNT/k/dst")" = K "and the renamed file, with its data"
+
 # overlayfs with its upper layer on tierfs
 mkdir "$T/lower" "$T/ovl" "$MNT/up" "$MNT/work"
 echo lower-f > "$T/lower/f"

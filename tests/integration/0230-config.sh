@@ -60,6 +60,16 @@ tfs_umount
 check expect_failure "$T/none.conf: No such file" "$TIERFS" -o "config=$T/none.conf" "$T/b.img" "$MNT" \
 	"a missing -o config= file is an error"
 
+# --- a relative -o config= path: --save writes that file, not one under /
+echo "# relative" > "$T/rel.conf"
+(cd "$T" && "$TIERFS" -o config=rel.conf "$T/b.img" "$MNT")
+check mountpoint -q "$MNT" "mounted with a relative -o config="
+DAEMON_PID=$(pgrep -n -f "^$TIERFS -o config=rel.conf")
+"$CTL" policy "$MNT" halflife_ms=15000 --save > "$T/save2.out"
+check grep -q "saved to $T/rel.conf" "$T/save2.out" "--save names the file relative to where tierfs ran"
+check grep -q "^halflife_ms = 15000$" "$T/rel.conf" "and writes it there"
+tfs_umount
+
 # --- refusals with file and line
 cp "$TIERFS_CONFDIR/lab1.conf" "$T/good.conf"
 echo "frobnicate = 1" >> "$TIERFS_CONFDIR/lab1.conf"

@@ -15,7 +15,7 @@ R=
 screen_has() {
 	local i
 	for i in $(seq 1 $((${2:-20} * 5))); do
-		tmux capture-pane -t "$S" -p > "$T/screen" 2>/dev/null
+		tmux capture-pane -t "$S" -p -J > "$T/screen" 2>/dev/null
 		grep -q -- "$1" "$T/screen" && return 0
 		sleep 0.2
 	done
@@ -49,7 +49,7 @@ check screen_has "/data/deeper/hotfile" "the hottest file is on it"
 iops_seen() {
 	local i
 	for i in $(seq 1 100); do
-		tmux capture-pane -t "$S" -p > "$T/screen"
+		tmux capture-pane -t "$S" -p -J > "$T/screen"
 		awk '$1 == "pmem" && $4 > 0 { found = 1 } END { exit !found }' "$T/screen" && return 0
 		sleep 0.2
 	done
@@ -57,6 +57,7 @@ iops_seen() {
 	return 1
 }
 check iops_seen "the reads show as pmem read IOPS"
+# (-J joins lines the terminal wrapped: a line top did not cut shows whole)
 check test "$(awk '{ if (length($0) > 44) n++ } END { print n + 0 }' "$T/screen")" = 0 \
 	"no line is wider than the 44-column terminal"
 kill $R

@@ -64,6 +64,11 @@ START_TEST(test_roundtrip_and_damage)
 	tfs_sb_encode(&sb, buf);
 	ck_assert_int_eq(tfs_sb_decode(&out, buf), -EINVAL);
 	sb.s_dev[1].sd_cs_pages++;
+	/* format 3 (no heat in the log) is still read */
+	sb.s_version = 3;
+	tfs_sb_encode(&sb, buf);
+	ck_assert_int_eq(tfs_sb_decode(&out, buf), 0);
+	ck_assert_uint_eq(out.s_version, 3);
 	/* another format version: recognised, and refused as such */
 	sb.s_version = 2;
 	tfs_sb_encode(&sb, buf);
