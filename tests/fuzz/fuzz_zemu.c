@@ -43,7 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int fd;
 
 	if (!path[0])
-		snprintf(path, sizeof(path), "/dev/shm/tfs-fuzz-zemu-%d", (int)getpid());
+		snprintf(path, sizeof(path), "%s/tfs-fuzz-zemu-%d",
+			 getenv("TFS_TEST_DIR") ? getenv("TFS_TEST_DIR") : "/dev/shm", (int)getpid());
 	memset(buf, 0, sizeof(buf));
 	memcpy(buf, data, size < sizeof(buf) ? size : sizeof(buf));
 	nr = get64(buf + 32);

@@ -80,6 +80,10 @@ printf '\010\000\001\000\000\000\010\000\000\000\001\000\000\000\000\000\000\000
 printf '\000\000\040\000\001\000\000\000\030\000\000\000\001' > "$seeds/fuzz_log/rec"
 printf '\001' > "$seeds/fuzz_zemu/empty"
 
+# the harnesses' pool files, in a directory of this run's own: a fuzzer
+# stopped at its time limit leaves its file behind, removed below
+TFS_TEST_DIR=$(mktemp -d /dev/shm/tfs-fuzz.XXXXXX) || exit 1
+export TFS_TEST_DIR
 rc=0
 for t in $targets; do
 	echo "== $t: building"
@@ -99,4 +103,5 @@ for t in $targets; do
 		rc=1
 	fi
 done
+rm -rf "$TFS_TEST_DIR"
 exit $rc
