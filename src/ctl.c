@@ -682,12 +682,15 @@ static void top_sample(struct tfs_ctl *c, struct out *o)
 	struct tfs_fs *fs = c->fs;
 	struct tier_hot hot[TIER_HOT_N];
 	unsigned int d, cls, i, nhot;
-	struct devinfo di;
+	struct devinfo di[TFS_MAX_DEVS];
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	outf(o, "time_ms %llu\n",
 	     (unsigned long long)ts.tv_sec * 1000ull + (unsigned long long)ts.tv_nsec / 1000000ull);
+	/* each device once: a zoned one's info is a report of all its zones */
+	for (d = 0; d < fs->pool.ndev; d++)
+		dev_info(fs, d, &di[d]);
 	for (cls = 0; cls < TFS_CLASS_MAX; cls++) {
 		uint64_t v[8] = { 0 };
 		int any = 0;
@@ -695,9 +698,8 @@ static void top_sample(struct tfs_ctl *c, struct out *o)
 		for (d = 0; d < fs->pool.ndev; d++) {
 			if (fs->pool.sb.s_dev[d].sd_class != cls)
 				continue;
-			dev_info(fs, d, &di);
-			v[0] += di.rb, v[1] += di.rr, v[2] += di.wb, v[3] += di.wr;
-			v[4] += di.mr, v[5] += di.mw, v[6] += di.used, v[7] += di.cap;
+			v[0] += di[d].rb, v[1] += di[d].rr, v[2] += di[d].wb, v[3] += di[d].wr;
+			v[4] += di[d].mr, v[5] += di[d].mw, v[6] += di[d].used, v[7] += di[d].cap;
 			any = 1;
 		}
 		if (any)
@@ -716,11 +718,10 @@ static void top_sample(struct tfs_ctl *c, struct out *o)
 	for (d = 0; d < fs->pool.ndev; d++) {
 		if (!fs->zns.spz[d])
 			continue;
-		dev_info(fs, d, &di);
 		outf(o, "zone %u %s %llu %llu %llu %.2f\n", d,
-		     di.pressure == 2 ? "urgent" : di.pressure ? "running" : "idle",
-		     (unsigned long long)di.garbage, (unsigned long long)di.z.cleaned_zones,
-		     (unsigned long long)di.z.moved_chunks, wa(&di));
+		     di[d].pressure == 2 ? "urgent" : di[d].pressure ? "running" : "idle",
+		     (unsigned long long)di[d].garbage, (unsigned long long)di[d].z.cleaned_zones,
+		     (unsigned long long)di[d].z.moved_chunks, wa(&di[d]));
 	}
 	for (i = 0; i < nhot; i++) {
 		char path[PATH_MAX];
