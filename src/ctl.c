@@ -113,7 +113,9 @@ static void dev_info(struct tfs_fs *fs, unsigned int d, struct devinfo *di)
 	const struct tier_alloc_dev *ad = &fs->pool.alloc.a_dev[d];
 
 	memset(di, 0, sizeof(*di));
-	di->zoned = fs->zns.spz[d] != 0;
+	/* a device being removed is closed under devop */
+	pthread_mutex_lock(&fs->pool.devop);
+	di->zoned = fs->zns.spz[d] != 0 && tfs_dev_present(fs, d);
 	if (di->zoned) {
 		struct tfs_zone *zt = calloc(fs->zns.nzones[d], sizeof(*zt));
 		int n = zt ? tfs_zns_report(&fs->pool.dev[d], 0, zt, fs->zns.nzones[d]) : -ENOMEM;
@@ -122,6 +124,7 @@ static void dev_info(struct tfs_fs *fs, unsigned int d, struct devinfo *di)
 			di->zc[zt[i].cond & 15]++;
 		free(zt);
 	}
+	pthread_mutex_unlock(&fs->pool.devop);
 	pthread_mutex_lock(&fs->lock);
 	di->cap = ad->a_nslots << fs->pool.chunk_shift;
 	di->chunks = ad->a_nslots - ad->a_nfree;
@@ -316,10 +319,13 @@ static void status_json(struct tfs_ctl *c, struct out *o)
 		first = 0;
 	}
 	outf(o, "], \"devices\": [");
-	for (d = 0; d < fs->pool.ndev; d++) {
+	for (d = 0, first = 1; d < fs->pool.ndev; d++) {
 		const struct devinfo *x = &di[d];
 
-		outf(o, "%s{\"index\": %u, \"path\": ", d ? ", " : "", d);
+		if (!tfs_dev_present(fs, d))
+			continue; /* removed: tierfsctl device list shows it */
+		outf(o, "%s{\"index\": %u, \"path\": ", first ? "" : ", ", d);
+		first = 0;
 		outs(o, fs->pool.dev[d].d_path);
 		outf(o, ", \"tier\": \"%s\", \"backend\": \"%s\", \"capacity_bytes\": %llu, "
 			"\"used_bytes\": %llu, \"chunks\": %llu, \"read_bytes\": %llu, "
@@ -457,7 +463,7 @@ static void dev_fam(struct mctx *m, const char *name, const char *type, const ch
 
 	fam(m->o, name, type, help);
 	for (d = 0; d < m->fs->pool.ndev; d++) {
-		if (zoned_only && !m->di[d].zoned)
+		if ((zoned_only && !m->di[d].zoned) || !tfs_dev_present(m->fs, d))
 			continue;
 		outf(m->o, "tierfs_%s", name);
 		dev_labels(m, d);
@@ -855,11 +861,14 @@ static void status_text(struct tfs_ctl *c, struct out *o)
 	outf(o, "%-3s %-6s %-12s %-12s %7s %-12s %-12s  %s\n", "dev", "tier", "capacity", "used",
 	     "use%", "read", "written", "path");
 	for (d = 0; d < fs->pool.ndev; d++) {
+		if (!tfs_dev_present(fs, d))
+			continue;
 		dev_info(fs, d, &x);
-		outf(o, "%-3u %-6s %-12s %-12s %6.1f%% %-12s %-12s  %s\n", d,
+		outf(o, "%-3u %-6s %-12s %-12s %6.1f%% %-12s %-12s  %s%s\n", d,
 		     tfs_dev_class_str(fs->pool.sb.s_dev[d].sd_class), mib(x.cap, a, sizeof(a)),
 		     mib(x.used, b, sizeof(b)), x.cap ? 100.0 * (double)x.used / (double)x.cap : 0.0,
-		     mib(x.rb, e, sizeof(e)), mib(x.wb, f, sizeof(f)), fs->pool.dev[d].d_path);
+		     mib(x.rb, e, sizeof(e)), mib(x.wb, f, sizeof(f)), fs->pool.dev[d].d_path,
+		     fs->pool.sb.s_dev[d].sd_flags & TFS_SD_DRAINING ? " (being emptied)" : "");
 		if (!x.zoned)
 			continue;
 		outf(o, "    zones: %u of %llu KiB (capacity %llu KiB): %u empty, %u open, %u closed, %u full",
@@ -1198,6 +1207,105 @@ static void progress(struct tfs_fs *fs, struct out *o, uint64_t t)
 	pthread_mutex_unlock(&fs->lock);
 }
 
+/* device list: every entry of the device table with its state */
+static void device_list(struct tfs_fs *fs, struct out *o, int json)
+{
+	unsigned int d, n = __atomic_load_n(&fs->pool.ndev, __ATOMIC_ACQUIRE);
+	uint64_t left, stuck, moved;
+
+	pthread_mutex_lock(&fs->lock);
+	left = fs->eng.evac_left;
+	stuck = fs->eng.evac_stuck;
+	moved = __atomic_load_n(&fs->eng.evac_moved, __ATOMIC_RELAXED);
+	if (json)
+		outf(o, "{\"generation\": %u, \"devices\": [", fs->pool.sb.s_gen);
+	else
+		outf(o, "%-5s %-5s %-9s %10s %10s  %s\n", "index", "tier", "state", "size MiB",
+		     "used MiB", "path");
+	for (d = 0; d < n; d++) {
+		const struct tfs_sb_dev *sd = &fs->pool.sb.s_dev[d];
+		const struct tier_alloc_dev *ad = &fs->pool.alloc.a_dev[d];
+		const char *path = tfs_dev_present(fs, d) ? fs->pool.dev[d].d_path : sd->sd_path;
+		uint64_t cap = (ad->a_nslots << fs->pool.chunk_shift);
+		uint64_t used = tier_alloc_dev_used(&fs->pool.alloc, d) << fs->pool.chunk_shift;
+
+		if (json) {
+			outf(o, "%s{\"index\": %u, \"tier\": \"%s\", \"state\": \"%s\", \"path\": ",
+			     d ? ", " : "", d, tfs_dev_class_str(sd->sd_class), tfs_dev_state(fs, d));
+			outs(o, path);
+			outf(o, ", \"metadata\": %s, \"capacity_bytes\": %llu, \"used_bytes\": %llu",
+			     d == fs->pool.sb.s_meta_dev ? "true" : "false", (unsigned long long)cap,
+			     (unsigned long long)used);
+			if (sd->sd_flags & TFS_SD_DRAINING)
+				outf(o, ", \"slots_in_use\": %llu, \"slots_at_start\": %llu",
+				     (unsigned long long)tier_alloc_dev_used(&fs->pool.alloc, d),
+				     (unsigned long long)fs->pool.drain_total[d]);
+			outf(o, "}");
+		} else {
+			outf(o, "%-5u %-5s %-9s %10llu %10llu  %s%s\n", d, tfs_dev_class_str(sd->sd_class),
+			     tfs_dev_state(fs, d), (unsigned long long)(cap >> 20),
+			     (unsigned long long)(used >> 20), path,
+			     d == fs->pool.sb.s_meta_dev ? " (journal, checkpoints)" : "");
+		}
+	}
+	if (json)
+		outf(o, "], \"evacuation\": {\"chunks_left\": %llu, \"chunks_stuck\": %llu, \"chunks_moved\": %llu}}\n",
+		     (unsigned long long)left, (unsigned long long)stuck, (unsigned long long)moved);
+	else if (tier_engine_evacuating(&fs->eng) || left)
+		outf(o, "emptying: %llu chunks left (%llu with no room elsewhere), %llu moved since mount\n",
+		     (unsigned long long)left, (unsigned long long)stuck, (unsigned long long)moved);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* device state D: "<state> <slots in use> <slots at start> <stuck>" */
+static void device_state(struct tfs_fs *fs, struct out *o, unsigned int d)
+{
+	pthread_mutex_lock(&fs->lock);
+	if (d >= fs->pool.ndev)
+		outf(o, "error: no device %u\n", d);
+	else
+		outf(o, "%s %llu %llu %llu\n", tfs_dev_state(fs, d),
+		     (unsigned long long)tier_alloc_dev_used(&fs->pool.alloc, d),
+		     (unsigned long long)fs->pool.drain_total[d], (unsigned long long)fs->eng.evac_stuck);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* device add CLASS FORCE PATH | device remove DEV: a line for the user,
+ * "error: ..." on failure; the index follows "device " on success */
+static void device_change(struct tfs_fs *fs, struct out *o, char *args, int json)
+{
+	char msg[1024];
+	unsigned int cls = TFS_CLASS_MAX;
+	int force = 0, ret;
+	char cname[16];
+	int off = 0;
+
+	if (sscanf(args, "add %15s %d %n", cname, &force, &off) == 2 && off > 0) {
+		int c = strcmp(cname, "auto") ? tfs_pin_parse(cname, strlen(cname)) : TFS_CLASS_MAX;
+
+		if (c < 0) {
+			outf(o, "error: unknown tier '%s'\n", cname);
+			return;
+		}
+		cls = (unsigned int)c;
+		ret = tfs_dev_add(fs, args + off, cls, force, msg, sizeof(msg));
+	} else if (!strncmp(args, "remove ", 7)) {
+		ret = tfs_dev_remove(fs, args + 7, msg, sizeof(msg));
+	} else {
+		outf(o, "error: device add TIER FORCE PATH | device remove DEV\n");
+		return;
+	}
+	if (ret < 0)
+		outf(o, "error: %s\n", msg);
+	else if (json) {
+		outf(o, "{\"index\": %d, \"message\": ", ret);
+		outs(o, msg);
+		outf(o, "}\n");
+	} else {
+		outf(o, "%s\n", msg);
+	}
+}
+
 static void serve(struct tfs_ctl *c, int fd)
 {
 	struct out o = { 0 };
@@ -1250,6 +1358,12 @@ static void serve(struct tfs_ctl *c, int fd)
 		progress(c->fs, &o, v1);
 	else if (!strcmp(line, "policy"))
 		policy_show(c->fs, &o, json);
+	else if (!strcmp(line, "device list"))
+		device_list(c->fs, &o, json);
+	else if (sscanf(line, "device state %llu", &v1) == 1 && v1 < TFS_MAX_DEVS)
+		device_state(c->fs, &o, (unsigned int)v1);
+	else if (!strncmp(line, "device ", 7) && (arg = line + 7))
+		device_change(c->fs, &o, arg, json);
 	else if (!strncmp(line, "policy set ", 11) && (arg = line + 11))
 		policy_set(c->fs, &o, arg, json);
 	else

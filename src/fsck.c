@@ -369,6 +369,10 @@ static void check_superblocks(struct fsck *k)
 
 		if (!buf)
 			continue;
+		if (!tfs_dev_present(k->fs, d)) {
+			tfs_io_free(buf);
+			continue;
+		}
 		tfs_sb_read_raw(&k->fs->pool.dev[d], buf);
 		r0 = tfs_sb_decode(&sb, buf);
 		r1 = tfs_sb_decode(&sb, buf + TFS_SB_SIZE);
@@ -437,8 +441,11 @@ static void mapping(struct tfs_fs *fs)
 	for (d = 0; d < fs->pool.ndev; d++) {
 		const struct tfs_io_dev *dev = &fs->pool.dev[d];
 		uint64_t base = 0, toff, tlen;
-		int emu = tfs_zns_emu_layout(dev, &base, &toff, &tlen) == 0;
+		int emu;
 
+		if (!tfs_dev_present(fs, d))
+			continue;
+		emu = tfs_zns_emu_layout(dev, &base, &toff, &tlen) == 0;
 		printf("dev %u %llu %llu live %s %s\n", d, (unsigned long long)base,
 		       (unsigned long long)dev->d_size, tfs_dev_class_str(fs->pool.sb.s_dev[d].sd_class),
 		       dev->d_path);
@@ -450,6 +457,8 @@ static void mapping(struct tfs_fs *fs)
 		}
 	}
 	for (d = 0; d < fs->pool.ndev; d++) {
+		if (!tfs_dev_present(fs, d))
+			continue;
 		printf("sb %u 0 %u live superblock copy 0\n", d, TFS_SB_SIZE);
 		if (!fs->zns.spz[d])
 			printf("sb %u %u %u live superblock copy 1\n", d, TFS_SB_COPY1, TFS_SB_SIZE);
@@ -561,8 +570,10 @@ static void json_report(struct fsck *k, const char *dev, int rc)
 
 			fprintf(f, "%s{\"index\": %zu, \"tier\": \"%s\", \"path\": ", d ? ", " : "", d,
 				tfs_dev_class_str(k->fs->pool.sb.s_dev[d].sd_class));
-			json_str(f, k->fs->pool.dev[d].d_path);
-			fprintf(f, ", \"slots\": %llu, \"slots_used\": %llu}", (unsigned long long)ad->a_nslots,
+			json_str(f, tfs_dev_present(k->fs, d) ? k->fs->pool.dev[d].d_path
+							      : k->fs->pool.sb.s_dev[d].sd_path);
+			fprintf(f, ", \"state\": \"%s\", \"slots\": %llu, \"slots_used\": %llu}",
+				tfs_dev_state(k->fs, (unsigned int)d), (unsigned long long)ad->a_nslots,
 				(unsigned long long)(ad->a_nslots - ad->a_nfree));
 		}
 		fprintf(f, "]");
@@ -710,11 +721,18 @@ int main(int argc, char *argv[])
 	for (d = 0; d < k.fs->pool.ndev; d++) {
 		const struct tier_alloc_dev *ad = &k.fs->pool.alloc.a_dev[d];
 
-		printf("  device %zu %-5s %s: %llu of %llu slots used%s\n", d,
+		if (!tfs_dev_present(k.fs, d)) {
+			printf("  device %zu %-5s %s: removed\n", d,
+			       tfs_dev_class_str(k.fs->pool.sb.s_dev[d].sd_class),
+			       k.fs->pool.sb.s_dev[d].sd_path);
+			continue;
+		}
+		printf("  device %zu %-5s %s: %llu of %llu slots used%s%s\n", d,
 		       tfs_dev_class_str(k.fs->pool.sb.s_dev[d].sd_class), k.fs->pool.dev[d].d_path,
 		       (unsigned long long)(ad->a_nslots - ad->a_nfree),
 		       (unsigned long long)ad->a_nslots,
-		       d == k.fs->pool.sb.s_meta_dev ? ", journal" : "");
+		       d == k.fs->pool.sb.s_meta_dev ? ", journal" : "",
+		       k.fs->pool.sb.s_dev[d].sd_flags & TFS_SD_DRAINING ? ", being emptied" : "");
 		if (ad->a_z) {
 			uint32_t zs[TIER_Z_NSTATES];
 			const struct tfs_zstat *z = &k.fs->zns.zstat[d];

@@ -128,11 +128,17 @@ static int clean_due(void *ctx)
 	return tfs_clean_due(ctx);
 }
 
+static void evacuated(void *ctx)
+{
+	tfs_dev_evacuated(ctx);
+}
+
 static const struct tier_engine_ops engine_ops = {
 	.walk = walk,
 	.move = move,
 	.commit = commit,
 	.fg_requests = fg_requests,
+	.evacuated = evacuated,
 };
 
 /* a pool with zoned devices: the engine's thread cleans their zones too */
@@ -143,6 +149,7 @@ static const struct tier_engine_ops engine_ops_zoned = {
 	.fg_requests = fg_requests,
 	.clean = clean,
 	.clean_due = clean_due,
+	.evacuated = evacuated,
 };
 
 void tfs_migrate_init(struct tfs_fs *fs, const struct tier_policy *pol)

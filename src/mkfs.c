@@ -558,7 +558,7 @@ int main(int argc, char *argv[])
 		struct tfs_sb_dev *sd = &sb->s_dev[i];
 		struct tfs_io_dev *dev = &fs->pool.dev[i];
 		uint64_t start = TFS_META_START, hosted = 0, cs_off, per = sb->s_cs_per_page;
-		uint64_t ps = sb->s_cs_psize, nslots, pages;
+		uint64_t ps = sb->s_cs_psize, nslots;
 		char h1[32], h2[32], h3[32];
 
 		if (devs[i].cls == TFS_CLASS_ZNS)
@@ -574,16 +574,9 @@ int main(int argc, char *argv[])
 				hosted = sb->s_dev[j].sd_cs_off + 2 * sb->s_dev[j].sd_cs_pages * ps - start;
 			}
 		}
-		cs_off = (start + hosted + ps - 1) & ~(ps - 1);
-		/* slots and their table share what is left */
-		nslots = dev->d_size > cs_off ? (dev->d_size - cs_off) / (chunk + 2 * ps / per) : 0;
-		for (;;) {
-			pages = (nslots + per - 1) / per;
-			sd->sd_data_off = (cs_off + 2 * pages * ps + chunk - 1) & ~(chunk - 1);
-			if (!nslots || sd->sd_data_off + nslots * chunk <= dev->d_size)
-				break;
-			nslots--;
-		}
+		nslots = tfs_layout_inplace(sd, dev->d_size, start + hosted, shift, (uint32_t)ps,
+					    (uint32_t)per);
+		cs_off = sd->sd_cs_off;
 		if (nslots < MIN_SLOTS) {
 			fprintf(stderr,
 				"mkfs.tierfs: %s is too small for a %s device (%s); at least %s is needed "
@@ -600,10 +593,7 @@ int main(int argc, char *argv[])
 		sd->sd_class = devs[i].cls;
 		sd->sd_index = i;
 		sd->sd_size = dev->d_size;
-		sd->sd_nslots = nslots;
 		sd->sd_cs_dev = i;
-		sd->sd_cs_off = cs_off;
-		sd->sd_cs_pages = pages;
 	}
 	total = 0;
 	for (i = 0; i < ndev; i++)

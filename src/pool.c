@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct tfs_fs *tfs_fs_new(void)
 	if (!fs)
 		return NULL;
 	pthread_mutex_init(&fs->lock, NULL);
+	pthread_mutex_init(&fs->pool.devop, NULL);
 	pthread_cond_init(&fs->zns.cond, NULL);
 	fs->ns.next_ino = TFS_ROOT_INO + 1;
 	fs->pool.pin_gid = (uint32_t)-1;
@@ -148,6 +150,7 @@ static int dev_attach(struct tfs_fs *fs, const struct tfs_sb *want, unsigned int
 	ret = dev_lock(dev, path, wait_s);
 	if (ret < 0)
 		goto out_close_dev;
+	fs->pool.sb_gen[idx] = sb.s_gen;
 	ret = tfs_zns_setup(fs, idx);
 	if (ret < 0)
 		goto out_close_dev;
@@ -226,6 +229,84 @@ static int devices_check(const struct tfs_sb *sb, const char *devices)
 	return 0;
 }
 
+/* every device the table names, but the removed ones; @named is the one
+ * given on the command line */
+static int attach_all(struct tfs_fs *fs, const char *path, unsigned int named,
+		      const struct tfs_open_args *a, unsigned int flags)
+{
+	char pbuf[PATH_MAX];
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < fs->pool.sb.s_ndev; i++) {
+		const char *p = i == named ? path
+					   : dev_path(&fs->pool.sb, i, a->devices, pbuf, sizeof(pbuf));
+
+		if (fs->pool.sb.s_dev[i].sd_flags & TFS_SD_REMOVED) {
+			if (i == named) {
+				tfs_err("%s was removed from its pool", path);
+				return -ENODEV;
+			}
+			/* a hole: its index is never used again */
+			fs->pool.dev[i].d_fd = -1;
+			fs->pool.dev[i].d_class = fs->pool.sb.s_dev[i].sd_class;
+			fs->pool.ndev = i + 1;
+			continue;
+		}
+		ret = dev_attach(fs, &fs->pool.sb, i, p, (unsigned int)a->lock_wait_s, flags);
+		if (ret < 0) {
+			if (i != named && !a->devices && (ret == -ENOENT || ret == -ENODEV))
+				tfs_err("give the device's current path with -o devices=PATH[:PATH...]");
+			return ret;
+		}
+		fs->pool.ndev = i + 1;
+	}
+	return 0;
+}
+
+static void detach_all(struct tfs_fs *fs)
+{
+	unsigned int i;
+
+	for (i = 0; i < fs->pool.ndev; i++) {
+		if (fs->pool.dev[i].d_fd >= 0)
+			flock(fs->pool.dev[i].d_fd, LOCK_UN);
+		tfs_io_dev_close(&fs->pool.dev[i]);
+		fs->zns.spz[i] = 0;
+	}
+	fs->pool.ndev = 0;
+}
+
+/* a device holding a newer device table than the one read first (a change
+ * of the table cut short by a crash): that table, and its devices */
+static int newest_table(struct tfs_fs *fs, const char *path, unsigned int named,
+			const struct tfs_open_args *a, unsigned int flags)
+{
+	unsigned int i, best = UINT_MAX;
+	struct tfs_sb *sb;
+	int ret;
+
+	for (i = 0; i < fs->pool.ndev; i++)
+		if (fs->pool.dev[i].d_fd >= 0 && fs->pool.sb_gen[i] > fs->pool.sb.s_gen &&
+		    (best == UINT_MAX || fs->pool.sb_gen[i] > fs->pool.sb_gen[best]))
+			best = i;
+	if (best == UINT_MAX)
+		return 0;
+	sb = malloc(sizeof(*sb));
+	if (!sb)
+		return -ENOMEM;
+	ret = tfs_sb_read(&fs->pool.dev[best], sb, 0);
+	if (ret == 0) {
+		tfs_info("%s holds device table generation %u (%s had %u): using it",
+			 fs->pool.dev[best].d_path, sb->s_gen, path, fs->pool.sb.s_gen);
+		detach_all(fs);
+		fs->pool.sb = *sb;
+		ret = attach_all(fs, path, named, a, flags);
+	}
+	free(sb);
+	return ret;
+}
+
 static void pool_geometry(struct tfs_fs *fs)
 {
 	struct tfs_pool *p = &fs->pool;
@@ -272,10 +353,9 @@ static void explain(struct tfs_fs *fs, int rw)
 
 int tfs_fs_open(struct tfs_fs **out, const char *path, const struct tfs_open_args *a)
 {
-	unsigned int flags = a->flags, i, mflags = 0;
+	unsigned int flags = a->flags, mflags = 0, named;
 	struct tfs_meta_env env;
 	struct tfs_io_dev first;
-	char pbuf[PATH_MAX];
 	struct tfs_fs *fs;
 	int ret, lossy;
 
@@ -317,20 +397,12 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const struct tfs_open_arg
 	ret = devices_check(&fs->pool.sb, a->devices);
 	if (ret < 0)
 		goto out_close;
-	for (i = 0; i < fs->pool.sb.s_ndev; i++) {
-		const char *p = (i == fs->pool.sb.s_dev_index)
-					? path
-					: dev_path(&fs->pool.sb, i, a->devices, pbuf, sizeof(pbuf));
-
-		ret = dev_attach(fs, &fs->pool.sb, i, p, (unsigned int)a->lock_wait_s, flags);
-		if (ret < 0) {
-			if (i != fs->pool.sb.s_dev_index && !a->devices &&
-			    (ret == -ENOENT || ret == -ENODEV))
-				tfs_err("give the device's current path with -o devices=PATH[:PATH...]");
-			goto out_close;
-		}
-		fs->pool.ndev = i + 1;
-	}
+	named = fs->pool.sb.s_dev_index;
+	ret = attach_all(fs, path, named, a, flags);
+	if (ret == 0)
+		ret = newest_table(fs, path, named, a, flags);
+	if (ret < 0)
+		goto out_close;
 	pool_geometry(fs);
 	if (a->reserve_pct >= 0)
 		fs->pool.reserve_pct = (unsigned int)a->reserve_pct;
@@ -385,6 +457,9 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const struct tfs_open_arg
 			tfs_err("cannot re-checksum chunks written at the crash: %s", strerror(-ret));
 			goto out_close;
 		}
+		ret = tfs_devices_sync(fs);
+		if (ret < 0)
+			goto out_close;
 	}
 	*out = fs;
 	return lossy ? -EUCLEAN : 0;

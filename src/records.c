@@ -1521,14 +1521,17 @@ int tfs_ns_finish_load(struct tfs_fs *fs, int salvage)
 	int ret, loading = fs->ns.loading;
 
 	for (d = 0; d < fs->pool.ndev; d++) {
-		nslots[d] = fs->pool.sb.s_dev[d].sd_nslots;
+		/* a removed device has no slots: whatever names one is damage */
+		nslots[d] = fs->pool.sb.s_dev[d].sd_flags & TFS_SD_REMOVED
+				    ? 0
+				    : fs->pool.sb.s_dev[d].sd_nslots;
 		classes[d] = fs->pool.sb.s_dev[d].sd_class;
 	}
 	ret = tier_alloc_init(&fs->pool.alloc, fs->pool.ndev, nslots, classes);
 	if (ret < 0)
 		return ret;
 	for (d = 0; d < fs->pool.ndev; d++) {
-		if (!fs->zns.spz[d])
+		if (!fs->zns.spz[d] || (fs->pool.sb.s_dev[d].sd_flags & TFS_SD_REMOVED))
 			continue;
 		ret = tier_zone_init(&fs->pool.alloc, d, fs->zns.nzones[d] - 2, fs->zns.spz[d],
 				     fs->zns.zopen[d]);
@@ -1549,6 +1552,13 @@ int tfs_ns_finish_load(struct tfs_fs *fs, int salvage)
 	tfs_meta_segments(fs->meta, mark_seg, &mk);
 	tfs_inode_each(fs, mark_inode, &mk);
 	fs->ns.loading = loading;
+	/* devices being emptied (the engine goes on with it) or gone */
+	for (d = 0; d < fs->pool.ndev; d++) {
+		if (!fs->pool.sb.s_dev[d].sd_flags)
+			continue;
+		tier_alloc_set_out(&fs->pool.alloc, d);
+		fs->pool.drain_total[d] = tier_alloc_dev_used(&fs->pool.alloc, d);
+	}
 	fs->ns.load_bad = f.bad + mk.bad;
 	if ((f.bad || mk.bad) && !salvage)
 		return -EUCLEAN;

@@ -266,6 +266,10 @@ struct tfs_pool {
 	 * wall clock since it was saved (0: saved heat is ignored) */
 	uint32_t heat_halflife_ms;
 	uint64_t heat_now_ms;	  /* the wall clock at mount, ms */
+	/* device add/remove (src/devices.c): one at a time */
+	pthread_mutex_t devop;
+	uint32_t sb_gen[TFS_MAX_DEVS];	/* device table generation each device held at mount */
+	uint64_t drain_total[TFS_MAX_DEVS]; /* slots in use when its removal began */
 	struct tfs_dstat {
 		/* foreground (requests of users), atomics, since mount */
 		uint64_t read_bytes, read_requests, write_bytes, write_requests;
@@ -779,6 +783,26 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const struct tfs_open_arg
  * in @msg, or another -errno. */
 int tfs_dev_holder(int fd, const char *path, char *msg, size_t len);
 int tfs_dev_claim(const char *path, char *msg, size_t len);
+
+/* devices.c: devices added to and removed from a mounted pool */
+/* a device written in place, @start bytes already used at its front: its
+ * checksum table then its chunk slots; returns the slots */
+uint64_t tfs_layout_inplace(struct tfs_sb_dev *sd, uint64_t size, uint64_t start,
+			    unsigned int chunk_shift, uint32_t ps, uint32_t per);
+/* 1 if device @d is open and in the table (not removed) */
+int tfs_dev_present(const struct tfs_fs *fs, unsigned int d);
+/* "active", "draining" or "removed" */
+const char *tfs_dev_state(const struct tfs_fs *fs, unsigned int d);
+/* add @path as a device of class @cls (TFS_CLASS_MAX: by what it is);
+ * the new index or -errno, and one line for the user in @msg either way */
+int tfs_dev_add(struct tfs_fs *fs, const char *path, unsigned int cls, int force, char *msg,
+		size_t len);
+/* begin emptying device @what (index or path): its index or -errno; @msg */
+int tfs_dev_remove(struct tfs_fs *fs, const char *what, char *msg, size_t len);
+/* the engine found nothing on the devices being emptied: finish them */
+void tfs_dev_evacuated(struct tfs_fs *fs);
+/* a mount found devices holding an older device table: write the newest */
+int tfs_devices_sync(struct tfs_fs *fs);
 void tfs_fs_close(struct tfs_fs *fs);
 /* a new pool on the devices already set up in @fs (mkfs): root, first
  * checkpoint */

@@ -69,6 +69,15 @@ static void usage(FILE *f)
 		"                            (exit 1 if any); --status: the last scrub's report\n"
 		"    checkpoint MOUNT        write a checkpoint now: what changed since the last\n"
 		"                            one; prints its number, bytes written and time\n"
+		"    device list MOUNT       the pool's devices: tier, state (active, draining,\n"
+		"                            removed), size, use, path\n"
+		"    device add MOUNT PATH [--tier pmem|block] [--force]\n"
+		"                            add a device to the mounted pool (--force: over a\n"
+		"                            file system or pool it holds); zoned devices: no\n"
+		"    device remove MOUNT DEVICE [--wait]\n"
+		"                            empty DEVICE (path or index) onto the others, then\n"
+		"                            drop it from the pool; refused when they cannot hold\n"
+		"                            what it holds.  --wait: with progress, until done\n"
 		"    memory MOUNT            the daemon's memory for inodes, directory entries,\n"
 		"                            chunks and chunk maps (walks every inode: for tests\n"
 		"                            and benchmarks, not for frequent monitoring)\n"
@@ -566,6 +575,103 @@ static int cmd_pin(const char *path, const char *tier, int wait, unsigned int ti
 	return 0;
 }
 
+/* device remove --wait: until the device is out of the table, with
+ * progress on a terminal; 0 or an exit status */
+static int device_wait(const char *mnt, unsigned int idx, unsigned int timeout_s)
+{
+	int tty = isatty(STDERR_FILENO) && !json;
+	time_t t0 = time(NULL);
+	char req[64];
+
+	snprintf(req, sizeof(req), "device state %u\n", idx);
+	for (;;) {
+		unsigned long long used, total, stuck;
+		char state[16], *ans;
+		int ret = request(mnt, req, &ans);
+
+		if (ret)
+			return ret;
+		if (sscanf(ans, "%15s %llu %llu %llu", state, &used, &total, &stuck) != 4) {
+			fprintf(stderr, "%stierfsctl: %s", tty ? "\n" : "", ans);
+			free(ans);
+			return 1;
+		}
+		free(ans);
+		if (!strcmp(state, "removed"))
+			break;
+		if (strcmp(state, "draining")) {
+			fprintf(stderr, "%stierfsctl: device %u is %s, not being emptied\n", tty ? "\n" : "",
+				idx, state);
+			return 1;
+		}
+		if (tty)
+			fprintf(stderr, "\remptying device %u: %llu of %llu chunk slots left (%.0f%% done)%s   ",
+				idx, used, total, total ? 100.0 * (double)(total - used) / (double)total : 100.0,
+				stuck ? ", some with no room elsewhere" : "");
+		if (time(NULL) - t0 > (time_t)timeout_s) {
+			fprintf(stderr, "%stierfsctl: gave up waiting after %u s (the removal goes on)\n",
+				tty ? "\n" : "", timeout_s);
+			return 1;
+		}
+		sleep_ms(200);
+	}
+	if (tty)
+		fputc('\n', stderr);
+	return 0;
+}
+
+static int cmd_device(char **args, int nargs, int force, const char *tier, int wait,
+		      unsigned int timeout_s)
+{
+	char req[PATH_MAX + 64], real[PATH_MAX], *ans;
+	unsigned int idx;
+	int ret;
+
+	if (nargs == 2 && !strcmp(args[0], "list"))
+		return ask(args[1], json ? "device list json\n" : "device list\n");
+	if (nargs == 3 && !strcmp(args[0], "add")) {
+		if (strcmp(tier, "auto") && tier_arg(tier) < 0)
+			return 2;
+		if (!realpath(args[2], real)) {
+			fprintf(stderr, "tierfsctl: %s: %s\n", args[2], strerror(errno));
+			return 1;
+		}
+		snprintf(req, sizeof(req), "device add %s %d %s%s\n", tier, force, real,
+			 json ? " json" : "");
+		return ask(args[1], req);
+	}
+	if (nargs == 3 && !strcmp(args[0], "remove")) {
+		const char *dev = args[2];
+
+		/* an index as it is, a path as the daemon (in /) can find it */
+		if (dev[strspn(dev, "0123456789")] && realpath(dev, real))
+			dev = real;
+		snprintf(req, sizeof(req), "device remove %s\n", dev);
+		ret = request(args[1], req, &ans);
+		if (ret)
+			return ret;
+		if (sscanf(ans, "device %u", &idx) != 1) {
+			fprintf(stderr, "tierfsctl: bad answer from the daemon: %s", ans);
+			free(ans);
+			return 1;
+		}
+		if (!json)
+			fputs(ans, stdout);
+		free(ans);
+		ret = wait ? device_wait(args[1], idx, timeout_s) : 0;
+		if (ret)
+			return ret;
+		if (json)
+			printf("{\"index\": %u, \"state\": \"%s\"}\n", idx, wait ? "removed" : "draining");
+		else if (wait)
+			printf("device %u removed\n", idx);
+		return 0;
+	}
+	fprintf(stderr, "tierfsctl: usage: tierfsctl device add MOUNT PATH [--tier pmem|block] [--force] |\n"
+			"                 device remove MOUNT DEVICE [--wait] | device list MOUNT [--json]\n");
+	return 2;
+}
+
 int main(int argc, char *argv[])
 {
 	static const struct option lopts[] = {
@@ -576,12 +682,15 @@ int main(int argc, char *argv[])
 		{ "rate", required_argument, NULL, 'r' },
 		{ "status", no_argument, NULL, 'S' },
 		{ "once", no_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "tier", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned int timeout_s = 600;
-	int wait = 0, save = 0, status = 0, once = 0, c, nargs;
+	int wait = 0, save = 0, status = 0, once = 0, force = 0, c, nargs;
+	const char *tier = "auto";
 	unsigned int rate_mbps = 200;
 	char **args, req[4096];
 	const char *cmd;
@@ -616,6 +725,12 @@ int main(int argc, char *argv[])
 			break;
 		case 'o':
 			once = 1;
+			break;
+		case 'f':
+			force = 1;
+			break;
+		case 'T':
+			tier = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -757,6 +872,8 @@ int main(int argc, char *argv[])
 		free(ans);
 		return ret || bad ? 1 : 0;
 	}
+	if (!strcmp(cmd, "device"))
+		return cmd_device(args, nargs, force, tier, wait, timeout_s);
 	if (!strcmp(cmd, "policy")) {
 		size_t len;
 		int i;

@@ -19,6 +19,26 @@
 
 #include "tier.h"
 
+static int dev_init(struct tier_alloc *a, unsigned int d, uint64_t nslots, unsigned int cls)
+{
+	struct tier_alloc_dev *ad = &a->a_dev[d];
+
+	memset(ad, 0, sizeof(*ad));
+	ad->a_class = cls;
+	ad->a_nslots = nslots;
+	ad->a_nfree = nslots;
+	ad->a_bitmap = calloc((nslots + 63) / 64 + 1, 8);
+	if (!ad->a_bitmap)
+		return -ENOMEM;
+	a->a_nfree += nslots;
+	a->a_nslots += nslots;
+	if (ad->a_class != TFS_CLASS_ZNS) {
+		a->a_nfree_ip += nslots;
+		a->a_nslots_ip += nslots;
+	}
+	return 0;
+}
+
 int tier_alloc_init(struct tier_alloc *a, unsigned int ndev, const uint64_t *nslots,
 		    const unsigned int *classes)
 {
@@ -27,27 +47,42 @@ int tier_alloc_init(struct tier_alloc *a, unsigned int ndev, const uint64_t *nsl
 	memset(a, 0, sizeof(*a));
 	if (ndev > TFS_MAX_DEVS)
 		return -EINVAL;
-	a->a_ndev = ndev;
 	a->a_high = TIER_HIGH_WATERMARK;
 	for (d = 0; d < ndev; d++) {
-		struct tier_alloc_dev *ad = &a->a_dev[d];
-
-		ad->a_class = classes ? classes[d] : TFS_CLASS_BLOCK;
-		ad->a_nslots = nslots[d];
-		ad->a_nfree = nslots[d];
-		ad->a_bitmap = calloc((nslots[d] + 63) / 64 + 1, 8);
-		if (!ad->a_bitmap) {
+		if (dev_init(a, d, nslots[d], classes ? classes[d] : TFS_CLASS_BLOCK) < 0) {
 			tier_alloc_destroy(a);
 			return -ENOMEM;
 		}
-		a->a_nfree += nslots[d];
-		a->a_nslots += nslots[d];
-		if (ad->a_class != TFS_CLASS_ZNS) {
-			a->a_nfree_ip += nslots[d];
-			a->a_nslots_ip += nslots[d];
-		}
 	}
+	a->a_ndev = ndev;
 	return 0;
+}
+
+int tier_alloc_add(struct tier_alloc *a, unsigned int dev, uint64_t nslots, unsigned int cls)
+{
+	int ret;
+
+	if (dev != a->a_ndev || dev >= TFS_MAX_DEVS)
+		return -EINVAL;
+	ret = dev_init(a, dev, nslots, cls);
+	if (ret == 0)
+		__atomic_store_n(&a->a_ndev, dev + 1, __ATOMIC_RELEASE);
+	return ret;
+}
+
+void tier_alloc_set_out(struct tier_alloc *a, unsigned int dev)
+{
+	struct tier_alloc_dev *ad = &a->a_dev[dev];
+
+	if (ad->a_out)
+		return;
+	ad->a_out = 1;
+	a->a_nfree -= ad->a_nfree;
+	a->a_nslots -= ad->a_nslots;
+	if (!ad->a_z && ad->a_class != TFS_CLASS_ZNS) {
+		a->a_nfree_ip -= ad->a_nfree;
+		a->a_nslots_ip -= ad->a_nslots;
+	}
 }
 
 void tier_alloc_destroy(struct tier_alloc *a)
@@ -94,7 +129,7 @@ int tier_alloc_take(struct tier_alloc *a, unsigned int pref, uint16_t *dev, uint
 
 	for (i = 0; i < a->a_ndev; i++) {
 		d = (pref + i) % a->a_ndev;
-		if (a->a_dev[d].a_z)
+		if (a->a_dev[d].a_z || a->a_dev[d].a_out)
 			continue;
 		if (dev_take(&a->a_dev[d], slot) == 0) {
 			*dev = (uint16_t)d;
@@ -117,10 +152,11 @@ int tier_alloc_mark(struct tier_alloc *a, unsigned int dev, uint64_t slot, struc
 		return -EEXIST;
 	ad->a_bitmap[slot / 64] |= 1ull << (slot & 63);
 	ad->a_nfree--;
-	a->a_nfree--;
+	if (!ad->a_out)
+		a->a_nfree--;
 	if (ad->a_z)
 		tier_zone_mark(ad, slot, c);
-	else
+	else if (!ad->a_out)
 		a->a_nfree_ip--;
 	return 0;
 }
@@ -147,8 +183,9 @@ int tier_alloc_release(struct tier_alloc *a, unsigned int dev, uint64_t slot)
 	}
 	ad->a_bitmap[slot / 64] &= ~(1ull << (slot & 63));
 	ad->a_nfree++;
-	a->a_nfree++;
-	if (!ad->a_z)
+	if (!ad->a_out)
+		a->a_nfree++;
+	if (!ad->a_z && !ad->a_out)
 		a->a_nfree_ip++;
 	return ad->a_z ? tier_zone_unmark(ad, slot) : 0;
 }
@@ -174,7 +211,7 @@ int tier_dest(const struct tier_alloc *a, unsigned int cls, uint64_t ino, uint64
 	for (d = 0; d < a->a_ndev; d++) {
 		const struct tier_alloc_dev *ad = &a->a_dev[d];
 
-		if (ad->a_class != cls || !ad->a_nfree)
+		if (ad->a_class != cls || !ad->a_nfree || ad->a_out)
 			continue;
 		if (below_high && tier_alloc_above_high(a, d))
 			continue;
@@ -195,7 +232,7 @@ void tier_class_usage(const struct tier_alloc *a, unsigned int cls, uint64_t *sl
 
 	*slots = *used = 0;
 	for (d = 0; d < a->a_ndev; d++) {
-		if (a->a_dev[d].a_class != cls)
+		if (a->a_dev[d].a_class != cls || a->a_dev[d].a_out)
 			continue;
 		*slots += a->a_dev[d].a_nslots;
 		*used += a->a_dev[d].a_nslots - a->a_dev[d].a_nfree;
@@ -218,15 +255,19 @@ unsigned int tier_place_cls(const struct tier_alloc *a, uint64_t ino, uint64_t i
 	for (cls = 0; cls < TFS_CLASS_MAX; cls++) {
 		n = 0;
 		for (d = 0; d < a->a_ndev; d++)
-			if (a->a_dev[d].a_class == cls && !tier_alloc_above_high(a, d))
+			if (a->a_dev[d].a_class == cls && !a->a_dev[d].a_out &&
+			    !tier_alloc_above_high(a, d))
 				cand[n++] = d;
 		if (n)
 			return cand[(ino + idx) % n];
 	}
 	/* everything is above the watermark: the most free room, by fraction */
-	for (d = 1; d < a->a_ndev; d++)
-		if (a->a_dev[d].a_nfree * a->a_dev[best].a_nslots >
-		    a->a_dev[best].a_nfree * a->a_dev[d].a_nslots)
+	while (best + 1 < a->a_ndev && a->a_dev[best].a_out)
+		best++;
+	for (d = best + 1; d < a->a_ndev; d++)
+		if (!a->a_dev[d].a_out &&
+		    a->a_dev[d].a_nfree * a->a_dev[best].a_nslots >
+			    a->a_dev[best].a_nfree * a->a_dev[d].a_nslots)
 			best = d;
 	return best;
 }
@@ -239,14 +280,14 @@ int tier_place_inplace(const struct tier_alloc *a, uint64_t ino, uint64_t idx)
 	for (cls = 0; cls < TFS_CLASS_MAX; cls++) {
 		n = 0;
 		for (d = 0; d < a->a_ndev; d++)
-			if (a->a_dev[d].a_class == cls && !a->a_dev[d].a_z &&
+			if (a->a_dev[d].a_class == cls && !a->a_dev[d].a_z && !a->a_dev[d].a_out &&
 			    !tier_alloc_above_high(a, d))
 				cand[n++] = d;
 		if (n)
 			return (int)cand[(ino + idx) % n];
 	}
 	for (d = 0; d < a->a_ndev; d++)
-		if (!a->a_dev[d].a_z && a->a_dev[d].a_nfree &&
+		if (!a->a_dev[d].a_z && !a->a_dev[d].a_out && a->a_dev[d].a_nfree &&
 		    (best < 0 || a->a_dev[d].a_nfree > a->a_dev[best].a_nfree))
 			best = (int)d;
 	return best < 0 ? -ENOSPC : best;

@@ -68,8 +68,10 @@ struct walk {
 	struct tier_plan_in in;
 	struct tier_plan pl;
 	uint32_t epoch;
-	uint64_t backlog, misplaced;
+	uint64_t backlog, misplaced, evac, stuck;
+	uint64_t room[TFS_CLASS_MAX];	/* free slots per tier, for evacuations */
 	unsigned int limit;
+	int plan_moves;	/* the plan's moves are wanted (not only evacuations) */
 	/* the hottest files: the one being walked (its chunks come one after
 	 * another) and the best so far */
 	struct tier_hot cur, hot[TIER_HOT_N];
@@ -110,8 +112,8 @@ static void walk_hist(void *arg, struct tfs_chunk *c, unsigned int pin)
 	}
 	w->cur.heat = w->cur.heat + h < w->cur.heat ? UINT32_MAX : w->cur.heat + h;
 	w->cur.chunks++;
-	if (cls >= TFS_CLASS_MAX)
-		return;
+	if (cls >= TFS_CLASS_MAX || w->e->alloc->a_dev[c->c_dev].a_out)
+		return; /* chunks leaving a device are not in its tier's plan */
 	if (pin < TFS_CLASS_MAX) {
 		/* pinned chunks stay out of the plan; they only go to their tier */
 		w->misplaced += cls != pin && w->in.slots[pin];
@@ -141,6 +143,28 @@ static void add_move(struct walk *w, const struct tfs_chunk *c, unsigned int fro
 						    .from = (uint8_t)from, .to = (uint8_t)to };
 }
 
+/* where a chunk on a device being emptied goes: its pin's tier, its own
+ * tier on another device, else the nearest tier with room (slower first);
+ * the room is what the tiers had at the start of the walk less what the
+ * walk gave away already */
+static int evac_dest(struct walk *w, unsigned int cls, unsigned int pin)
+{
+	unsigned int k, c = TFS_CLASS_MAX;
+
+	if (pin < TFS_CLASS_MAX && w->room[pin])
+		c = pin;
+	for (k = 0; c == TFS_CLASS_MAX && k < TFS_CLASS_MAX; k++) {
+		if (cls + k < TFS_CLASS_MAX && w->room[cls + k])
+			c = cls + k;
+		else if (k && k <= cls && w->room[cls - k])
+			c = cls - k;
+	}
+	if (c == TFS_CLASS_MAX)
+		return -1;
+	w->room[c]--;
+	return (int)c;
+}
+
 static void walk_pick(void *arg, struct tfs_chunk *c, unsigned int pin)
 {
 	struct walk *w = arg;
@@ -149,14 +173,27 @@ static void walk_pick(void *arg, struct tfs_chunk *c, unsigned int pin)
 
 	if (cls >= TFS_CLASS_MAX)
 		return;
-	if (pin < TFS_CLASS_MAX) {
-		if (cls != pin && w->in.slots[pin])
-			add_move(w, c, cls, pin);
+	if (w->e->alloc->a_dev[c->c_dev].a_out) {
+		/* evacuation comes before any plan, and whether or not
+		 * migration is on */
+		w->evac++;
+		to = evac_dest(w, cls, pin);
+		if (to < 0)
+			w->stuck++;
+		else
+			add_move(w, c, cls, (unsigned int)to);
 		return;
 	}
-	to = tier_plan_decide(&w->pl, &w->in, cls, tier_heat_get(c, w->epoch));
-	if (to >= 0)
+	if (pin < TFS_CLASS_MAX)
+		to = cls != pin && w->in.slots[pin] ? (int)pin : -1;
+	else
+		to = tier_plan_decide(&w->pl, &w->in, cls, tier_heat_get(c, w->epoch));
+	if (to < 0)
+		return;
+	if (w->plan_moves)
 		add_move(w, c, cls, (unsigned int)to);
+	else
+		w->backlog++; /* migration is off: only counted */
 }
 
 /* walk every chunk with @fn, a slice at a time under the pool lock */
@@ -264,11 +301,22 @@ int tier_engine_pass(struct tier_engine *e, int force)
 	e->pinned_misplaced = w->misplaced;
 	pthread_mutex_unlock(e->lock);
 
-	w->limit = e->pol.migrate || force ? e->pol.batch : 0;
+	w->plan_moves = e->pol.migrate || force;
+	w->limit = e->pol.batch;
+	pthread_mutex_lock(e->lock);
+	for (c = 0; c < TFS_CLASS_MAX; c++) {
+		uint64_t slots, used;
+
+		tier_class_usage(e->alloc, c, &slots, &used);
+		w->room[c] = slots > used ? slots - used : 0;
+	}
+	pthread_mutex_unlock(e->lock);
 	e->nmoves = 0;
 	walk_all(e, walk_pick, w);
 	pthread_mutex_lock(e->lock);
 	e->backlog = w->backlog;
+	e->evac_left = w->evac;
+	e->evac_stuck = w->stuck;
 	pthread_mutex_unlock(e->lock);
 
 	for (i = 0; i < e->nmoves && !__atomic_load_n(&e->stop, __ATOMIC_RELAXED); i++) {
@@ -279,6 +327,8 @@ int tier_engine_pass(struct tier_engine *e, int force)
 		if (ret >= 0) {
 			tier_engine_count(e, m->from, (unsigned int)ret, e->chunk_size);
 			moved++;
+			if (e->alloc->a_dev[m->dev].a_out)
+				__atomic_fetch_add(&e->evac_moved, 1, __ATOMIC_RELAXED);
 		} else if (ret != -ESTALE && ret != -ENOSPC) {
 			__atomic_fetch_add(&e->failed, 1, __ATOMIC_RELAXED);
 		}
@@ -330,6 +380,16 @@ unsigned int tier_engine_zone_dest(struct tier_engine *e, unsigned int cls, uint
 	return cls;
 }
 
+int tier_engine_evacuating(const struct tier_engine *e)
+{
+	unsigned int d, n = __atomic_load_n(&e->alloc->a_ndev, __ATOMIC_ACQUIRE);
+
+	for (d = 0; d < n; d++)
+		if (e->alloc->a_dev[d].a_out && tier_alloc_dev_used(e->alloc, d))
+			return 1;
+	return 0;
+}
+
 uint64_t tier_engine_kick(struct tier_engine *e, int force)
 {
 	uint64_t ticket = e->force_req;
@@ -375,6 +435,10 @@ static void *engine_main(void *arg)
 				n = tier_engine_pass(e, force);
 				/* a forced pass goes on until the plan is done or stuck */
 			} while (force && n > 0 && e->backlog && !__atomic_load_n(&e->stop, __ATOMIC_RELAXED));
+			if (n == 0 && e->ops->evacuated && tier_engine_evacuating(e) &&
+			    !__atomic_load_n(&e->evac_left, __ATOMIC_RELAXED) &&
+			    !__atomic_load_n(&e->stop, __ATOMIC_RELAXED))
+				e->ops->evacuated(e->ctx);
 		}
 		pthread_mutex_lock(e->lock);
 		if (pass)
@@ -387,7 +451,7 @@ static void *engine_main(void *arg)
 			continue;
 		if (c > 0 || e->clean_kicked)
 			continue; /* more cleaning may be due */
-		if (n > 0 && e->backlog && e->pol.migrate) {
+		if (n > 0 && e->backlog && (e->pol.migrate || e->evac_left)) {
 			e->pass_kicked = 1; /* more to do: the pacing spaced it already */
 			continue;
 		}

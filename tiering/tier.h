@@ -187,6 +187,8 @@ struct tier_alloc_dev {
 	uint64_t a_nfree;   /* free slots */
 	uint64_t a_hint;    /* where the next search starts */
 	uint64_t *a_bitmap; /* 1 = in use */
+	int a_out;	    /* being emptied or gone: nothing new goes here, and
+			     * its slots are not in the pool's totals */
 };
 
 #define TIER_HIGH_WATERMARK 90 /* percent: new data goes to a slower tier above it */
@@ -203,6 +205,16 @@ struct tier_alloc {
 
 int tier_alloc_init(struct tier_alloc *a, unsigned int ndev, const uint64_t *nslots,
 		    const unsigned int *classes);
+/* device @dev (== a_ndev) joins with @nslots free slots of class @cls */
+int tier_alloc_add(struct tier_alloc *a, unsigned int dev, uint64_t nslots, unsigned int cls);
+/* device @dev takes nothing new and leaves the pool's totals (its slots
+ * are still tracked: the chunks on it are being moved off) */
+void tier_alloc_set_out(struct tier_alloc *a, unsigned int dev);
+/* slots of @dev in use */
+static inline uint64_t tier_alloc_dev_used(const struct tier_alloc *a, unsigned int dev)
+{
+	return a->a_dev[dev].a_nslots - a->a_dev[dev].a_nfree;
+}
 void tier_alloc_destroy(struct tier_alloc *a);
 /* take a free slot, trying device @pref first, then the others in turn;
  * zoned devices are skipped (their slots come from tier_zone_take) */
@@ -551,6 +563,10 @@ struct tier_engine_ops {
 	/* 1 if cleaning cannot wait for the end of a migration batch (a zoned
 	 * device at its reserve, or a zone to reset); pool lock held */
 	int (*clean_due)(void *ctx);
+	/* a device is being emptied and the last pass found no chunk on it:
+	 * the pool finishes the removal (metadata off it, the device table
+	 * rewritten); engine thread, no lock held.  NULL: nothing to do */
+	void (*evacuated)(void *ctx);
 };
 
 struct tier_move {
@@ -569,6 +585,9 @@ struct tier_engine {
 	struct tier_plan plan;
 	uint64_t backlog;	 /* moves the last plan wanted and no pass did yet */
 	uint64_t pinned_misplaced; /* chunks of pinned files not on their tier */
+	uint64_t evac_left;	 /* chunks the last pass found on devices being emptied */
+	uint64_t evac_stuck;	 /* of those, with no room anywhere else */
+	uint64_t evac_moved;	 /* chunks moved off such devices since mount */
 	/* the hottest files of the last pass, hottest first: heat summed over
 	 * their chunks (tierfsctl top) */
 	struct tier_hot {
@@ -616,6 +635,8 @@ static inline uint32_t tier_engine_epoch(const struct tier_engine *e)
  * returns the number tier_engine_forced() reaches when it is done.  Pool
  * lock held. */
 uint64_t tier_engine_kick(struct tier_engine *e, int force);
+/* 1 while a device being emptied still has slots in use */
+int tier_engine_evacuating(const struct tier_engine *e);
 /* the engine thread, after moving a chunk that took @took_us (migration or
  * cleaning): the pause the policy wants (migrate_mbps, or migrate_duty
  * percent of the time, four times longer while users are busy); none when

@@ -186,6 +186,8 @@ int tier_zone_take(struct tier_alloc *a, unsigned int dev, unsigned int stream, 
 	}
 	if (!z || stream >= TIER_STREAM_MAX)
 		return -EINVAL;
+	if (ad->a_out)
+		return -ENOSPC;
 	for (i = 0; i < z->z_nzones; i++) {
 		struct tier_zone *zn = &z->z[i];
 
@@ -421,7 +423,8 @@ uint32_t tier_zone_retire(struct tier_alloc *a, unsigned int dev, uint32_t zone,
 			continue;
 		ad->a_bitmap[s / 64] |= 1ull << (s & 63);
 		ad->a_nfree--;
-		a->a_nfree--;
+		if (!ad->a_out)
+			a->a_nfree--;
 	}
 	return zn->valid - (zn->shadow < zn->valid ? zn->shadow : zn->valid);
 }

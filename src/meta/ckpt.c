@@ -952,6 +952,103 @@ int tfs_meta_heal(struct tfs_meta *m)
 	return mlog_heal(m);
 }
 
+/* every unit goes into the next checkpoint, which starts a new log (pool
+ * lock held) */
+static void dirty_everything(struct tfs_meta *m)
+{
+	unsigned int d;
+	uint64_t u;
+
+	m->env.ops->dirty_all(m->env.ctx);
+	for (d = 0; d < m->cs.ndev; d++)
+		for (u = 0; u < m->cs.dev[d].nunits; u++) {
+			struct tfs_ukey k = { .type = TFS_L_CSDIR, .dev = (uint8_t)d, .sub = u };
+
+			if (m->cs.dev[d].udirty[u])
+				continue;
+			m->cs.dev[d].udirty[u] = 1;
+			meta_dirty_locked(m, &k, 0);
+		}
+	m->live = 0;
+}
+
+int tfs_meta_rewrite(struct tfs_meta *m)
+{
+	int ret;
+
+	/* the whole state into a new log, in segments the pool hands out now;
+	 * the second checkpoint frees what the first one's predecessor kept */
+	pthread_mutex_lock(&m->commit_lock);
+	ret = tfs_meta_readonly(m) ? -EROFS : __commit(m, 0);
+	if (ret == 0) {
+		pthread_mutex_lock(m->env.lock);
+		dirty_everything(m);
+		pthread_mutex_unlock(m->env.lock);
+		ret = ckpt_run(m, 0, 1);
+	}
+	if (ret == 0)
+		ret = __commit(m, 0);
+	if (ret == 0)
+		ret = ckpt_run(m, 0, 0);
+	pthread_mutex_unlock(&m->commit_lock);
+	return ret;
+}
+
+struct devuse {
+	unsigned int dev;
+	int used;
+};
+
+static void devuse_fn(void *arg, uint16_t dev, uint64_t slot)
+{
+	struct devuse *u = arg;
+
+	(void)slot;
+	u->used |= dev == u->dev;
+}
+
+int tfs_meta_dev_in_log(struct tfs_meta *m, unsigned int dev)
+{
+	struct devuse u = { dev, 0 };
+
+	tfs_meta_segments(m, devuse_fn, &u);
+	return u.used;
+}
+
+int tfs_meta_devices(struct tfs_meta *m, const struct tfs_sb *sb)
+{
+	struct csstore *cs = &m->cs;
+	unsigned int d;
+
+	if (sb->s_ndev < m->ndev || sb->s_ndev > TFS_MAX_DEVS_FMT)
+		return -EINVAL;
+	/* a new device's table is empty: every page descriptor is zero */
+	for (d = m->ndev; d < sb->s_ndev; d++) {
+		struct cs_dev *cd = &cs->dev[d];
+		const struct tfs_sb_dev *sd = &sb->s_dev[d];
+
+		cd->host = sd->sd_cs_dev;
+		cd->off = sd->sd_cs_off;
+		cd->npages = sd->sd_cs_pages;
+		cd->nunits = (cd->npages + (1u << TFS_CSDIR_SHIFT) - 1) >> TFS_CSDIR_SHIFT;
+		cd->desc = calloc(cd->npages ? cd->npages : 1, sizeof(*cd->desc));
+		cd->ulpos = calloc(cd->nunits ? cd->nunits : 1, sizeof(*cd->ulpos));
+		cd->usize = calloc(cd->nunits ? cd->nunits : 1, sizeof(*cd->usize));
+		cd->udirty = calloc(cd->nunits ? cd->nunits : 1, 1);
+		if (!cd->desc || !cd->ulpos || !cd->usize || !cd->udirty)
+			return -ENOMEM;
+	}
+	pthread_mutex_lock(&cs->lock);
+	memcpy(m->sb.s_dev, sb->s_dev, sizeof(m->sb.s_dev));
+	m->sb.s_gen = sb->s_gen;
+	m->sb.s_version = sb->s_version;
+	m->sb.s_ndev = sb->s_ndev;
+	cs->ndev = sb->s_ndev;
+	m->ndev = sb->s_ndev;
+	pthread_mutex_unlock(&cs->lock);
+	return 0;
+}
+
 int tfs_meta_repair(struct tfs_meta *m)
 {
 	int pass, ret = 0, rewrite = m->rep.log_bad || m->rep.jrnl_bad;
@@ -966,21 +1063,8 @@ int tfs_meta_repair(struct tfs_meta *m)
 	 * the journal: the whole state goes into a new log */
 	m->flags &= ~TFS_META_RDONLY;
 	if (rewrite) {
-		unsigned int d;
-		uint64_t u;
-
 		pthread_mutex_lock(m->env.lock);
-		m->env.ops->dirty_all(m->env.ctx);
-		for (d = 0; d < m->cs.ndev; d++)
-			for (u = 0; u < m->cs.dev[d].nunits; u++) {
-				struct tfs_ukey k = { .type = TFS_L_CSDIR, .dev = (uint8_t)d, .sub = u };
-
-				if (m->cs.dev[d].udirty[u])
-					continue;
-				m->cs.dev[d].udirty[u] = 1;
-				meta_dirty_locked(m, &k, 0);
-			}
-		m->live = 0;
+		dirty_everything(m);
 		pthread_mutex_unlock(m->env.lock);
 	}
 	for (pass = 0; pass < 2 && ret == 0; pass++) {

@@ -40,6 +40,13 @@
 
 #define CS_RESET 1u /* in cs_ent.pad: the slot started a new chunk */
 
+/* a device removed from the pool: its table went with it (its page
+ * descriptors stay, as the log holds them, but are never read) */
+static int cs_gone(const struct tfs_meta *m, unsigned int dev)
+{
+	return (m->sb.s_dev[dev].sd_flags & TFS_SD_REMOVED) != 0;
+}
+
 static uint64_t ekey(unsigned int dev, uint64_t slot)
 {
 	return (uint64_t)dev << 56 | slot;
@@ -946,6 +953,8 @@ unsigned int cs_verify(struct tfs_meta *m, FILE *out)
 	for (d = 0; d < cs->ndev; d++) {
 		struct cs_dev *cd = &cs->dev[d];
 
+		if (cs_gone(m, d))
+			continue;
 		for (p = 0; p < cd->npages; p++)
 			for (c = 0; c < 2; c++) {
 				uint32_t copy = c == 0 ? TFS_CSD_COPY(cd->desc[p][0])
@@ -981,7 +990,7 @@ unsigned int cs_redirty_damaged(struct tfs_meta *m)
 	if (!buf)
 		return 0;
 	for (d = 0; d < cs->ndev; d++)
-		for (p = 0; p < cs->dev[d].npages; p++) {
+		for (p = 0; !cs_gone(m, d) && p < cs->dev[d].npages; p++) {
 			int a = copy_state(m, d, p, 0, buf), b = copy_state(m, d, p, 1, buf);
 
 			if (a != COPY_DAMAGED && b != COPY_DAMAGED && b != COPY_SUPERSEDED)
@@ -1006,7 +1015,7 @@ void cs_map(struct tfs_meta *m, FILE *out)
 	for (d = 0; d < cs->ndev; d++) {
 		struct cs_dev *cd = &cs->dev[d];
 
-		for (p = 0; p < cd->npages; p++) {
+		for (p = 0; !cs_gone(m, d) && p < cd->npages; p++) {
 			uint32_t cur = cd->desc[p][0];
 
 			if (!TFS_CSD_GEN(cur))

@@ -59,8 +59,11 @@
 
 /* 4: chunk-group log records end with their chunks' heat (src/records.c).
  * A format-3 pool still mounts: its records have no heat, and none is
- * written into them (a tierfs of format 3 could not read them). */
-#define TFS_FORMAT_VERSION 4
+ * written into them (a tierfs of format 3 could not read them).
+ * 5: the device table has a generation and a state per device (devices
+ * added to or removed from a mounted pool, src/devices.c).  A pool of
+ * format 3 or 4 becomes format 5 when a device is added or removed. */
+#define TFS_FORMAT_VERSION 5
 #define TFS_FORMAT_OLDEST 3
 
 /* ---------------------------------------------------------------- superblock */
@@ -80,13 +83,22 @@
  *   u64 magic, u32 version, u32 size (8192), u8[16] pool uuid, u8[16] device
  *   uuid, u32 device index, u32 device count, u32 chunk shift, u32 metadata
  *   device, u32 reserve (percent of the pool only root may fill), u32 checksum
- *   page size, u32 checksum entries per page, u32 zero, u64 mkfs time,
+ *   page size, u32 checksum entries per page, u32 device table generation
+ *   (format 5; zero before), u64 mkfs time,
  *   u64 journal offset, u64 journal length, u64 checkpoint header offset A,
  *   u64 offset B, char[64] label, then for each of 16 devices:
  *   u8[16] uuid, u32 class, u32 index, u64 size, u64 data offset, u64 slots,
- *   u32 checksum table device, u32 zero, u64 checksum table offset,
+ *   u32 checksum table device, u32 state (format 5, TFS_SD_*; zero before),
+ *   u64 checksum table offset,
  *   u64 checksum table pages (per copy), char[256] path at mkfs.
  */
+/* a device's state in the table: being emptied (no new data goes to it,
+ * the engine moves what it holds elsewhere), or gone (its index is never
+ * used again) */
+#define TFS_SD_DRAINING 1u
+#define TFS_SD_REMOVED 2u
+#define TFS_SD_KNOWN (TFS_SD_DRAINING | TFS_SD_REMOVED)
+
 struct tfs_sb_dev {
 	uint8_t sd_uuid[16];
 	uint32_t sd_class;	/* enum tfs_dev_class */
@@ -95,6 +107,7 @@ struct tfs_sb_dev {
 	uint64_t sd_data_off;	/* bytes: first slot */
 	uint64_t sd_nslots;	/* chunk slots */
 	uint32_t sd_cs_dev;	/* device holding this device's checksum table */
+	uint32_t sd_flags;	/* TFS_SD_* */
 	uint64_t sd_cs_off;	/* bytes: page 0 copy 0 of it on sd_cs_dev */
 	uint64_t sd_cs_pages;	/* pages per copy */
 	char sd_path[TFS_DEV_PATH_MAX];
@@ -112,6 +125,7 @@ struct tfs_sb {
 	uint32_t s_reserve_pct;	 /* percent of the slots kept for root */
 	uint32_t s_cs_psize;	 /* checksum page size, bytes */
 	uint32_t s_cs_per_page;	 /* slots per checksum page */
+	uint32_t s_gen;		 /* device table generation: the highest wins */
 	uint64_t s_ctime;	 /* mkfs time, seconds */
 	uint64_t s_jrnl_off, s_jrnl_len;  /* bytes, on s_meta_dev */
 	uint64_t s_ckh_off[2];		   /* checkpoint header slots, on s_meta_dev */

@@ -186,6 +186,16 @@ int tfs_meta_open(struct tfs_meta **out, const struct tfs_meta_env *env, unsigne
 int tfs_meta_format(struct tfs_meta **out, const struct tfs_meta_env *env);
 /* after the namespace finished loading: the log's segments (to mark them
  * used), call @fn for each */
+/* the whole state into a new log in slots allocated now (two checkpoints:
+ * afterwards no segment of either checkpoint is where the old log was) */
+int tfs_meta_rewrite(struct tfs_meta *m);
+/* 1 if a segment of the log (or one kept for the older checkpoint) has a
+ * copy on @dev; pool lock held */
+int tfs_meta_dev_in_log(struct tfs_meta *m, unsigned int dev);
+/* the device table changed (a device added, one draining or removed):
+ * @sb's table replaces the layer's copy; new devices get empty checksum
+ * tables.  Pool lock held. */
+int tfs_meta_devices(struct tfs_meta *m, const struct tfs_sb *sb);
 void tfs_meta_segments(struct tfs_meta *m, void (*fn)(void *arg, uint16_t dev, uint64_t slot),
 		       void *arg);
 void tfs_meta_close(struct tfs_meta *m);

@@ -1104,7 +1104,21 @@ int mlog_drop_all(struct tfs_meta *m)
 			l->nseg--;
 		}
 	}
-	if (ret == 0 && l->have_next)
+	if (ret == 0 && l->have_next) {
+		struct mseg n;
+
+		/* the new log starts in a fresh segment from the devices the
+		 * pool hands out now (one being emptied holds no part of it);
+		 * the reserved one is freed with the old log */
+		if (seg_alloc2(m, &n) == 0) {
+			n.seq = l->next.seq;
+			ret = list_add(&l->clean, &l->nclean, &l->cclean, &l->next);
+			if (ret == 0)
+				l->next = n;
+			else
+				seg_free2(m, &n);
+		}
 		l->head = l->next.seq * l->segsize;
+	}
 	return ret;
 }

@@ -38,7 +38,7 @@ void tfs_sb_encode(const struct tfs_sb *sb, uint8_t *out)
 	tfs_put_u32(&w, sb->s_reserve_pct);
 	tfs_put_u32(&w, sb->s_cs_psize);
 	tfs_put_u32(&w, sb->s_cs_per_page);
-	tfs_put_u32(&w, 0);
+	tfs_put_u32(&w, sb->s_gen);
 	tfs_put_u64(&w, sb->s_ctime);
 	tfs_put_u64(&w, sb->s_jrnl_off);
 	tfs_put_u64(&w, sb->s_jrnl_len);
@@ -55,7 +55,7 @@ void tfs_sb_encode(const struct tfs_sb *sb, uint8_t *out)
 		tfs_put_u64(&w, d->sd_data_off);
 		tfs_put_u64(&w, d->sd_nslots);
 		tfs_put_u32(&w, d->sd_cs_dev);
-		tfs_put_u32(&w, 0);
+		tfs_put_u32(&w, d->sd_flags);
 		tfs_put_u64(&w, d->sd_cs_off);
 		tfs_put_u64(&w, d->sd_cs_pages);
 		tfs_put_bytes(&w, d->sd_path, TFS_DEV_PATH_MAX);
@@ -96,7 +96,7 @@ int tfs_sb_decode(struct tfs_sb *sb, const uint8_t *in)
 	sb->s_reserve_pct = tfs_get_u32(&r);
 	sb->s_cs_psize = tfs_get_u32(&r);
 	sb->s_cs_per_page = tfs_get_u32(&r);
-	tfs_get_u32(&r);
+	sb->s_gen = tfs_get_u32(&r);
 	sb->s_ctime = tfs_get_u64(&r);
 	sb->s_jrnl_off = tfs_get_u64(&r);
 	sb->s_jrnl_len = tfs_get_u64(&r);
@@ -114,7 +114,7 @@ int tfs_sb_decode(struct tfs_sb *sb, const uint8_t *in)
 		d->sd_data_off = tfs_get_u64(&r);
 		d->sd_nslots = tfs_get_u64(&r);
 		d->sd_cs_dev = tfs_get_u32(&r);
-		tfs_get_u32(&r);
+		d->sd_flags = tfs_get_u32(&r);
 		d->sd_cs_off = tfs_get_u64(&r);
 		d->sd_cs_pages = tfs_get_u64(&r);
 		memcpy(d->sd_path, tfs_get_bytes(&r, TFS_DEV_PATH_MAX), TFS_DEV_PATH_MAX);
@@ -135,6 +135,10 @@ int tfs_sb_decode(struct tfs_sb *sb, const uint8_t *in)
 	for (i = 0; i < sb->s_ndev; i++) {
 		const struct tfs_sb_dev *d = &sb->s_dev[i];
 
+		if (d->sd_flags & ~TFS_SD_KNOWN || (d->sd_flags && sb->s_version < 5) ||
+		    (d->sd_flags && i == sb->s_meta_dev) ||
+		    ((d->sd_flags & TFS_SD_REMOVED) && i == sb->s_dev_index))
+			return -EINVAL;
 		if (d->sd_index != i || d->sd_class >= TFS_CLASS_MAX || d->sd_cs_dev >= sb->s_ndev ||
 		    d->sd_nslots > (1ull << 40) ||
 		    d->sd_cs_pages != (d->sd_nslots + per - 1) / per ||
@@ -237,8 +241,13 @@ int tfs_sb_write(struct tfs_io_dev *dev, const struct tfs_sb *sb)
 		ret = sb_write_zoned(dev, buf);
 		goto out_free_buf;
 	}
-	memcpy(buf + TFS_SB_COPY1, buf, TFS_SB_SIZE);
-	ret = tfs_io_dev_pwrite(dev, buf, 2 * TFS_SB_SIZE, 0);
+	/* one copy durable before the other is touched: a torn write leaves
+	 * the other whole */
+	ret = tfs_io_dev_pwrite(dev, buf, TFS_SB_SIZE, 0);
+	if (ret == 0)
+		ret = tfs_io_flush(dev);
+	if (ret == 0)
+		ret = tfs_io_dev_pwrite(dev, buf, TFS_SB_SIZE, TFS_SB_COPY1);
 	if (ret == 0)
 		ret = tfs_io_flush(dev);
 out_free_buf:

@@ -32,6 +32,48 @@ START_TEST(test_fill_and_release)
 }
 END_TEST
 
+/* a device being emptied: nothing new goes there, it leaves the totals,
+ * its own counts go on; a device added later joins them */
+START_TEST(test_out_and_add)
+{
+	uint64_t nslots[2] = { 10, 10 }, slot, s1[3];
+	unsigned int classes[2] = { TFS_CLASS_BLOCK, TFS_CLASS_BLOCK }, i;
+	struct tier_alloc a;
+	uint16_t dev;
+
+	ck_assert_int_eq(tier_alloc_init(&a, 2, nslots, classes), 0);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(tier_alloc_take(&a, 1, &dev, &s1[i]), 0);
+		ck_assert_uint_eq(dev, 1);
+	}
+	tier_alloc_set_out(&a, 1);
+	ck_assert_uint_eq(a.a_nslots, 10);
+	ck_assert_uint_eq(a.a_nfree, 10);
+	ck_assert_uint_eq(a.a_nfree_ip, 10);
+	ck_assert_uint_eq(tier_alloc_dev_used(&a, 1), 3);
+	ck_assert_int_eq(tier_dest(&a, TFS_CLASS_BLOCK, 0, 1, 0), 0);
+	ck_assert_uint_eq(tier_place_cls(&a, 0, 1, TFS_CLASS_MAX), 0);
+	for (i = 0; i < 10; i++) {
+		ck_assert_int_eq(tier_alloc_take(&a, 1, &dev, &slot), 0);
+		ck_assert_uint_eq(dev, 0);
+	}
+	ck_assert_int_eq(tier_alloc_take(&a, 1, &dev, &slot), -ENOSPC);
+	ck_assert_int_eq(tier_dest(&a, TFS_CLASS_BLOCK, 0, 1, 0), -ENOSPC);
+	/* what leaves it frees its slots, not the pool's */
+	tier_alloc_release(&a, 1, s1[0]);
+	ck_assert_uint_eq(tier_alloc_dev_used(&a, 1), 2);
+	ck_assert_uint_eq(a.a_nfree, 0);
+	ck_assert_int_eq(tier_alloc_add(&a, 3, 5, TFS_CLASS_BLOCK), -EINVAL);
+	ck_assert_int_eq(tier_alloc_add(&a, 2, 5, TFS_CLASS_BLOCK), 0);
+	ck_assert_uint_eq(a.a_ndev, 3);
+	ck_assert_uint_eq(a.a_nfree, 5);
+	ck_assert_uint_eq(a.a_nslots, 15);
+	ck_assert_int_eq(tier_alloc_take(&a, 1, &dev, &slot), 0);
+	ck_assert_uint_eq(dev, 2);
+	tier_alloc_destroy(&a);
+}
+END_TEST
+
 START_TEST(test_mark_and_place)
 {
 	uint64_t nslots[3] = { 10, 10, 10 }, slot;
@@ -90,6 +132,7 @@ Suite *alloc_suite(void)
 
 	tcase_add_test(tc, test_fill_and_release);
 	tcase_add_test(tc, test_mark_and_place);
+	tcase_add_test(tc, test_out_and_add);
 	tcase_add_test(tc, test_place_tiers);
 	suite_add_tcase(s, tc);
 	return s;

@@ -340,7 +340,7 @@ static uint64_t ffg(void *ctx)
 	return 0;
 }
 
-static const struct tier_engine_ops fops = { fwalk, fmove, fcommit, ffg, NULL, NULL };
+static const struct tier_engine_ops fops = { fwalk, fmove, fcommit, ffg, NULL, NULL, NULL };
 
 START_TEST(test_engine_pass)
 {
@@ -397,6 +397,46 @@ START_TEST(test_engine_pass)
 }
 END_TEST
 
+/* a device being emptied: its chunks move, migration on or off, to
+ * another device of their tier while it has room, then to the nearest tier */
+START_TEST(test_engine_evacuates)
+{
+	uint64_t nslots[3] = { 30, 30, 12 };
+	unsigned int cls[3] = { TFS_CLASS_PMEM, TFS_CLASS_BLOCK, TFS_CLASS_BLOCK }, i;
+	struct tier_engine e;
+	uint16_t dev;
+
+	ck_assert_int_eq(tier_alloc_init(&fa, 3, nslots, cls), 0);
+	tier_chunks_init(&hch, 64);
+	for (i = 0; i < NCH; i++) {
+		fch[i] = tier_chunk_new(&hch, 1, i);
+		fpin[i] = TFS_CLASS_MAX;
+		/* 10 in pmem, 30 on block device 1 (full) */
+		ck_assert_int_eq(tier_alloc_take(&fa, i < 10 ? 0 : 1, &dev, &fch[i]->c_slot), 0);
+		fch[i]->c_dev = dev;
+		tier_heat_add(fch[i], 0, 4);
+	}
+	tier_engine_init(&e, &fops, NULL, &flock, &fa, 262144);
+	e.pol.migrate = 0;
+	e.pol.batch = 64;
+	ck_assert_int_eq(tier_engine_evacuating(&e), 0);
+	tier_alloc_set_out(&fa, 1);
+	ck_assert_int_eq(tier_engine_evacuating(&e), 1);
+	ck_assert_int_eq(tier_engine_pass(&e, 0), 30);
+	ck_assert_uint_eq(e.evac_left, 30);
+	ck_assert_uint_eq(e.evac_stuck, 0);
+	ck_assert_uint_eq(e.evac_moved, 30);
+	ck_assert_uint_eq(tier_alloc_dev_used(&fa, 1), 0);
+	ck_assert_uint_eq(tier_alloc_dev_used(&fa, 2), 12); /* its own tier first */
+	ck_assert_uint_eq(tier_alloc_dev_used(&fa, 0), 28); /* then the next one */
+	ck_assert_int_eq(tier_engine_evacuating(&e), 0);
+	ck_assert_int_eq(tier_engine_pass(&e, 0), 0);
+	ck_assert_uint_eq(e.evac_left, 0);
+	tier_engine_destroy(&e);
+	fake_pool_free();
+}
+END_TEST
+
 /* zone cleaning on the engine's thread: between the moves of a batch when
  * it is due, and at every turn of the thread */
 static int fclean_calls, fclean_due_flag;
@@ -414,7 +454,7 @@ static int fclean_due(void *ctx)
 	return fclean_due_flag;
 }
 
-static const struct tier_engine_ops fops_zoned = { fwalk, fmove, fcommit, ffg, fclean, fclean_due };
+static const struct tier_engine_ops fops_zoned = { fwalk, fmove, fcommit, ffg, fclean, fclean_due, NULL };
 
 START_TEST(test_engine_cleans)
 {
@@ -475,6 +515,7 @@ Suite *heat_suite(void)
 	tcase_add_test(tc, test_scan_detection);
 	tcase_add_test(tc, test_policy);
 	tcase_add_test(tc, test_engine_pass);
+	tcase_add_test(tc, test_engine_evacuates);
 	tcase_add_test(tc, test_engine_cleans);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(tp, plan_setup, NULL);

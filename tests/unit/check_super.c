@@ -64,6 +64,29 @@ START_TEST(test_roundtrip_and_damage)
 	tfs_sb_encode(&sb, buf);
 	ck_assert_int_eq(tfs_sb_decode(&out, buf), -EINVAL);
 	sb.s_dev[1].sd_cs_pages++;
+	/* format 5: the table generation and the device states round-trip */
+	sb.s_gen = 7;
+	sb.s_dev[1].sd_flags = TFS_SD_DRAINING;
+	tfs_sb_encode(&sb, buf);
+	ck_assert_int_eq(tfs_sb_decode(&out, buf), 0);
+	ck_assert_uint_eq(out.s_gen, 7);
+	ck_assert_uint_eq(out.s_dev[1].sd_flags, TFS_SD_DRAINING);
+	/* an unknown state, a state on the metadata device, and a state in
+	 * an older format are damage */
+	sb.s_dev[1].sd_flags = 4;
+	tfs_sb_encode(&sb, buf);
+	ck_assert_int_eq(tfs_sb_decode(&out, buf), -EINVAL);
+	sb.s_dev[1].sd_flags = 0;
+	sb.s_dev[sb.s_meta_dev].sd_flags = TFS_SD_REMOVED;
+	tfs_sb_encode(&sb, buf);
+	ck_assert_int_eq(tfs_sb_decode(&out, buf), -EINVAL);
+	sb.s_dev[sb.s_meta_dev].sd_flags = 0;
+	sb.s_dev[1].sd_flags = TFS_SD_DRAINING;
+	sb.s_version = 4;
+	tfs_sb_encode(&sb, buf);
+	ck_assert_int_eq(tfs_sb_decode(&out, buf), -EINVAL);
+	sb.s_dev[1].sd_flags = 0;
+	sb.s_gen = 0;
 	/* format 3 (no heat in the log) is still read */
 	sb.s_version = 3;
 	tfs_sb_encode(&sb, buf);
