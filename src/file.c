@@ -1318,6 +1318,133 @@ int tfs_truncate_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t size)
 	return ret;
 }
 
+static int block_has(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb)
+{
+	struct tfs_chunk *c = tier_cmap_get(&in->i_map, fb / fs->pool.chunk_blocks);
+
+	return c && tier_chunk_has(c, (uint32_t)(fb % fs->pool.chunk_blocks));
+}
+
+/*
+ * i_rwlock held exclusively: blocks [from, from+n) go to [to, to+n), holes
+ * staying holes (a run of data is read, verified and written again with
+ * checksums of its new place; a run of holes is punched there).  Windows of
+ * IO_MAX go front to back when moving down and back to front when moving
+ * up, and so do the runs inside a window, so no block is written before it
+ * was read.
+ */
+static int shift_blocks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t from, uint64_t to,
+			uint64_t n, int *cleared)
+{
+	const uint64_t step = IO_MAX / TFS_BLOCK_SIZE;
+	int down = to < from, ret = 0;
+	uint8_t *buf = tfs_io_alloc(IO_MAX);
+	uint64_t k, m;
+
+	if (!buf)
+		return -ENOMEM;
+	for (k = 0; k < n && ret == 0; k += m) {
+		uint64_t src, dst, b = 0;
+
+		m = n - k < step ? n - k : step;
+		src = down ? from + k : from + n - k - m;
+		dst = down ? to + k : to + n - k - m;
+		while (b < m && ret == 0) {
+			/* the next run: from the front when moving down, from the
+			 * back when moving up */
+			uint64_t first = down ? b : m - 1 - b, r = 1, s;
+			int data = block_has(fs, in, src + first);
+
+			while (b + r < m &&
+			       block_has(fs, in, src + (down ? first + r : first - r)) == data)
+				r++;
+			s = down ? first : first + 1 - r;
+			if (data) {
+				ret = read_blocks(fs, in, src + s, r, buf);
+				if (ret == 0) {
+					ssize_t w = write_locked(fs, in, (dst + s) * TFS_BLOCK_SIZE, buf,
+								 r * TFS_BLOCK_SIZE, TFS_CLASS_MAX);
+
+					ret = w < 0 ? (int)w : 0;
+				}
+			} else {
+				ret = punch_locked(fs, in, (dst + s) * TFS_BLOCK_SIZE,
+						   (dst + s + r) * TFS_BLOCK_SIZE, cleared);
+			}
+			b += r;
+		}
+	}
+	tfs_io_free(buf);
+	return ret;
+}
+
+/*
+ * FALLOC_FL_COLLAPSE_RANGE and FALLOC_FL_INSERT_RANGE, as ext4 has them:
+ * block-aligned, inside the file, alone.  The data past the range is moved
+ * (holes kept): the cost is that of reading and writing it.  A crash in the
+ * middle leaves the file partly shifted, as nothing was acknowledged yet.
+ */
+static int shift_range(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64_t off,
+		       uint64_t len)
+{
+	uint64_t size, nb, ob = off / TFS_BLOCK_SIZE, lb = len / TFS_BLOCK_SIZE;
+	int ret = 0, cleared = 0;
+	struct timespec now;
+
+	/* alone, as the kernel's fallocate wants them */
+	if (mode != FALLOC_FL_COLLAPSE_RANGE && mode != FALLOC_FL_INSERT_RANGE)
+		return -EOPNOTSUPP;
+	if (!len || off % TFS_BLOCK_SIZE || len % TFS_BLOCK_SIZE)
+		return -EINVAL;
+	pthread_rwlock_wrlock(TFS_ILOCK(in));
+	size = in->i_size;
+	nb = (size + TFS_BLOCK_SIZE - 1) / TFS_BLOCK_SIZE;
+	if (mode == FALLOC_FL_COLLAPSE_RANGE) {
+		if (off >= size || len >= size - off) {
+			ret = -EINVAL;
+			goto out_unlock;
+		}
+		ret = shift_blocks(fs, in, ob + lb, ob, nb - ob - lb, &cleared);
+		if (ret == 0)
+			ret = tfs_truncate_locked(fs, in, size - len);
+	} else {
+		if (off >= size) {
+			ret = -EINVAL;
+			goto out_unlock;
+		}
+		if (len > TFS_MAX_FILE_SIZE - size) {
+			ret = -EFBIG;
+			goto out_unlock;
+		}
+		/* room for the chunks the file grows by, before anything moves */
+		pthread_mutex_lock(&fs->lock);
+		if (tfs_data_room(fs, in->i_uid, 0) < (len >> fs->pool.chunk_shift) + 2)
+			ret = -ENOSPC;
+		pthread_mutex_unlock(&fs->lock);
+		if (ret == 0)
+			ret = zero_tail(fs, in);
+		if (ret == 0)
+			ret = shift_blocks(fs, in, ob, ob + lb, nb - ob, &cleared);
+		if (ret == 0)
+			ret = punch_locked(fs, in, off, off + len, &cleared);
+		pthread_mutex_lock(&fs->lock);
+		if (ret == 0)
+			in->i_size = size + len;
+		pthread_mutex_unlock(&fs->lock);
+	}
+	if (ret == 0) {
+		pthread_mutex_lock(&fs->lock);
+		tfs_touch(&now);
+		tfs_itimes_set(in, TFS_T_M | TFS_T_C, now);
+		tfs_inode_dirty(fs, in);
+		pthread_mutex_unlock(&fs->lock);
+		ret = punched_commit(fs, cleared);
+	}
+out_unlock:
+	pthread_rwlock_unlock(TFS_ILOCK(in));
+	return ret;
+}
+
 int tfs_fallocate(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64_t off, uint64_t len)
 {
 	uint64_t end;
@@ -1327,6 +1454,8 @@ int tfs_fallocate(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64_t of
 	if (ret < 0)
 		return ret;
 
+	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE))
+		return shift_range(fs, in, mode, off, len);
 	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
 		return -EOPNOTSUPP;
 	if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE))

@@ -4,12 +4,14 @@
  * damaged byte by byte, and loaded again.  A manifest of the whole tree
  * (names, types, sizes, link counts, content hashes, symlinks, xattrs) is
  * what must survive. */
+#define _GNU_SOURCE /* fallocate, SEEK_DATA */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/falloc.h>
 #include "check_suites.h"
 #include "testpool.h"
 
@@ -840,6 +842,140 @@ START_TEST(test_intent_across_checkpoint_crash)
 }
 END_TEST
 
+/* fallocate COLLAPSE_RANGE / INSERT_RANGE against a model of the bytes and,
+ * where the host's file system has them (ext4, xfs), against it: the same
+ * errors, sizes and contents; inserted ranges are holes; after a crash
+ * and remount (the ops are followed by a commit, as fsync would) the file
+ * is the same.  The kernel's FUSE client does not pass these modes to any
+ * FUSE daemon (EOPNOTSUPP): this runs tierfs's side in process. */
+static int host_falloc(int fd, int mode, uint64_t off, uint64_t len)
+{
+	if (fd < 0)
+		return -EOPNOTSUPP;
+	return fallocate(fd, mode, (off_t)off, (off_t)len) < 0 ? -errno : 0;
+}
+
+static int model_falloc(uint8_t *m, uint64_t *size, int mode, uint64_t off, uint64_t len)
+{
+	if (mode != FALLOC_FL_COLLAPSE_RANGE && mode != FALLOC_FL_INSERT_RANGE)
+		return -EOPNOTSUPP;
+	if (!len || off % 4096 || len % 4096)
+		return -EINVAL;
+	if (mode == FALLOC_FL_COLLAPSE_RANGE) {
+		if (off >= *size || len >= *size - off)
+			return -EINVAL;
+		memmove(m + off, m + off + len, *size - off - len);
+		*size -= len;
+	} else {
+		if (off >= *size)
+			return -EINVAL;
+		memmove(m + off + len, m + off, *size - off);
+		memset(m + off, 0, len);
+		*size += len;
+	}
+	return 0;
+}
+
+START_TEST(test_collapse_insert)
+{
+	static const struct { int mode; uint64_t off, len; } ops[] = {
+		{ FALLOC_FL_COLLAPSE_RANGE, 8192, 4096 },	  /* one block */
+		{ FALLOC_FL_INSERT_RANGE, 4096, 3u << 16 },	  /* three chunks of hole */
+		{ FALLOC_FL_COLLAPSE_RANGE, 100000, 4096 },	  /* unaligned: EINVAL */
+		{ FALLOC_FL_INSERT_RANGE, 0, 12288 },		  /* at the start */
+		{ FALLOC_FL_COLLAPSE_RANGE, 65536, 200704 },	  /* across chunks */
+		{ FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_KEEP_SIZE, 0, 4096 }, /* EOPNOTSUPP */
+		{ FALLOC_FL_INSERT_RANGE, 1u << 30, 4096 },	  /* past the end: EINVAL */
+		{ FALLOC_FL_COLLAPSE_RANGE, 4096, 1u << 30 },	  /* reaching the end: EINVAL */
+		{ FALLOC_FL_INSERT_RANGE, 327680, 1u << 20 },	  /* a MiB, in the middle */
+		{ FALLOC_FL_COLLAPSE_RANGE, 0, 4096 },
+	};
+	const uint64_t cap = 8u << 20;
+	uint8_t *model = calloc(1, cap), *buf = tfs_io_alloc(cap), *hbuf = malloc(cap);
+	char hpath[] = "/tmp/tfs-shift-XXXXXX";
+	uint64_t size = 0, ino, hsize;
+	struct tfs_inode *in;
+	struct tfs_fs *fs;
+	struct stat st;
+	int hfd, ret, hret, mret;
+	char *m1;
+	size_t i;
+
+	ck_assert(model && buf && hbuf);
+	tp_make(path, TFS_CLASS_BLOCK, 128u << 20, 16, 1u << 20);
+	fs = tp_open(path, 0);
+	/* 700 KiB of data with a hole of three blocks at 200 KiB and a
+	 * partial last block */
+	size = 700u * 1024 + 1000;
+	for (i = 0; i < size; i++)
+		model[i] = (uint8_t)(i * 7 + i / 4096);
+	memset(model + 200 * 1024, 0, 12288);
+	ino = tp_file(fs, TFS_ROOT_INO, "f", 0, 1);
+	ck_assert_int_eq(tfs_open(fs, ino, &in), 0);
+	memcpy(buf, model, size);
+	ck_assert_int_eq(tfs_write(fs, in, 0, buf, size), (ssize_t)size);
+	ck_assert_int_eq(tfs_fallocate(fs, in, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 200 * 1024,
+				       12288), 0);
+	hfd = mkstemp(hpath);
+	ck_assert_int_ge(hfd, 0);
+	unlink(hpath);
+	ck_assert_int_eq(pwrite(hfd, model, size, 0), (ssize_t)size);
+	ck_assert_int_eq(fallocate(hfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 200 * 1024, 12288),
+			 0);
+	if (host_falloc(hfd, FALLOC_FL_INSERT_RANGE, 0, 4096) == -EOPNOTSUPP) {
+		close(hfd); /* tmpfs and the like: the model only */
+		hfd = -1;
+	} else {
+		ck_assert_int_eq(host_falloc(hfd, FALLOC_FL_COLLAPSE_RANGE, 0, 4096), 0);
+	}
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		mret = model_falloc(model, &size, ops[i].mode, ops[i].off, ops[i].len);
+		ret = tfs_fallocate(fs, in, ops[i].mode, ops[i].off, ops[i].len);
+		ck_assert_msg(ret == mret, "op %zu: tierfs %d, model %d", i, ret, mret);
+		hret = host_falloc(hfd, ops[i].mode, ops[i].off, ops[i].len);
+		if (hfd >= 0)
+			ck_assert_msg(hret == ret, "op %zu: tierfs %d, host file system %d", i, ret, hret);
+		ck_assert_uint_eq(in->i_size, size);
+		ck_assert_int_eq(tfs_read(fs, in, 0, cap, buf), (ssize_t)size);
+		ck_assert_msg(!memcmp(buf, model, size), "op %zu: contents differ from the model", i);
+		if (hfd >= 0) {
+			hsize = (uint64_t)lseek(hfd, 0, SEEK_END);
+			ck_assert_uint_eq(hsize, size);
+			ck_assert_int_eq(pread(hfd, hbuf, size, 0), (ssize_t)size);
+			ck_assert_msg(!memcmp(hbuf, model, size), "op %zu: host file differs", i);
+		}
+	}
+	/* the MiB inserted at 320 KiB (moved down a block by the last op) is
+	 * a hole: no data in it */
+	ck_assert_int_eq(tfs_lseek(fs, in, 327680 - 4096, SEEK_HOLE), 327680 - 4096);
+	ck_assert_int_ge(tfs_lseek(fs, in, 327680 - 4096, SEEK_DATA), 327680 - 4096 + (1 << 20));
+	tfs_release(fs, in);
+	ck_assert_int_eq(tfs_commit(fs), 0);
+	m1 = tp_manifest(fs);
+	tp_crash(fs);
+	fs = tp_open(path, 0);
+	{
+		char *m2 = tp_manifest(fs);
+
+		ck_assert_str_eq(m1, m2);
+		free(m2);
+	}
+	ck_assert_int_eq(tfs_lookup(fs, TFS_ROOT_INO, "f", &st), 0);
+	ck_assert_uint_eq((uint64_t)st.st_size, size);
+	ck_assert_int_eq(tfs_open(fs, st.st_ino, &in), 0);
+	ck_assert_int_eq(tfs_read(fs, in, 0, cap, buf), (ssize_t)size);
+	ck_assert(!memcmp(buf, model, size));
+	tfs_release(fs, in);
+	tp_unmount(fs);
+	free(m1);
+	if (hfd >= 0)
+		close(hfd);
+	free(model);
+	free(hbuf);
+	tfs_io_free(buf);
+}
+END_TEST
+
 Suite *meta_suite(void)
 {
 	Suite *s = suite_create("meta");
@@ -853,6 +989,7 @@ Suite *meta_suite(void)
 	tcase_add_test(tc, test_damaged_newest_checkpoint);
 	tcase_add_test(tc, test_journal_damage);
 	tcase_add_test(tc, test_checksum_page_damage);
+	tcase_add_test(tc, test_collapse_insert);
 	tcase_add_test(tc, test_metadata_enospc);
 	tcase_add_test(tc, test_big_file_free);
 	tcase_add_test(tc, test_intent_reseal);
