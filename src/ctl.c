@@ -978,18 +978,20 @@ static void where(struct tfs_ctl *c, struct out *o, uint64_t ino, int json)
 			outf(o, "\"%s\"", tfs_dev_class_str(pin));
 		else
 			outf(o, "null");
-		outf(o, ", \"tiers\": {");
+		outf(o, ", \"pin_over_quota\": %s, \"tiers\": {",
+		     in->i_flags & TFS_I_PIN_OVER ? "true" : "false");
 		for (cls = 0; cls < TFS_CLASS_MAX; cls++)
 			outf(o, "%s\"%s\": {\"chunks\": %llu, \"bytes\": %llu}", cls ? ", " : "",
 			     tfs_dev_class_str(cls), (unsigned long long)per[cls],
 			     (unsigned long long)(per[cls] << fs->pool.chunk_shift));
 		outf(o, "}, \"extents\": [");
 	} else {
-		outf(o, "inode %llu: %s, %llu chunk%s of %u KiB%s%s\n", (unsigned long long)ino,
+		outf(o, "inode %llu: %s, %llu chunk%s of %u KiB%s%s%s\n", (unsigned long long)ino,
 		     mib(in->i_size, a, sizeof(a)), (unsigned long long)in->i_map.m_count,
 		     in->i_map.m_count == 1 ? "" : "s", fs->pool.chunk_size >> 10,
 		     pin < TFS_CLASS_MAX ? ", pinned to " : "",
-		     pin < TFS_CLASS_MAX ? tfs_dev_class_str(pin) : "");
+		     pin < TFS_CLASS_MAX ? tfs_dev_class_str(pin) : "",
+		     in->i_flags & TFS_I_PIN_OVER ? " (over its owner's pin quota: placed as unpinned)" : "");
 		for (cls = 0; cls < TFS_CLASS_MAX; cls++)
 			if (per[cls])
 				outf(o, "  %-6s %llu chunks (%s)\n", tfs_dev_class_str(cls),

@@ -395,8 +395,8 @@ static int __alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, 
 		ret = -EROFS;
 	else if (tfs_meta_readonly(fs->meta))
 		ret = -EIO;
-	if (tfs_inode_pin(in) < TFS_CLASS_MAX)
-		cls = tfs_inode_pin(in);
+	if (tfs_inode_place_pin(in) < TFS_CLASS_MAX)
+		cls = tfs_inode_place_pin(in);
 	for (idx = fb / fs->pool.chunk_blocks; idx <= last && ret == 0; idx++) {
 		struct tfs_chunk *c;
 		uint16_t dev;
@@ -778,8 +778,8 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 	/* where new data goes (an overwrite of a zone chunk too: up, if the
 	 * faster tiers have room) */
 	pthread_mutex_lock(&fs->lock);
-	if (tfs_inode_pin(in) < TFS_CLASS_MAX)
-		cls = tfs_inode_pin(in);
+	if (tfs_inode_place_pin(in) < TFS_CLASS_MAX)
+		cls = tfs_inode_place_pin(in);
 	dst = tier_place_cls(&fs->pool.alloc, in->i_ino, idx, cls);
 	ip = tier_place_inplace(&fs->pool.alloc, in->i_ino, idx);
 	if (ip >= 0 && !tfs_data_room(fs, in->i_uid, 1))

@@ -1808,24 +1808,25 @@ static void pin_changed(struct tfs_fs *fs)
  * Pool lock held: may @ctx pin @in to class @cls (TFS_CLASS_MAX: unpin)?
  * A pin is the owner's (or root's) to set or take off.  Pinning to a tier
  * faster than the pool's slowest keeps data where automatic placement
- * might not: it displaces other users' hot data, so it is root's or the
- * -o pin_group's.  Anyone may pin their own files to the slowest tier.
+ * might not: it displaces other users' hot data, so it is root's, the
+ * -o pin_group's, or within the owner's -o pin_quota of that tier.  Anyone
+ * may pin their own files to the slowest tier.
  */
 static int pin_allowed(struct tfs_fs *fs, const struct tfs_ctx *ctx, const struct tfs_inode *in,
 		       unsigned int cls)
 {
-	unsigned int i, slowest = 0;
+	uint64_t bytes;
 
 	if (ctx->uid == 0)
 		return 0;
 	if (ctx->uid != in->i_uid)
 		return -EPERM;
-	if (cls == TFS_CLASS_MAX || ctx->pin_group)
+	if (cls == TFS_CLASS_MAX || cls >= tfs_slowest_class(fs))
 		return 0;
-	for (i = 0; i < fs->pool.ndev; i++)
-		if (fs->pool.dev[i].d_class > slowest)
-			slowest = fs->pool.dev[i].d_class;
-	return cls >= slowest ? 0 : -EPERM;
+	/* a faster tier: -o pin_group, or within -o pin_quota (what the last
+	 * migration pass counted of the owner's pins, and this file) */
+	bytes = tfs_inode_pin(in) == cls ? 0 : (uint64_t)in->i_map.m_count << fs->pool.chunk_shift;
+	return tfs_pin_quota_check(fs, ctx->uid, ctx->pin_group, cls, bytes);
 }
 
 int tfs_xattr_set(struct tfs_fs *fs, const struct tfs_ctx *ctx, uint64_t ino, const char *name,

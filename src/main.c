@@ -545,6 +545,7 @@ int main(int argc, char *argv[])
 		fs->conf_path = conf[0] ? strdup(conf) : NULL;
 	}
 	fs->pool.pin_gid = pin_gid;
+	fs->pool.pin_quota = (uint64_t)opts.pin_quota << 20;
 	fs->fconn.on_init = init_done;
 	fuse_set_log_func(fuse_log_to_tfs);
 	/* the mount's source is the device's absolute path: mkfs and fsck find

@@ -31,6 +31,8 @@ const struct tfs_opt_def tfs_opt_table[] = {
 	  "share of the pool only root may fill (default: as set by mkfs.tierfs --reserve)" },
 	{ "pin_group", TFS_OPT_STR, offsetof(struct tfs_opts, pin_group), NULL, "group",
 	  "members may pin files to a tier faster than the pool's slowest (root always may; owners may pin to the slowest)" },
+	{ "pin_quota", TFS_OPT_UINT, offsetof(struct tfs_opts, pin_quota), "0", "MiB",
+	  "how much of their own files' data each user outside pin_group may pin to each tier faster than the slowest (0: none)" },
 	{ "config", TFS_OPT_STR, offsetof(struct tfs_opts, config), NULL, "path",
 	  "tierfs.conf(5) to read (default: UUID.conf or LABEL.conf in /etc/tierfs, if there)" },
 	{ "tfs_debug", TFS_OPT_FLAG, offsetof(struct tfs_opts, debug), "0", "",

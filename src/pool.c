@@ -594,6 +594,7 @@ void tfs_fs_close(struct tfs_fs *fs)
 		return;
 	free(fs->conf_path);
 	fs->conf_path = NULL;
+	tfs_pinq_free(fs);
 	fs->ns.loading = 1;
 	if (fs->meta) {
 		tfs_inode_each(fs, close_one, fs);

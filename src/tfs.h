@@ -140,6 +140,9 @@ struct tfs_dir {
 #define TFS_I_LIFE_LONG (1u << 6)   /* written once, then only read (an SST) */
 #define TFS_I_LOGDIR (1u << 7)	    /* a directory of logs (pg_wal) */
 #define TFS_I_LIFE (TFS_I_LIFE_SHORT | TFS_I_LIFE_LONG | TFS_I_LOGDIR)
+/* its owner's pins to its tier exceed -o pin_quota: placed as if unpinned
+ * (set by each migration pass, src/migrate.c) */
+#define TFS_I_PIN_OVER (1u << 8)
 
 /* what exists of an inode only while it is open */
 struct tfs_ostate {
@@ -262,6 +265,9 @@ struct tfs_pool {
 	struct tier_chunks chunks;
 	unsigned int reserve_pct; /* of the slots, only for root */
 	uint32_t pin_gid;	  /* -o pin_group: may pin to fast tiers (-1: none) */
+	uint64_t pin_quota;	  /* -o pin_quota: bytes per user and fast tier (0: none) */
+	struct tfs_pinq *pinq;	  /* users with pins to fast tiers (pool lock) */
+	unsigned int npinq, cpinq;
 	/* loading: saved heat is decayed by halvings of this many ms of the
 	 * wall clock since it was saved (0: saved heat is ignored) */
 	uint32_t heat_halflife_ms;
@@ -518,6 +524,17 @@ int tfs_chunk_evacuate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t d
 void tfs_migrate_init(struct tfs_fs *fs, const struct tier_policy *pol);
 /* the class @in is pinned to (its user.tierfs.pin), or TFS_CLASS_MAX; pool lock */
 unsigned int tfs_inode_pin(const struct tfs_inode *in);
+/* the pin placement follows: none while the owner is over -o pin_quota */
+unsigned int tfs_inode_place_pin(const struct tfs_inode *in);
+/* the slowest tier the pool has (a pin to it is anyone's right) */
+unsigned int tfs_slowest_class(const struct tfs_fs *fs);
+/* -o pin_quota: may @uid (not in pin_group, as the request found) pin
+ * @bytes more to @cls?  0 or -EDQUOT; pool lock held */
+int tfs_pin_quota_check(struct tfs_fs *fs, uint32_t uid, int exempt, unsigned int cls,
+			uint64_t bytes);
+/* bytes of @uid's files the last pass counted as pinned to @cls */
+uint64_t tfs_pin_quota_used(struct tfs_fs *fs, uint32_t uid, unsigned int cls);
+void tfs_pinq_free(struct tfs_fs *fs);
 /* the class a pin xattr value names, or -EINVAL */
 int tfs_pin_parse(const void *val, size_t len);
 /* an access of weight @w to [off, off+len) of @in; _locked: i_rwlock held */
@@ -829,6 +846,7 @@ struct tfs_opts {
 	int debug;
 	int ro;		       /* mount read-only */
 	char *pin_group;       /* group (name or number) that may pin to fast tiers */
+	unsigned int pin_quota; /* MiB each user may pin to each faster tier */
 	char *config;	       /* -o config=PATH: tierfs.conf(5) */
 	unsigned int max_read; /* FUSE's max_read=, which INIT must repeat */
 	struct tier_policy pol; /* tiering knobs given with -o */

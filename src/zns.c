@@ -559,7 +559,7 @@ static int clean_zone(struct tfs_fs *fs, unsigned int d, uint32_t dz, int urgent
 		 * down, the rest to a zone of the cleaner's stream */
 		to = tier_engine_zone_dest(&fs->eng, cls,
 					   tier_heat_get(c, tier_engine_epoch(&fs->eng)),
-					   tfs_inode_pin(in));
+					   tfs_inode_place_pin(in));
 		dst = to == cls ? -1 : tier_dest(&fs->pool.alloc, to, in->i_ino, idx, to < cls);
 		if (dst < 0) {
 			dst = (int)d;
