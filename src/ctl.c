@@ -785,6 +785,9 @@ static void scrub_report(struct tfs_fs *fs, struct out *o, int json)
 			outs(o, strerror(-sc->error));
 		else
 			outf(o, "null");
+		outf(o, ", \"metadata_checked\": %s, \"metadata_damaged\": %u, \"metadata_report\": ",
+		     sc->meta_done ? "true" : "false", sc->meta_bad);
+		outs(o, sc->meta_report ? sc->meta_report : "");
 		outf(o, ", \"damaged\": [");
 		for (i = 0; i < sc->nbad; i++) {
 			const struct tfs_scrub_bad *b = &sc->bads[i];
@@ -803,10 +806,22 @@ static void scrub_report(struct tfs_fs *fs, struct out *o, int json)
 		}
 		outf(o, "]}\n");
 	} else {
-		outf(o, "scrub %s: %.1f of %.1f MiB read, %llu files, %llu damaged blocks, %.1f s%s%s\n",
+		outf(o, "scrub %s: %.1f of %.1f MiB read, %llu files, %llu damaged blocks, %u damaged metadata copies%s, %.1f s%s%s\n",
 		     states[sc->state], (double)done / (1 << 20), (double)total / (1 << 20),
-		     (unsigned long long)files, (unsigned long long)bad, secs,
+		     (unsigned long long)files, (unsigned long long)bad, sc->meta_bad,
+		     sc->meta_done ? "" : " (metadata not checked yet)", secs,
 		     sc->error ? ", stopped by " : "", sc->error ? strerror(-sc->error) : "");
+		if (sc->meta_report && sc->meta_report[0]) {
+			char *p;
+
+			outf(o, "  metadata:\n");
+			for (p = sc->meta_report; *p;) {
+				size_t n = strcspn(p, "\n");
+
+				outf(o, "    %.*s\n", (int)n, p);
+				p += n + (p[n] == '\n');
+			}
+		}
 		for (i = 0; i < sc->nbad; i++) {
 			const struct tfs_scrub_bad *b = &sc->bads[i];
 			char path[sizeof(b->path)];

@@ -11,8 +11,11 @@
  * to name each bad block with its device and device offset.  Files reached
  * by a second hard link are read once (a set of inode numbers).  The pace
  * is held to a rate (MB/s); progress and findings are read by the control
- * socket at any time.  Metadata is not read here: its checksums are
- * checked at every mount and by fsck.tierfs.
+ * socket at any time.  Then the metadata: every redundant copy that
+ * fsck.tierfs checks (checkpoint headers, both copies of every log page
+ * and checksum page, the older journal half), with checkpoints held off
+ * meanwhile (tfs_meta_scrub); the newer journal half is being written and
+ * was checked by the mount's replay.
  */
 #include "config.h"
 
@@ -199,6 +202,31 @@ static uint64_t sum_bytes(struct tfs_fs *fs)
 	}
 }
 
+/* every redundant copy of the metadata: checkpoint headers, both copies of
+ * every log page, both copies of every checksum page, the older journal
+ * half (src/meta: checkpoints wait meanwhile) */
+static void scrub_meta(struct tfs_scrub *sc, struct tfs_fs *fs)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	unsigned int bad;
+
+	if (!f)
+		return;
+	bad = tfs_meta_scrub(fs->meta, f);
+	fclose(f);
+	if (bad)
+		tfs_err("scrub: %u damaged metadata cop%s: %s", bad, bad == 1 ? "y" : "ies",
+			text ? text : "");
+	pthread_mutex_lock(&sc->lock);
+	free(sc->meta_report);
+	sc->meta_report = text;
+	sc->meta_bad = bad;
+	sc->meta_done = 1;
+	pthread_mutex_unlock(&sc->lock);
+}
+
 static void *scrub_main(void *arg)
 {
 	struct tfs_fs *fs = arg;
@@ -244,6 +272,8 @@ static void *scrub_main(void *arg)
 	free(st.e);
 	free(seen.v);
 	tfs_io_free(buf);
+	if (ret == 0 && !__atomic_load_n(&sc->stop, __ATOMIC_RELAXED))
+		scrub_meta(sc, fs);
 	pthread_mutex_lock(&sc->lock);
 	sc->error = ret;
 	sc->t_end_ms = mono_ms();
@@ -278,6 +308,10 @@ int tfs_scrub_start(struct tfs_fs *fs, unsigned int rate_mbps)
 	if (!sc->bads)
 		return -ENOMEM;
 	sc->nbad = 0;
+	free(sc->meta_report);
+	sc->meta_report = NULL;
+	sc->meta_bad = 0;
+	sc->meta_done = 0;
 	sc->bad = sc->files = sc->read_bytes = sc->total_bytes = 0;
 	sc->error = 0;
 	sc->stop = 0;
@@ -304,6 +338,7 @@ void tfs_scrub_stop(struct tfs_fs *fs)
 		pthread_join(sc->thread, NULL);
 	sc->joinable = 0;
 	free(sc->bads);
+	free(sc->meta_report);
 	pthread_mutex_destroy(&sc->lock);
 	free(sc);
 	fs->scrub = NULL;

@@ -596,6 +596,9 @@ struct tfs_scrub {
 	uint64_t total_bytes, read_bytes, files, bad; /* (atomics) */
 	struct tfs_scrub_bad *bads;
 	unsigned int nbad;
+	int meta_done;		 /* the metadata was checked */
+	unsigned int meta_bad;	 /* damaged metadata copies found */
+	char *meta_report;	 /* what tfs_meta_scrub said of them */
 };
 /* start a scrub (-EBUSY while one runs); stop and free it (unmount) */
 int tfs_scrub_start(struct tfs_fs *fs, unsigned int rate_mbps);

@@ -825,7 +825,7 @@ int main(int argc, char *argv[])
 	if (!strcmp(cmd, "scrub")) {
 		char *ans = NULL;
 		int ret, tty = isatty(STDERR_FILENO);
-		unsigned long long bad = 0;
+		unsigned long long bad = 0, mbad = 0;
 
 		NEED(1, "scrub MOUNT [--rate MB/s] [--wait] [--json] | scrub MOUNT --status [--json]");
 		if (status)
@@ -849,8 +849,8 @@ int main(int argc, char *argv[])
 			ret = request(args[0], "scrub\n", &ans);
 			if (ret)
 				return ret;
-			sscanf(ans, "scrub %15[a-z]: %lf of %lf MiB read, %*u files, %llu", state, &done,
-			       &total, &bad);
+			sscanf(ans, "scrub %15[a-z]: %lf of %lf MiB read, %*u files, %llu damaged blocks, %llu",
+			       state, &done, &total, &bad, &mbad);
 			if (strcmp(state, "running"))
 				break;
 			if (tty)
@@ -870,7 +870,7 @@ int main(int argc, char *argv[])
 		fputs(ans, stdout);
 		ret = strncmp(ans, "scrub done", 10) && !strstr(ans, "\"state\": \"done\"");
 		free(ans);
-		return ret || bad ? 1 : 0;
+		return ret || bad || mbad ? 1 : 0;
 	}
 	if (!strcmp(cmd, "device"))
 		return cmd_device(args, nargs, force, tier, wait, timeout_s);

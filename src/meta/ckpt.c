@@ -601,6 +601,9 @@ static int ckpt_run(struct tfs_meta *m, int quiet, int rewrite)
 	struct tfs_ckh h;
 	int ret;
 
+	/* an online check of the metadata reads what checkpoints write */
+	while (m->scrubbing)
+		pthread_cond_wait(&m->ckpt_cond, &m->commit_lock);
 	if (m->building) {
 		while (m->building)
 			pthread_cond_wait(&m->ckpt_cond, &m->commit_lock);
@@ -944,6 +947,26 @@ unsigned int tfs_meta_verify(struct tfs_meta *m, FILE *out)
 		bad += jrnl_verify(m, h.jseq, out);
 	bad += mlog_verify(m, &m->ck, out);
 	bad += cs_verify(m, out);
+	return bad;
+}
+
+unsigned int tfs_meta_scrub(struct tfs_meta *m, FILE *out)
+{
+	unsigned int bad;
+
+	/* no checkpoint runs meanwhile: headers, log segments, checksum pages
+	 * and the older journal half stay as they are (commits go on into the
+	 * newer half, which is not read) */
+	pthread_mutex_lock(&m->commit_lock);
+	while (m->building || m->scrubbing)
+		pthread_cond_wait(&m->ckpt_cond, &m->commit_lock);
+	m->scrubbing = 1;
+	pthread_mutex_unlock(&m->commit_lock);
+	bad = tfs_meta_verify(m, out);
+	pthread_mutex_lock(&m->commit_lock);
+	m->scrubbing = 0;
+	pthread_cond_broadcast(&m->ckpt_cond);
+	pthread_mutex_unlock(&m->commit_lock);
 	return bad;
 }
 

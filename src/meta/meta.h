@@ -312,6 +312,9 @@ int tfs_cs_replay(struct tfs_meta *m, unsigned int dev, uint64_t slot, const uin
  * checkpoints, both journal halves, every checksum page copy still needed.
  * Each problem is printed to @out; returns how many. */
 unsigned int tfs_meta_verify(struct tfs_meta *m, FILE *out);
+/* the same on a mounted pool: checkpoints wait until it is done (commits
+ * do not); the journal's newer half, being written, is not read */
+unsigned int tfs_meta_scrub(struct tfs_meta *m, FILE *out);
 /* repair: write checkpoints until both generations are whole again
  * (damaged checksum pages are rewritten, their lost entries poisoned) */
 int tfs_meta_repair(struct tfs_meta *m);

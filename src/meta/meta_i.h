@@ -174,6 +174,7 @@ struct tfs_meta {
 	uint64_t committed_gen;
 	struct jrnl j;
 	struct tfs_ckh ck;	/* the newest durable checkpoint */
+	int scrubbing;		/* tfs_meta_scrub reads: checkpoints wait */
 	int building, wanted;
 	void (*kick)(void *arg);
 	void *kick_arg;

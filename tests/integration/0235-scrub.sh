@@ -64,5 +64,24 @@ check test "$(js "$T/s4.json" 'd["damaged_blocks"]')" = 0 "and reports no damage
 mib=$(js "$T/s4.json" 'd["read_bytes"] >> 20')
 check test "$e" -ge $(( (mib - 2) * 1000 / 2 )) "--rate 2 held it to 2 MB/s or less ($mib MiB in $e ms)"
 check test "$("$CTL" scrub "$MNT" --status | head -1 | cut -d: -f1)" = "scrub done" "--status after it"
+check test "$(js "$T/s4.json" 'd["metadata_checked"], d["metadata_damaged"]')" = "True 0" \
+	"the metadata was checked too, and is sound"
+tfs_umount
+
+# one copy of a metadata log page damaged under the mounted pool: the
+# scrub finds it (the other copy keeps the pool whole)
+loff=$("$TOP_BUILDDIR/src/fsck.tierfs" --map "$T/b.img" | awk '$1 == "logpage" && /copy 1/ { print $3; exit }')
+check test -n "$loff" "fsck --map names a log page copy"
+tfs_mount "$T/b.img"
+printf '\377\377\377\377' | dd of="$T/b.img" bs=1 seek=$((loff + 100)) conv=notrunc status=none
+"$CTL" scrub "$MNT" --wait > "$T/s5.txt"
+check test $? = 1 "scrub --wait exits 1 when a metadata copy is damaged"
+check grep -q "0 damaged blocks, 1 damaged metadata copies" "$T/s5.txt" "one damaged metadata copy, no data"
+check grep -q "^  metadata:" "$T/s5.txt" "listed under metadata"
+sed -n '/^  metadata:/,$p' "$T/s5.txt" > "$T/s5.meta"
+check grep -q "$T/b.img.*$loff" "$T/s5.meta" "naming the device and the page's offset ($loff): $(tail -n +2 "$T/s5.meta" | head -2)"
+"$CTL" scrub "$MNT" --status --json > "$T/s6.json"
+check test "$(js "$T/s6.json" 'd["metadata_damaged"]')" = 1 "--json: metadata_damaged 1"
+check cmp -s <(dd if="$MNT/d/e/other" bs=1M status=none) <(dd if="$MNT/d/link" bs=1M status=none) "the files still read"
 tfs_umount
 finish
