@@ -357,6 +357,13 @@ static int scrub(struct fsck *k)
 	return 0;
 }
 
+/* what fsck is doing, on a terminal only (the scrub shows its progress) */
+static void phase(int json, const char *what)
+{
+	if (!json && what && isatty(STDERR_FILENO))
+		fprintf(stderr, "fsck.tierfs: %s\n", what);
+}
+
 /* both superblock copies of every device, as they are on the media */
 static void check_superblocks(struct fsck *k)
 {
@@ -670,6 +677,7 @@ int main(int argc, char *argv[])
 	oa.flags = TFS_OPEN_NOREPAIR | TFS_OPEN_SALVAGE;
 	tier_policy_defaults(&defpol);
 	oa.heat_halflife_ms = defpol.halflife_ms;
+	phase(do_json, "loading the pool's metadata");
 	ret = tfs_fs_open(&k.fs, argv[optind], &oa);
 	lossy = ret == -EUCLEAN;
 	if (ret < 0 && !(lossy && k.fs)) {
@@ -692,6 +700,7 @@ int main(int argc, char *argv[])
 		return EXIT_OPERATIONAL;
 	}
 	rewrite = check_load(&k);
+	phase(do_json, "checking every redundant metadata copy");
 	bad = tfs_meta_verify(k.fs->meta, stdout);
 	if (bad)
 		problem(&k, 1, "%u redundant metadata cop%s (listed above) damaged", bad,
@@ -709,8 +718,10 @@ int main(int argc, char *argv[])
 	pthread_mutex_lock(&k.fs->lock);
 	if (k.repair)
 		k.fs->ns.loading = 2; /* fixes go to the checkpoints fsck writes */
+	phase(do_json, "checking every file's chunks");
 	tfs_inode_each(k.fs, check_inode, &k);
 	pthread_mutex_unlock(&k.fs->lock);
+	phase(do_json, NULL);
 	if (do_scrub && scrub(&k) < 0)
 		fprintf(stderr, "fsck.tierfs: scrub stopped: out of memory\n");
 	printf("%s: %llu inodes, %llu of %llu chunk slots used, %u problem%s, %u fixed\n",
