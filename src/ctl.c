@@ -1295,9 +1295,11 @@ static void device_change(struct tfs_fs *fs, struct out *o, char *args, int json
 	unsigned int cls = TFS_CLASS_MAX;
 	int force = 0, ret;
 	char cname[16];
+	unsigned long long zmib = 0;
 	int off = 0;
 
-	if (sscanf(args, "add %15s %d %n", cname, &force, &off) == 2 && off > 0) {
+	if (sscanf(args, "add %15s %d %llu %n", cname, &force, &zmib, &off) == 3 && off > 0 &&
+	    zmib <= 65536) {
 		int c = strcmp(cname, "auto") ? tfs_pin_parse(cname, strlen(cname)) : TFS_CLASS_MAX;
 
 		if (c < 0) {
@@ -1305,11 +1307,11 @@ static void device_change(struct tfs_fs *fs, struct out *o, char *args, int json
 			return;
 		}
 		cls = (unsigned int)c;
-		ret = tfs_dev_add(fs, args + off, cls, force, msg, sizeof(msg));
+		ret = tfs_dev_add(fs, args + off, cls, force, zmib << 20, msg, sizeof(msg));
 	} else if (!strncmp(args, "remove ", 7)) {
 		ret = tfs_dev_remove(fs, args + 7, msg, sizeof(msg));
 	} else {
-		outf(o, "error: device add TIER FORCE PATH | device remove DEV\n");
+		outf(o, "error: device add TIER FORCE ZONE_MIB PATH | device remove DEV\n");
 		return;
 	}
 	if (ret < 0)

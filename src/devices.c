@@ -23,10 +23,13 @@
  * removed in every other superblock, and the device's own superblocks are
  * erased and it is let go.
  *
+ * A zoned device added has its checksum table in a run of chunk slots of a
+ * device written in place (zns_table; a mount marks them taken again, and
+ * the zoned device's removal gives them back); a regular file added as zns
+ * is given emulated zones first, as mkfs.tierfs --zns would.
+ *
  * Not removable: the metadata device (journal and checkpoint headers at
  * fixed places) and a device holding the checksum tables of zoned devices.
- * Not addable to a mounted pool: zoned devices (their checksum table needs
- * room reserved on a block device at mkfs).
  */
 #include "config.h"
 
@@ -154,9 +157,119 @@ static void erase_sb(struct tfs_io_dev *dev)
 	tfs_io_free(z);
 }
 
-int tfs_dev_add(struct tfs_fs *fs, const char *path, unsigned int cls, int force, char *msg,
-		size_t len)
+/* a regular file to be added as a zoned device: emulated zones (as
+ * mkfs.tierfs --zns makes them), unless it is such a file already */
+static int emu_prepare(const char *path, uint64_t fsize, uint64_t zone_size, int force, char *msg,
+		       size_t len)
 {
+	const char *what = NULL, *why = NULL;
+	struct tfs_io_dev dev;
+	struct tfs_zgeom g;
+	struct tfs_sb sb;
+	uint32_t zones;
+	int ret;
+
+	if (tfs_io_dev_open(&dev, path, TFS_CLASS_MAX) == 0) {
+		int emu = tfs_zns_geometry(&dev, &g) == 0;
+
+		if (emu && tfs_sb_read(&dev, &sb, 0) == 0)
+			what = "a tierfs superblock";
+		if (!emu && dev.d_size >= 68 * 1024) {
+			uint8_t *buf = tfs_io_alloc(68 * 1024);
+
+			if (buf && tfs_io_dev_pread(&dev, buf, 68 * 1024, 0) == 0)
+				what = tfs_sb_foreign(buf, 68 * 1024);
+			tfs_io_free(buf);
+		}
+		tfs_io_dev_close(&dev);
+		if (what && !force)
+			return say(msg, len, -EEXIST, "%s holds %s; use --force to overwrite it", path, what);
+		if (emu && !what)
+			return 0; /* emulated zones already, holding nothing */
+	}
+	zones = (uint32_t)(fsize / zone_size);
+	if (tfs_zns_emu_check(zone_size, zone_size - zone_size / 16, zones, 14, 14, &why) < 0)
+		return say(msg, len, -EINVAL, "%s: %u zones of %llu MiB: %s", path, zones,
+			   (unsigned long long)(zone_size >> 20), why);
+	ret = tfs_zns_emu_format(path, zone_size, zone_size - zone_size / 16, zones, 14, 14);
+	if (ret < 0)
+		return say(msg, len, ret, "%s: %s", path, strerror(-ret));
+	return 0;
+}
+
+/* every data zone of a zoned device empty: 0, or the zone that cannot be */
+static int zones_reset(struct tfs_io_dev *dev, const struct tfs_zgeom *g, char *msg, size_t len)
+{
+	struct tfs_zone z;
+	uint32_t i;
+	int ret;
+
+	for (i = 2; i < g->nr_zones; i++) {
+		ret = tfs_zns_report(dev, i, &z, 1);
+		if (ret == 1 && z.cond != TFS_ZC_EMPTY)
+			ret = tfs_zns_mgmt(dev, i, TFS_ZONE_RESET) == 0 &&
+					      tfs_zns_report(dev, i, &z, 1) == 1 && z.cond == TFS_ZC_EMPTY
+				      ? 1
+				      : -EIO;
+		if (ret != 1)
+			return say(msg, len, -EIO, "%s: zone %u cannot be emptied (%s)", dev->d_path, i,
+				   ret == 1 ? tfs_zone_cond_str(z.cond) : "reset failed");
+	}
+	return 0;
+}
+
+/* a zoned device's checksum table: a run of free slots of a device written
+ * in place (the one holding other zoned devices' tables, else the first
+ * block device, else the metadata device), taken now */
+static int zns_table(struct tfs_fs *fs, struct tfs_sb *sb, struct tfs_sb_dev *sd, char *msg,
+		     size_t len)
+{
+	uint64_t bytes = 2 * sd->sd_cs_pages * sb->s_cs_psize, n, first;
+	unsigned int d, host = sb->s_meta_dev;
+	int ret;
+
+	for (d = 0; d < sb->s_ndev; d++)
+		if (sb->s_dev[d].sd_class == TFS_CLASS_BLOCK && !sb->s_dev[d].sd_flags) {
+			host = d;
+			break;
+		}
+	for (d = 0; d < sb->s_ndev; d++)
+		if (sb->s_dev[d].sd_class == TFS_CLASS_ZNS && !sb->s_dev[d].sd_flags) {
+			host = sb->s_dev[d].sd_cs_dev;
+			break;
+		}
+	n = (bytes + fs->pool.chunk_size - 1) >> fs->pool.chunk_shift;
+	pthread_mutex_lock(&fs->lock);
+	ret = tier_alloc_take_run(&fs->pool.alloc, host, n, &first);
+	pthread_mutex_unlock(&fs->lock);
+	if (ret < 0)
+		return say(msg, len, -ENOSPC,
+			   "%s has no run of %llu free chunk slots for the zoned device's checksum table",
+			   sb->s_dev[host].sd_path, (unsigned long long)n);
+	sd->sd_cs_dev = host;
+	sd->sd_cs_off = sb->s_dev[host].sd_data_off + (first << fs->pool.chunk_shift);
+	return 0;
+}
+
+/* give back the slots a zoned device's table took (pool lock held) */
+static void zns_table_free(struct tfs_fs *fs, const struct tfs_sb *sb, const struct tfs_sb_dev *sd)
+{
+	const struct tfs_sb_dev *h = &sb->s_dev[sd->sd_cs_dev];
+	uint64_t s, n;
+
+	if (sd->sd_class != TFS_CLASS_ZNS || sd->sd_cs_off < h->sd_data_off)
+		return; /* made by mkfs: outside the host's slots */
+	n = (2 * sd->sd_cs_pages * sb->s_cs_psize + fs->pool.chunk_size - 1) >> fs->pool.chunk_shift;
+	for (s = 0; s < n; s++)
+		tier_alloc_release(&fs->pool.alloc, sd->sd_cs_dev,
+				   ((sd->sd_cs_off - h->sd_data_off) >> fs->pool.chunk_shift) + s);
+}
+
+int tfs_dev_add(struct tfs_fs *fs, const char *path, unsigned int cls, int force,
+		uint64_t zone_size, char *msg, size_t len)
+{
+	struct tfs_zgeom g;
+	int zoned = 0, table = 0;
 	struct tfs_sb *sb = NULL;
 	struct tfs_sb_dev *sd;
 	struct tfs_io_dev *dev;
@@ -172,11 +285,6 @@ int tfs_dev_add(struct tfs_fs *fs, const char *path, unsigned int cls, int force
 	n = fs->pool.sb.s_ndev;
 	if (fs->ns.readonly || tfs_meta_readonly(fs->meta)) {
 		ret = say(msg, len, -EROFS, "the pool is mounted read-only");
-		goto out_unlock;
-	}
-	if (cls == TFS_CLASS_ZNS) {
-		ret = say(msg, len, -EOPNOTSUPP,
-			  "a zoned device cannot be added to a mounted pool (its checksum table needs room reserved at mkfs); give it to mkfs.tierfs");
 		goto out_unlock;
 	}
 	if (n >= TFS_MAX_DEVS) {
@@ -216,6 +324,12 @@ int tfs_dev_add(struct tfs_fs *fs, const char *path, unsigned int cls, int force
 	}
 	if (ret >= 0)
 		close(ret);
+	if (cls == TFS_CLASS_ZNS && S_ISREG(st.st_mode)) {
+		ret = emu_prepare(real, (uint64_t)st.st_size, zone_size ? zone_size : 64u << 20, force,
+				  msg, len);
+		if (ret < 0)
+			goto out_unlock;
+	}
 	dev = &fs->pool.dev[n];
 	ret = tfs_io_dev_open(dev, real, cls);
 	if (ret < 0) {
@@ -223,16 +337,16 @@ int tfs_dev_add(struct tfs_fs *fs, const char *path, unsigned int cls, int force
 		ret = say(msg, len, ret, "%s: %s", real, strerror(-ret));
 		goto out_unlock;
 	}
-	if (tfs_zns_is_zoned(dev)) {
-		ret = say(msg, len, -EOPNOTSUPP,
-			  "%s is a zoned device: zoned devices cannot be added to a mounted pool", real);
+	zoned = tfs_zns_is_zoned(dev);
+	if (zoned != (dev->d_class == TFS_CLASS_ZNS)) {
+		ret = say(msg, len, -EINVAL, "%s is %s zoned device", real, zoned ? "a" : "not a");
 		goto out_close_dev;
 	}
 	if (flock(dev->d_fd, LOCK_EX | LOCK_NB) < 0) {
 		ret = say(msg, len, -EBUSY, "%s is locked by another process", real);
 		goto out_close_dev;
 	}
-	buf = tfs_io_alloc(68 * 1024);
+	buf = zoned ? NULL : tfs_io_alloc(68 * 1024);
 	if (buf && dev->d_size >= 68 * 1024 && tfs_io_dev_pread(dev, buf, 68 * 1024, 0) == 0)
 		what = tfs_sb_foreign(buf, 68 * 1024);
 	tfs_io_free(buf);
@@ -253,17 +367,41 @@ int tfs_dev_add(struct tfs_fs *fs, const char *path, unsigned int cls, int force
 	pthread_mutex_unlock(&fs->lock);
 	sd = &sb->s_dev[n];
 	memset(sd, 0, sizeof(*sd));
-	if (tfs_layout_inplace(sd, dev->d_size, TFS_META_START, sb->s_chunk_shift, sb->s_cs_psize,
-			       sb->s_cs_per_page) < MIN_SLOTS) {
-		ret = say(msg, len, -ENOSPC, "%s is too small: at least %u chunk slots are needed",
-			  real, MIN_SLOTS);
-		goto out_free_sb;
+	if (zoned) {
+		/* zones 0 and 1 hold the superblocks, the rest chunk slots;
+		 * the checksum table goes to a device written in place */
+		tfs_zns_geometry(dev, &g);
+		if (g.zone_cap < fs->pool.chunk_size || g.nr_zones < TIER_ZONES_MIN + 2 ||
+		    (g.max_open && g.max_open < 2) || (g.max_active && g.max_active < 2)) {
+			ret = say(msg, len, -EINVAL,
+				  "%s: %u zones of capacity %llu KiB, %u open at most: at least %u zones holding a chunk each and 2 open zones are needed",
+				  real, g.nr_zones, (unsigned long long)(g.zone_cap >> 10), g.max_open,
+				  TIER_ZONES_MIN + 2);
+			goto out_free_sb;
+		}
+		ret = zones_reset(dev, &g, msg, len);
+		if (ret < 0)
+			goto out_free_sb;
+		sd->sd_data_off = 2 * g.zone_size;
+		sd->sd_nslots = (uint64_t)(g.nr_zones - 2) * (g.zone_cap >> sb->s_chunk_shift);
+		sd->sd_cs_pages = (sd->sd_nslots + sb->s_cs_per_page - 1) / sb->s_cs_per_page;
+		ret = zns_table(fs, sb, sd, msg, len);
+		if (ret < 0)
+			goto out_free_sb;
+		table = 1;
+	} else {
+		if (tfs_layout_inplace(sd, dev->d_size, TFS_META_START, sb->s_chunk_shift,
+				       sb->s_cs_psize, sb->s_cs_per_page) < MIN_SLOTS) {
+			ret = say(msg, len, -ENOSPC, "%s is too small: at least %u chunk slots are needed",
+				  real, MIN_SLOTS);
+			goto out_free_sb;
+		}
+		sd->sd_cs_dev = n;
 	}
 	tfs_uuid_gen(sd->sd_uuid);
 	sd->sd_class = dev->d_class;
 	sd->sd_index = n;
 	sd->sd_size = dev->d_size;
-	sd->sd_cs_dev = n;
 	strcpy(sd->sd_path, real);
 	sb->s_ndev = n + 1;
 	sb->s_gen++;
@@ -296,16 +434,29 @@ int tfs_dev_add(struct tfs_fs *fs, const char *path, unsigned int cls, int force
 			  r2 ? " (and putting the old one back failed: remount to settle it)" : "");
 		goto out_erase;
 	}
+	if (zoned) {
+		/* its geometry, as a mount learns it (the entry is published
+		 * first: nothing reads entries past ndev) */
+		fs->pool.sb.s_dev[n] = *sd;
+		ret = tfs_zns_setup(fs, n);
+	}
 	pthread_mutex_lock(&fs->lock);
-	ret = table_publish(fs, sb, n);
+	if (ret == 0)
+		ret = table_publish(fs, sb, n);
 	if (ret == 0)
 		ret = tier_alloc_add(&fs->pool.alloc, n, sd->sd_nslots, sd->sd_class);
+	if (ret == 0 && zoned)
+		ret = tier_zone_init(&fs->pool.alloc, n, fs->zns.nzones[n] - 2, fs->zns.spz[n],
+				     fs->zns.zopen[n]);
 	if (ret == 0) {
+		table = 0; /* the table's slots are the device's now, for good */
 		memset(&fs->pool.dstat[n], 0, sizeof(fs->pool.dstat[n]));
 		fs->pool.sb_gen[n] = sb->s_gen;
 		for (d = 0; d < n; d++)
 			fs->pool.sb_gen[d] = sb->s_gen;
 		__atomic_store_n(&fs->pool.ndev, n + 1, __ATOMIC_RELEASE);
+		if (zoned)
+			tfs_migrate_zoned(fs);
 		if (fs->eng.running)
 			tier_engine_kick(&fs->eng, 0);
 	}
@@ -328,6 +479,11 @@ int tfs_dev_add(struct tfs_fs *fs, const char *path, unsigned int cls, int force
 out_erase:
 	erase_sb(dev);
 out_free_sb:
+	if (table) {
+		pthread_mutex_lock(&fs->lock);
+		zns_table_free(fs, sb, sd);
+		pthread_mutex_unlock(&fs->lock);
+	}
 	free(sb);
 out_unlock_dev:
 	flock(dev->d_fd, LOCK_UN);
@@ -476,6 +632,8 @@ static int finalize(struct tfs_fs *fs, unsigned int d)
 	ret = table_publish(fs, sb, d);
 	for (e = 0; e < fs->pool.ndev; e++)
 		fs->pool.sb_gen[e] = sb->s_gen;
+	/* its checksum table's slots on another device go back */
+	zns_table_free(fs, sb, &sb->s_dev[d]);
 	/* nothing names it: no slots, not zoned, closed */
 	ad->a_nslots = ad->a_nfree = 0;
 	fs->zns.spz[d] = 0;

@@ -351,6 +351,12 @@ static const struct tier_engine_ops engine_ops_zoned = {
 	.evacuated = evacuated,
 };
 
+void tfs_migrate_zoned(struct tfs_fs *fs)
+{
+	/* the engine thread reads the pointer at each turn */
+	__atomic_store_n(&fs->eng.ops, &engine_ops_zoned, __ATOMIC_RELEASE);
+}
+
 void tfs_migrate_init(struct tfs_fs *fs, const struct tier_policy *pol)
 {
 	unsigned int d;

@@ -1552,6 +1552,26 @@ int tfs_ns_finish_load(struct tfs_fs *fs, int salvage)
 	tfs_meta_segments(fs->meta, mark_seg, &mk);
 	tfs_inode_each(fs, mark_inode, &mk);
 	fs->ns.loading = loading;
+	/* checksum tables of zoned devices added to a mounted pool: slots of
+	 * the device that holds them (mkfs put the others outside the slots) */
+	for (d = 0; d < fs->pool.ndev; d++) {
+		const struct tfs_sb_dev *sd = &fs->pool.sb.s_dev[d];
+		const struct tfs_sb_dev *h = &fs->pool.sb.s_dev[sd->sd_cs_dev];
+		uint64_t s, first, n;
+
+		if (sd->sd_class != TFS_CLASS_ZNS || (sd->sd_flags & TFS_SD_REMOVED) ||
+		    sd->sd_cs_off < h->sd_data_off)
+			continue;
+		first = (sd->sd_cs_off - h->sd_data_off) >> fs->pool.chunk_shift;
+		n = (2 * sd->sd_cs_pages * fs->pool.sb.s_cs_psize + fs->pool.chunk_size - 1) >>
+		    fs->pool.chunk_shift;
+		for (s = 0; s < n; s++)
+			if (tier_alloc_mark(&fs->pool.alloc, sd->sd_cs_dev, first + s, NULL) < 0) {
+				tfs_err("the checksum table of device %u is in slot %llu of device %u, which is also used by data",
+					d, (unsigned long long)(first + s), sd->sd_cs_dev);
+				mk.bad++;
+			}
+	}
 	/* devices being emptied (the engine goes on with it) or gone */
 	for (d = 0; d < fs->pool.ndev; d++) {
 		if (!fs->pool.sb.s_dev[d].sd_flags)

@@ -522,6 +522,8 @@ int tfs_chunk_evacuate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t d
 /* set up fs->eng with policy @pol (NULL: defaults) once the pool is loaded;
  * its thread is started apart (tier_engine_start) */
 void tfs_migrate_init(struct tfs_fs *fs, const struct tier_policy *pol);
+/* a zoned device joined the pool: the engine cleans zones from now on */
+void tfs_migrate_zoned(struct tfs_fs *fs);
 /* the class @in is pinned to (its user.tierfs.pin), or TFS_CLASS_MAX; pool lock */
 unsigned int tfs_inode_pin(const struct tfs_inode *in);
 /* the pin placement follows: none while the owner is over -o pin_quota */
@@ -815,8 +817,8 @@ int tfs_dev_present(const struct tfs_fs *fs, unsigned int d);
 const char *tfs_dev_state(const struct tfs_fs *fs, unsigned int d);
 /* add @path as a device of class @cls (TFS_CLASS_MAX: by what it is);
  * the new index or -errno, and one line for the user in @msg either way */
-int tfs_dev_add(struct tfs_fs *fs, const char *path, unsigned int cls, int force, char *msg,
-		size_t len);
+int tfs_dev_add(struct tfs_fs *fs, const char *path, unsigned int cls, int force,
+		uint64_t zone_size, char *msg, size_t len);
 /* begin emptying device @what (index or path): its index or -errno; @msg */
 int tfs_dev_remove(struct tfs_fs *fs, const char *what, char *msg, size_t len);
 /* the engine found nothing on the devices being emptied: finish them */

@@ -71,9 +71,10 @@ static void usage(FILE *f)
 		"                            one; prints its number, bytes written and time\n"
 		"    device list MOUNT       the pool's devices: tier, state (active, draining,\n"
 		"                            removed), size, use, path\n"
-		"    device add MOUNT PATH [--tier pmem|block] [--force]\n"
+		"    device add MOUNT PATH [--tier pmem|zns|block] [--zone-size MiB] [--force]\n"
 		"                            add a device to the mounted pool (--force: over a\n"
-		"                            file system or pool it holds); zoned devices: no\n"
+		"                            file system or pool it holds); a file as zns gets\n"
+		"                            emulated zones [--zone-size 64]\n"
 		"    device remove MOUNT DEVICE [--wait]\n"
 		"                            empty DEVICE (path or index) onto the others, then\n"
 		"                            drop it from the pool; refused when they cannot hold\n"
@@ -620,8 +621,8 @@ static int device_wait(const char *mnt, unsigned int idx, unsigned int timeout_s
 	return 0;
 }
 
-static int cmd_device(char **args, int nargs, int force, const char *tier, int wait,
-		      unsigned int timeout_s)
+static int cmd_device(char **args, int nargs, int force, const char *tier, unsigned int zone_mib,
+		      int wait, unsigned int timeout_s)
 {
 	char req[PATH_MAX + 64], real[PATH_MAX], *ans;
 	unsigned int idx;
@@ -636,7 +637,7 @@ static int cmd_device(char **args, int nargs, int force, const char *tier, int w
 			fprintf(stderr, "tierfsctl: %s: %s\n", args[2], strerror(errno));
 			return 1;
 		}
-		snprintf(req, sizeof(req), "device add %s %d %s%s\n", tier, force, real,
+		snprintf(req, sizeof(req), "device add %s %d %u %s%s\n", tier, force, zone_mib, real,
 			 json ? " json" : "");
 		return ask(args[1], req);
 	}
@@ -667,7 +668,7 @@ static int cmd_device(char **args, int nargs, int force, const char *tier, int w
 			printf("device %u removed\n", idx);
 		return 0;
 	}
-	fprintf(stderr, "tierfsctl: usage: tierfsctl device add MOUNT PATH [--tier pmem|block] [--force] |\n"
+	fprintf(stderr, "tierfsctl: usage: tierfsctl device add MOUNT PATH [--tier pmem|zns|block] [--zone-size MiB] [--force] |\n"
 			"                 device remove MOUNT DEVICE [--wait] | device list MOUNT [--json]\n");
 	return 2;
 }
@@ -684,6 +685,7 @@ int main(int argc, char *argv[])
 		{ "once", no_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "tier", required_argument, NULL, 'T' },
+		{ "zone-size", required_argument, NULL, 'Z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -691,6 +693,7 @@ int main(int argc, char *argv[])
 	unsigned int timeout_s = 600;
 	int wait = 0, save = 0, status = 0, once = 0, force = 0, c, nargs;
 	const char *tier = "auto";
+	unsigned int zone_mib = 0;
 	unsigned int rate_mbps = 200;
 	char **args, req[4096];
 	const char *cmd;
@@ -732,6 +735,18 @@ int main(int argc, char *argv[])
 		case 'T':
 			tier = optarg;
 			break;
+		case 'Z': {
+			char *end;
+
+			errno = 0;
+			zone_mib = (unsigned int)strtoul(optarg, &end, 10);
+			if (errno || !*optarg || (*end && strcmp(end, "M") && strcmp(end, "MiB")) ||
+			    !zone_mib || zone_mib > 65536) {
+				fprintf(stderr, "tierfsctl: --zone-size takes MiB (1 to 65536)\n");
+				return 2;
+			}
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -873,7 +888,7 @@ int main(int argc, char *argv[])
 		return ret || bad || mbad ? 1 : 0;
 	}
 	if (!strcmp(cmd, "device"))
-		return cmd_device(args, nargs, force, tier, wait, timeout_s);
+		return cmd_device(args, nargs, force, tier, zone_mib, wait, timeout_s);
 	if (!strcmp(cmd, "policy")) {
 		size_t len;
 		int i;

@@ -141,6 +141,28 @@ int tier_alloc_take(struct tier_alloc *a, unsigned int pref, uint16_t *dev, uint
 	return -ENOSPC;
 }
 
+int tier_alloc_take_run(struct tier_alloc *a, unsigned int dev, uint64_t n, uint64_t *first)
+{
+	struct tier_alloc_dev *ad = &a->a_dev[dev];
+	uint64_t s, run = 0, i;
+
+	if (dev >= a->a_ndev || ad->a_z || ad->a_out || !n)
+		return -EINVAL;
+	for (s = 0; s < ad->a_nslots; s++) {
+		run = ad->a_bitmap[s / 64] & (1ull << (s & 63)) ? 0 : run + 1;
+		if (run < n)
+			continue;
+		*first = s + 1 - n;
+		for (i = *first; i <= s; i++)
+			ad->a_bitmap[i / 64] |= 1ull << (i & 63);
+		ad->a_nfree -= n;
+		a->a_nfree -= n;
+		a->a_nfree_ip -= n;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
 int tier_alloc_mark(struct tier_alloc *a, unsigned int dev, uint64_t slot, struct tfs_chunk *c)
 {
 	struct tier_alloc_dev *ad;

@@ -210,6 +210,9 @@ int tier_alloc_add(struct tier_alloc *a, unsigned int dev, uint64_t nslots, unsi
 /* device @dev takes nothing new and leaves the pool's totals (its slots
  * are still tracked: the chunks on it are being moved off) */
 void tier_alloc_set_out(struct tier_alloc *a, unsigned int dev);
+/* @n consecutive free slots of @dev (not zoned), taken: the first in
+ * *@first; -ENOSPC when there is no such run */
+int tier_alloc_take_run(struct tier_alloc *a, unsigned int dev, uint64_t n, uint64_t *first);
 /* slots of @dev in use */
 static inline uint64_t tier_alloc_dev_used(const struct tier_alloc *a, unsigned int dev)
 {

@@ -37,9 +37,6 @@ check expect_failure "room for" "$CTL" device remove "$MNT" 1 \
 check test "$(state 1)" = "active 0 0" "and it stays active"
 check expect_failure "No such file" "$CTL" device add "$MNT" "$T/nothing.img" "a missing path is refused"
 check expect_failure "already" "$CTL" device add "$MNT" "$T/b1.img" "a device of the pool is refused"
-truncate -s 64M "$T/z.img"
-check expect_failure "zoned" "$CTL" device add "$MNT" "$T/z.img" --tier zns \
-	"adding a zoned device says it cannot be done (EOPNOTSUPP)"
 truncate -s 64M "$T/x.img"
 mkfs.ext4 -q -F "$T/x.img"
 check expect_failure "ext2/3/4.*--force" "$CTL" device add "$MNT" "$T/x.img" \
@@ -119,4 +116,38 @@ check test "$(tfs_manifest "$MNT")" = "$(cat "$T/m0")" "the pool mounts without 
 tfs_umount
 check expect_failure "removed from its pool" "$TIERFS" "$T/b1.gone" "$MNT" \
 	"the old device, still holding the draining table, is told it was removed"
+
+# --- a zoned device: added (a file gets emulated zones), used, kept across
+# a remount, removed
+tfs_mount "$T/b2.img"
+truncate -s 256M "$T/z.img"
+check "$CTL" device add "$MNT" "$T/z.img" --tier zns --zone-size 8 "a file is added as a zoned device"
+check test "$(state 3)" = "active 0 0" "it is device 3"
+check "$CTL" pin "$MNT/d/f1" zns --wait "a file pinned to zns moves there"
+cat > "$T/ow.py" << 'PY'
+import os, random, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+size = os.fstat(fd).st_size
+random.seed(7)
+for i in range(100):
+    os.pwrite(fd, bytes([i]) * 8192, random.randrange(0, size - 8192) & ~4095)
+os.fsync(fd)
+PY
+python3 "$T/ow.py" "$MNT/d/f1"
+tfs_manifest "$MNT" > "$T/m1"
+tfs_umount
+"$FSCK" -n "$T/p.img" > "$T/fsck" 2>&1
+check test $? = 0 "fsck finds nothing wrong with the zoned device's table in the block device's slots"
+tfs_mount "$T/p.img"
+check test "$(tfs_manifest "$MNT")" = "$(cat "$T/m1")" "every file is identical after a remount"
+"$CTL" device remove "$MNT" "$T/z.img" --wait > "$T/out" 2>&1
+check grep -q "device 3 removed" "$T/out" "the zoned device is emptied and removed"
+check test "$(tfs_manifest "$MNT")" = "$(cat "$T/m1")" "every file is identical"
+tfs_umount
+rm "$T/z.img"
+"$FSCK" -n "$T/p.img" > "$T/fsck" 2>&1
+check test $? = 0 "fsck finds nothing wrong without it"
+tfs_mount "$T/p.img"
+check test "$(tfs_manifest "$MNT")" = "$(cat "$T/m1")" "and the pool mounts without it"
+tfs_umount
 finish
