@@ -298,7 +298,8 @@ int tfs_shadow_keep(struct tfs_fs *fs, struct tfs_chunk *c, uint16_t dev, uint64
 	struct tfs_zstat *st = &fs->zns.zstat[dev];
 	struct tfs_shadow *sh;
 
-	if (!fs->zns.spz[dev] || (c->c_flags & TIER_CHUNK_SHADOW) ||
+	/* none on a device being emptied: nothing may stay there */
+	if (!fs->zns.spz[dev] || a->a_dev[dev].a_out || (c->c_flags & TIER_CHUNK_SHADOW) ||
 	    st->shadows >= a->a_dev[dev].a_nslots / 8 || tier_zone_pressure(a, dev) ||
 	    tier_zone_retired(&a->a_dev[dev], slot))
 		return 0;
@@ -332,7 +333,7 @@ int tfs_shadow_reuse(struct tfs_fs *fs, struct tfs_chunk *c, unsigned int cls, u
 {
 	struct tfs_shadow *sh = shadow_get(fs, c);
 
-	if (!sh || fs->pool.alloc.a_dev[sh->s_dev].a_class != cls ||
+	if (!sh || fs->pool.alloc.a_dev[sh->s_dev].a_class != cls || fs->pool.alloc.a_dev[sh->s_dev].a_out ||
 	    tier_zone_retired(&fs->pool.alloc.a_dev[sh->s_dev], sh->s_slot))
 		return 0;
 	*dev = sh->s_dev;
@@ -496,7 +497,7 @@ static int must_wait(struct tfs_fs *fs)
 	if (a->a_nfree_ip > root)
 		return 0;
 	for (d = 0; d < fs->pool.ndev; d++)
-		if (fs->zns.spz[d] && tier_zone_pressure(a, d) == 2 &&
+		if (fs->zns.spz[d] && !a->a_dev[d].a_out && tier_zone_pressure(a, d) == 2 &&
 		    (tier_zone_reclaimable(a, d) >= 0 || tier_zone_victim(a, d) >= 0))
 			return 1;
 	return 0;
