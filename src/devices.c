@@ -420,6 +420,14 @@ int tfs_dev_add(struct tfs_fs *fs, const char *path, unsigned int cls, int force
 		/* the old table again, above every generation written */
 		int r2;
 
+		if (0) {
+out_r2_failed:
+			/* some devices may name it: it stays as it is, unused
+			 * until the next mount settles the table */
+			table = 0;
+			goto out_free_sb;
+		}
+
 		pthread_mutex_lock(&fs->lock);
 		*sb = fs->pool.sb;
 		pthread_mutex_unlock(&fs->lock);
@@ -432,8 +440,12 @@ int tfs_dev_add(struct tfs_fs *fs, const char *path, unsigned int cls, int force
 		}
 		ret = say(msg, len, ret, "writing the new device table: %s%s", strerror(-ret),
 			  r2 ? " (and putting the old one back failed: remount to settle it)" : "");
+		if (r2)
+			goto out_r2_failed;
 		goto out_erase;
 	}
+	/* every superblock names the table's slots now: they stay taken */
+	table = 0;
 	if (zoned) {
 		/* its geometry, as a mount learns it (the entry is published
 		 * first: nothing reads entries past ndev) */
@@ -445,11 +457,17 @@ int tfs_dev_add(struct tfs_fs *fs, const char *path, unsigned int cls, int force
 		ret = table_publish(fs, sb, n);
 	if (ret == 0)
 		ret = tier_alloc_add(&fs->pool.alloc, n, sd->sd_nslots, sd->sd_class);
-	if (ret == 0 && zoned)
+	if (ret == 0 && zoned) {
 		ret = tier_zone_init(&fs->pool.alloc, n, fs->zns.nzones[n] - 2, fs->zns.spz[n],
 				     fs->zns.zopen[n]);
+		if (ret < 0) {
+			/* in the allocator, but unusable: nothing goes there, and
+			 * it is not one being emptied */
+			tier_alloc_set_out(&fs->pool.alloc, n);
+			fs->pool.alloc.a_dev[n].a_nslots = fs->pool.alloc.a_dev[n].a_nfree = 0;
+		}
+	}
 	if (ret == 0) {
-		table = 0; /* the table's slots are the device's now, for good */
 		memset(&fs->pool.dstat[n], 0, sizeof(fs->pool.dstat[n]));
 		fs->pool.sb_gen[n] = sb->s_gen;
 		for (d = 0; d < n; d++)
@@ -557,6 +575,9 @@ int tfs_dev_remove(struct tfs_fs *fs, const char *what, char *msg, size_t len)
 	/* everything on it must fit on the others, the root reserve kept */
 	pthread_mutex_lock(&fs->lock);
 	used = tier_alloc_dev_used(a, d);
+	for (e = 0; e < a->a_ndev; e++)
+		if (e != d && a->a_dev[e].a_out)
+			used += tier_alloc_dev_used(a, e); /* being emptied too */
 	room = a->a_nfree - a->a_dev[d].a_nfree;
 	keep = ((a->a_nslots - a->a_dev[d].a_nslots) * fs->pool.reserve_pct + 99) / 100;
 	pthread_mutex_unlock(&fs->lock);
@@ -580,7 +601,11 @@ int tfs_dev_remove(struct tfs_fs *fs, const char *what, char *msg, size_t len)
 	sb->s_version = TFS_SB_VERSION;
 	ret = sb_write_all(fs, sb, UINT_MAX);
 	if (ret < 0) {
-		/* some devices may say draining: the next mount resumes it */
+		/* some devices may say draining (the next mount resumes it);
+		 * the next change must be of a higher generation */
+		pthread_mutex_lock(&fs->lock);
+		fs->pool.sb.s_gen = sb->s_gen;
+		pthread_mutex_unlock(&fs->lock);
 		say(msg, len, ret, "writing the device table: %s", strerror(-ret));
 		goto out_free_sb;
 	}
@@ -634,15 +659,26 @@ static int finalize(struct tfs_fs *fs, unsigned int d)
 		fs->pool.sb_gen[e] = sb->s_gen;
 	/* its checksum table's slots on another device go back */
 	zns_table_free(fs, sb, &sb->s_dev[d]);
-	/* nothing names it: no slots, not zoned, closed */
+	/* nothing names it: no slots, not zoned.  Its descriptor stays open
+	 * until unmount (a flush or a report that looked at it just before
+	 * must not meet a closed one); the pool lock is let go, so mkfs and
+	 * other pools may take it (a block device is still held O_EXCL until
+	 * the unmount) */
 	ad->a_nslots = ad->a_nfree = 0;
+	tier_zone_destroy(ad);
 	fs->zns.spz[d] = 0;
 	fs->pool.drain_total[d] = 0;
 	flock(fs->pool.dev[d].d_fd, LOCK_UN);
-	tfs_io_dev_close(&fs->pool.dev[d]);
 	pthread_mutex_unlock(&fs->lock);
 	tfs_info("device %u (%s) removed from the pool", d, path);
+	free(sb);
+	return ret;
+
 out_free_sb:
+	/* no two tables may share a generation */
+	pthread_mutex_lock(&fs->lock);
+	fs->pool.sb.s_gen = sb->s_gen;
+	pthread_mutex_unlock(&fs->lock);
 	free(sb);
 	return ret;
 }
@@ -665,21 +701,27 @@ void tfs_dev_evacuated(struct tfs_fs *fs)
 		pthread_mutex_lock(&fs->lock);
 		inlog = tfs_meta_dev_in_log(fs->meta, d);
 		pthread_mutex_unlock(&fs->lock);
-		if (inlog) {
-			ret = tfs_meta_rewrite(fs->meta);
-			if (ret < 0) {
-				tfs_err("emptying device %u: rewriting the metadata log failed: %s", d,
-					strerror(-ret));
-				break;
-			}
+		/* two checkpoints: the checksums written to its slots go into
+		 * its table while it is there, and neither checkpoint nor the
+		 * journal names it afterwards; with a segment of the log on it,
+		 * the whole log is written anew elsewhere */
+		ret = inlog ? tfs_meta_rewrite(fs->meta) : tfs_meta_checkpoint(fs->meta, 0);
+		if (ret == 0 && !inlog)
+			ret = tfs_meta_checkpoint(fs->meta, 0);
+		if (ret < 0) {
+			tfs_err("emptying device %u: %s failed: %s", d,
+				inlog ? "rewriting the metadata log" : "a checkpoint", strerror(-ret));
+			break;
 		}
 		pthread_mutex_lock(&fs->lock);
 		inlog = tfs_meta_dev_in_log(fs->meta, d);
-		used = tier_alloc_dev_used(&fs->pool.alloc, d);
-		pthread_mutex_unlock(&fs->lock);
 		/* a zoned device's slots in zones retired for errors stay
-		 * taken; they hold nothing */
-		if (inlog || (used && !fs->zns.spz[d])) {
+		 * taken: what counts there is live chunks and zones being
+		 * written */
+		used = fs->zns.spz[d] ? tier_zone_live(&fs->pool.alloc, d)
+				      : tier_alloc_dev_used(&fs->pool.alloc, d);
+		pthread_mutex_unlock(&fs->lock);
+		if (inlog || used) {
 			tfs_debug("emptying device %u: %llu slots still in use%s", d,
 				  (unsigned long long)used, inlog ? " (metadata log)" : "");
 			continue;

@@ -802,7 +802,9 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 			/* the devices written in place are full: a zone */
 			unsigned int d;
 
-			for (d = 0; d < fs->pool.ndev && !fs->zns.spz[d]; d++)
+			for (d = 0; d < fs->pool.ndev &&
+				    (!fs->zns.spz[d] || fs->pool.alloc.a_dev[d].a_out);
+			     d++)
 				;
 			if (d == fs->pool.ndev)
 				return -ENOSPC;
@@ -1381,8 +1383,9 @@ static int shift_blocks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t from, 
 /*
  * FALLOC_FL_COLLAPSE_RANGE and FALLOC_FL_INSERT_RANGE, as ext4 has them:
  * block-aligned, inside the file, alone.  The data past the range is moved
- * (holes kept): the cost is that of reading and writing it.  A crash in the
- * middle leaves the file partly shifted, as nothing was acknowledged yet.
+ * (holes kept): the cost is that of reading and writing it.  Room for it
+ * is checked first; a read error (a damaged block) or a crash in the middle
+ * leaves the file partly shifted (nothing of it was acknowledged yet).
  */
 static int shift_range(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64_t off,
 		       uint64_t len)
@@ -1399,6 +1402,20 @@ static int shift_range(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64
 	pthread_rwlock_wrlock(TFS_ILOCK(in));
 	size = in->i_size;
 	nb = (size + TFS_BLOCK_SIZE - 1) / TFS_BLOCK_SIZE;
+	if (off < size) {
+		/* room for every chunk the shift may write (a copy of each, on
+		 * zones), before anything moves: an ENOSPC half way would leave
+		 * the file partly shifted */
+		uint64_t cb = fs->pool.chunk_blocks;
+		uint64_t span = mode == FALLOC_FL_INSERT_RANGE ? nb - ob + lb : nb - ob;
+
+		pthread_mutex_lock(&fs->lock);
+		if (tfs_data_room(fs, in->i_uid, 0) < (span + cb - 1) / cb + 2)
+			ret = -ENOSPC;
+		pthread_mutex_unlock(&fs->lock);
+		if (ret < 0)
+			goto out_unlock;
+	}
 	if (mode == FALLOC_FL_COLLAPSE_RANGE) {
 		if (off >= size || len >= size - off) {
 			ret = -EINVAL;
@@ -1416,13 +1433,7 @@ static int shift_range(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64
 			ret = -EFBIG;
 			goto out_unlock;
 		}
-		/* room for the chunks the file grows by, before anything moves */
-		pthread_mutex_lock(&fs->lock);
-		if (tfs_data_room(fs, in->i_uid, 0) < (len >> fs->pool.chunk_shift) + 2)
-			ret = -ENOSPC;
-		pthread_mutex_unlock(&fs->lock);
-		if (ret == 0)
-			ret = zero_tail(fs, in);
+		ret = zero_tail(fs, in);
 		if (ret == 0)
 			ret = shift_blocks(fs, in, ob, ob + lb, nb - ob, &cleared);
 		if (ret == 0)

@@ -720,7 +720,8 @@ static void tfs_ll_statfs(fuse_req_t req, fuse_ino_t ino)
 	keep = tfs_meta_log_slots(fs->meta, 0);
 	/* nor are the free zones only the zone cleaner may open */
 	for (unsigned int d = 0; d < a->a_ndev; d++)
-		keep += tier_zone_reserved_slots(a, d);
+		if (!a->a_dev[d].a_out)
+			keep += tier_zone_reserved_slots(a, d);
 	free = a->a_nfree + fs->ns.fpend_len;
 	free = free > keep ? free - keep : 0;
 	reserve = (a->a_nslots * fs->pool.reserve_pct + 99) / 100;

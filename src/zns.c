@@ -609,7 +609,9 @@ int tfs_clean_round(struct tfs_fs *fs)
 		int64_t z;
 		int p;
 
-		if (!fs->zns.spz[d])
+		/* a device being emptied is the engine's (its moves would find
+		 * no zone there to go to) */
+		if (!fs->zns.spz[d] || fs->pool.alloc.a_dev[d].a_out)
 			continue;
 		/* zones with nothing live: reset them */
 		for (;;) {
@@ -659,7 +661,7 @@ int tfs_clean_due(struct tfs_fs *fs)
 	for (d = 0; d < fs->pool.ndev; d++) {
 		const struct tier_alloc *a = &fs->pool.alloc;
 
-		if (!fs->zns.spz[d])
+		if (!fs->zns.spz[d] || a->a_dev[d].a_out)
 			continue;
 		/* (not again for a second after a round failed: a cleaner that
 		 * cannot move must not run a round between every move) */

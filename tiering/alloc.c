@@ -194,6 +194,8 @@ int tier_alloc_release(struct tier_alloc *a, unsigned int dev, uint64_t slot)
 {
 	struct tier_alloc_dev *ad = &a->a_dev[dev];
 
+	if (dev >= a->a_ndev || slot >= ad->a_nslots)
+		return 0; /* (a device that left the pool has none) */
 	if (!(ad->a_bitmap[slot / 64] & (1ull << (slot & 63))))
 		return 0;
 	if (ad->a_z && tier_zone_retired(ad, slot)) {

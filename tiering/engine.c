@@ -384,8 +384,9 @@ int tier_engine_evacuating(const struct tier_engine *e)
 {
 	unsigned int d, n = __atomic_load_n(&e->alloc->a_ndev, __ATOMIC_ACQUIRE);
 
+	/* out, and not gone yet (a device that left the pool has no slots) */
 	for (d = 0; d < n; d++)
-		if (e->alloc->a_dev[d].a_out && tier_alloc_dev_used(e->alloc, d))
+		if (e->alloc->a_dev[d].a_out && e->alloc->a_dev[d].a_nslots)
 			return 1;
 	return 0;
 }

@@ -213,6 +213,8 @@ void tier_alloc_set_out(struct tier_alloc *a, unsigned int dev);
 /* @n consecutive free slots of @dev (not zoned), taken: the first in
  * *@first; -ENOSPC when there is no such run */
 int tier_alloc_take_run(struct tier_alloc *a, unsigned int dev, uint64_t n, uint64_t *first);
+/* chunks live in the zones of zoned device @dev, plus zones being written */
+uint64_t tier_zone_live(const struct tier_alloc *a, unsigned int dev);
 /* slots of @dev in use */
 static inline uint64_t tier_alloc_dev_used(const struct tier_alloc *a, unsigned int dev)
 {
@@ -638,7 +640,7 @@ static inline uint32_t tier_engine_epoch(const struct tier_engine *e)
  * returns the number tier_engine_forced() reaches when it is done.  Pool
  * lock held. */
 uint64_t tier_engine_kick(struct tier_engine *e, int force);
-/* 1 while a device being emptied still has slots in use */
+/* 1 while a device is being emptied (out, and not yet gone) */
 int tier_engine_evacuating(const struct tier_engine *e);
 /* the engine thread, after moving a chunk that took @took_us (migration or
  * cleaning): the pause the policy wants (migrate_mbps, or migrate_duty

@@ -451,6 +451,17 @@ unsigned int tier_zone_reset_failed(struct tier_alloc *a, unsigned int dev, uint
 	return zn->reset_fails;
 }
 
+uint64_t tier_zone_live(const struct tier_alloc *a, unsigned int dev)
+{
+	const struct tier_zdev *z = a->a_dev[dev].a_z;
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; z && i < z->z_nzones; i++)
+		n += (uint64_t)z->z[i].valid + z->z[i].busy;
+	return n;
+}
+
 uint64_t tier_zone_reserved_slots(const struct tier_alloc *a, unsigned int dev)
 {
 	const struct tier_zdev *z = a->a_dev[dev].a_z;

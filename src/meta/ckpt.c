@@ -82,7 +82,8 @@ int meta_flush_dirty(struct tfs_meta *m)
 	int ret;
 
 	for (d = 0; d < m->ndev; d++) {
-		if (!__atomic_load_n(&m->env.dev[d].d_dirty, __ATOMIC_ACQUIRE))
+		if (!__atomic_load_n(&m->env.dev[d].d_dirty, __ATOMIC_ACQUIRE) ||
+		    m->env.dev[d].d_fd < 0)
 			continue;
 		ret = tfs_io_flush(&m->env.dev[d]);
 		if (ret < 0) {
@@ -1000,8 +1001,11 @@ int tfs_meta_rewrite(struct tfs_meta *m)
 	int ret;
 
 	/* the whole state into a new log, in segments the pool hands out now;
-	 * the second checkpoint frees what the first one's predecessor kept */
+	 * the second checkpoint frees what the first one's predecessor kept.
+	 * Neither may be one that another caller began: */
 	pthread_mutex_lock(&m->commit_lock);
+	while (m->building || m->scrubbing)
+		pthread_cond_wait(&m->ckpt_cond, &m->commit_lock);
 	ret = tfs_meta_readonly(m) ? -EROFS : __commit(m, 0);
 	if (ret == 0) {
 		pthread_mutex_lock(m->env.lock);

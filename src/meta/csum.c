@@ -500,6 +500,8 @@ static int put_mask(struct tfs_meta *m, unsigned int dev, uint64_t slot, const u
 
 	if (dev >= cs->ndev || slot / cs->per_page >= cs->dev[dev].npages)
 		return -EINVAL;
+	if (cs_gone(m, dev))
+		return 0; /* (a record older than the removal: nothing lives there) */
 	pthread_mutex_lock(&cs->lock);
 	e = ov_get(cs, ekey(dev, slot));
 	if (!e) {
@@ -665,7 +667,7 @@ static int u64_cmp(const void *a, const void *b)
 }
 
 /* pages (dev << 56 | page) with overlay entries, sorted, or forced */
-static int dirty_pages(struct csstore *cs, uint64_t **out, size_t *nout)
+static int dirty_pages(struct tfs_meta *m, struct csstore *cs, uint64_t **out, size_t *nout)
 {
 	uint64_t *v;
 	size_t i, n = 0, k = 0;
@@ -680,8 +682,9 @@ static int dirty_pages(struct csstore *cs, uint64_t **out, size_t *nout)
 		struct cs_ent *e;
 
 		for (e = cs->ob[i]; e; e = e->next)
-			v[n++] = ekey((unsigned int)(e->key >> 56),
-				      (e->key & ((1ull << 56) - 1)) / cs->per_page);
+			if (!cs_gone(m, (unsigned int)(e->key >> 56)))
+				v[n++] = ekey((unsigned int)(e->key >> 56),
+					      (e->key & ((1ull << 56) - 1)) / cs->per_page);
 	}
 	pthread_mutex_unlock(&cs->lock);
 	qsort(v, n, sizeof(*v), u64_cmp);
@@ -740,7 +743,7 @@ int cs_ckpt_write(struct tfs_meta *m, uint32_t gen)
 	unsigned int nreq;
 	int ret;
 
-	ret = dirty_pages(cs, &pages, &np);
+	ret = dirty_pages(m, cs, &pages, &np);
 	if (ret < 0)
 		return ret;
 	reqs = calloc(2 * bat, sizeof(*reqs));

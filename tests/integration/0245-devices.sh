@@ -88,7 +88,7 @@ read -r st used2 total2 < <(state 1)
 check test "$st" = draining "after the crash device 1 is still draining"
 check test "$used2" -gt 0 "with chunks left ($used2)"
 check test "$(tfs_manifest "$MNT")" = "$(cat "$T/m0")" "every file is identical after the crash"
-"$CTL" device remove "$MNT" 1 --wait > "$T/out" 2>&1
+"$CTL" device remove "$MNT" 1 --wait --timeout 120 > "$T/out" 2>&1
 check grep -q "device 1 removed" "$T/out" "the evacuation resumes and ends with --wait"
 check test "$(state 1)" = "removed 0 0" "device 1 is removed"
 check test "$(tfs_manifest "$MNT")" = "$(cat "$T/m0")" "every file is identical after the removal"
@@ -140,7 +140,7 @@ tfs_umount
 check test $? = 0 "fsck finds nothing wrong with the zoned device's table in the block device's slots"
 tfs_mount "$T/p.img"
 check test "$(tfs_manifest "$MNT")" = "$(cat "$T/m1")" "every file is identical after a remount"
-"$CTL" device remove "$MNT" "$T/z.img" --wait > "$T/out" 2>&1
+"$CTL" device remove "$MNT" "$T/z.img" --wait --timeout 120 > "$T/out" 2>&1
 check grep -q "device 3 removed" "$T/out" "the zoned device is emptied and removed"
 check test "$(tfs_manifest "$MNT")" = "$(cat "$T/m1")" "every file is identical"
 tfs_umount
@@ -149,5 +149,22 @@ rm "$T/z.img"
 check test $? = 0 "fsck finds nothing wrong without it"
 tfs_mount "$T/p.img"
 check test "$(tfs_manifest "$MNT")" = "$(cat "$T/m1")" "and the pool mounts without it"
+
+# --- a device that holds no part of the metadata log (b2 does): its
+# removal ends all the same
+truncate -s 128M "$T/b3.img"
+"$CTL" device add "$MNT" "$T/b3.img" > /dev/null
+head -c 40M /dev/urandom > "$MNT/d/striped"
+sync
+"$CTL" device list "$MNT" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["devices"][4]["used_bytes"])' > "$T/u3"
+check test "$(cat "$T/u3")" -gt 0 "new data is striped onto the added block device too ($(cat "$T/u3") bytes)"
+tfs_manifest "$MNT" > "$T/m2"
+"$CTL" device remove "$MNT" "$T/b3.img" --wait --timeout 120 > "$T/out" 2>&1
+check grep -q "device 4 removed" "$T/out" "it is emptied and removed: $(tail -1 "$T/out")"
+check test "$(tfs_manifest "$MNT")" = "$(cat "$T/m2")" "every file is identical"
+tfs_umount
+rm "$T/b3.img"
+tfs_mount "$T/p.img"
+check test "$(tfs_manifest "$MNT")" = "$(cat "$T/m2")" "and after a remount without it"
 tfs_umount
 finish
