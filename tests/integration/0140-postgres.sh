@@ -86,6 +86,13 @@ kill -9 "$pm" 2> /dev/null
 wait "$bench" 2> /dev/null
 for i in $(seq 1 50); do pgrep -u "$PGUSER_OS" -f -- "-D $DATA" > /dev/null || break; sleep 0.2; done
 cleanup_pg
+# a killed postmaster may linger as a zombie until whoever adopted it reaps
+# it; its socket lock then names a PID that still exists and the next
+# server refuses to start.  Power loss clears the socket directory: so does
+# this (after a bounded wait, not a guess about timing)
+for i in $(seq 1 50); do kill -0 "$pm" 2> /dev/null || break; sleep 0.2; done
+kill -0 "$pm" 2> /dev/null && note "the killed postmaster $pm lingers: $(ps -o stat=,ppid= -p "$pm" 2>/dev/null)"
+rm -f "$SOCK"/.s.PGSQL.*
 umount "$MNT" 2> /dev/null || umount -l "$MNT"
 tfs_wait_exit
 "$TOP_BUILDDIR/src/fsck.tierfs" -n "$T/a.img" > "$T/fsck.out" 2>&1
