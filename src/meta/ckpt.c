@@ -1050,21 +1050,9 @@ int tfs_meta_devices(struct tfs_meta *m, const struct tfs_sb *sb)
 	if (sb->s_ndev < m->ndev || sb->s_ndev > TFS_MAX_DEVS_FMT)
 		return -EINVAL;
 	/* a new device's table is empty: every page descriptor is zero */
-	for (d = m->ndev; d < sb->s_ndev; d++) {
-		struct cs_dev *cd = &cs->dev[d];
-		const struct tfs_sb_dev *sd = &sb->s_dev[d];
-
-		cd->host = sd->sd_cs_dev;
-		cd->off = sd->sd_cs_off;
-		cd->npages = sd->sd_cs_pages;
-		cd->nunits = (cd->npages + (1u << TFS_CSDIR_SHIFT) - 1) >> TFS_CSDIR_SHIFT;
-		cd->desc = calloc(cd->npages ? cd->npages : 1, sizeof(*cd->desc));
-		cd->ulpos = calloc(cd->nunits ? cd->nunits : 1, sizeof(*cd->ulpos));
-		cd->usize = calloc(cd->nunits ? cd->nunits : 1, sizeof(*cd->usize));
-		cd->udirty = calloc(cd->nunits ? cd->nunits : 1, 1);
-		if (!cd->desc || !cd->ulpos || !cd->usize || !cd->udirty)
+	for (d = m->ndev; d < sb->s_ndev; d++)
+		if (cs_dev_init(&cs->dev[d], &sb->s_dev[d]) < 0)
 			return -ENOMEM;
-	}
 	pthread_mutex_lock(&cs->lock);
 	memcpy(m->sb.s_dev, sb->s_dev, sizeof(m->sb.s_dev));
 	m->sb.s_gen = sb->s_gen;

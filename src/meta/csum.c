@@ -251,22 +251,23 @@ int cs_init(struct tfs_meta *m, uint64_t cache_bytes)
 	cs->cb = calloc(cs->cnb, sizeof(*cs->cb));
 	if (!cs->ob || !cs->cb)
 		return -ENOMEM;
-	for (d = 0; d < m->ndev; d++) {
-		struct cs_dev *cd = &cs->dev[d];
-		const struct tfs_sb_dev *sd = &m->sb.s_dev[d];
-
-		cd->host = sd->sd_cs_dev;
-		cd->off = sd->sd_cs_off;
-		cd->npages = sd->sd_cs_pages;
-		cd->nunits = (cd->npages + (1u << TFS_CSDIR_SHIFT) - 1) >> TFS_CSDIR_SHIFT;
-		cd->desc = calloc(cd->npages ? cd->npages : 1, sizeof(*cd->desc));
-		cd->ulpos = calloc(cd->nunits ? cd->nunits : 1, sizeof(*cd->ulpos));
-		cd->usize = calloc(cd->nunits ? cd->nunits : 1, sizeof(*cd->usize));
-		cd->udirty = calloc(cd->nunits ? cd->nunits : 1, 1);
-		if (!cd->desc || !cd->ulpos || !cd->usize || !cd->udirty)
+	for (d = 0; d < m->ndev; d++)
+		if (cs_dev_init(&cs->dev[d], &m->sb.s_dev[d]) < 0)
 			return -ENOMEM;
-	}
 	return 0;
+}
+
+int cs_dev_init(struct cs_dev *cd, const struct tfs_sb_dev *sd)
+{
+	cd->host = sd->sd_cs_dev;
+	cd->off = sd->sd_cs_off;
+	cd->npages = sd->sd_cs_pages;
+	cd->nunits = (cd->npages + (1u << TFS_CSDIR_SHIFT) - 1) >> TFS_CSDIR_SHIFT;
+	cd->desc = calloc(cd->npages ? cd->npages : 1, sizeof(*cd->desc));
+	cd->ulpos = calloc(cd->nunits ? cd->nunits : 1, sizeof(*cd->ulpos));
+	cd->usize = calloc(cd->nunits ? cd->nunits : 1, sizeof(*cd->usize));
+	cd->udirty = calloc(cd->nunits ? cd->nunits : 1, 1);
+	return cd->desc && cd->ulpos && cd->usize && cd->udirty ? 0 : -ENOMEM;
 }
 
 void cs_reset(struct tfs_meta *m)

@@ -249,6 +249,8 @@ void mlog_map(struct tfs_meta *m, const struct tfs_ckh *h, FILE *out);
 
 /* csum.c */
 int cs_init(struct tfs_meta *m, uint64_t cache_bytes);
+/* device @sd's table: its place and empty descriptors (freed by cs_free) */
+int cs_dev_init(struct cs_dev *cd, const struct tfs_sb_dev *sd);
 void cs_free(struct tfs_meta *m);
 void cs_reset(struct tfs_meta *m);
 /* log replay of a TFS_L_CSDIR record */
