@@ -141,6 +141,20 @@ static int table_publish(struct tfs_fs *fs, const struct tfs_sb *sb, unsigned in
 	return tfs_meta_devices(fs->meta, &fs->pool.sb);
 }
 
+/* a copy of the device table as it is now, to change and write (NULL: out
+ * of memory) */
+static struct tfs_sb *table_copy(struct tfs_fs *fs)
+{
+	struct tfs_sb *sb = malloc(sizeof(*sb));
+
+	if (!sb)
+		return NULL;
+	pthread_mutex_lock(&fs->lock);
+	*sb = fs->pool.sb;
+	pthread_mutex_unlock(&fs->lock);
+	return sb;
+}
+
 static void erase_sb(struct tfs_io_dev *dev)
 {
 	uint8_t *z = tfs_io_alloc(2 * TFS_SB_SIZE);
@@ -357,14 +371,11 @@ int tfs_dev_add(struct tfs_fs *fs, const char *path, unsigned int cls, int force
 		ret = say(msg, len, -EEXIST, "%s holds %s; use --force to overwrite it", real, what);
 		goto out_unlock_dev;
 	}
-	sb = malloc(sizeof(*sb));
+	sb = table_copy(fs);
 	if (!sb) {
 		ret = say(msg, len, -ENOMEM, "out of memory");
 		goto out_unlock_dev;
 	}
-	pthread_mutex_lock(&fs->lock);
-	*sb = fs->pool.sb;
-	pthread_mutex_unlock(&fs->lock);
 	sd = &sb->s_dev[n];
 	memset(sd, 0, sizeof(*sd));
 	if (zoned) {
@@ -588,14 +599,11 @@ int tfs_dev_remove(struct tfs_fs *fs, const char *what, char *msg, size_t len)
 			  (unsigned long long)(room > keep ? room - keep : 0));
 		goto out_unlock;
 	}
-	sb = malloc(sizeof(*sb));
+	sb = table_copy(fs);
 	if (!sb) {
 		ret = say(msg, len, -ENOMEM, "out of memory");
 		goto out_unlock;
 	}
-	pthread_mutex_lock(&fs->lock);
-	*sb = fs->pool.sb;
-	pthread_mutex_unlock(&fs->lock);
 	sb->s_dev[d].sd_flags |= TFS_SD_DRAINING;
 	sb->s_gen++;
 	sb->s_version = TFS_SB_VERSION;
@@ -636,16 +644,13 @@ out_unlock:
 static int finalize(struct tfs_fs *fs, unsigned int d)
 {
 	struct tier_alloc_dev *ad = &fs->pool.alloc.a_dev[d];
-	struct tfs_sb *sb = malloc(sizeof(*sb));
+	struct tfs_sb *sb = table_copy(fs);
 	char path[PATH_MAX];
 	unsigned int e;
 	int ret;
 
 	if (!sb)
 		return -ENOMEM;
-	pthread_mutex_lock(&fs->lock);
-	*sb = fs->pool.sb;
-	pthread_mutex_unlock(&fs->lock);
 	sb->s_dev[d].sd_flags = TFS_SD_REMOVED;
 	sb->s_gen++;
 	ret = sb_write_all(fs, sb, d);

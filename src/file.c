@@ -388,6 +388,7 @@ static int __alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, 
 			  int prealloc, unsigned int cls)
 {
 	uint64_t idx, last = (fb + n - 1) / fs->pool.chunk_blocks;
+	unsigned int pin;
 	int ret = 0;
 
 	pthread_mutex_lock(&fs->lock);
@@ -395,8 +396,8 @@ static int __alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, 
 		ret = -EROFS;
 	else if (tfs_meta_readonly(fs->meta))
 		ret = -EIO;
-	if (tfs_inode_place_pin(in) < TFS_CLASS_MAX)
-		cls = tfs_inode_place_pin(in);
+	if ((pin = tfs_inode_place_pin(in)) < TFS_CLASS_MAX)
+		cls = pin;
 	for (idx = fb / fs->pool.chunk_blocks; idx <= last && ret == 0; idx++) {
 		struct tfs_chunk *c;
 		uint16_t dev;
@@ -771,15 +772,15 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 	uint32_t cb = fs->pool.chunk_blocks, cs[CHUNK_BLOCKS_MAX], b;
 	int whole = b0 == 0 && b1 == cb, ip, ret;
 	const uint8_t *img = data;
-	unsigned int dst, stream;
+	unsigned int dst, stream, pin;
 	uint16_t nd;
 	uint64_t ns;
 
 	/* where new data goes (an overwrite of a zone chunk too: up, if the
 	 * faster tiers have room) */
 	pthread_mutex_lock(&fs->lock);
-	if (tfs_inode_place_pin(in) < TFS_CLASS_MAX)
-		cls = tfs_inode_place_pin(in);
+	if ((pin = tfs_inode_place_pin(in)) < TFS_CLASS_MAX)
+		cls = pin;
 	dst = tier_place_cls(&fs->pool.alloc, in->i_ino, idx, cls);
 	ip = tier_place_inplace(&fs->pool.alloc, in->i_ino, idx);
 	if (ip >= 0 && !tfs_data_room(fs, in->i_uid, 1))
