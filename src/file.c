@@ -766,7 +766,8 @@ int tfs_chunk_migrate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t de
  * to a zone again.
  */
 static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint32_t b0,
-		     uint32_t b1, const uint8_t *data, const uint32_t *csum, unsigned int cls)
+		     uint32_t b1, const uint8_t *data, const uint32_t *csum, unsigned int cls,
+		     uint64_t grow_to)
 {
 	struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
 	uint32_t cb = fs->pool.chunk_blocks, cs[CHUNK_BLOCKS_MAX], b;
@@ -855,6 +856,18 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 			in->i_map.m_blocks++;
 		}
 	}
+	/* the end of file moves with the blocks, in the same lock section: a
+	 * commit between the two would record data blocks past the end */
+	if (grow_to) {
+		uint64_t e = ((uint64_t)idx * cb + b1) * TFS_BLOCK_SIZE;
+
+		if (e > grow_to)
+			e = grow_to;
+		if (e > in->i_size) {
+			in->i_size = e;
+			tfs_inode_dirty(fs, in);
+		}
+	}
 	if (c->c_dev != nd || c->c_slot != ns)
 		ret = relocate(fs, in, c, nd, ns, cs, 0);
 	else
@@ -866,9 +879,11 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 }
 
 /* i_rwlock held exclusively: the part of a write of blocks [fb, fb+n) (in
- * @abuf, checksums @csum) that falls on chunks in zones or bound for them */
+ * @abuf, checksums @csum) that falls on chunks in zones or bound for them;
+ * the end of file grows towards @grow_to (0: it stays) as chunks land */
 static int write_zoned(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
-		       const uint8_t *abuf, const uint32_t *csum, unsigned int cls, uint64_t *done)
+		       const uint8_t *abuf, const uint32_t *csum, unsigned int cls,
+		       uint64_t grow_to, uint64_t *done)
 {
 	uint32_t cb = fs->pool.chunk_blocks;
 	uint64_t blk = fb;
@@ -884,7 +899,7 @@ static int write_zoned(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uin
 
 		if (!c || on_zone(fs, c)) {
 			ret = cow_chunk(fs, in, idx, b0, b1, abuf + (blk - fb) * TFS_BLOCK_SIZE,
-					csum + (blk - fb), cls);
+					csum + (blk - fb), cls, grow_to);
 			if (ret < 0)
 				return ret;
 		}
@@ -1034,7 +1049,7 @@ static void clear_past_eof(const struct tfs_inode *in, uint64_t blk_off, uint8_t
 }
 
 static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off,
-			    const void *buf, size_t size, unsigned int cls);
+			    const void *buf, size_t size, unsigned int cls, int keep_size);
 static int punch_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, uint64_t end,
 			int *cleared);
 static int punched_commit(struct tfs_fs *fs, int cleared);
@@ -1051,17 +1066,16 @@ static int zero_tail(struct tfs_fs *fs, struct tfs_inode *in)
 	if (size == end || !c ||
 	    !tier_chunk_has(c, (uint32_t)((size / TFS_BLOCK_SIZE) % fs->pool.chunk_blocks)))
 		return 0;
-	ret = write_locked(fs, in, size, zeros, end - size, TFS_CLASS_MAX);
-	pthread_mutex_lock(&fs->lock);
-	in->i_size = size;
-	pthread_mutex_unlock(&fs->lock);
+	ret = write_locked(fs, in, size, zeros, end - size, TFS_CLASS_MAX, 1);
 	return ret < 0 ? (int)ret : 0;
 }
 
 /* i_rwlock held exclusively: write [off, off+size) from @buf, new chunks
- * preferring class @cls */
+ * preferring class @cls; the end of file moves past what is written unless
+ * @keep_size.  It moves in the lock section that adds the blocks, so no
+ * commit ever sees data blocks past the end of file. */
 static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off,
-			    const void *buf, size_t size, unsigned int cls)
+			    const void *buf, size_t size, unsigned int cls, int keep_size)
 {
 	struct timespec now;
 	struct tfs_io_req reqs[MAX_RUNS];
@@ -1071,6 +1085,7 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	uint8_t *abuf;
 	unsigned int nr;
 	int ret, zoned = pool_zoned(fs);
+	uint64_t osize = in->i_size;
 
 	if (n > sizeof(csum) / sizeof(csum[0]))
 		return -EINVAL;
@@ -1113,14 +1128,22 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	if (ret == 0 && zoned) {
 		uint64_t zdone = 0;
 
-		ret = write_zoned(fs, in, fb, n, abuf, csum, cls, &zdone);
+		ret = write_zoned(fs, in, fb, n, abuf, csum, cls, keep_size ? 0 : off + size,
+				  &zdone);
 		/* chunks appended before the failure (ENOSPC, say) are in the
-		 * file's map already: what of them lies past the end of file
-		 * goes again, or a later extension would show it */
+		 * file's map already, the end of file moved with them: it goes
+		 * back, and what lies past it goes again, or a later extension
+		 * would show it */
 		if (ret < 0 && zdone) {
-			uint64_t from = round_up(in->i_size) > start ? round_up(in->i_size) : start;
+			uint64_t from = round_up(osize) > start ? round_up(osize) : start;
 			int cleared = 0;
 
+			pthread_mutex_lock(&fs->lock);
+			if (in->i_size > osize) {
+				in->i_size = osize;
+				tfs_inode_dirty(fs, in);
+			}
+			pthread_mutex_unlock(&fs->lock);
 			if (from < end && punch_locked(fs, in, from, end, &cleared) == 0)
 				punched_commit(fs, cleared);
 		}
@@ -1155,7 +1178,7 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 		i += run;
 	}
 	if (ret == 0) {
-		if (off + size > in->i_size)
+		if (!keep_size && off + size > in->i_size)
 			in->i_size = off + size;
 		tfs_touch(&now);
 		tfs_itimes_set(in, TFS_T_M | TFS_T_C, now);
@@ -1189,7 +1212,8 @@ ssize_t tfs_write_cls(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, con
 	while ((size_t)done < size) {
 		size_t step = size - (size_t)done > IO_MAX ? IO_MAX : size - (size_t)done;
 
-		ret = write_locked(fs, in, off + (uint64_t)done, (const char *)buf + done, step, cls);
+		ret = write_locked(fs, in, off + (uint64_t)done, (const char *)buf + done, step, cls,
+				   0);
 		if (ret < 0)
 			break;
 		done += ret;
@@ -1203,7 +1227,7 @@ static int punch_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, u
 			int *cleared)
 {
 	static const uint8_t zeros[TFS_BLOCK_SIZE];
-	uint64_t fs_b, fe_b, blk, isize = in->i_size, g, from;
+	uint64_t fs_b, fe_b, blk, g, from;
 	uint32_t cb = fs->pool.chunk_blocks;
 	int ret = 0;
 
@@ -1216,8 +1240,10 @@ static int punch_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, u
 		struct tfs_chunk *c = tier_cmap_get(&in->i_map, off / fs->pool.chunk_size);
 
 		if (c && tier_chunk_has(c, (uint32_t)((off / TFS_BLOCK_SIZE) % cb)))
-			ret = write_locked(fs, in, off, zeros, end - off, TFS_CLASS_MAX) < 0 ? -EIO : 0;
-		goto restore_size;
+			ret = write_locked(fs, in, off, zeros, end - off, TFS_CLASS_MAX, 1) < 0
+				      ? -EIO
+				      : 0;
+		return ret;
 	}
 	for (blk = 0; blk < 2; blk++) {
 		uint64_t a = blk ? fe_b : off, b = blk ? end : fs_b;
@@ -1227,9 +1253,9 @@ static int punch_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, u
 			continue;
 		c = tier_cmap_get(&in->i_map, a / fs->pool.chunk_size);
 		if (c && tier_chunk_has(c, (uint32_t)((a / TFS_BLOCK_SIZE) % cb))) {
-			ret = (int)write_locked(fs, in, a, zeros, b - a, TFS_CLASS_MAX);
+			ret = (int)write_locked(fs, in, a, zeros, b - a, TFS_CLASS_MAX, 1);
 			if (ret < 0)
-				goto restore_size;
+				return ret;
 			ret = 0;
 		}
 	}
@@ -1272,11 +1298,6 @@ static int punch_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, u
 		g++;
 	}
 	tfs_inode_dirty(fs, in);
-	pthread_mutex_unlock(&fs->lock);
-restore_size:
-	/* zeroing edges must not move the end of file */
-	pthread_mutex_lock(&fs->lock);
-	in->i_size = isize;
 	pthread_mutex_unlock(&fs->lock);
 	return ret;
 }
@@ -1366,7 +1387,7 @@ static int shift_blocks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t from, 
 				ret = read_blocks(fs, in, src + s, r, buf);
 				if (ret == 0) {
 					ssize_t w = write_locked(fs, in, (dst + s) * TFS_BLOCK_SIZE, buf,
-								 r * TFS_BLOCK_SIZE, TFS_CLASS_MAX);
+								 r * TFS_BLOCK_SIZE, TFS_CLASS_MAX, 0);
 
 					ret = w < 0 ? (int)w : 0;
 				}
