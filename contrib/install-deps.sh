@@ -5,7 +5,8 @@ set -e
 pkgs="build-essential autoconf automake libtool pkg-config \
 libfuse3-dev fuse3 liburing-dev libxxhash-dev check \
 attr libcap2-bin util-linux e2fsprogs procps fio bc sqlite3 \
-clang libclang-rt-14-dev postgresql rocksdb-tools prometheus tmux"
+clang libclang-rt-14-dev postgresql rocksdb-tools prometheus tmux \
+librados-dev ceph-mon ceph-osd ceph-common ceph-base"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -15,6 +15,7 @@
 #include <liburing.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <stddef.h>
 #include <string.h>
@@ -103,6 +104,7 @@ static const char *const class_names[TFS_CLASS_MAX] = {
 	[TFS_CLASS_PMEM] = "pmem",
 	[TFS_CLASS_ZNS] = "zns",
 	[TFS_CLASS_BLOCK] = "block",
+	[TFS_CLASS_RADOS] = "rados",
 };
 
 const char *tfs_dev_class_str(unsigned int cls)
@@ -121,6 +123,21 @@ int tfs_io_dev_open(struct tfs_io_dev *dev, const char *path, unsigned int cls)
 	if (strlen(path) >= sizeof(dev->d_path))
 		return -ENAMETOOLONG;
 	strcpy(dev->d_path, path);
+	if (tfs_rados_path(path)) {
+		/* no file: the descriptor is a private placeholder, so that
+		 * "open" means d_fd >= 0 for this device as for the others */
+		if (cls != TFS_CLASS_RADOS && cls != TFS_CLASS_MAX)
+			return -ENOTBLK;
+		dev->d_fd = memfd_create("tierfs-rados", MFD_CLOEXEC);
+		if (dev->d_fd < 0)
+			return -errno;
+		dev->d_ops = &tfs_rados_ops;
+		dev->d_class = TFS_CLASS_RADOS;
+		ret = dev->d_ops->open(dev);
+		if (ret < 0)
+			goto out_close_fd;
+		return 0;
+	}
 	ret = tfs_zbd_standin_env();
 	if (ret < 0)
 		return ret;

@@ -43,6 +43,7 @@ enum tfs_dev_class {
 	TFS_CLASS_PMEM = 0,
 	TFS_CLASS_ZNS = 1,
 	TFS_CLASS_BLOCK = 2,
+	TFS_CLASS_RADOS = 3, /* objects in a Ceph RADOS pool (backend_rados.c) */
 	TFS_CLASS_MAX
 };
 const char *tfs_dev_class_str(unsigned int cls);
@@ -104,6 +105,7 @@ extern const struct tfs_io_ops tfs_block_ops;
 extern const struct tfs_io_ops tfs_pmem_ops;
 extern const struct tfs_io_ops tfs_zns_emu_ops;
 extern const struct tfs_io_ops tfs_zns_ops;
+extern const struct tfs_io_ops tfs_rados_ops;
 /* 1 if @st (a struct stat) is a host-managed zoned block device */
 int tfs_zbd_host_managed(const void *st);
 /* the block backend's ring preparation, shared by the real zoned backend */
@@ -149,6 +151,58 @@ void tfs_io_dev_close(struct tfs_io_dev *dev);
  * is not durable until tfs_io_flush(@dev). */
 int tfs_io_dev_pread(struct tfs_io_dev *dev, void *buf, size_t len, uint64_t off);
 int tfs_io_dev_pwrite(struct tfs_io_dev *dev, const void *buf, size_t len, uint64_t off);
+
+/*
+ * RADOS (backend_rados.c): a device named
+ * "rados:POOL[,conf=PATH][,id=NAME][,namespace=NS][,size=N{M,G,T}]" is a
+ * RADOS pool, one object per chunk-sized window of its byte space (window 0,
+ * the first TFS_RADOS_SUPER_BYTES, is the object "tierfs.super", which holds
+ * the superblock copies).  tfs_io_dev_open() connects, with every cluster
+ * call bounded by tfs_rados_timeout_s seconds; tfs_rados_error() then says
+ * why a connection failed.  tfs_rados_window: the window (the pool's chunk
+ * size, log2) and the usable size, once the superblock is read; data
+ * windows are unreachable before.  Data objects are written whole (with
+ * their XXH64 as an xattr, in the same operation) and never in place.
+ */
+#define TFS_RADOS_PREFIX "rados:"
+#define TFS_RADOS_SUPER_BYTES 65536u
+struct tfs_rados_spec {
+	char pool[128];
+	char conf[256];
+	char id[64];
+	char ns[64];
+	uint64_t size; /* bytes; 0: not given */
+};
+struct tfs_rados_stat {
+	uint64_t reads, writes, removes, errors, inflight;
+	uint64_t read_bytes, write_bytes, read_ns, write_ns;
+};
+extern unsigned int tfs_rados_timeout_s;
+int tfs_rados_path(const char *path);
+int tfs_rados_parse(const char *path, struct tfs_rados_spec *s, char *why, size_t len);
+const char *tfs_rados_error(void);
+int tfs_rados_window(struct tfs_io_dev *dev, unsigned int shift, uint64_t size);
+/* in a child after fork(): librados's threads stayed in the parent, so the
+ * device connects again (0 for any other device, or -errno) */
+int tfs_rados_after_fork(struct tfs_io_dev *dev);
+/* @dev as a rados device whose cluster is out of reach (-o degraded):
+ * every request fails with -EIO */
+int tfs_rados_offline(struct tfs_io_dev *dev, const char *path, uint64_t size);
+/* 1 if @dev is a rados device connected to its cluster */
+int tfs_rados_online(const struct tfs_io_dev *dev);
+/* connect and create the pool if it is missing (mkfs) */
+int tfs_rados_create(const char *path, char *why, size_t len);
+/* start removing the object holding device byte @off (nobody waits) */
+int tfs_rados_remove(struct tfs_io_dev *dev, uint64_t off);
+/* remove data object @obj (window @obj + 1) and wait */
+int tfs_rados_remove_sync(struct tfs_io_dev *dev, uint64_t obj);
+/* call @fn for every data object of the namespace (by number); stops at a
+ * non-zero return, which it returns */
+int tfs_rados_list(struct tfs_io_dev *dev, int (*fn)(void *arg, uint64_t obj), void *arg);
+/* read data object @obj whole into @buf (@len: the window) and check it
+ * against its checksum xattr: 0, -EBADMSG damaged, or -errno */
+int tfs_rados_verify(struct tfs_io_dev *dev, uint64_t obj, void *buf, size_t len);
+void tfs_rados_stats(const struct tfs_io_dev *dev, struct tfs_rados_stat *out);
 
 /*
  * Persistent memory (backend_pmem.c).  How a pmem device is made durable is

@@ -336,6 +336,24 @@ static void status_json(struct tfs_ctl *c, struct out *o)
 		     (unsigned long long)x->chunks, (unsigned long long)x->rb,
 		     (unsigned long long)x->rr, (unsigned long long)x->wb,
 		     (unsigned long long)x->mr, (unsigned long long)x->mw);
+		if (fs->pool.sb.s_dev[d].sd_class == TFS_CLASS_RADOS) {
+			struct tfs_rados_stat rs;
+
+			tfs_rados_stats(&fs->pool.dev[d], &rs);
+			outf(o, ", \"rados\": {\"online\": %s, \"objects\": %llu, \"bytes\": %llu, "
+				"\"in_flight\": %llu, \"reads\": %llu, \"writes\": %llu, "
+				"\"removes\": %llu, \"errors\": %llu, \"read_latency_us\": %llu, "
+				"\"write_latency_us\": %llu, \"timeout_s\": %u, \"paused_moves\": %llu}",
+			     tfs_rados_online(&fs->pool.dev[d]) ? "true" : "false",
+			     (unsigned long long)x->chunks, (unsigned long long)x->used,
+			     (unsigned long long)rs.inflight, (unsigned long long)rs.reads,
+			     (unsigned long long)rs.writes, (unsigned long long)rs.removes,
+			     (unsigned long long)rs.errors,
+			     (unsigned long long)(rs.reads ? rs.read_ns / rs.reads / 1000 : 0),
+			     (unsigned long long)(rs.writes ? rs.write_ns / rs.writes / 1000 : 0),
+			     tfs_rados_timeout_s,
+			     (unsigned long long)__atomic_load_n(&fs->eng.rados_pauses, __ATOMIC_RELAXED));
+		}
 		if (x->zoned) {
 			outf(o, ", \"write_amplification\": %.3f, \"user_bytes_written\": %llu, "
 				"\"zone_bytes_written\": %llu, \"garbage_bytes\": %llu, "
@@ -884,6 +902,21 @@ static void status_text(struct tfs_ctl *c, struct out *o)
 		     mib(x.used, b, sizeof(b)), x.cap ? 100.0 * (double)x.used / (double)x.cap : 0.0,
 		     mib(x.rb, e, sizeof(e)), mib(x.wb, f, sizeof(f)), fs->pool.dev[d].d_path,
 		     fs->pool.sb.s_dev[d].sd_flags & TFS_SD_DRAINING ? " (being emptied)" : "");
+		if (fs->pool.sb.s_dev[d].sd_class == TFS_CLASS_RADOS) {
+			struct tfs_rados_stat rs;
+
+			tfs_rados_stats(&fs->pool.dev[d], &rs);
+			outf(o, "    rados: %s, %llu objects, %llu in flight; %llu reads (mean %llu us), %llu writes (mean %llu us), %llu removes, %llu errors; timeout %u s, moves paused %llu times\n",
+			     tfs_rados_online(&fs->pool.dev[d]) ? "online" : "OFFLINE (mounted degraded)",
+			     (unsigned long long)x.chunks, (unsigned long long)rs.inflight,
+			     (unsigned long long)rs.reads,
+			     (unsigned long long)(rs.reads ? rs.read_ns / rs.reads / 1000 : 0),
+			     (unsigned long long)rs.writes,
+			     (unsigned long long)(rs.writes ? rs.write_ns / rs.writes / 1000 : 0),
+			     (unsigned long long)rs.removes, (unsigned long long)rs.errors,
+			     tfs_rados_timeout_s,
+			     (unsigned long long)__atomic_load_n(&fs->eng.rados_pauses, __ATOMIC_RELAXED));
+		}
 		if (!x.zoned)
 			continue;
 		outf(o, "    zones: %u of %llu KiB (capacity %llu KiB): %u empty, %u open, %u closed, %u full",
@@ -1133,9 +1166,8 @@ static void policy_set(struct tfs_fs *fs, struct out *o, char *args, int json)
 	if (ret == 1 && tier_policy_check(&p, err, sizeof(err)) < 0)
 		ret = -EINVAL;
 	if (ret == 1) {
-		fs->eng.pol = p;
+		tier_engine_set_policy(&fs->eng, &p);
 		fs->pool.alloc.a_high = p.high;
-		tier_engine_kick(&fs->eng, 0);
 	}
 	pthread_mutex_unlock(&fs->lock);
 	if (ret != 1) {

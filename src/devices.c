@@ -307,6 +307,11 @@ int tfs_dev_add(struct tfs_fs *fs, const char *path, unsigned int cls, int force
 			  n);
 		goto out_unlock;
 	}
+	if (tfs_rados_path(path) || cls == TFS_CLASS_RADOS) {
+		ret = say(msg, len, -EOPNOTSUPP,
+			  "a rados tier is given to mkfs.tierfs --rados; adding one to a pool is not supported");
+		goto out_unlock;
+	}
 	if (!realpath(path, real)) {
 		ret = say(msg, len, -errno, "%s: %s", path, strerror(errno));
 		goto out_unlock;
@@ -416,7 +421,7 @@ int tfs_dev_add(struct tfs_fs *fs, const char *path, unsigned int cls, int force
 	strcpy(sd->sd_path, real);
 	sb->s_ndev = n + 1;
 	sb->s_gen++;
-	sb->s_version = TFS_SB_VERSION;
+	sb->s_version = sb->s_version > TFS_FORMAT_NO_RADOS ? sb->s_version : TFS_FORMAT_NO_RADOS;
 	/* the new device first: until every other one has the new table it
 	 * is a device nothing uses */
 	sb->s_dev_index = n;
@@ -443,7 +448,7 @@ out_r2_failed:
 		*sb = fs->pool.sb;
 		pthread_mutex_unlock(&fs->lock);
 		sb->s_gen += 2;
-		sb->s_version = TFS_SB_VERSION;
+		sb->s_version = sb->s_version > TFS_FORMAT_NO_RADOS ? sb->s_version : TFS_FORMAT_NO_RADOS;
 		r2 = sb_write_all(fs, sb, n);
 		if (r2 == 0) {
 			fs->pool.sb.s_gen = sb->s_gen;
@@ -569,6 +574,11 @@ int tfs_dev_remove(struct tfs_fs *fs, const char *what, char *msg, size_t len)
 		ret = say(msg, len, -EROFS, "the pool is mounted read-only");
 		goto out_unlock;
 	}
+	if (fs->pool.sb.s_dev[d].sd_class == TFS_CLASS_RADOS) {
+		ret = say(msg, len, -EOPNOTSUPP,
+			  "device %u is the rados tier: removing it is not supported (see docs/rados.md)", d);
+		goto out_unlock;
+	}
 	if (d == fs->pool.sb.s_meta_dev) {
 		ret = say(msg, len, -EBUSY,
 			  "device %u (%s) holds the pool's journal and checkpoint headers: it cannot be removed",
@@ -606,7 +616,7 @@ int tfs_dev_remove(struct tfs_fs *fs, const char *what, char *msg, size_t len)
 	}
 	sb->s_dev[d].sd_flags |= TFS_SD_DRAINING;
 	sb->s_gen++;
-	sb->s_version = TFS_SB_VERSION;
+	sb->s_version = sb->s_version > TFS_FORMAT_NO_RADOS ? sb->s_version : TFS_FORMAT_NO_RADOS;
 	ret = sb_write_all(fs, sb, UINT_MAX);
 	if (ret < 0) {
 		/* some devices may say draining (the next mount resumes it);

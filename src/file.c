@@ -78,6 +78,24 @@ static int on_zone(const struct tfs_fs *fs, const struct tfs_chunk *c)
 	return fs->zns.spz[c->c_dev] != 0;
 }
 
+/* a chunk never overwritten in place: in a zone, or an object in rados
+ * (a write makes a new copy of it: cow_chunk) */
+static int out_of_place(const struct tfs_fs *fs, const struct tfs_chunk *c)
+{
+	return fs->zns.spz[c->c_dev] != 0 || fs->pool.alloc.a_dev[c->c_dev].a_cold;
+}
+
+/* does the pool have devices whose chunks are copied, not overwritten? */
+static int pool_cow(const struct tfs_fs *fs)
+{
+	unsigned int d;
+
+	for (d = 0; d < fs->pool.ndev; d++)
+		if (fs->zns.spz[d] || fs->pool.alloc.a_dev[d].a_cold)
+			return 1;
+	return 0;
+}
+
 static int pool_zoned(const struct tfs_fs *fs)
 {
 	unsigned int d;
@@ -103,7 +121,7 @@ int tfs_chunk_csums(struct tfs_fs *fs, const struct tfs_chunk *c, uint32_t b0, u
 }
 
 #define PLAN_SKIP_MAPPED (1u << 0) /* reads: leave blocks on mapped devices alone */
-#define PLAN_SKIP_ZONED (1u << 1)  /* writes: leave chunks in zones alone */
+#define PLAN_SKIP_ZONED (1u << 1)  /* writes: leave chunks in zones or rados alone */
 
 /*
  * Collect I/O for the blocks [fb, fb+n) of @in into @reqs against @buf (block
@@ -131,7 +149,7 @@ static unsigned int plan_io_flags(struct tfs_fs *fs, struct tfs_inode *in, unsig
 			continue;
 		}
 		if (((flags & PLAN_SKIP_MAPPED) && on_map(fs, c)) ||
-		    ((flags & PLAN_SKIP_ZONED) && on_zone(fs, c))) {
+		    ((flags & PLAN_SKIP_ZONED) && out_of_place(fs, c))) {
 			i++;
 			continue;
 		}
@@ -228,6 +246,28 @@ static int verify(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t
 	return 0;
 }
 
+/* a failed read of @in whose requests @reqs started at file block @fb (into
+ * @buf): one line naming the file offset and the device that failed */
+static void read_failed(struct tfs_fs *fs, struct tfs_inode *in, const struct tfs_io_req *reqs,
+			unsigned int nr, uint64_t fb, const uint8_t *buf, int err)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr && reqs[i].r_res == 0; i++)
+		;
+	if (i == nr) {
+		tfs_err("read error on inode %llu: %s", (unsigned long long)in->i_ino, strerror(-err));
+	} else {
+		uint64_t off = fb * TFS_BLOCK_SIZE + (uint64_t)((const uint8_t *)reqs[i].r_buf - buf);
+
+		tfs_err("read error on inode %llu at offset %llu (%s %s): %s",
+			(unsigned long long)in->i_ino, (unsigned long long)off,
+			tfs_dev_class_str(reqs[i].r_dev->d_class), reqs[i].r_dev->d_path,
+			strerror(-reqs[i].r_res));
+	}
+	tfs_zns_io_errors(fs, reqs, nr);
+}
+
 /* read blocks [fb, fb+n) of @in into @buf: holes as zeros, data verified */
 static int read_blocks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
 		       uint8_t *buf)
@@ -243,9 +283,7 @@ static int read_blocks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uin
 
 		ret = tfs_io_run(reqs, nr);
 		if (ret < 0) {
-			tfs_err("read error on inode %llu: %s", (unsigned long long)in->i_ino,
-				strerror(-ret));
-			tfs_zns_io_errors(fs, reqs, nr);
+			read_failed(fs, in, reqs, nr, fb + done, buf + done * TFS_BLOCK_SIZE, ret);
 			return -EIO;
 		}
 		count_io(fs, reqs, nr);
@@ -332,8 +370,7 @@ int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 	if (ret == 0)
 		count_io(fs, reqs, nr);
 	if (ret < 0) {
-		tfs_err("read error on inode %llu: %s", (unsigned long long)in->i_ino, strerror(-ret));
-		tfs_zns_io_errors(fs, reqs, nr);
+		read_failed(fs, in, reqs, nr, fb, abuf, ret);
 		ret = -EIO;
 		goto out_unlock;
 	}
@@ -502,7 +539,8 @@ static int put_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsi
 		dst = (unsigned int)pref;
 	}
 	pthread_mutex_lock(&fs->lock);
-	ret = tfs_data_room(fs, moving ? 0 : in->i_uid, 1)
+	/* (the rados tier is not in the pool's room: its own slots decide) */
+	ret = fs->pool.alloc.a_dev[dst].a_cold || tfs_data_room(fs, moving ? 0 : in->i_uid, 1)
 		      ? tier_alloc_take(&fs->pool.alloc, dst, ndev, nslot)
 		      : -ENOSPC;
 	pthread_mutex_unlock(&fs->lock);
@@ -897,7 +935,7 @@ static int write_zoned(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uin
 
 		*done = blk - fb; /* blocks before this chunk are where they belong */
 
-		if (!c || on_zone(fs, c)) {
+		if (!c || out_of_place(fs, c)) {
 			ret = cow_chunk(fs, in, idx, b0, b1, abuf + (blk - fb) * TFS_BLOCK_SIZE,
 					csum + (blk - fb), cls, grow_to);
 			if (ret < 0)
@@ -938,7 +976,7 @@ static int write_intent(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, ui
 		int any = 0, ret;
 
 		i += e - b;
-		if (!c || on_zone(fs, c))
+		if (!c || out_of_place(fs, c))
 			continue; /* a new copy (cow_chunk), not an overwrite */
 		memset(m, 0, fs->pool.mask_words * sizeof(uint64_t));
 		for (; b < e; b++)
@@ -1084,7 +1122,7 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	uint32_t csum[IO_MAX / TFS_BLOCK_SIZE + 2], cb = fs->pool.chunk_blocks;
 	uint8_t *abuf;
 	unsigned int nr;
-	int ret, zoned = pool_zoned(fs);
+	int ret, zoned = pool_cow(fs);
 	uint64_t osize = in->i_size;
 
 	if (n > sizeof(csum) / sizeof(csum[0]))
@@ -1165,8 +1203,8 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 			ret = -EIO;
 			break;
 		}
-		if (!on_zone(fs, c)) {
-			/* (cow_chunk recorded those in zones) */
+		if (!out_of_place(fs, c)) {
+			/* (cow_chunk recorded those in zones or rados) */
 			for (k = 0; k < run; k++)
 				if (!tier_chunk_has(c, b + k)) {
 					tier_chunk_set(c, b + k);

@@ -411,6 +411,66 @@ static void check_zone_tables(struct fsck *k)
 }
 
 /* what the metadata load found; 1 if the metadata must be rewritten */
+/* objects of a rados tier that no chunk names: left by a crash between
+ * writing an object and committing the move that would have used it, or
+ * between committing a move out of rados and removing the old object */
+struct orphans {
+	struct fsck *k;
+	unsigned int dev;
+	uint64_t n, removed;
+	int err;
+};
+
+static int orphan_one(void *arg, uint64_t obj)
+{
+	struct orphans *o = arg;
+	struct fsck *k = o->k;
+	struct tfs_io_dev *dev = &k->fs->pool.dev[o->dev];
+
+	if (tier_alloc_used(&k->fs->pool.alloc, o->dev, obj))
+		return 0;
+	o->n++;
+	if (o->n <= 20)
+		problem(k, 1, "%s: object tfs.%012llx is named by no chunk (an orphan)", dev->d_path,
+			(unsigned long long)obj);
+	if (k->repair) {
+		int ret = tfs_rados_remove_sync(dev, obj);
+
+		if (ret < 0 && ret != -ENOENT)
+			o->err = ret;
+		else
+			o->removed++;
+	}
+	return 0;
+}
+
+static void check_rados(struct fsck *k)
+{
+	unsigned int d;
+
+	for (d = 0; d < k->fs->pool.ndev; d++) {
+		struct orphans o = { .k = k, .dev = d };
+		int ret;
+
+		if (k->fs->pool.sb.s_dev[d].sd_class != TFS_CLASS_RADOS || !tfs_dev_present(k->fs, d))
+			continue;
+		ret = tfs_rados_list(&k->fs->pool.dev[d], orphan_one, &o);
+		if (ret < 0 && ret != -EOPNOTSUPP)
+			problem(k, 0, "%s: listing its objects failed: %s", k->fs->pool.dev[d].d_path,
+				strerror(-ret));
+		if (o.n > 20)
+			problem(k, 1, "%s: %llu more orphan objects", k->fs->pool.dev[d].d_path,
+				(unsigned long long)(o.n - 20));
+		if (o.err)
+			printf("%s: removing orphan objects failed: %s (%llu of %llu removed)\n",
+			       k->fs->pool.dev[d].d_path, strerror(-o.err),
+			       (unsigned long long)o.removed, (unsigned long long)o.n);
+		else if (k->repair && o.n)
+			printf("%s: %llu orphan object%s removed\n", k->fs->pool.dev[d].d_path,
+			       (unsigned long long)o.n, o.n == 1 ? "" : "s");
+	}
+}
+
 static int check_load(struct fsck *k)
 {
 	const struct tfs_meta_report *r = tfs_meta_report(k->fs->meta);
@@ -707,6 +767,8 @@ int main(int argc, char *argv[])
 			bad == 1 ? "y is" : "ies are");
 	check_superblocks(&k);
 	check_zone_tables(&k);
+	phase(do_json, "looking for orphan objects of the rados tier");
+	check_rados(&k);
 	for (d = 0; d < k.fs->pool.ndev; d++)
 		if (k.fs->zns.zstat[d].lost_chunks)
 			problem(&k, 0, "%s: %llu live chunks lie in offline zones: their data is lost (reads as EIO)",

@@ -497,6 +497,7 @@ int main(int argc, char *argv[])
 		device = dev_abs;
 	if (opts.commit == 0)
 		opts.commit = 1;
+	tfs_rados_timeout_s = opts.rados_timeout ? opts.rados_timeout : 1;
 	if (opts.debug)
 		tfs_log_verbose = TFS_LOG_DEBUG;
 	if (getenv("TIERFS_FAULT")) {
@@ -513,7 +514,8 @@ int main(int argc, char *argv[])
 		struct tfs_open_args oa = {
 			.devices = opts.devices,
 			.lock_wait_s = (int)opts.lock_wait,
-			.flags = opts.ro ? TFS_OPEN_RDONLY | TFS_OPEN_SALVAGE : 0,
+			.flags = (opts.ro ? TFS_OPEN_RDONLY | TFS_OPEN_SALVAGE : 0) |
+				 (opts.degraded ? TFS_OPEN_DEGRADED : 0),
 			.csum_cache = (uint64_t)opts.csum_cache << 20,
 			.reserve_pct = opts.reserve,
 			.heat_halflife_ms = opts.pol.halflife_ms,
@@ -594,6 +596,13 @@ int main(int argc, char *argv[])
 			goto out_unmount;
 		tfs_log_to_syslog();
 		tfs_log_stderr(1);
+		for (unsigned int d = 0; d < fs->pool.ndev; d++) {
+			if (fs->pool.dev[d].d_fd >= 0 && tfs_rados_after_fork(&fs->pool.dev[d]) < 0) {
+				tfs_err("device %u (%s): %s", d, fs->pool.dev[d].d_path,
+					tfs_rados_error());
+				goto out_unmount;
+			}
+		}
 	}
 	/* after the fork: threads and rings do not cross it.  INIT has not been
 	 * read yet (the session loop reads it), so the offer can still be taken */

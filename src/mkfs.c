@@ -38,7 +38,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: mkfs.tierfs [--force] [--chunk-size SIZE] [--label LABEL] [--reserve PCT]\n"
 		"                   [--pmem PATH[:SIZE] ...] [--zns PATH[:SIZE] ...]\n"
-		"                   [--block PATH[:SIZE] ...] [zone geometry options]\n"
+		"                   [--block PATH[:SIZE] ...] [--rados SPEC] [zone geometry options]\n"
 		"\n"
 		"Format persistent memory, zoned devices, block devices or regular files into\n"
 		"one tierfs pool.  At least one device is needed; any tier may be absent, but\n"
@@ -53,6 +53,12 @@ static void usage(FILE *f)
 		"    --zns PATH[:SIZE]    a zoned device (NVMe ZNS, host-managed SMR), whose zones\n"
 		"                         are all reset; or a regular file emulating one, created\n"
 		"                         with the geometry below (SIZE / zone size zones)\n"
+		"    --rados POOL[,conf=PATH][,id=NAME][,namespace=NS][,size=N{M,G,T}]\n"
+		"                         a Ceph RADOS pool as the coldest tier (created if\n"
+		"                         missing): chunks idle long enough sink into it as\n"
+		"                         objects.  Defaults: /etc/ceph/ceph.conf, client.admin,\n"
+		"                         the pool's UUID as namespace, size four times the local\n"
+		"                         devices (it sizes the checksum table kept locally)\n"
 		"    --zone-size SIZE     emulated zones: zone size, a power of two [64M]\n"
 		"    --zone-capacity SIZE emulated zones: usable bytes per zone [15/16 of the size]\n"
 		"    --zones N            emulated zones: how many (instead of :SIZE)\n"
@@ -155,6 +161,71 @@ static const char *human(uint64_t b, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%llu KiB", (unsigned long long)(b >> 10));
 	return buf;
+}
+
+/*
+ * A RADOS pool given with --rados: the cluster answers, the pool exists (it
+ * is created if missing), the namespace is named (the pool's UUID unless
+ * given) and the size known (four times the local devices unless given:
+ * @local bytes).  The spec in d->path gets the namespace written into it,
+ * so that every later mount finds the same objects.
+ */
+static int rados_prepare(struct mkdev *d, const struct tfs_sb *sb, uint64_t local,
+			 unsigned int shift, int force)
+{
+	struct tfs_rados_spec rs;
+	char why[400], uuid[37];
+	int ret;
+
+	tfs_rados_parse(d->path, &rs, why, sizeof(why));
+	if (!rs.ns[0]) {
+		size_t n = strlen(d->path);
+
+		tfs_uuid_str(sb->s_pool_uuid, uuid);
+		if (n + strlen(",namespace=") + strlen(uuid) >= TFS_DEV_PATH_MAX) {
+			fprintf(stderr, "mkfs.tierfs: --rados: '%s' is too long\n", d->path);
+			return -ENAMETOOLONG;
+		}
+		snprintf(d->path + n, sizeof(d->path) - n, ",namespace=%s", uuid);
+	}
+	if (strlen(d->path) >= TFS_DEV_PATH_MAX) {
+		fprintf(stderr, "mkfs.tierfs: --rados: '%s' is too long (at most %d bytes)\n", d->path,
+			TFS_DEV_PATH_MAX - 1);
+		return -ENAMETOOLONG;
+	}
+	if (!d->size)
+		d->size = 4 * local;
+	if ((d->size >> shift) < MIN_SLOTS + 1) {
+		fprintf(stderr, "mkfs.tierfs: --rados: size=%llu bytes is less than %u chunks\n",
+			(unsigned long long)d->size, MIN_SLOTS + 1);
+		return -EINVAL;
+	}
+	ret = tfs_rados_create(d->path, why, sizeof(why));
+	if (ret < 0) {
+		fprintf(stderr, "mkfs.tierfs: --rados %s: %s\n", d->path, why);
+		return ret;
+	}
+	(void)force;
+	return 0;
+}
+
+static int wipe_one(void *arg, uint64_t obj)
+{
+	struct tfs_io_dev *dev = arg;
+	int ret = tfs_rados_remove_sync(dev, obj);
+
+	return ret == -ENOENT ? 0 : ret;
+}
+
+/* --force over a namespace that held a pool: its data objects go first */
+static int rados_wipe(struct tfs_io_dev *dev)
+{
+	int ret = tfs_rados_list(dev, wipe_one, dev);
+
+	if (ret < 0)
+		fprintf(stderr, "mkfs.tierfs: removing the old objects of %s: %s\n", dev->d_path,
+			strerror(-ret));
+	return ret;
 }
 
 /* zone geometry for emulated zoned files (the options) */
@@ -295,6 +366,7 @@ int main(int argc, char *argv[])
 	static const struct option lopts[] = {
 		{ "block", required_argument, NULL, 'b' },
 		{ "pmem", required_argument, NULL, 'p' },
+		{ "rados", required_argument, NULL, 6 },
 		{ "zns", required_argument, NULL, 'z' },
 		{ "zone-size", required_argument, NULL, 1 },
 		{ "zone-capacity", required_argument, NULL, 2 },
@@ -361,6 +433,25 @@ int main(int argc, char *argv[])
 									     : TFS_CLASS_BLOCK;
 			ndev++;
 			break;
+		case 6: {
+			struct tfs_rados_spec rs;
+			char why[300];
+
+			if (ndev == TFS_MAX_DEVS) {
+				fprintf(stderr, "mkfs.tierfs: at most %d devices\n", TFS_MAX_DEVS);
+				return 1;
+			}
+			snprintf(devs[ndev].path, sizeof(devs[ndev].path), "%s%s",
+				 tfs_rados_path(optarg) ? "" : TFS_RADOS_PREFIX, optarg);
+			if (tfs_rados_parse(devs[ndev].path, &rs, why, sizeof(why)) < 0) {
+				fprintf(stderr, "mkfs.tierfs: --rados: %s\n", why);
+				return 1;
+			}
+			devs[ndev].size = rs.size;
+			devs[ndev].cls = TFS_CLASS_RADOS;
+			ndev++;
+			break;
+		}
 		case 'c':
 			if (tfs_parse_size(optarg, &chunk) < 0 || chunk < (64u << 10) ||
 			    chunk > (4u << 20) || (chunk & (chunk - 1))) {
@@ -417,17 +508,21 @@ int main(int argc, char *argv[])
 		return 1;
 	}
 	sort_devs(devs, ndev);
-	for (i = 0; i < ndev && devs[i].cls == TFS_CLASS_ZNS; i++)
-		;
-	if (devs[0].cls == TFS_CLASS_ZNS && devs[ndev - 1].cls == TFS_CLASS_ZNS) {
-		fprintf(stderr, "mkfs.tierfs: zoned devices cannot hold the journal and checkpoints; add a --pmem or --block device\n");
+	for (i = 0, j = 0; i < ndev; i++)
+		j += devs[i].cls == TFS_CLASS_PMEM || devs[i].cls == TFS_CLASS_BLOCK;
+	if (!j) {
+		fprintf(stderr, "mkfs.tierfs: zoned devices and RADOS pools cannot hold the journal and checkpoints; add a --pmem or --block device\n");
+		return 1;
+	}
+	if (ndev > 1 && devs[ndev - 2].cls == TFS_CLASS_RADOS) {
+		fprintf(stderr, "mkfs.tierfs: at most one --rados pool\n");
 		return 1;
 	}
 	/* a device of a running pool is never formatted, --force or not: its
 	 * lock is taken here and held until mkfs exits */
 	for (i = 0; i < ndev; i++) {
 		char who[PATH_MAX + 64];
-		int fd = tfs_dev_claim(devs[i].path, who, sizeof(who));
+		int fd = devs[i].cls == TFS_CLASS_RADOS ? 0 : tfs_dev_claim(devs[i].path, who, sizeof(who));
 
 		if (fd == -EBUSY) {
 			fprintf(stderr, "mkfs.tierfs: %s is in use by %s; unmount it first (--force does not override this)\n",
@@ -445,7 +540,8 @@ int main(int argc, char *argv[])
 		return 1;
 	sb = &fs->pool.sb;
 	sb->s_magic = TFS_SB_MAGIC;
-	sb->s_version = TFS_SB_VERSION;
+	/* format 6 only where it is needed: older tierfs still mount the rest */
+	sb->s_version = devs[ndev - 1].cls == TFS_CLASS_RADOS ? TFS_SB_VERSION : TFS_FORMAT_NO_RADOS;
 	sb->s_ndev = ndev;
 	sb->s_chunk_shift = shift;
 	sb->s_ctime = (uint64_t)time(NULL);
@@ -460,6 +556,26 @@ int main(int argc, char *argv[])
 		const char *what = NULL;
 		struct tfs_sb old;
 
+		if (devs[i].cls == TFS_CLASS_RADOS) {
+			if (rados_prepare(&devs[i], sb, total, shift, force) < 0)
+				goto out_close;
+			strcpy(real, devs[i].path);
+			ret = tfs_io_dev_open(dev, real, TFS_CLASS_RADOS);
+			if (ret < 0) {
+				fprintf(stderr, "mkfs.tierfs: %s: %s\n", real, tfs_rados_error());
+				goto out_close;
+			}
+			fs->pool.ndev = i + 1;
+			tfs_rados_window(dev, shift, devs[i].size);
+			if (tfs_sb_read(dev, &old, 0) == 0 && !force) {
+				fprintf(stderr, "mkfs.tierfs: %s holds a tierfs pool; use --force to overwrite it (its objects are removed)\n",
+					real);
+				goto out_close;
+			}
+			if (force && rados_wipe(dev) < 0)
+				goto out_close;
+			continue;
+		}
 		ret = devs[i].cls == TFS_CLASS_ZNS ? 0 : prepare_file(&devs[i]);
 		if (ret < 0) {
 			if (ret != -ENOENT)
@@ -497,7 +613,7 @@ int main(int argc, char *argv[])
 		}
 		if (devs[i].cls == TFS_CLASS_BLOCK && ckdev == UINT_MAX)
 			ckdev = i;
-		if (devs[i].cls != TFS_CLASS_ZNS && mdev == UINT_MAX)
+		if (devs[i].cls != TFS_CLASS_ZNS && devs[i].cls != TFS_CLASS_RADOS && mdev == UINT_MAX)
 			mdev = i;
 		if (devs[i].cls == TFS_CLASS_ZNS && !tfs_zns_is_zoned(dev)) {
 			fprintf(stderr, "mkfs.tierfs: %s is not a zoned device\n", real);
@@ -536,6 +652,18 @@ int main(int argc, char *argv[])
 		struct tfs_zgeom g;
 		char h1[32], h3[32];
 
+		if (devs[i].cls == TFS_CLASS_RADOS) {
+			/* window 0 holds the superblocks; slot s is window s + 1 */
+			tfs_uuid_gen(sd->sd_uuid);
+			sd->sd_class = TFS_CLASS_RADOS;
+			sd->sd_index = i;
+			sd->sd_nslots = (devs[i].size >> shift) - 1;
+			sd->sd_size = (sd->sd_nslots + 1) << shift;
+			sd->sd_data_off = chunk;
+			sd->sd_cs_dev = csdev;
+			sd->sd_cs_pages = (sd->sd_nslots + sb->s_cs_per_page - 1) / sb->s_cs_per_page;
+			continue;
+		}
 		if (devs[i].cls != TFS_CLASS_ZNS)
 			continue;
 		tfs_zns_geometry(dev, &g);
@@ -561,14 +689,14 @@ int main(int argc, char *argv[])
 		uint64_t ps = sb->s_cs_psize, nslots;
 		char h1[32], h2[32], h3[32];
 
-		if (devs[i].cls == TFS_CLASS_ZNS)
+		if (devs[i].cls == TFS_CLASS_ZNS || devs[i].cls == TFS_CLASS_RADOS)
 			continue;
 		if (i == sb->s_meta_dev)
 			start = sb->s_jrnl_off + sb->s_jrnl_len;
 		/* tables of the zoned devices this one holds */
 		if (i == csdev) {
 			for (j = 0; j < ndev; j++) {
-				if (devs[j].cls != TFS_CLASS_ZNS)
+				if (devs[j].cls != TFS_CLASS_ZNS && devs[j].cls != TFS_CLASS_RADOS)
 					continue;
 				sb->s_dev[j].sd_cs_off = (start + hosted + ps - 1) & ~(ps - 1);
 				hosted = sb->s_dev[j].sd_cs_off + 2 * sb->s_dev[j].sd_cs_pages * ps - start;

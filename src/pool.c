@@ -122,6 +122,19 @@ static int dev_attach(struct tfs_fs *fs, const struct tfs_sb *want, unsigned int
 	ret = tfs_io_dev_open(dev, path, want->s_dev[idx].sd_class);
 	if (ret == -EBUSY && busy(path))
 		return ret;
+	if (ret < 0 && want->s_dev[idx].sd_class == TFS_CLASS_RADOS) {
+		if ((flags & TFS_OPEN_DEGRADED) && ret != -EOPNOTSUPP &&
+		    tfs_rados_offline(dev, path, want->s_dev[idx].sd_size) == 0) {
+			tfs_warn("device %u of the pool (rados, %s): %s; mounted degraded: its chunks read as EIO",
+				 idx, path, tfs_rados_error());
+			fs->pool.sb_gen[idx] = want->s_gen;
+			return 0;
+		}
+		tfs_err("device %u of the pool (rados, %s): %s%s", idx, path,
+			tfs_rados_error()[0] ? tfs_rados_error() : strerror(-ret),
+			ret == -EOPNOTSUPP ? "" : " (-o degraded mounts without it)");
+		return ret == -EOPNOTSUPP ? ret : -EHOSTUNREACH;
+	}
 	if (ret == -EUCLEAN && want->s_dev[idx].sd_class == TFS_CLASS_ZNS) {
 		tfs_err("device %u of the pool (zns, %s) is damaged: its emulated zone header or both copies of its zone table fail their checksums",
 			idx, path);
@@ -138,6 +151,11 @@ static int dev_attach(struct tfs_fs *fs, const struct tfs_sb *want, unsigned int
 		tfs_err("%s is not device %u of this pool (%s)", path, idx,
 			ret < 0 ? "no valid tierfs superblock" : "it belongs elsewhere");
 		ret = -ENODEV;
+		goto out_close_dev;
+	}
+	if (dev->d_ops == &tfs_rados_ops &&
+	    tfs_rados_window(dev, want->s_chunk_shift, want->s_dev[idx].sd_size) < 0) {
+		ret = -EINVAL;
 		goto out_close_dev;
 	}
 	if (dev->d_size < want->s_dev[idx].sd_data_off +

@@ -1009,8 +1009,17 @@ static void jdone(void *ctx, void *handle, int ok)
 	pthread_mutex_lock(&fs->lock);
 	/* a slot is reused only once a durable record no longer points at it;
 	 * after a failed commit nothing durable freed them: keep them */
-	for (i = 0; ok && i < h->n; i++)
-		reclaim |= tier_alloc_release(&fs->pool.alloc, h->fp[i].dev, h->fp[i].slot);
+	for (i = 0; ok && i < h->n; i++) {
+		uint16_t d = h->fp[i].dev;
+
+		reclaim |= tier_alloc_release(&fs->pool.alloc, d, h->fp[i].slot);
+		/* an object no durable record names any more: removed in the
+		 * background (one left by a failure is an orphan fsck finds;
+		 * a slot used again is overwritten whole, after the removal) */
+		if (fs->pool.alloc.a_dev[d].a_cold && d < fs->pool.ndev &&
+		    fs->pool.dev[d].d_fd >= 0)
+			tfs_rados_remove(&fs->pool.dev[d], tfs_slot_off(fs, d, h->fp[i].slot));
+	}
 	if (reclaim)
 		tfs_cleaner_kick(fs); /* a zone has nothing live: reset it */
 	pthread_mutex_unlock(&fs->lock);

@@ -787,6 +787,7 @@ struct tfs_fs *tfs_fs_new(void);
 #define TFS_OPEN_NOREPAIR (1u << 0) /* write nothing (fsck -n, mount -o ro) */
 #define TFS_OPEN_SALVAGE (1u << 1)  /* load what verifies (fsck -y, -o ro after damage) */
 #define TFS_OPEN_RDONLY (1u << 2)   /* mount -o ro: no changes at all */
+#define TFS_OPEN_DEGRADED (1u << 3) /* a rados tier out of reach is no error */
 struct tfs_open_args {
 	const char *devices;	  /* ':'-separated device paths, or NULL */
 	int lock_wait_s;
@@ -849,6 +850,8 @@ struct tfs_opts {
 	char *transport;	 /* "auto", "uring" or "dev" */
 	int reserve;	       /* percent for root; -1: the pool's */
 	int debug;
+	unsigned int rados_timeout; /* seconds, every RADOS call */
+	int degraded;	       /* mount without the RADOS cluster */
 	int ro;		       /* mount read-only */
 	char *pin_group;       /* group (name or number) that may pin to fast tiers */
 	unsigned int pin_quota; /* MiB each user may pin to each faster tier */

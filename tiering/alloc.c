@@ -30,6 +30,11 @@ static int dev_init(struct tier_alloc *a, unsigned int d, uint64_t nslots, unsig
 	ad->a_bitmap = calloc((nslots + 63) / 64 + 1, 8);
 	if (!ad->a_bitmap)
 		return -ENOMEM;
+	if (cls == TFS_CLASS_RADOS) {
+		/* the cold tier: reached by migration only, outside the totals */
+		ad->a_cold = 1;
+		return 0;
+	}
 	a->a_nfree += nslots;
 	a->a_nslots += nslots;
 	if (ad->a_class != TFS_CLASS_ZNS) {
@@ -77,6 +82,8 @@ void tier_alloc_set_out(struct tier_alloc *a, unsigned int dev)
 	if (ad->a_out)
 		return;
 	ad->a_out = 1;
+	if (ad->a_cold)
+		return;
 	a->a_nfree -= ad->a_nfree;
 	a->a_nslots -= ad->a_nslots;
 	if (!ad->a_z && ad->a_class != TFS_CLASS_ZNS) {
@@ -127,14 +134,19 @@ int tier_alloc_take(struct tier_alloc *a, unsigned int pref, uint16_t *dev, uint
 {
 	unsigned int i, d;
 
+	int cold = pref < a->a_ndev && a->a_dev[pref].a_cold;
+
 	for (i = 0; i < a->a_ndev; i++) {
 		d = (pref + i) % a->a_ndev;
-		if (a->a_dev[d].a_z || a->a_dev[d].a_out)
+		/* the cold tier only when asked for, and only then */
+		if (a->a_dev[d].a_z || a->a_dev[d].a_out || a->a_dev[d].a_cold != cold)
 			continue;
 		if (dev_take(&a->a_dev[d], slot) == 0) {
 			*dev = (uint16_t)d;
-			a->a_nfree--;
-			a->a_nfree_ip--;
+			if (!cold) {
+				a->a_nfree--;
+				a->a_nfree_ip--;
+			}
 			return 0;
 		}
 	}
@@ -146,7 +158,7 @@ int tier_alloc_take_run(struct tier_alloc *a, unsigned int dev, uint64_t n, uint
 	struct tier_alloc_dev *ad = &a->a_dev[dev];
 	uint64_t s, run = 0, i;
 
-	if (dev >= a->a_ndev || ad->a_z || ad->a_out || !n)
+	if (dev >= a->a_ndev || ad->a_z || ad->a_out || ad->a_cold || !n)
 		return -EINVAL;
 	for (s = 0; s < ad->a_nslots; s++) {
 		run = ad->a_bitmap[s / 64] & (1ull << (s & 63)) ? 0 : run + 1;
@@ -174,11 +186,11 @@ int tier_alloc_mark(struct tier_alloc *a, unsigned int dev, uint64_t slot, struc
 		return -EEXIST;
 	ad->a_bitmap[slot / 64] |= 1ull << (slot & 63);
 	ad->a_nfree--;
-	if (!ad->a_out)
+	if (!ad->a_out && !ad->a_cold)
 		a->a_nfree--;
 	if (ad->a_z)
 		tier_zone_mark(ad, slot, c);
-	else if (!ad->a_out)
+	else if (!ad->a_out && !ad->a_cold)
 		a->a_nfree_ip--;
 	return 0;
 }
@@ -207,9 +219,9 @@ int tier_alloc_release(struct tier_alloc *a, unsigned int dev, uint64_t slot)
 	}
 	ad->a_bitmap[slot / 64] &= ~(1ull << (slot & 63));
 	ad->a_nfree++;
-	if (!ad->a_out)
+	if (!ad->a_out && !ad->a_cold)
 		a->a_nfree++;
-	if (!ad->a_z && !ad->a_out)
+	if (!ad->a_z && !ad->a_out && !ad->a_cold)
 		a->a_nfree_ip++;
 	return ad->a_z ? tier_zone_unmark(ad, slot) : 0;
 }
@@ -269,7 +281,9 @@ unsigned int tier_place_cls(const struct tier_alloc *a, uint64_t ino, uint64_t i
 	unsigned int cand[TFS_MAX_DEVS], d, n, best = 0;
 	int want;
 
-	if (cls < TFS_CLASS_MAX) {
+	/* (new data never goes to the rados tier: only the engine moves
+	 * chunks there, whole) */
+	if (cls < TFS_CLASS_MAX && cls != TFS_CLASS_RADOS) {
 		want = tier_dest(a, cls, ino, idx, 1);
 		if (want < 0)
 			want = tier_dest(a, cls, ino, idx, 0);
@@ -280,16 +294,16 @@ unsigned int tier_place_cls(const struct tier_alloc *a, uint64_t ino, uint64_t i
 		n = 0;
 		for (d = 0; d < a->a_ndev; d++)
 			if (a->a_dev[d].a_class == cls && !a->a_dev[d].a_out &&
-			    !tier_alloc_above_high(a, d))
+			    !a->a_dev[d].a_cold && !tier_alloc_above_high(a, d))
 				cand[n++] = d;
 		if (n)
 			return cand[(ino + idx) % n];
 	}
 	/* everything is above the watermark: the most free room, by fraction */
-	while (best + 1 < a->a_ndev && a->a_dev[best].a_out)
+	while (best + 1 < a->a_ndev && (a->a_dev[best].a_out || a->a_dev[best].a_cold))
 		best++;
 	for (d = best + 1; d < a->a_ndev; d++)
-		if (!a->a_dev[d].a_out &&
+		if (!a->a_dev[d].a_out && !a->a_dev[d].a_cold &&
 		    a->a_dev[d].a_nfree * a->a_dev[best].a_nslots >
 			    a->a_dev[best].a_nfree * a->a_dev[d].a_nslots)
 			best = d;
@@ -305,13 +319,14 @@ int tier_place_inplace(const struct tier_alloc *a, uint64_t ino, uint64_t idx)
 		n = 0;
 		for (d = 0; d < a->a_ndev; d++)
 			if (a->a_dev[d].a_class == cls && !a->a_dev[d].a_z && !a->a_dev[d].a_out &&
-			    !tier_alloc_above_high(a, d))
+			    !a->a_dev[d].a_cold && !tier_alloc_above_high(a, d))
 				cand[n++] = d;
 		if (n)
 			return (int)cand[(ino + idx) % n];
 	}
 	for (d = 0; d < a->a_ndev; d++)
-		if (!a->a_dev[d].a_z && !a->a_dev[d].a_out && a->a_dev[d].a_nfree &&
+		if (!a->a_dev[d].a_z && !a->a_dev[d].a_out && !a->a_dev[d].a_cold &&
+		    a->a_dev[d].a_nfree &&
 		    (best < 0 || a->a_dev[d].a_nfree > a->a_dev[best].a_nfree))
 			best = (int)d;
 	return best < 0 ? -ENOSPC : best;

@@ -70,6 +70,8 @@ struct walk {
 	uint32_t epoch;
 	uint64_t backlog, misplaced, evac, stuck;
 	uint64_t room[TFS_CLASS_MAX];	/* free slots per tier, for evacuations */
+	uint32_t rados_idle;	/* epochs of idleness before a chunk sinks into rados */
+	int rados_paused;	/* moves to and from rados wait (a recent failure) */
 	unsigned int limit;
 	int plan_moves;	/* the plan's moves are wanted (not only evacuations) */
 	/* the hottest files: the one being walked (its chunks come one after
@@ -188,8 +190,19 @@ static void walk_pick(void *arg, struct tfs_chunk *c, unsigned int pin)
 		to = cls != pin && w->in.slots[pin] ? (int)pin : -1;
 	else
 		to = tier_plan_decide(&w->pl, &w->in, cls, tier_heat_get(c, w->epoch));
+	/* idle long enough: into rados (tier_plan_make leaves these out of
+	 * the idle demotions of the tier above rados) */
+	if (to < 0 && pin >= TFS_CLASS_MAX && w->e->pol.demote_idle &&
+	    tier_class_below(&w->in, cls) == TFS_CLASS_RADOS &&
+	    tier_heat_get(c, w->epoch) == 0 && tier_heat_idle(c, w->epoch) >= w->rados_idle)
+		to = TFS_CLASS_RADOS;
 	if (to < 0)
 		return;
+	/* the cluster failed a move lately: moves to and from it wait */
+	if ((to == TFS_CLASS_RADOS || cls == TFS_CLASS_RADOS) && w->rados_paused) {
+		w->backlog++;
+		return;
+	}
 	if (w->plan_moves)
 		add_move(w, c, cls, (unsigned int)to);
 	else
@@ -280,12 +293,16 @@ int tier_engine_pass(struct tier_engine *e, int force)
 	struct walk *w = calloc(1, sizeof(*w));
 	unsigned int c;
 	size_t i;
-	int moved = 0, ret;
+	int moved = 0, rados_failed = 0, ret;
 
 	if (!w)
 		return -ENOMEM;
 	w->e = e;
 	w->epoch = tier_engine_epoch(e);
+	w->rados_idle = (uint32_t)((uint64_t)e->pol.rados_after * 3600000u /
+				   (e->pol.halflife_ms ? e->pol.halflife_ms : 1));
+	/* (a pass the administrator asks for tries the cluster anyway) */
+	w->rados_paused = !force && now_us() / 1000 < e->rados_pause_ms;
 	pthread_mutex_lock(e->lock);
 	for (c = 0; c < TFS_CLASS_MAX; c++)
 		tier_class_usage(e->alloc, c, &w->in.slots[c], &w->in.used[c]);
@@ -323,6 +340,12 @@ int tier_engine_pass(struct tier_engine *e, int force)
 		const struct tier_move *m = &e->moves[i];
 		uint64_t t0 = now_us();
 
+		/* after a failure the batch's other moves to or from the
+		 * cluster would fail alike, each after the whole timeout */
+		if ((m->to == TFS_CLASS_RADOS || m->from == TFS_CLASS_RADOS) &&
+		    t0 / 1000 < e->rados_pause_ms && (!force || rados_failed))
+			continue;
+
 		ret = e->ops->move(e->ctx, m->ino, m->idx, m->dev, m->slot, m->to);
 		if (ret >= 0) {
 			tier_engine_count(e, m->from, (unsigned int)ret, e->chunk_size);
@@ -331,7 +354,15 @@ int tier_engine_pass(struct tier_engine *e, int force)
 				__atomic_fetch_add(&e->evac_moved, 1, __ATOMIC_RELAXED);
 		} else if (ret != -ESTALE && ret != -ENOSPC) {
 			__atomic_fetch_add(&e->failed, 1, __ATOMIC_RELAXED);
+			/* the cluster did not answer: no more moves to or from it
+			 * for a while (each would wait the whole timeout) */
+			if (m->to == TFS_CLASS_RADOS || m->from == TFS_CLASS_RADOS) {
+				e->rados_pause_ms = now_us() / 1000 + TIER_RADOS_PAUSE_MS;
+				rados_failed = 1;
+				__atomic_fetch_add(&e->rados_pauses, 1, __ATOMIC_RELAXED);
+			}
 		}
+
 		pthread_mutex_lock(e->lock);
 		if (e->backlog)
 			e->backlog--;
@@ -389,6 +420,18 @@ int tier_engine_evacuating(const struct tier_engine *e)
 		if (e->alloc->a_dev[d].a_out && e->alloc->a_dev[d].a_nslots)
 			return 1;
 	return 0;
+}
+
+void tier_engine_set_policy(struct tier_engine *e, const struct tier_policy *p)
+{
+	uint64_t next = now_us() / 1000 + p->halflife_ms;
+
+	/* a shorter half-life takes effect now, not at the end of the
+	 * epoch the old one began */
+	if (p->halflife_ms != e->pol.halflife_ms && next < e->epoch_next_ms)
+		e->epoch_next_ms = next;
+	e->pol = *p;
+	tier_engine_kick(e, 0);
 }
 
 uint64_t tier_engine_kick(struct tier_engine *e, int force)

@@ -31,9 +31,21 @@ uint32_t tier_heat_settle(struct tfs_chunk *c, uint32_t epoch)
 {
 	uint32_t h = tier_heat_get(c, epoch);
 
+	/* a chunk whose heat is gone keeps the epoch it went at: how long it
+	 * has been idle (tier_heat_idle) */
+	if (h == 0 && __atomic_load_n(&c->c_heat, __ATOMIC_RELAXED) == 0)
+		return 0;
+
 	__atomic_store_n(&c->c_heat, (uint16_t)h, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->c_hepoch, (uint16_t)epoch, __ATOMIC_RELAXED);
 	return h;
+}
+
+uint32_t tier_heat_idle(const struct tfs_chunk *c, uint32_t epoch)
+{
+	if (__atomic_load_n(&c->c_heat, __ATOMIC_RELAXED) != 0)
+		return 0;
+	return (uint16_t)((uint16_t)epoch - __atomic_load_n(&c->c_hepoch, __ATOMIC_RELAXED));
 }
 
 void tier_heat_add(struct tfs_chunk *c, uint32_t epoch, unsigned int w)
@@ -131,6 +143,8 @@ const struct tier_policy_def tier_policy_table[] = {
 	{ "busy_iops", P(busy_iops), 0, 100000000, 2000, "req/s",
 	  "foreground requests per second above which migration slows to a quarter" },
 	{ "batch", P(batch), 1, 4096, 64, "chunks", "chunks moved per pass before a commit" },
+	{ "rados_after", P(rados_after), 0, 87600, 24, "h",
+	  "chunks idle this long sink into the rados tier (0: as soon as their heat is gone)" },
 	{ "seq_write_tier", P(seq_write_tier), 0, TFS_CLASS_MAX, TFS_CLASS_MAX, "tier",
 	  "tier for long sequential writes (pmem, zns, block; none: like other data)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
@@ -177,7 +191,7 @@ int tier_policy_set(struct tier_policy *p, const char *kv, char *err, size_t err
 	return 1;
 bad:
 	if (!strcmp(d->unit, "tier"))
-		snprintf(err, errlen, "bad value for %s: '%s' (pmem, zns, block or none expected)",
+		snprintf(err, errlen, "bad value for %s: '%s' (pmem, zns, block, rados or none expected)",
 			 d->name, eq ? eq + 1 : "");
 	else
 		snprintf(err, errlen, "bad value for %s: '%s' (%u..%u%s%s expected)", d->name,
@@ -307,7 +321,10 @@ void tier_plan_make(const struct tier_policy *p, const struct tier_plan_in *in,
 		}
 		if (used > high)
 			need = used - low;
-		if (p->demote_idle && need < in->hist[c][0])
+		/* into rados only what has been idle for rados_after (the
+		 * engine picks those itself), not all that has no heat */
+		if (p->demote_idle && need < in->hist[c][0] &&
+		    tier_class_below(in, c) != TFS_CLASS_RADOS)
 			need = in->hist[c][0];
 		/* exchanges: chunks colder than the threshold make room for hotter
 		 * ones that would not fit */

@@ -189,8 +189,11 @@ struct tier_alloc_dev {
 	uint64_t *a_bitmap; /* 1 = in use */
 	int a_out;	    /* being emptied or gone: nothing new goes here, and
 			     * its slots are not in the pool's totals */
+	int a_cold;	    /* the rados tier: only migration puts chunks here
+			     * (tier_dest), and its slots are not in the totals */
 };
 
+#define TIER_RADOS_PAUSE_MS 30000 /* moves to and from rados after a failed one */
 #define TIER_HIGH_WATERMARK 90 /* percent: new data goes to a slower tier above it */
 
 struct tier_alloc {
@@ -446,6 +449,9 @@ void tier_zone_destroy(struct tier_alloc_dev *ad);
 uint32_t tier_heat_get(const struct tfs_chunk *c, uint32_t epoch);
 /* the same, and store it decayed to @epoch */
 uint32_t tier_heat_settle(struct tfs_chunk *c, uint32_t epoch);
+/* epochs since @c's heat went to nothing (0 while it has heat; counted
+ * from the mount for chunks loaded without heat) */
+uint32_t tier_heat_idle(const struct tfs_chunk *c, uint32_t epoch);
 /* an access of weight @w at @epoch */
 void tier_heat_add(struct tfs_chunk *c, uint32_t epoch, unsigned int w);
 /* histogram bucket of a heat (monotonic), and the smallest heat in bucket @b */
@@ -483,7 +489,8 @@ struct tier_policy {
 	unsigned int migrate_duty;   /* percent of the time moves may take */
 	unsigned int busy_iops;	     /* foreground requests/s above which moves slow down */
 	unsigned int batch;	     /* chunks moved per pass before a commit */
-	unsigned int seq_write_tier; /* class for long sequential writes; 3: none */
+	unsigned int rados_after;    /* hours idle before a chunk sinks into rados */
+	unsigned int seq_write_tier; /* class for long sequential writes; TFS_CLASS_MAX: none */
 };
 struct tier_policy_def {
 	const char *name;
@@ -603,6 +610,8 @@ struct tier_engine {
 	/* counters since mount (atomics) */
 	uint64_t promoted[TFS_CLASS_MAX], demoted[TFS_CLASS_MAX]; /* into each class */
 	uint64_t moved_bytes, redone, failed, passes;
+	uint64_t rados_pauses;	/* times moves to and from rados were paused */
+	uint64_t rados_pause_ms; /* engine thread: until when (CLOCK_MONOTONIC ms) */
 	/* forced passes (tierfsctl migrate) */
 	uint64_t force_req, force_done; /* pool lock */
 	uint64_t force_moved, force_planned;
@@ -636,6 +645,8 @@ static inline uint32_t tier_engine_epoch(const struct tier_engine *e)
 {
 	return __atomic_load_n(&e->epoch, __ATOMIC_RELAXED);
 }
+/* engine lock held: a new policy, in effect at once (heat epochs too) */
+void tier_engine_set_policy(struct tier_engine *e, const struct tier_policy *p);
 /* ask for a pass now (@force: even with migration off, at full speed);
  * returns the number tier_engine_forced() reaches when it is done.  Pool
  * lock held. */

@@ -62,8 +62,12 @@
  * written into them (a tierfs of format 3 could not read them).
  * 5: the device table has a generation and a state per device (devices
  * added to or removed from a mounted pool, src/devices.c).  A pool of
- * format 3 or 4 becomes format 5 when a device is added or removed. */
-#define TFS_FORMAT_VERSION 5
+ * format 3 or 4 becomes format 5 when a device is added or removed.
+ * 6: a device may be of class rados (a Ceph RADOS pool, the coldest tier).
+ * Only a pool made with a rados tier is format 6 (mkfs.tierfs --rados): an
+ * older tierfs refuses it instead of misreading the class. */
+#define TFS_FORMAT_VERSION 6
+#define TFS_FORMAT_NO_RADOS 5 /* the format of a pool without a rados tier */
 #define TFS_FORMAT_OLDEST 3
 
 /* ---------------------------------------------------------------- superblock */

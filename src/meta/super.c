@@ -139,6 +139,9 @@ int tfs_sb_decode(struct tfs_sb *sb, const uint8_t *in)
 		    (d->sd_flags && i == sb->s_meta_dev) ||
 		    ((d->sd_flags & TFS_SD_REMOVED) && i == sb->s_dev_index))
 			return -EINVAL;
+		if (d->sd_class == TFS_CLASS_RADOS &&
+		    (sb->s_version < 6 || i == sb->s_meta_dev || d->sd_cs_dev == i))
+			return -EINVAL;
 		if (d->sd_index != i || d->sd_class >= TFS_CLASS_MAX || d->sd_cs_dev >= sb->s_ndev ||
 		    d->sd_nslots > (1ull << 40) ||
 		    d->sd_cs_pages != (d->sd_nslots + per - 1) / per ||

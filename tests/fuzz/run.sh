@@ -89,7 +89,7 @@ for t in $targets; do
 	echo "== $t: building"
 	# shellcheck disable=SC2086
 	$cc $flags -o "$out/$t" "$src/tests/fuzz/$t.c" $lib \
-		$(pkg-config --libs fuse3) -luring -lxxhash -lpthread || { echo "fuzz: building $t failed"; exit 1; }
+		$(pkg-config --libs fuse3) -luring -lxxhash $(grep -q "define HAVE_RADOS 1" "$build/config.h" && echo -lrados) -lpthread || { echo "fuzz: building $t failed"; exit 1; }
 	mkdir -p "$out/corpus/$t" "$out/crashes/$t"
 	echo "== $t: fuzzing for $secs s"
 	ASAN_OPTIONS=detect_leaks=1 "$out/$t" -max_total_time="$secs" -max_len=65536 -timeout=10 \

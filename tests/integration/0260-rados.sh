@@ -1,0 +1,193 @@
+#!/bin/bash
+# The rados tier against a real single-host Ceph cluster (one monitor, one
+# memstore OSD, all of it under the test's directory): chunks sink into
+# RADOS objects and come back byte-identical; a second pool on the same
+# namespace is refused; the daemon is SIGKILLed in the middle of demotions,
+# repeatedly, and every file survives, fsck finds the orphan objects and -y
+# removes them; the OSD frozen: reads of rados chunks fail with EIO within
+# the timeout, local files and the daemon keep working, and once it answers
+# reads work and migration resumes; an object altered behind the pool's
+# back reads as EIO and the scrub names it; a pool whose cluster is gone
+# does not mount, except with -o degraded.
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/ceph.sh"
+tfs_setup
+CTL=$TOP_BUILDDIR/src/tierfsctl
+FSCK=$TOP_BUILDDIR/src/fsck.tierfs
+
+grep -q "define HAVE_RADOS 1" "$TOP_BUILDDIR/config.h" || skip "tierfs built without librados"
+ceph_have || skip "ceph-mon/ceph-osd not installed (contrib/install-deps.sh installs them)"
+# the cluster's state is memory (memstore) and small files: /dev/shm when
+# it has room
+cdir=$T/ceph
+[ "$(df --output=avail -k /dev/shm 2> /dev/null | tail -1)" -gt 1048576 ] 2> /dev/null &&
+	cdir=$(mktemp -d /dev/shm/tierfs-ceph.XXXXXX)
+cleanup() {
+	local rc=$?
+	if mountpoint -q "$MNT" 2> /dev/null; then umount "$MNT" 2> /dev/null || umount -l "$MNT"; fi
+	tfs_wait_exit
+	ceph_down
+	tfs_cleanup $rc
+}
+trap cleanup EXIT
+ceph_up "$cdir" > "$T/ceph.out" 2>&1 || { cat "$T/ceph.out"; fail "the Ceph cluster did not come up"; }
+note "cluster up: $(ceph -c "$CEPH_CONF" -s --connect-timeout 10 2> /dev/null | grep -m1 'osd:' | tr -s ' ')"
+ROBJ() { rados -c "$CEPH_CONF" -p tfs -N "$NS" "$@"; }
+
+ontier() {
+	"$CTL" where "$1" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['tiers'].get('$2', {}).get('chunks', 0))"
+}
+status_rados() {
+	"$CTL" status "$MNT" --json | python3 -c "
+import json,sys
+d=[x for x in json.load(sys.stdin)['devices'] if x['tier']=='rados'][0]
+print(d['rados']['$1'])"
+}
+sums() { (cd "$MNT" && sha256sum f* | LC_ALL=C sort); }
+
+NS=tfs-test-$$
+SPEC="tfs,conf=$CEPH_CONF,namespace=$NS,size=2G"
+tfs_mkfs --pmem "$T/p.img:32M" --block "$T/b.img:128M" --rados "$SPEC"
+check grep -q "rados" "$T/mkfs.out" "mkfs.tierfs lists the rados tier"
+check test "$(ROBJ ls | grep -c '^tierfs.super$')" = 1 "mkfs wrote the pool's marker object"
+# the same namespace for another pool: refused like a foreign device
+check expect_failure "holds a tierfs pool" "$MKFS" --block "$T/other.img:64M" --rados "$SPEC" \
+	"a second pool on the same RADOS namespace is refused"
+check expect_failure "bad part" "$MKFS" --block "$T/other.img:64M" --rados "tfs,colour=blue" \
+	"a malformed --rados spec is refused with its reason"
+
+# heat halves every 10 ms: what is not read goes idle at once; rados_after=0
+# sinks idle chunks as soon as their heat is gone
+tfs_mount "$T/p.img" -o rados_timeout=3,halflife_ms=3600000
+for i in 1 2 3; do head -c $((1536 * 1024 + i * 4096 + 17)) /dev/urandom > "$MNT/f$i"; done
+sync
+sums > "$T/sums"
+"$CTL" pin "$MNT/f1" rados > /dev/null
+"$CTL" pin "$MNT/f2" rados > /dev/null
+"$CTL" migrate "$MNT" --wait > /dev/null
+check test "$(ontier "$MNT/f1" rados)" = 7 "a file pinned to rados sinks: 7 of its 7 chunks are objects"
+check test "$(ontier "$MNT/f2" rados)" = 7 "and the second"
+check test "$(ROBJ ls | grep -c '^tfs\.')" = 14 "14 data objects in the namespace"
+echo 3 > /proc/sys/vm/drop_caches
+check diff <(sums) "$T/sums" "read back from rados, every byte is the same"
+check test "$(status_rados objects)" = 14 "tierfsctl status counts the objects"
+check test "$(status_rados online)" = True "and says the cluster is online"
+
+# idle chunks sink by themselves once rados_after has passed
+"$CTL" policy "$MNT" rados_after=0 halflife_ms=10 > /dev/null
+sleep 0.2 # (twenty half-lives: heat is a clock, this is no race)
+# one tier a pass: pmem to block, then block to rados
+for i in 1 2 3; do "$CTL" migrate "$MNT" --wait > /dev/null; done
+check test "$(ontier "$MNT/f3" rados)" = 7 "with rados_after=0 an idle file sinks without a pin"
+"$CTL" policy "$MNT" halflife_ms=3600000 rados_after=24 > /dev/null
+
+# and come back: a pin to block brings the chunks up, the objects go
+"$CTL" pin "$MNT/f1" block > /dev/null
+"$CTL" migrate "$MNT" --wait > /dev/null
+check test "$(ontier "$MNT/f1" block)" = 7 "pinned to block, the file's chunks come back"
+for i in $(seq 1 100); do [ "$(ROBJ ls | grep -c '^tfs\.')" = 14 ] && break; sleep 0.1; done
+check test "$(ROBJ ls | grep -c '^tfs\.')" = 14 "their 7 objects are removed (14 left for f2 and f3)"
+echo 3 > /proc/sys/vm/drop_caches
+check diff <(sums) "$T/sums" "and the data is the same"
+tfs_umount
+check "$FSCK" -n "$T/p.img" "fsck -n is clean after the round trips"
+
+# SIGKILL in the middle of demotions, three times
+for cycle in 1 2 3; do
+	tfs_mount "$T/p.img" -o rados_timeout=3,halflife_ms=3600000
+	head -c $((2 * 1024 * 1024)) /dev/urandom > "$MNT/fk$cycle"
+	sync
+	(cd "$MNT" && sha256sum "fk$cycle") >> "$T/ksums"
+	"$CTL" pin "$MNT" rados > /dev/null
+	"$CTL" migrate "$MNT" --wait > /dev/null 2>&1 &
+	tfs_crash_during $!
+	tfs_mount "$T/p.img" -o rados_timeout=3,halflife_ms=3600000
+	echo 3 > /proc/sys/vm/drop_caches
+	check bash -c "cd '$MNT' && sha256sum -c --quiet '$T/ksums'" "cycle $cycle: every file killed mid-demotion is intact"
+	check diff <(cd "$MNT" && sha256sum f1 f2 f3 | LC_ALL=C sort) "$T/sums" "cycle $cycle: the older files too"
+	"$CTL" unpin "$MNT" > /dev/null
+	tfs_umount
+done
+# an orphan for certain: an object no chunk names
+head -c 4096 /dev/urandom > "$T/junk"
+ROBJ put tfs.0000000007ff "$T/junk"
+"$FSCK" -n "$T/p.img" > "$T/fsck.out" 2>&1
+check grep -q "tfs.0000000007ff is named by no chunk" "$T/fsck.out" "fsck -n lists an orphan object"
+"$FSCK" -y "$T/p.img" > "$T/fsck.out" 2>&1
+check grep -q "orphan object.* removed" "$T/fsck.out" "fsck -y removes orphan objects"
+check "$FSCK" -n "$T/p.img" "fsck -n is clean after -y"
+check test "$(ROBJ ls | grep -c '^tfs.0000000007ff$')" = 0 "the orphan is gone from the pool"
+
+# the OSD stops answering: rados reads fail within the timeout, the rest works
+tfs_mount "$T/p.img" -o rados_timeout=3,halflife_ms=3600000
+"$CTL" pin "$MNT/f1" block > /dev/null
+head -c 1048576 /dev/urandom > "$MNT/local"
+sync
+lsum=$(sha256sum < "$MNT/local")
+"$CTL" pin "$MNT/f2" rados > /dev/null
+"$CTL" migrate "$MNT" --wait > /dev/null
+echo 3 > /proc/sys/vm/drop_caches
+ceph_osd_pause
+start=$(date +%s)
+timeout 120 cat "$MNT/f2" > /dev/null 2> "$T/cat.err"
+rc=$?
+took=$(($(date +%s) - start))
+check test "$rc" = 1 "a read of a rados chunk fails while the OSD does not answer (exit $rc)"
+check grep -q "Input/output error" "$T/cat.err" "with EIO"
+note "the failed read took $took s (timeout 3 s)"
+check test "$took" -lt 60 "it returns within a bound, not forever"
+check test "$(sha256sum < "$MNT/local")" = "$lsum" "a local file reads as before"
+check touch "$MNT/new" "the daemon still serves writes"
+check test "$(status_rados errors)" -gt 0 "tierfsctl status counts the errors"
+# a demotion while the cluster is down fails and waits; nothing is lost
+"$CTL" pin "$MNT/local" rados > /dev/null
+"$CTL" migrate "$MNT" > /dev/null
+check test "$(ontier "$MNT/local" rados)" = 0 "no chunk sinks while the OSD does not answer"
+check test "$(sha256sum < "$MNT/local")" = "$lsum" "and the file is whole"
+ceph_osd_resume
+ok=0
+for i in $(seq 1 60); do
+	if cat "$MNT/f2" > /dev/null 2>&1; then ok=1; break; fi
+	sleep 1
+done
+check test $ok = 1 "reads of rados chunks work again once the OSD answers again"
+for i in $(seq 1 60); do
+	"$CTL" migrate "$MNT" --wait > /dev/null 2>&1
+	[ "$(ontier "$MNT/local" rados)" = 4 ] && break
+	sleep 1
+done
+check test "$(ontier "$MNT/local" rados)" = 4 "migration into rados resumes"
+echo 3 > /proc/sys/vm/drop_caches
+check test "$(sha256sum < "$MNT/local")" = "$lsum" "and the sunk file reads back the same"
+check diff <(cd "$MNT" && sha256sum f1 f2 f3 | LC_ALL=C sort) "$T/sums" "every older file too"
+
+# an object altered behind the pool's back
+obj=$(ROBJ ls | grep '^tfs\.' | LC_ALL=C sort | head -1)
+ROBJ get "$obj" "$T/obj"
+printf 'X' | dd of="$T/obj" bs=1 seek=5000 conv=notrunc status=none
+ROBJ put "$obj" "$T/obj"
+echo 3 > /proc/sys/vm/drop_caches
+bad=0
+for f in f1 f2 f3 local; do cat "$MNT/$f" > /dev/null 2>&1 || bad=$((bad + 1)); done
+check test "$bad" = 1 "the file holding the altered object reads as EIO, the others do not"
+tfs_umount
+"$FSCK" -n --scrub "$T/p.img" > "$T/scrub.out" 2>&1
+check grep -q "fails its checksum" "$T/scrub.out" "fsck --scrub names the damaged data"
+
+# the cluster gone: no mount, unless degraded
+tfs_mount "$T/p.img" -o rados_timeout=3,halflife_ms=3600000
+"$CTL" pin "$MNT/f3" rados > /dev/null
+"$CTL" pin "$MNT/f1" block > /dev/null
+"$CTL" migrate "$MNT" --wait > /dev/null
+check test "$(ontier "$MNT/f3" rados)" = 7 "f3 is in rados before the cluster goes"
+tfs_umount
+ceph_stop
+check expect_failure "rados" "$TIERFS" -o rados_timeout=2 "$T/p.img" "$MNT" \
+	"without the cluster the pool does not mount, and says why"
+tfs_mount "$T/p.img" -o rados_timeout=2,degraded
+check test "$(sha256sum < "$MNT/f1" | cut -d' ' -f1)" = "$(grep ' f1$' "$T/sums" | cut -d' ' -f1)" \
+	"-o degraded: a file on block reads"
+check expect_failure "" cat "$MNT/f3" "a file in rados reads as EIO"
+check test "$(status_rados online)" = False "tierfsctl status says the tier is offline"
+tfs_umount
+finish
