@@ -307,26 +307,88 @@ static void stat_add(struct rados_priv *p, int write, uint64_t bytes, uint64_t t
 	}
 }
 
-static int rados_sync_io(struct tfs_io_dev *dev, struct tfs_io_req *req)
+/* one request in flight */
+struct rados_aio {
+	rados_completion_t c;
+	rados_write_op_t op;
+	uint64_t t0;
+};
+
+static void aio_free(struct rados_aio *a)
+{
+	if (a->op)
+		rados_release_write_op(a->op);
+	if (a->c)
+		rados_aio_release(a->c);
+	free(a);
+}
+
+/* start @req without waiting: 0, -EAGAIN for a flush (nothing to start:
+ * an operation is durable when it completes), or -errno */
+static int rados_aio_start(struct tfs_io_dev *dev, struct tfs_io_req *req)
 {
 	struct rados_priv *p = dev->d_priv;
-	uint64_t in_obj, obj_len, t0;
+	uint64_t in_obj, obj_len;
+	struct rados_aio *a;
 	char oid[64];
 	int ret;
 
 	if (!p)
 		return -EIO; /* mounted degraded: the cluster was out of reach */
 	if (req->r_op == TFS_IO_FLUSH)
-		return 0; /* an operation is durable when it completes */
+		return -EAGAIN;
 	ret = locate(p, req->r_off, req->r_len, oid, sizeof(oid), &in_obj, &obj_len);
 	if (ret < 0)
 		return ret;
-	__atomic_fetch_add(&p->st.inflight, 1, __ATOMIC_RELAXED);
-	t0 = now_ns();
+	if (req->r_op == TFS_IO_WRITE && strcmp(oid, SUPER_OBJ) &&
+	    (in_obj != 0 || req->r_len != obj_len))
+		return -EINVAL; /* a data object is written whole */
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	ret = rados_aio_create_completion2(NULL, NULL, &a->c);
+	if (ret < 0)
+		goto out_free;
+	a->t0 = now_ns();
 	if (req->r_op == TFS_IO_READ) {
-		ret = rados_read(p->io, oid, req->r_buf, req->r_len, in_obj);
-		/* an object shorter than asked (never written past there): zeros,
-		 * as a device reads where nothing was written */
+		ret = rados_aio_read(p->io, oid, a->c, req->r_buf, req->r_len, in_obj);
+	} else if (strcmp(oid, SUPER_OBJ) == 0) {
+		ret = rados_aio_write(p->io, oid, a->c, req->r_buf, req->r_len, in_obj);
+	} else {
+		uint64_t h = XXH64(req->r_buf, req->r_len, 0);
+		uint8_t v[8];
+		unsigned int i;
+
+		for (i = 0; i < 8; i++)
+			v[i] = (uint8_t)(h >> (8 * i));
+		a->op = rados_create_write_op();
+		rados_write_op_write_full(a->op, req->r_buf, req->r_len);
+		rados_write_op_setxattr(a->op, CSUM_XATTR, (const char *)v, sizeof(v));
+		ret = rados_aio_write_op_operate(a->op, p->io, a->c, oid, NULL, 0);
+	}
+	if (ret < 0)
+		goto out_free;
+	__atomic_fetch_add(&p->st.inflight, 1, __ATOMIC_RELAXED);
+	req->r_aio = a;
+	return 0;
+
+out_free:
+	aio_free(a);
+	return ret;
+}
+
+/* wait for @req, started by rados_aio_start: its result */
+static int rados_aio_finish(struct tfs_io_dev *dev, struct tfs_io_req *req)
+{
+	struct rados_priv *p = dev->d_priv;
+	struct rados_aio *a = req->r_aio;
+	int ret;
+
+	rados_aio_wait_for_complete(a->c);
+	ret = rados_aio_get_return_value(a->c);
+	if (req->r_op == TFS_IO_READ) {
+		/* an object shorter than asked (never written past there), or
+		 * none: zeros, as a device reads where nothing was written */
 		if (ret >= 0 && (uint32_t)ret < req->r_len)
 			memset((char *)req->r_buf + ret, 0, req->r_len - (uint32_t)ret);
 		if (ret == -ENOENT) {
@@ -334,28 +396,24 @@ static int rados_sync_io(struct tfs_io_dev *dev, struct tfs_io_req *req)
 			ret = 0;
 		}
 		ret = ret < 0 ? ret : 0;
-	} else if (strcmp(oid, SUPER_OBJ) == 0) {
-		ret = rados_write(p->io, oid, req->r_buf, req->r_len, in_obj);
-	} else if (in_obj != 0 || req->r_len != obj_len) {
-		ret = -EINVAL; /* a data object is written whole */
-	} else {
-		rados_write_op_t op = rados_create_write_op();
-		uint64_t h = XXH64(req->r_buf, req->r_len, 0);
-		uint8_t v[8];
-		unsigned int i;
-
-		for (i = 0; i < 8; i++)
-			v[i] = (uint8_t)(h >> (8 * i));
-		rados_write_op_write_full(op, req->r_buf, req->r_len);
-		rados_write_op_setxattr(op, CSUM_XATTR, (const char *)v, sizeof(v));
-		ret = rados_write_op_operate(op, p->io, oid, NULL, 0);
-		rados_release_write_op(op);
 	}
 	__atomic_fetch_sub(&p->st.inflight, 1, __ATOMIC_RELAXED);
-	stat_add(p, req->r_op == TFS_IO_WRITE, req->r_len, t0, ret);
+	stat_add(p, req->r_op == TFS_IO_WRITE, req->r_len, a->t0, ret);
+	aio_free(a);
+	req->r_aio = NULL;
+	/* the cluster did not answer within the timeout, or went away */
 	if (ret == -ETIMEDOUT || ret == -ENOTCONN || ret == -ESHUTDOWN)
 		ret = -EIO;
 	return ret;
+}
+
+static int rados_sync_io(struct tfs_io_dev *dev, struct tfs_io_req *req)
+{
+	int ret = rados_aio_start(dev, req);
+
+	if (ret == -EAGAIN)
+		return 0;
+	return ret < 0 ? ret : rados_aio_finish(dev, req);
 }
 
 const struct tfs_io_ops tfs_rados_ops = {
@@ -366,6 +424,8 @@ const struct tfs_io_ops tfs_rados_ops = {
 	.open = rados_dev_open,
 	.close = rados_dev_close,
 	.sync_io = rados_sync_io,
+	.aio_start = rados_aio_start,
+	.aio_wait = rados_aio_finish,
 };
 
 int tfs_rados_offline(struct tfs_io_dev *dev, const char *path, uint64_t size)

@@ -31,6 +31,7 @@
 
 #define TFS_RING_ENTRIES 128
 #define F_SHORT (1u << 16) /* r_flags, the engine's: report the next transfer short */
+#define F_AIO (1u << 17)   /* r_flags, the engine's: started by the backend's aio_start */
 
 struct tfs_ring {
 	struct io_uring ring;
@@ -364,6 +365,25 @@ int tfs_io_reap(unsigned int min)
 	return ret < 0 ? ret : ret + done;
 }
 
+/* the requests of a batch a backend started asynchronously (aio_start):
+ * wait for each, done as a synchronous one would be */
+static void aio_wait_all(struct tfs_io_req *reqs, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct tfs_io_req *req = &reqs[i];
+		int res;
+
+		if (!(req->r_flags & F_AIO))
+			continue;
+		req->r_flags &= ~F_AIO;
+		res = req->r_dev->d_ops->aio_wait(req->r_dev, req);
+		req->r_done = res == 0 && req->r_op != TFS_IO_FLUSH ? req->r_len : 0;
+		req->r_res = res;
+	}
+}
+
 int tfs_io_run(struct tfs_io_req *reqs, unsigned int n)
 {
 	struct tfs_ring *r = NULL;
@@ -389,6 +409,11 @@ int tfs_io_run(struct tfs_io_req *reqs, unsigned int n)
 			err = err ? err : reqs[i].r_res;
 			continue;
 		}
+		if (reqs[i].r_dev->d_ops->aio_start &&
+		    reqs[i].r_dev->d_ops->aio_start(reqs[i].r_dev, &reqs[i]) == 0) {
+			reqs[i].r_flags |= F_AIO; /* in flight: waited for below */
+			continue;
+		}
 		if (reqs[i].r_dev->d_ops->sync_io) {
 			ret = req_sync(&reqs[i]);
 			err = err ? err : ret;
@@ -407,9 +432,11 @@ int tfs_io_run(struct tfs_io_req *reqs, unsigned int n)
 		ret = ring_reap(r, 1);
 		if (ret < 0) {
 			ring_drop(); /* callers see an I/O error */
+			aio_wait_all(reqs, n);
 			return ret;
 		}
 	}
+	aio_wait_all(reqs, n);
 	for (i = 0; i < n && !err; i++)
 		err = reqs[i].r_res;
 	return err;

@@ -82,6 +82,11 @@ struct tfs_zgeom;
  *           flush) at once, without the ring.  A write is durable when it
  *           returns.  Returns 0 or -errno.  When set, @prep and @flush are
  *           never called.
+ * @aio_start, @aio_wait: optional, with @sync_io: start @req without
+ *           waiting (0, or -errno to have it done by @sync_io instead), and
+ *           wait for a started one (its result, as @sync_io's).  Within one
+ *           tfs_io_run() batch every request so started is in flight at
+ *           once (rados: a read of several objects).
  * @zgeom, @zreport, @zmgmt: zoned backends only (NULL otherwise): the
  *           geometry, a report of zones, a management command; see
  *           tfs_zns_geometry() and friends below.
@@ -96,6 +101,8 @@ struct tfs_io_ops {
 	void (*prep)(struct tfs_io_dev *dev, struct io_uring_sqe *sqe, struct tfs_io_req *req);
 	void (*flush)(struct tfs_io_dev *dev, struct io_uring_sqe *sqe);
 	int (*sync_io)(struct tfs_io_dev *dev, struct tfs_io_req *req);
+	int (*aio_start)(struct tfs_io_dev *dev, struct tfs_io_req *req);
+	int (*aio_wait)(struct tfs_io_dev *dev, struct tfs_io_req *req);
 	int (*zgeom)(struct tfs_io_dev *dev, struct tfs_zgeom *g);
 	int (*zreport)(struct tfs_io_dev *dev, uint32_t first, struct tfs_zone *out, uint32_t nr);
 	int (*zmgmt)(struct tfs_io_dev *dev, uint32_t zone, unsigned int op);
@@ -247,6 +254,7 @@ enum tfs_io_op { TFS_IO_READ, TFS_IO_WRITE, TFS_IO_FLUSH, TFS_IO_OP_MAX };
  * @r_priv: caller's.
  * @r_flags: TFS_IO_F_*.
  * @r_next: the engine's.
+ * @r_aio:  the backend's, while started by aio_start.
  */
 struct tfs_io_req {
 	struct tfs_io_dev *r_dev;
@@ -260,6 +268,7 @@ struct tfs_io_req {
 	void *r_priv;
 	unsigned int r_flags;
 	struct tfs_io_req *r_next;
+	void *r_aio;
 };
 
 #define TFS_IO_F_META (1u << 0) /* metadata (journal, checkpoint): for fault plans */

@@ -603,6 +603,17 @@ static int relocate(struct tfs_fs *fs, struct tfs_inode *in, struct tfs_chunk *c
 	return 0;
 }
 
+/* pool lock: a copy written to (@dev, @slot) that no metadata names is
+ * dropped: the slot is free at once (a zone slot becomes garbage), and an
+ * object in rados is removed (a later use of the slot writes after the
+ * removal: one client's operations on one object stay in order) */
+static void drop_copy(struct tfs_fs *fs, uint16_t dev, uint64_t slot)
+{
+	tier_alloc_release(&fs->pool.alloc, dev, slot);
+	if (fs->pool.alloc.a_dev[dev].a_cold)
+		tfs_rados_remove(&fs->pool.dev[dev], tfs_slot_off(fs, dev, slot));
+}
+
 /* read chunk @idx of @in whole into @buf, verifying every block, and its
  * checksums into @cs; i_rwlock held */
 static int read_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint8_t *buf,
@@ -718,9 +729,7 @@ static int move_once(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 		if (ret < 0)
 			tier_alloc_release(&fs->pool.alloc, nd, ns);
 	} else {
-		/* never referenced by metadata: free at once (a zone slot becomes
-		 * garbage) */
-		tier_alloc_release(&fs->pool.alloc, nd, ns);
+		drop_copy(fs, nd, ns);
 		ret = c && c->c_dev == dev && c->c_slot == slot ? -EAGAIN : -ESTALE;
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -783,6 +792,116 @@ int tfs_chunk_evacuate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t d
 	int ret = move_chunk(fs, ino, idx, dev, slot, &cls, (int)dst);
 
 	return ret == -EAGAIN ? -EBUSY : ret;
+}
+
+/*
+ * Moves into the rados tier, up to TFS_SINK_BATCH at a time, with every
+ * object write in flight at once (one round trip to the cluster for the
+ * batch, not one per chunk).  The same steps as move_once, phase by phase:
+ * each chunk read under its file's shared lock, a slot taken, all objects
+ * written in one batch, then each map flipped under the exclusive lock only
+ * if the chunk's write generation is unchanged.  @res[i]: the class moved
+ * to, or -ESTALE gone or changed, -EAGAIN written meanwhile, -errno.
+ */
+int tfs_chunk_sink(struct tfs_fs *fs, const struct tier_move *m, unsigned int n, int *res)
+{
+	struct tfs_io_req reqs[TFS_SINK_BATCH];
+	struct tfs_inode *in[TFS_SINK_BATCH];
+	uint32_t gen[TFS_SINK_BATCH], *cs;
+	uint16_t nd[TFS_SINK_BATCH];
+	uint64_t ns[TFS_SINK_BATCH];
+	unsigned int i, nr = 0, at[TFS_SINK_BATCH];
+	size_t cb = fs->pool.chunk_blocks;
+	uint8_t *buf;
+	int ret;
+
+	if (n > TFS_SINK_BATCH)
+		n = TFS_SINK_BATCH;
+	buf = tfs_io_scratch(TFS_SCRATCH_CHUNK, (size_t)n * fs->pool.chunk_size);
+	cs = calloc((size_t)n * cb, sizeof(*cs));
+	if (!buf || !cs) {
+		free(cs);
+		for (i = 0; i < n; i++)
+			res[i] = -ENOMEM;
+		return -ENOMEM;
+	}
+	moving = 1;
+	for (i = 0; i < n; i++) {
+		uint8_t *b = buf + (size_t)i * fs->pool.chunk_size;
+		struct tfs_chunk *c;
+		int d;
+
+		in[i] = move_hold(fs, m[i].ino);
+		if (!in[i]) {
+			res[i] = -ESTALE;
+			continue;
+		}
+		pthread_rwlock_rdlock(TFS_ILOCK(in[i]));
+		pthread_mutex_lock(&fs->lock);
+		c = tier_cmap_get(&in[i]->i_map, m[i].idx);
+		ret = c && c->c_dev == m[i].dev && c->c_slot == m[i].slot ? 0 : -ESTALE;
+		gen[i] = c ? c->c_wgen : 0;
+		d = tier_dest(&fs->pool.alloc, TFS_CLASS_RADOS, m[i].ino, m[i].idx, 0);
+		if (ret == 0)
+			ret = d < 0 ? -ENOSPC
+				    : tier_alloc_take(&fs->pool.alloc, (unsigned int)d, &nd[i], &ns[i]);
+		pthread_mutex_unlock(&fs->lock);
+		if (ret == 0) {
+			ret = read_chunk(fs, in[i], m[i].idx, b, cs + (size_t)i * cb);
+			if (ret < 0) {
+				pthread_mutex_lock(&fs->lock);
+				tier_alloc_release(&fs->pool.alloc, nd[i], ns[i]);
+				pthread_mutex_unlock(&fs->lock);
+			}
+		}
+		pthread_rwlock_unlock(TFS_ILOCK(in[i]));
+		res[i] = ret;
+		if (ret < 0)
+			continue;
+		reqs[nr] = (struct tfs_io_req){
+			.r_dev = &fs->pool.dev[nd[i]],
+			.r_op = TFS_IO_WRITE,
+			.r_buf = b,
+			.r_len = fs->pool.chunk_size,
+			.r_off = tfs_slot_off(fs, nd[i], ns[i]),
+		};
+		at[nr++] = i;
+	}
+	/* every object in flight at once */
+	tfs_io_run(reqs, nr);
+	count_io(fs, reqs, nr);
+	for (unsigned int r = 0; r < nr; r++) {
+		struct tfs_chunk *c;
+
+		i = at[r];
+		if (reqs[r].r_res < 0) {
+			res[i] = reqs[r].r_res;
+			pthread_mutex_lock(&fs->lock);
+			drop_copy(fs, nd[i], ns[i]);
+			pthread_mutex_unlock(&fs->lock);
+			continue;
+		}
+		pthread_rwlock_wrlock(TFS_ILOCK(in[i]));
+		pthread_mutex_lock(&fs->lock);
+		c = tier_cmap_get(&in[i]->i_map, m[i].idx);
+		if (c && c->c_dev == m[i].dev && c->c_slot == m[i].slot && c->c_wgen == gen[i]) {
+			ret = relocate(fs, in[i], c, nd[i], ns[i], cs + (size_t)i * cb, 0);
+			if (ret < 0)
+				tier_alloc_release(&fs->pool.alloc, nd[i], ns[i]);
+			res[i] = ret < 0 ? ret : TFS_CLASS_RADOS;
+		} else {
+			drop_copy(fs, nd[i], ns[i]);
+			res[i] = c && c->c_dev == m[i].dev && c->c_slot == m[i].slot ? -EAGAIN : -ESTALE;
+		}
+		pthread_mutex_unlock(&fs->lock);
+		pthread_rwlock_unlock(TFS_ILOCK(in[i]));
+	}
+	moving = 0;
+	for (i = 0; i < n; i++)
+		if (in[i])
+			tfs_release(fs, in[i]);
+	free(cs);
+	return 0;
 }
 
 int tfs_chunk_migrate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t dev, uint64_t slot,

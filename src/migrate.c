@@ -305,6 +305,11 @@ static int move(void *ctx, uint64_t ino, uint64_t idx, uint16_t dev, uint64_t sl
 	return tfs_chunk_migrate(ctx, ino, idx, dev, slot, cls);
 }
 
+static int sink(void *ctx, const struct tier_move *m, unsigned int n, int *res)
+{
+	return tfs_chunk_sink(ctx, m, n, res);
+}
+
 static int commit(void *ctx)
 {
 	return tfs_commit(ctx);
@@ -335,6 +340,7 @@ static void evacuated(void *ctx)
 static const struct tier_engine_ops engine_ops = {
 	.walk = walk,
 	.move = move,
+	.sink = sink,
 	.commit = commit,
 	.fg_requests = fg_requests,
 	.evacuated = evacuated,
@@ -344,6 +350,7 @@ static const struct tier_engine_ops engine_ops = {
 static const struct tier_engine_ops engine_ops_zoned = {
 	.walk = walk,
 	.move = move,
+	.sink = sink,
 	.commit = commit,
 	.fg_requests = fg_requests,
 	.clean = clean,

@@ -549,6 +549,10 @@ void tfs_heat_note_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off,
  * lands meanwhile is detected (c_wgen) and the copy redone.  A demotion
  * into a full class goes on to the next one down.  The class it went to,
  * or -ESTALE (gone, moved or kept changing), -ENOSPC, -errno */
+/* moves of chunks into the rados tier (@m[i].to), all objects written at
+ * once; @res[i] as tfs_chunk_migrate's return */
+#define TFS_SINK_BATCH 8
+int tfs_chunk_sink(struct tfs_fs *fs, const struct tier_move *m, unsigned int n, int *res);
 int tfs_chunk_migrate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t dev, uint64_t slot,
 		      unsigned int cls);
 

@@ -339,6 +339,48 @@ int tier_engine_pass(struct tier_engine *e, int force)
 	for (i = 0; i < e->nmoves && !__atomic_load_n(&e->stop, __ATOMIC_RELAXED); i++) {
 		const struct tier_move *m = &e->moves[i];
 		uint64_t t0 = now_us();
+		int res[TIER_SINK_MAX];
+		unsigned int k, nb = 0;
+
+		/* moves into rados go out together, their objects all in flight
+		 * (not evacuations: those may go further when rados is full) */
+		if (m->to == TFS_CLASS_RADOS && e->ops->sink && !e->alloc->a_dev[m->dev].a_out &&
+		    (t0 / 1000 >= e->rados_pause_ms || (force && !rados_failed))) {
+			while (nb < TIER_SINK_MAX && i + nb < e->nmoves &&
+			       e->moves[i + nb].to == TFS_CLASS_RADOS &&
+			       !e->alloc->a_dev[e->moves[i + nb].dev].a_out)
+				nb++;
+			e->ops->sink(e->ctx, m, nb, res);
+		}
+		for (k = 0; k < nb; k++) {
+			ret = res[k];
+			m = &e->moves[i + k];
+			if (ret >= 0) {
+				tier_engine_count(e, m->from, (unsigned int)ret, e->chunk_size);
+				moved++;
+			} else if (ret != -ESTALE && ret != -ENOSPC && ret != -EAGAIN) {
+				__atomic_fetch_add(&e->failed, 1, __ATOMIC_RELAXED);
+				e->rados_pause_ms = now_us() / 1000 + TIER_RADOS_PAUSE_MS;
+				if (!rados_failed)
+					__atomic_fetch_add(&e->rados_pauses, 1, __ATOMIC_RELAXED);
+				rados_failed = 1;
+			}
+			if (ret == -EAGAIN)
+				__atomic_fetch_add(&e->redone, 1, __ATOMIC_RELAXED);
+		}
+		if (nb) {
+			pthread_mutex_lock(e->lock);
+			e->backlog = e->backlog > nb ? e->backlog - nb : 0;
+			if (force)
+				for (k = 0; k < nb; k++)
+					e->force_moved += res[k] >= 0;
+			pthread_mutex_unlock(e->lock);
+			if (!force)
+				tier_engine_pace(e, now_us() - t0, 0);
+			clean_if_due(e);
+			i += nb - 1;
+			continue;
+		}
 
 		/* after a failure the batch's other moves to or from the
 		 * cluster would fail alike, each after the whole timeout */

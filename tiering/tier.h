@@ -193,6 +193,7 @@ struct tier_alloc_dev {
 			     * (tier_dest), and its slots are not in the totals */
 };
 
+#define TIER_SINK_MAX 8 /* moves into rados done together */
 #define TIER_RADOS_PAUSE_MS 30000 /* moves to and from rados after a failed one */
 #define TIER_HIGH_WATERMARK 90 /* percent: new data goes to a slower tier above it */
 
@@ -554,6 +555,7 @@ int tier_class_below(const struct tier_plan_in *in, unsigned int cls);
  * engine calls it through struct tier_engine_ops.
  */
 typedef void (*tier_walk_fn)(void *arg, struct tfs_chunk *c, unsigned int pin);
+struct tier_move;
 struct tier_engine_ops {
 	/* with the pool lock held: call @fn for the chunks of regular files from
 	 * *@cursor on, about @budget of them; @pin: the class the file is pinned
@@ -564,6 +566,10 @@ struct tier_engine_ops {
 	 * went to, or -ESTALE gone or changed, -ENOSPC no room, -errno */
 	int (*move)(void *ctx, uint64_t ino, uint64_t idx, uint16_t dev, uint64_t slot,
 		    unsigned int cls);
+	/* moves into the rados tier, @n of them (at most TIER_SINK_MAX) done
+	 * together, every object in flight at once; @res[i] as @move's
+	 * return.  NULL: one by one through @move */
+	int (*sink)(void *ctx, const struct tier_move *m, unsigned int n, int *res);
 	int (*commit)(void *ctx);
 	uint64_t (*fg_requests)(void *ctx); /* foreground requests since mount */
 	/* zone cleaning, on the engine's thread (NULL: nothing to clean): one

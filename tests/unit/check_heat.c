@@ -340,7 +340,9 @@ static uint64_t ffg(void *ctx)
 	return 0;
 }
 
-static const struct tier_engine_ops fops = { fwalk, fmove, fcommit, ffg, NULL, NULL, NULL };
+static const struct tier_engine_ops fops = {
+	.walk = fwalk, .move = fmove, .commit = fcommit, .fg_requests = ffg,
+};
 
 START_TEST(test_engine_pass)
 {
@@ -457,7 +459,10 @@ static int fclean_due(void *ctx)
 	return fclean_due_flag;
 }
 
-static const struct tier_engine_ops fops_zoned = { fwalk, fmove, fcommit, ffg, fclean, fclean_due, NULL };
+static const struct tier_engine_ops fops_zoned = {
+	.walk = fwalk, .move = fmove, .commit = fcommit, .fg_requests = ffg,
+	.clean = fclean, .clean_due = fclean_due,
+};
 
 START_TEST(test_engine_cleans)
 {
