@@ -49,7 +49,7 @@ static void usage(FILE *f)
 		"                            histograms, in Prometheus text format\n"
 		"    where FILE              each run of chunks of FILE: offset, length, tier,\n"
 		"                            device and heat\n"
-		"    pin PATH TIER [--wait]  keep PATH's data on TIER (pmem, zns or block); a\n"
+		"    pin PATH TIER [--wait]  keep PATH's data on TIER (pmem, zns, block or rados); a\n"
 		"                            directory is pinned with everything in it, and new\n"
 		"                            files in it inherit the pin.  --wait: until moved\n"
 		"    unpin PATH              back to automatic placement (recursive for a directory)\n"
@@ -217,7 +217,7 @@ static int tier_arg(const char *s)
 	int c = tfs_pin_parse(s, strlen(s));
 
 	if (c < 0)
-		fprintf(stderr, "tierfsctl: unknown tier '%s' (pmem, zns or block)\n", s);
+		fprintf(stderr, "tierfsctl: unknown tier '%s' (pmem, zns, block or rados)\n", s);
 	return c;
 }
 
@@ -633,6 +633,10 @@ static int cmd_device(char **args, int nargs, int force, const char *tier, unsig
 	if (nargs == 3 && !strcmp(args[0], "add")) {
 		if (strcmp(tier, "auto") && tier_arg(tier) < 0)
 			return 2;
+		if (tfs_rados_path(args[2]) || !strcmp(tier, "rados")) {
+			fprintf(stderr, "tierfsctl: a rados tier is given to mkfs.tierfs --rados; adding one to a pool is not supported\n");
+			return 1;
+		}
 		if (!realpath(args[2], real)) {
 			fprintf(stderr, "tierfsctl: %s: %s\n", args[2], strerror(errno));
 			return 1;
