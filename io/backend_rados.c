@@ -461,6 +461,24 @@ int tfs_rados_window(struct tfs_io_dev *dev, unsigned int shift, uint64_t size)
 	return 0;
 }
 
+static struct {
+	rados_t cluster;
+	rados_ioctx_t io;
+} abandoned[16];
+
+static void abandoned_keep(rados_t cluster, rados_ioctx_t io)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(abandoned) / sizeof(abandoned[0]); i++) {
+		if (!abandoned[i].cluster) {
+			abandoned[i].cluster = cluster;
+			abandoned[i].io = io;
+			return;
+		}
+	}
+}
+
 int tfs_rados_after_fork(struct tfs_io_dev *dev)
 {
 	struct rados_priv *p = dev->d_priv;
@@ -470,7 +488,9 @@ int tfs_rados_after_fork(struct tfs_io_dev *dev)
 	if (dev->d_ops != &tfs_rados_ops || !p)
 		return 0;
 	/* the parent's handle is abandoned, not shut down: its threads did
-	 * not cross the fork, and shutting it down would wait for them */
+	 * not cross the fork, and shutting it down would wait for them.  It
+	 * stays referenced (a leak checker sees memory kept on purpose). */
+	abandoned_keep(p->cluster, p->io);
 	p->cluster = NULL;
 	p->io = NULL;
 	ret = connect_spec(p, 0, why, sizeof(why));
