@@ -45,6 +45,8 @@ if [ -z "${TFS_NO_SANITIZERS:-}" ]; then
 	# minutes.  A detached daemon has no stderr: sanitizer reports go to
 	# files, and any report fails the run.
 	rm -rf "$src/build-asan/sanitizer" && mkdir -p "$src/build-asan/sanitizer"
+	# (librados's own allocations are not ours: tests/lsan.supp)
+	export LSAN_OPTIONS="suppressions=$src/tests/lsan.supp:print_suppressions=0"
 	ASAN_OPTIONS="detect_leaks=1:log_path=$src/build-asan/sanitizer/asan" \
 	UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$src/build-asan/sanitizer/ubsan" \
 		TFS_SCALE=2 TFS_KILL_CYCLES=10 TFS_PMEM_KILL_CYCLES=6 TFS_CKPT_KILL_CYCLES=6 TFS_ZNS_KILL_CYCLES=8 \

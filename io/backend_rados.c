@@ -250,9 +250,11 @@ static void rados_dev_close(struct tfs_io_dev *dev)
 
 	if (!p)
 		return;
-	rados_aio_flush(p->io);
-	rados_ioctx_destroy(p->io);
-	rados_shutdown(p->cluster);
+	if (p->cluster) {
+		rados_aio_flush(p->io);
+		rados_ioctx_destroy(p->io);
+		rados_shutdown(p->cluster);
+	}
 	free(p);
 	dev->d_priv = NULL;
 }
@@ -461,22 +463,20 @@ int tfs_rados_window(struct tfs_io_dev *dev, unsigned int shift, uint64_t size)
 	return 0;
 }
 
-static struct {
-	rados_t cluster;
-	rados_ioctx_t io;
-} abandoned[16];
-
-static void abandoned_keep(rados_t cluster, rados_ioctx_t io)
+int tfs_rados_before_fork(struct tfs_io_dev *dev)
 {
-	unsigned int i;
+	struct rados_priv *p = dev->d_priv;
 
-	for (i = 0; i < sizeof(abandoned) / sizeof(abandoned[0]); i++) {
-		if (!abandoned[i].cluster) {
-			abandoned[i].cluster = cluster;
-			abandoned[i].io = io;
-			return;
-		}
-	}
+	if (dev->d_ops != &tfs_rados_ops || !p || !p->cluster)
+		return 0;
+	/* librados's threads would not cross the fork: the connection ends
+	 * here, and the child makes a new one */
+	rados_aio_flush(p->io);
+	rados_ioctx_destroy(p->io);
+	rados_shutdown(p->cluster);
+	p->io = NULL;
+	p->cluster = NULL;
+	return 0;
 }
 
 int tfs_rados_after_fork(struct tfs_io_dev *dev)
@@ -485,14 +485,8 @@ int tfs_rados_after_fork(struct tfs_io_dev *dev)
 	char why[200];
 	int ret;
 
-	if (dev->d_ops != &tfs_rados_ops || !p)
+	if (dev->d_ops != &tfs_rados_ops || !p || p->cluster)
 		return 0;
-	/* the parent's handle is abandoned, not shut down: its threads did
-	 * not cross the fork, and shutting it down would wait for them.  It
-	 * stays referenced (a leak checker sees memory kept on purpose). */
-	abandoned_keep(p->cluster, p->io);
-	p->cluster = NULL;
-	p->io = NULL;
 	ret = connect_spec(p, 0, why, sizeof(why));
 	if (ret < 0)
 		snprintf(last_why, sizeof(last_why), "%s", why);
@@ -658,6 +652,11 @@ int tfs_rados_offline(struct tfs_io_dev *dev, const char *path, uint64_t size)
 }
 
 int tfs_rados_online(const struct tfs_io_dev *dev)
+{
+	return 0;
+}
+
+int tfs_rados_before_fork(struct tfs_io_dev *dev)
 {
 	return 0;
 }

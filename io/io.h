@@ -189,8 +189,10 @@ int tfs_rados_path(const char *path);
 int tfs_rados_parse(const char *path, struct tfs_rados_spec *s, char *why, size_t len);
 const char *tfs_rados_error(void);
 int tfs_rados_window(struct tfs_io_dev *dev, unsigned int shift, uint64_t size);
-/* in a child after fork(): librados's threads stayed in the parent, so the
- * device connects again (0 for any other device, or -errno) */
+/* around fork(): librados's threads do not cross it, so the connection is
+ * closed before and made again in the child (0 for any other device, or
+ * -errno); between the two the device serves nothing */
+int tfs_rados_before_fork(struct tfs_io_dev *dev);
 int tfs_rados_after_fork(struct tfs_io_dev *dev);
 /* @dev as a rados device whose cluster is out of reach (-o degraded):
  * every request fails with -EIO */

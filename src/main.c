@@ -592,6 +592,9 @@ int main(int argc, char *argv[])
 	 * while loading must not cross the fork */
 	tfs_io_thread_exit();
 	if (!foreground) {
+		for (unsigned int d = 0; d < fs->pool.ndev; d++)
+			if (fs->pool.dev[d].d_fd >= 0)
+				tfs_rados_before_fork(&fs->pool.dev[d]);
 		if (detach() < 0)
 			goto out_unmount;
 		tfs_log_to_syslog();
