@@ -488,8 +488,12 @@ int tfs_rados_after_fork(struct tfs_io_dev *dev)
 	if (dev->d_ops != &tfs_rados_ops || !p || p->cluster)
 		return 0;
 	ret = connect_spec(p, 0, why, sizeof(why));
-	if (ret < 0)
+	if (ret < 0) {
+		/* offline: every request fails with -EIO (-o degraded goes on) */
 		snprintf(last_why, sizeof(last_why), "%s", why);
+		free(p);
+		dev->d_priv = NULL;
+	}
 	return ret;
 }
 

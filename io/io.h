@@ -191,7 +191,8 @@ const char *tfs_rados_error(void);
 int tfs_rados_window(struct tfs_io_dev *dev, unsigned int shift, uint64_t size);
 /* around fork(): librados's threads do not cross it, so the connection is
  * closed before and made again in the child (0 for any other device, or
- * -errno); between the two the device serves nothing */
+ * -errno, the device then offline: every request -EIO); between the two
+ * the device serves nothing */
 int tfs_rados_before_fork(struct tfs_io_dev *dev);
 int tfs_rados_after_fork(struct tfs_io_dev *dev);
 /* @dev as a rados device whose cluster is out of reach (-o degraded):

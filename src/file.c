@@ -466,6 +466,8 @@ static int __alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, 
 		}
 		c->c_dev = dev;
 		c->c_slot = slot;
+		/* idle from now, not from the mount (rados_after) */
+		c->c_hepoch = (uint16_t)tier_engine_epoch(&fs->eng);
 		tfs_cs_reset(fs->meta, dev, slot);
 		tfs_chunk_dirty(fs, in, c);
 	}
@@ -502,6 +504,17 @@ static int alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, ui
 			ret = tfs_commit(fs);
 	}
 	return ret;
+}
+
+/* pool lock: a copy written to (@dev, @slot) that no metadata names is
+ * dropped: the slot is free at once (a zone slot becomes garbage), and an
+ * object in rados is removed (a later use of the slot writes after the
+ * removal: one client's operations on one object stay in order) */
+static void drop_copy(struct tfs_fs *fs, uint16_t dev, uint64_t slot)
+{
+	tier_alloc_release(&fs->pool.alloc, dev, slot);
+	if (fs->pool.alloc.a_dev[dev].a_cold)
+		tfs_rados_remove(&fs->pool.dev[dev], tfs_slot_off(fs, dev, slot));
 }
 
 /*
@@ -558,7 +571,7 @@ static int put_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsi
 		count_io(fs, &req, 1);
 	if (ret < 0) {
 		pthread_mutex_lock(&fs->lock);
-		tier_alloc_release(&fs->pool.alloc, *ndev, *nslot);
+		drop_copy(fs, *ndev, *nslot);
 		pthread_mutex_unlock(&fs->lock);
 	}
 	return ret;
@@ -601,17 +614,6 @@ static int relocate(struct tfs_fs *fs, struct tfs_inode *in, struct tfs_chunk *c
 		tfs_slot_free(fs, odev, oslot);
 	}
 	return 0;
-}
-
-/* pool lock: a copy written to (@dev, @slot) that no metadata names is
- * dropped: the slot is free at once (a zone slot becomes garbage), and an
- * object in rados is removed (a later use of the slot writes after the
- * removal: one client's operations on one object stay in order) */
-static void drop_copy(struct tfs_fs *fs, uint16_t dev, uint64_t slot)
-{
-	tier_alloc_release(&fs->pool.alloc, dev, slot);
-	if (fs->pool.alloc.a_dev[dev].a_cold)
-		tfs_rados_remove(&fs->pool.dev[dev], tfs_slot_off(fs, dev, slot));
 }
 
 /* read chunk @idx of @in whole into @buf, verifying every block, and its
@@ -727,7 +729,7 @@ static int move_once(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 		/* a promotion out of a zone keeps the zone copy while it may */
 		ret = relocate(fs, in, c, nd, ns, cs, dst < 0 && fs->zns.spz[dev] && !fs->zns.spz[nd]);
 		if (ret < 0)
-			tier_alloc_release(&fs->pool.alloc, nd, ns);
+			drop_copy(fs, nd, ns);
 	} else {
 		drop_copy(fs, nd, ns);
 		ret = c && c->c_dev == dev && c->c_slot == slot ? -EAGAIN : -ESTALE;
@@ -887,7 +889,7 @@ int tfs_chunk_sink(struct tfs_fs *fs, const struct tier_move *m, unsigned int n,
 		if (c && c->c_dev == m[i].dev && c->c_slot == m[i].slot && c->c_wgen == gen[i]) {
 			ret = relocate(fs, in[i], c, nd[i], ns[i], cs + (size_t)i * cb, 0);
 			if (ret < 0)
-				tier_alloc_release(&fs->pool.alloc, nd[i], ns[i]);
+				drop_copy(fs, nd[i], ns[i]);
 			res[i] = ret < 0 ? ret : TFS_CLASS_RADOS;
 		} else {
 			drop_copy(fs, nd[i], ns[i]);
@@ -1003,6 +1005,7 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 		}
 		c->c_dev = nd;
 		c->c_slot = ns;
+		c->c_hepoch = (uint16_t)tier_engine_epoch(&fs->eng);
 		tier_alloc_bind(&fs->pool.alloc, nd, ns, c);
 		tfs_cs_reset(fs->meta, nd, ns);
 		tfs_chunk_dirty(fs, in, c);
@@ -1278,11 +1281,11 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	ret = write_intent(fs, in, fb, n);
 	if (ret < 0)
 		return ret;
-	nr = plan_io_flags(fs, in, TFS_IO_WRITE, fb, n, abuf, reqs, PLAN_SKIP_ZONED);
-	ret = tfs_io_run(reqs, nr);
-	if (ret == 0)
-		count_io(fs, reqs, nr);
-	if (ret == 0 && zoned) {
+	/* the chunks copied (in zones or rados) first: a copy can fail (no
+	 * room, a cluster that does not answer) where an overwrite in place
+	 * would already have replaced data whose new checksums then never get
+	 * recorded */
+	if (zoned) {
 		uint64_t zdone = 0;
 
 		ret = write_zoned(fs, in, fb, n, abuf, csum, cls, keep_size ? 0 : off + size,
@@ -1304,6 +1307,12 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 			if (from < end && punch_locked(fs, in, from, end, &cleared) == 0)
 				punched_commit(fs, cleared);
 		}
+	}
+	if (ret == 0) {
+		nr = plan_io_flags(fs, in, TFS_IO_WRITE, fb, n, abuf, reqs, PLAN_SKIP_ZONED);
+		ret = tfs_io_run(reqs, nr);
+		if (ret == 0)
+			count_io(fs, reqs, nr);
 	}
 	if (ret < 0) {
 		tfs_err("write error on inode %llu: %s", (unsigned long long)in->i_ino,

@@ -419,6 +419,7 @@ struct orphans {
 	unsigned int dev;
 	uint64_t n, removed;
 	int err;
+	int keep; /* the metadata is damaged: what it lost may name them */
 };
 
 static int orphan_one(void *arg, uint64_t obj)
@@ -431,9 +432,9 @@ static int orphan_one(void *arg, uint64_t obj)
 		return 0;
 	o->n++;
 	if (o->n <= 20)
-		problem(k, 1, "%s: object tfs.%012llx is named by no chunk (an orphan)", dev->d_path,
-			(unsigned long long)obj);
-	if (k->repair) {
+		problem(k, !o->keep, "%s: object tfs.%012llx is named by no chunk (an orphan)",
+			dev->d_path, (unsigned long long)obj);
+	if (k->repair && !o->keep) {
 		int ret = tfs_rados_remove_sync(dev, obj);
 
 		if (ret < 0 && ret != -ENOENT)
@@ -444,12 +445,12 @@ static int orphan_one(void *arg, uint64_t obj)
 	return 0;
 }
 
-static void check_rados(struct fsck *k)
+static void check_rados(struct fsck *k, int damaged)
 {
 	unsigned int d;
 
 	for (d = 0; d < k->fs->pool.ndev; d++) {
-		struct orphans o = { .k = k, .dev = d };
+		struct orphans o = { .k = k, .dev = d, .keep = damaged };
 		int ret;
 
 		if (k->fs->pool.sb.s_dev[d].sd_class != TFS_CLASS_RADOS || !tfs_dev_present(k->fs, d))
@@ -459,8 +460,11 @@ static void check_rados(struct fsck *k)
 			problem(k, 0, "%s: listing its objects failed: %s", k->fs->pool.dev[d].d_path,
 				strerror(-ret));
 		if (o.n > 20)
-			problem(k, 1, "%s: %llu more orphan objects", k->fs->pool.dev[d].d_path,
+			problem(k, !o.keep, "%s: %llu more orphan objects", k->fs->pool.dev[d].d_path,
 				(unsigned long long)(o.n - 20));
+		if (o.n && o.keep)
+			printf("%s: orphan objects are kept while the metadata is damaged (records it lost may name them): run fsck.tierfs -y again once it is repaired\n",
+			       k->fs->pool.dev[d].d_path);
 		if (o.err)
 			printf("%s: removing orphan objects failed: %s (%llu of %llu removed)\n",
 			       k->fs->pool.dev[d].d_path, strerror(-o.err),
@@ -768,7 +772,7 @@ int main(int argc, char *argv[])
 	check_superblocks(&k);
 	check_zone_tables(&k);
 	phase(do_json, "looking for orphan objects of the rados tier");
-	check_rados(&k);
+	check_rados(&k, lossy || rewrite || k.found);
 	for (d = 0; d < k.fs->pool.ndev; d++)
 		if (k.fs->zns.zstat[d].lost_chunks)
 			problem(&k, 0, "%s: %llu live chunks lie in offline zones: their data is lost (reads as EIO)",

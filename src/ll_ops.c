@@ -722,7 +722,9 @@ static void tfs_ll_statfs(fuse_req_t req, fuse_ino_t ino)
 	for (unsigned int d = 0; d < a->a_ndev; d++)
 		if (!a->a_dev[d].a_out)
 			keep += tier_zone_reserved_slots(a, d);
-	free = a->a_nfree + fs->ns.fpend_len;
+	free = a->a_nfree;
+	for (size_t i = 0; i < fs->ns.fpend_len; i++) /* (short: until the next commit) */
+		free += !a->a_dev[fs->ns.fpend[i].dev].a_cold;
 	free = free > keep ? free - keep : 0;
 	reserve = (a->a_nslots * fs->pool.reserve_pct + 99) / 100;
 	sv.f_bfree = free * per;

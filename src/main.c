@@ -600,11 +600,15 @@ int main(int argc, char *argv[])
 		tfs_log_to_syslog();
 		tfs_log_stderr(1);
 		for (unsigned int d = 0; d < fs->pool.ndev; d++) {
-			if (fs->pool.dev[d].d_fd >= 0 && tfs_rados_after_fork(&fs->pool.dev[d]) < 0) {
+			if (fs->pool.dev[d].d_fd < 0 || tfs_rados_after_fork(&fs->pool.dev[d]) == 0)
+				continue;
+			if (!opts.degraded) {
 				tfs_err("device %u (%s): %s", d, fs->pool.dev[d].d_path,
 					tfs_rados_error());
 				goto out_unmount;
 			}
+			tfs_warn("device %u (%s): %s; mounted degraded: its chunks read as EIO", d,
+				 fs->pool.dev[d].d_path, tfs_rados_error());
 		}
 	}
 	/* after the fork: threads and rings do not cross it.  INIT has not been

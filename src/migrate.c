@@ -58,8 +58,11 @@ unsigned int tfs_slowest_class(const struct tfs_fs *fs)
 {
 	unsigned int d, slowest = 0;
 
+	/* of the local tiers: pinning to rados, the coldest, is always
+	 * allowed, and a pin to block stays what it was without rados */
 	for (d = 0; d < fs->pool.ndev; d++)
 		if (!(fs->pool.sb.s_dev[d].sd_flags & TFS_SD_REMOVED) &&
+		    fs->pool.sb.s_dev[d].sd_class != TFS_CLASS_RADOS &&
 		    fs->pool.sb.s_dev[d].sd_class > slowest)
 			slowest = fs->pool.sb.s_dev[d].sd_class;
 	return slowest;

@@ -1002,27 +1002,42 @@ static void jdone(void *ctx, void *handle, int ok)
 	struct tfs_fs *fs = ctx;
 	struct jhandle *h = handle;
 	int reclaim = 0;
-	size_t i;
+	size_t i, ncold = 0;
 
 	if (!h)
 		return;
 	pthread_mutex_lock(&fs->lock);
 	/* a slot is reused only once a durable record no longer points at it;
-	 * after a failed commit nothing durable freed them: keep them */
+	 * after a failed commit nothing durable freed them: keep them.  Slots
+	 * of the rados tier are kept apart (ncold at the front) */
 	for (i = 0; ok && i < h->n; i++) {
-		uint16_t d = h->fp[i].dev;
-
-		reclaim |= tier_alloc_release(&fs->pool.alloc, d, h->fp[i].slot);
-		/* an object no durable record names any more: removed in the
-		 * background (one left by a failure is an orphan fsck finds;
-		 * a slot used again is overwritten whole, after the removal) */
-		if (fs->pool.alloc.a_dev[d].a_cold && d < fs->pool.ndev &&
-		    fs->pool.dev[d].d_fd >= 0)
-			tfs_rados_remove(&fs->pool.dev[d], tfs_slot_off(fs, d, h->fp[i].slot));
+		if (fs->pool.alloc.a_dev[h->fp[i].dev].a_cold) {
+			h->fp[ncold++] = h->fp[i];
+			continue;
+		}
+		reclaim |= tier_alloc_release(&fs->pool.alloc, h->fp[i].dev, h->fp[i].slot);
 	}
 	if (reclaim)
 		tfs_cleaner_kick(fs); /* a zone has nothing live: reset it */
 	pthread_mutex_unlock(&fs->lock);
+	if (ncold) {
+		/* objects no durable record names any more: their removal is
+		 * sent without the pool lock (librados may block when many are
+		 * in flight), and only then are their slots free: a slot used
+		 * again is written after the removal (one client's operations
+		 * on one object stay in order).  One lost to a crash is an
+		 * orphan fsck finds. */
+		for (i = 0; i < ncold; i++) {
+			uint16_t d = h->fp[i].dev;
+
+			if (fs->pool.dev[d].d_fd >= 0)
+				tfs_rados_remove(&fs->pool.dev[d], tfs_slot_off(fs, d, h->fp[i].slot));
+		}
+		pthread_mutex_lock(&fs->lock);
+		for (i = 0; i < ncold; i++)
+			tier_alloc_release(&fs->pool.alloc, h->fp[i].dev, h->fp[i].slot);
+		pthread_mutex_unlock(&fs->lock);
+	}
 	free(h->fp);
 	free(h);
 }

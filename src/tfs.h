@@ -528,7 +528,8 @@ void tfs_migrate_zoned(struct tfs_fs *fs);
 unsigned int tfs_inode_pin(const struct tfs_inode *in);
 /* the pin placement follows: none while the owner is over -o pin_quota */
 unsigned int tfs_inode_place_pin(const struct tfs_inode *in);
-/* the slowest tier the pool has (a pin to it is anyone's right) */
+/* the slowest local tier the pool has (a pin to it, or to rados, is anyone's
+ * right) */
 unsigned int tfs_slowest_class(const struct tfs_fs *fs);
 /* -o pin_quota: may @uid (not in pin_group, as the request found) pin
  * @bytes more to @cls?  0 or -EDQUOT; pool lock held */

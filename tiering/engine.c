@@ -155,12 +155,15 @@ static int evac_dest(struct walk *w, unsigned int cls, unsigned int pin)
 
 	if (pin < TFS_CLASS_MAX && w->room[pin])
 		c = pin;
+	/* the local tiers first: rados only when none has room */
 	for (k = 0; c == TFS_CLASS_MAX && k < TFS_CLASS_MAX; k++) {
-		if (cls + k < TFS_CLASS_MAX && w->room[cls + k])
+		if (cls + k < TFS_CLASS_RADOS && w->room[cls + k])
 			c = cls + k;
 		else if (k && k <= cls && w->room[cls - k])
 			c = cls - k;
 	}
+	if (c == TFS_CLASS_MAX && cls != TFS_CLASS_RADOS && w->room[TFS_CLASS_RADOS])
+		c = TFS_CLASS_RADOS;
 	if (c == TFS_CLASS_MAX)
 		return -1;
 	w->room[c]--;
@@ -299,8 +302,11 @@ int tier_engine_pass(struct tier_engine *e, int force)
 		return -ENOMEM;
 	w->e = e;
 	w->epoch = tier_engine_epoch(e);
+	/* (the idle clock counts 16-bit epochs: at most TIER_IDLE_MAX of them) */
 	w->rados_idle = (uint32_t)((uint64_t)e->pol.rados_after * 3600000u /
 				   (e->pol.halflife_ms ? e->pol.halflife_ms : 1));
+	if (w->rados_idle > TIER_IDLE_MAX)
+		w->rados_idle = TIER_IDLE_MAX;
 	/* (a pass the administrator asks for tries the cluster anyway) */
 	w->rados_paused = !force && now_us() / 1000 < e->rados_pause_ms;
 	pthread_mutex_lock(e->lock);
@@ -440,14 +446,19 @@ unsigned int tier_engine_zone_dest(struct tier_engine *e, unsigned int cls, uint
 	unsigned int c;
 	int below;
 
+	/* (never into rados from here: the cleaner copies synchronously, and
+	 * sinking waits for rados_after and for a cluster that answers) */
 	if (pin < TFS_CLASS_MAX)
-		return e->pin.slots[pin] && tier_dest(e->alloc, pin, 0, 0, 0) >= 0 ? pin : cls;
+		return pin != TFS_CLASS_RADOS && e->pin.slots[pin] &&
+				       tier_dest(e->alloc, pin, 0, 0, 0) >= 0
+			       ? pin
+			       : cls;
 	for (c = 0; c < cls; c++)
 		if (e->pin.slots[c] && heat >= e->plan.promote_at[c] &&
 		    tier_dest(e->alloc, c, 0, 0, 1) >= 0)
 			return c;
 	below = tier_class_below(&e->pin, cls);
-	if (heat == 0 && e->pol.demote_idle && below >= 0 &&
+	if (heat == 0 && e->pol.demote_idle && below >= 0 && below != TFS_CLASS_RADOS &&
 	    tier_dest(e->alloc, (unsigned int)below, 0, 0, 1) >= 0)
 		return (unsigned int)below;
 	return cls;

@@ -204,6 +204,10 @@ bad:
  * does not matter. */
 int tier_policy_check(const struct tier_policy *p, char *err, size_t errlen)
 {
+	if (p->seq_write_tier == TFS_CLASS_RADOS) {
+		snprintf(err, errlen, "seq_write_tier cannot be rados: new data is never written there");
+		return -EINVAL;
+	}
 	if (p->low >= p->high) {
 		snprintf(err, errlen, "low_watermark (%u) must be below high_watermark (%u)", p->low,
 			 p->high);

@@ -194,6 +194,7 @@ struct tier_alloc_dev {
 };
 
 #define TIER_SINK_MAX 8 /* moves into rados done together */
+#define TIER_IDLE_MAX 65000 /* epochs: the longest idleness rados_after can ask for */
 #define TIER_RADOS_PAUSE_MS 30000 /* moves to and from rados after a failed one */
 #define TIER_HIGH_WATERMARK 90 /* percent: new data goes to a slower tier above it */
 

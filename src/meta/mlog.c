@@ -89,7 +89,8 @@ static uint64_t seg_off(const struct tfs_meta *m, uint16_t dev, uint64_t slot)
 static int slot_valid(const struct tfs_meta *m, uint32_t dev, uint64_t slot)
 {
 	return dev < m->ndev && slot < m->sb.s_dev[dev].sd_nslots &&
-	       m->sb.s_dev[dev].sd_class != TFS_CLASS_ZNS;
+	       m->sb.s_dev[dev].sd_class != TFS_CLASS_ZNS &&
+	       m->sb.s_dev[dev].sd_class != TFS_CLASS_RADOS;
 }
 
 /* two distinct slots that can hold the copies of a segment */

@@ -137,6 +137,9 @@ check grep -q "Input/output error" "$T/cat.err" "with EIO"
 note "the failed read took $took s (timeout 3 s)"
 check test "$took" -lt 60 "it returns within a bound, not forever"
 check test "$(sha256sum < "$MNT/local")" = "$lsum" "a local file reads as before"
+head -c 4096 /dev/urandom > "$T/patch"
+check expect_failure "" dd if="$T/patch" of="$MNT/f2" bs=4096 seek=3 count=1 conv=notrunc oflag=direct \
+	"a 4 KiB write into a chunk in rados fails (its chunk cannot be read)"
 check touch "$MNT/new" "the daemon still serves writes"
 check test "$(status_rados errors)" -gt 0 "tierfsctl status counts the errors"
 # a demotion while the cluster is down fails and waits; nothing is lost
