@@ -420,6 +420,8 @@ struct orphans {
 	uint64_t n, removed;
 	int err;
 	int keep; /* the metadata is damaged: what it lost may name them */
+	uint8_t *buf; /* --scrub: a chunk, to check each object against its xattr */
+	uint64_t checked, damaged;
 };
 
 static int orphan_one(void *arg, uint64_t obj)
@@ -428,8 +430,21 @@ static int orphan_one(void *arg, uint64_t obj)
 	struct fsck *k = o->k;
 	struct tfs_io_dev *dev = &k->fs->pool.dev[o->dev];
 
-	if (tier_alloc_used(&k->fs->pool.alloc, o->dev, obj))
+	if (tier_alloc_used(&k->fs->pool.alloc, o->dev, obj)) {
+		int ret;
+
+		if (!o->buf)
+			return 0;
+		ret = tfs_rados_verify(dev, obj, o->buf, k->fs->pool.chunk_size);
+		o->checked++;
+		if (ret < 0) {
+			o->damaged++;
+			problem(k, 0, "%s: object tfs.%012llx %s", dev->d_path, (unsigned long long)obj,
+				ret == -EBADMSG ? "fails its checksum (changed behind the pool's back)"
+						: strerror(-ret));
+		}
 		return 0;
+	}
 	o->n++;
 	if (o->n <= 20)
 		problem(k, !o->keep, "%s: object tfs.%012llx is named by no chunk (an orphan)",
@@ -445,7 +460,7 @@ static int orphan_one(void *arg, uint64_t obj)
 	return 0;
 }
 
-static void check_rados(struct fsck *k, int damaged)
+static void check_rados(struct fsck *k, int damaged, int scrub)
 {
 	unsigned int d;
 
@@ -455,7 +470,14 @@ static void check_rados(struct fsck *k, int damaged)
 
 		if (k->fs->pool.sb.s_dev[d].sd_class != TFS_CLASS_RADOS || !tfs_dev_present(k->fs, d))
 			continue;
+		if (scrub)
+			o.buf = tfs_io_alloc(k->fs->pool.chunk_size);
 		ret = tfs_rados_list(&k->fs->pool.dev[d], orphan_one, &o);
+		tfs_io_free(o.buf);
+		if (scrub)
+			printf("%s: %llu objects checked against their checksums, %llu damaged\n",
+			       k->fs->pool.dev[d].d_path, (unsigned long long)o.checked,
+			       (unsigned long long)o.damaged);
 		if (ret < 0 && ret != -EOPNOTSUPP)
 			problem(k, 0, "%s: listing its objects failed: %s", k->fs->pool.dev[d].d_path,
 				strerror(-ret));
@@ -772,7 +794,7 @@ int main(int argc, char *argv[])
 	check_superblocks(&k);
 	check_zone_tables(&k);
 	phase(do_json, "looking for orphan objects of the rados tier");
-	check_rados(&k, lossy || rewrite || k.found);
+	check_rados(&k, lossy || rewrite || k.found, do_scrub);
 	for (d = 0; d < k.fs->pool.ndev; d++)
 		if (k.fs->zns.zstat[d].lost_chunks)
 			problem(&k, 0, "%s: %llu live chunks lie in offline zones: their data is lost (reads as EIO)",

@@ -147,12 +147,18 @@ check test "$(status_rados errors)" -gt 0 "tierfsctl status counts the errors"
 "$CTL" migrate "$MNT" > /dev/null
 check test "$(ontier "$MNT/local" rados)" = 0 "no chunk sinks while the OSD does not answer"
 check test "$(sha256sum < "$MNT/local")" = "$lsum" "and the file is whole"
-ceph_osd_resume
+ceph_osd_resume > "$T/osd.out" 2>&1 || { cat "$T/osd.out"; fail "the OSD did not come back"; }
 ok=0
 for i in $(seq 1 60); do
 	if cat "$MNT/f2" > /dev/null 2>&1; then ok=1; break; fi
 	sleep 1
 done
+if [ $ok != 1 ]; then
+	note "the cluster after the OSD was let go on:"
+	timeout 20 ceph -c "$CEPH_CONF" -s 2>&1 | sed 's/^/# /'
+	grep -v "collect_metadata\|DBG\|pg_epoch" "$CEPH_DIR/log/osd.$CEPH_OSD_ID.log" | tail -30 | sed 's/^/# osd: /'
+	tail -30 "$CEPH_DIR/log/mon.a.log" | sed 's/^/# mon: /'
+fi
 check test $ok = 1 "reads of rados chunks work again once the OSD answers again"
 for i in $(seq 1 60); do
 	"$CTL" migrate "$MNT" --wait > /dev/null 2>&1
@@ -175,7 +181,8 @@ for f in f1 f2 f3 local; do cat "$MNT/$f" > /dev/null 2>&1 || bad=$((bad + 1)); 
 check test "$bad" = 1 "the file holding the altered object reads as EIO, the others do not"
 tfs_umount
 "$FSCK" -n --scrub "$T/p.img" > "$T/scrub.out" 2>&1
-check grep -q "fails its checksum" "$T/scrub.out" "fsck --scrub names the damaged data"
+check grep -q "data at offset .* fails its checksum" "$T/scrub.out" "fsck --scrub names the damaged data by file and offset"
+check grep -q "object $obj fails its checksum" "$T/scrub.out" "and the object by name, against the checksum stored with it"
 
 # the cluster gone: no mount, unless degraded
 tfs_mount "$T/p.img" -o rados_timeout=3,halflife_ms=3600000

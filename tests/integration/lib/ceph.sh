@@ -129,26 +129,45 @@ ceph_kill() {
 	local pidf=$1 pid i
 	[ -f "$pidf" ] || return 0
 	pid=$(cat "$pidf")
-	kill "$pid" 2> /dev/null
+	kill "$pid" 2> /dev/null || true
 	for i in $(seq 1 100); do
 		kill -0 "$pid" 2> /dev/null || break
 		sleep 0.1
 	done
-	kill -9 "$pid" 2> /dev/null
+	kill -9 "$pid" 2> /dev/null || true
 	rm -f "$pidf"
+	return 0
 }
 
 ceph_osd_pause() {
 	kill -STOP "$(cat "$CEPH_DIR/run/osd.pid")"
 }
 
+# SIGCONT, then the monitor marks the OSD down: it rejoins at once and its
+# placement groups peer again.  Without that a frozen OSD's placement groups
+# stay unreadable once their read lease (16 s) ran out during the freeze,
+# which is how Ceph treats a clock that jumped, not how it treats an outage
+# (a restarted or reconnected OSD peers again).  Returns when it is up.
 ceph_osd_resume() {
-	kill -CONT "$(cat "$CEPH_DIR/run/osd.pid")"
+	local i
+	kill -CONT "$(cat "$CEPH_DIR/run/osd.pid")" || return 1
+	ceph -c "$CEPH_CONF" --connect-timeout 10 osd down "$CEPH_OSD_ID" > /dev/null 2>&1 || true
+	for i in $(seq 1 300); do
+		if ceph -c "$CEPH_CONF" --connect-timeout 5 osd dump 2> /dev/null |
+			grep -q "^osd\.$CEPH_OSD_ID up"; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	echo "the OSD did not come back up"
+	return 1
 }
 
 ceph_stop() {
 	[ -n "${CEPH_DIR:-}" ] || return 0
-	[ -f "$CEPH_DIR/run/osd.pid" ] && kill -CONT "$(cat "$CEPH_DIR/run/osd.pid")" 2> /dev/null
+	if [ -f "$CEPH_DIR/run/osd.pid" ]; then
+		kill -CONT "$(cat "$CEPH_DIR/run/osd.pid")" 2> /dev/null || true
+	fi
 	ceph_kill "$CEPH_DIR/run/osd.pid"
 	ceph_kill "$CEPH_DIR/run/mon.pid"
 }
