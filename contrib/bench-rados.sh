@@ -95,7 +95,7 @@ printf 'promotion out of rados: %d MiB in %.2f s = %.1f MiB/s\n' "$half" \
 	"$(echo "$t1 - $t0" | bc -l)" "$(echo "$half / ($t1 - $t0)" | bc -l)"
 umount "$mnt"
 for t in 1 16; do
-	bw=$(rados -c "$CEPH_CONF" -p bench bench 5 write -b 262144 -t $t 2> /dev/null |
+	bw=$(rados -c "$CEPH_CONF" -p bench bench 3 write -b 262144 -t $t 2> /dev/null |
 		awk '/^Bandwidth \(MB\/sec\)/ {print $3}' || true)
 	printf 'rados bench, 256 KiB objects, %2d in flight: %s MB/s\n' "$t" "$bw"
 done
