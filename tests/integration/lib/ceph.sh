@@ -111,16 +111,22 @@ ceph_osd_start() {
 	ceph-osd -c "$CEPH_CONF" -i "$CEPH_OSD_ID" --pid-file "$CEPH_DIR/run/osd.pid" \
 		> "$CEPH_DIR/log/osd.out" 2>&1 ||
 		{ echo "ceph-osd did not start"; cat "$CEPH_DIR/log/osd.out"; return 1; }
+	ceph_osd_wait_up && return 0
+	tail -20 "$CEPH_DIR/log/osd.$CEPH_OSD_ID.log" 2> /dev/null
+	return 1
+}
+
+# until the monitor says the OSD is up (at most about a minute)
+ceph_osd_wait_up() {
 	local i
 	for i in $(seq 1 300); do
 		if ceph -c "$CEPH_CONF" --connect-timeout 5 osd dump 2> /dev/null |
 			grep -q "^osd\.$CEPH_OSD_ID up"; then
 			return 0
 		fi
-		sleep 0.1
+		sleep 0.2
 	done
 	echo "the OSD did not come up"
-	tail -20 "$CEPH_DIR/log/osd.$CEPH_OSD_ID.log" 2> /dev/null
 	return 1
 }
 
@@ -149,18 +155,9 @@ ceph_osd_pause() {
 # which is how Ceph treats a clock that jumped, not how it treats an outage
 # (a restarted or reconnected OSD peers again).  Returns when it is up.
 ceph_osd_resume() {
-	local i
 	kill -CONT "$(cat "$CEPH_DIR/run/osd.pid")" || return 1
 	ceph -c "$CEPH_CONF" --connect-timeout 10 osd down "$CEPH_OSD_ID" > /dev/null 2>&1 || true
-	for i in $(seq 1 300); do
-		if ceph -c "$CEPH_CONF" --connect-timeout 5 osd dump 2> /dev/null |
-			grep -q "^osd\.$CEPH_OSD_ID up"; then
-			return 0
-		fi
-		sleep 0.2
-	done
-	echo "the OSD did not come back up"
-	return 1
+	ceph_osd_wait_up
 }
 
 ceph_stop() {
