@@ -171,7 +171,7 @@ static const char *human(uint64_t b, char *buf, size_t len)
  * so that every later mount finds the same objects.
  */
 static int rados_prepare(struct mkdev *d, const struct tfs_sb *sb, uint64_t local,
-			 unsigned int shift, int force)
+			 unsigned int shift)
 {
 	struct tfs_rados_spec rs;
 	char why[400], uuid[37];
@@ -205,7 +205,6 @@ static int rados_prepare(struct mkdev *d, const struct tfs_sb *sb, uint64_t loca
 		fprintf(stderr, "mkfs.tierfs: --rados %s: %s\n", d->path, why);
 		return ret;
 	}
-	(void)force;
 	return 0;
 }
 
@@ -557,7 +556,7 @@ int main(int argc, char *argv[])
 		struct tfs_sb old;
 
 		if (devs[i].cls == TFS_CLASS_RADOS) {
-			if (rados_prepare(&devs[i], sb, total, shift, force) < 0)
+			if (rados_prepare(&devs[i], sb, total, shift) < 0)
 				goto out_close;
 			strcpy(real, devs[i].path);
 			ret = tfs_io_dev_open(dev, real, TFS_CLASS_RADOS);

@@ -552,7 +552,7 @@ void tfs_heat_note_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off,
  * or -ESTALE (gone, moved or kept changing), -ENOSPC, -errno */
 /* moves of chunks into the rados tier (@m[i].to), all objects written at
  * once; @res[i] as tfs_chunk_migrate's return */
-#define TFS_SINK_BATCH 8
+#define TFS_SINK_BATCH TIER_SINK_MAX
 int tfs_chunk_sink(struct tfs_fs *fs, const struct tier_move *m, unsigned int n, int *res);
 int tfs_chunk_migrate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t dev, uint64_t slot,
 		      unsigned int cls);

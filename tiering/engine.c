@@ -295,7 +295,7 @@ int tier_engine_pass(struct tier_engine *e, int force)
 {
 	struct walk *w = calloc(1, sizeof(*w));
 	unsigned int c;
-	size_t i;
+	size_t i, nb;
 	int moved = 0, rados_failed = 0, ret;
 
 	if (!w)
@@ -342,80 +342,56 @@ int tier_engine_pass(struct tier_engine *e, int force)
 	e->evac_stuck = w->stuck;
 	pthread_mutex_unlock(e->lock);
 
-	for (i = 0; i < e->nmoves && !__atomic_load_n(&e->stop, __ATOMIC_RELAXED); i++) {
+	for (i = 0; i < e->nmoves && !__atomic_load_n(&e->stop, __ATOMIC_RELAXED); i += nb) {
 		const struct tier_move *m = &e->moves[i];
 		uint64_t t0 = now_us();
 		int res[TIER_SINK_MAX];
-		unsigned int k, nb = 0;
+		unsigned int k;
 
+		nb = 1;
+		/* after a failure the other moves to or from the cluster would
+		 * fail alike, each after the whole timeout */
+		if ((m->to == TFS_CLASS_RADOS || m->from == TFS_CLASS_RADOS) &&
+		    t0 / 1000 < e->rados_pause_ms && (!force || rados_failed))
+			continue;
 		/* moves into rados go out together, their objects all in flight
 		 * (not evacuations: those may go further when rados is full) */
-		if (m->to == TFS_CLASS_RADOS && e->ops->sink && !e->alloc->a_dev[m->dev].a_out &&
-		    (t0 / 1000 >= e->rados_pause_ms || (force && !rados_failed))) {
+		if (m->to == TFS_CLASS_RADOS && e->ops->sink && !e->alloc->a_dev[m->dev].a_out) {
 			while (nb < TIER_SINK_MAX && i + nb < e->nmoves &&
 			       e->moves[i + nb].to == TFS_CLASS_RADOS &&
 			       !e->alloc->a_dev[e->moves[i + nb].dev].a_out)
 				nb++;
 			e->ops->sink(e->ctx, m, nb, res);
+		} else {
+			res[0] = e->ops->move(e->ctx, m->ino, m->idx, m->dev, m->slot, m->to);
 		}
 		for (k = 0; k < nb; k++) {
-			ret = res[k];
 			m = &e->moves[i + k];
+			ret = res[k];
 			if (ret >= 0) {
 				tier_engine_count(e, m->from, (unsigned int)ret, e->chunk_size);
 				moved++;
-			} else if (ret != -ESTALE && ret != -ENOSPC && ret != -EAGAIN) {
-				__atomic_fetch_add(&e->failed, 1, __ATOMIC_RELAXED);
-				e->rados_pause_ms = now_us() / 1000 + TIER_RADOS_PAUSE_MS;
-				if (!rados_failed)
-					__atomic_fetch_add(&e->rados_pauses, 1, __ATOMIC_RELAXED);
-				rados_failed = 1;
-			}
-			if (ret == -EAGAIN)
+				if (e->alloc->a_dev[m->dev].a_out)
+					__atomic_fetch_add(&e->evac_moved, 1, __ATOMIC_RELAXED);
+			} else if (ret == -EAGAIN) {
 				__atomic_fetch_add(&e->redone, 1, __ATOMIC_RELAXED);
-		}
-		if (nb) {
-			pthread_mutex_lock(e->lock);
-			e->backlog = e->backlog > nb ? e->backlog - nb : 0;
-			if (force)
-				for (k = 0; k < nb; k++)
-					e->force_moved += res[k] >= 0;
-			pthread_mutex_unlock(e->lock);
-			if (!force)
-				tier_engine_pace(e, now_us() - t0, 0);
-			clean_if_due(e);
-			i += nb - 1;
-			continue;
-		}
-
-		/* after a failure the batch's other moves to or from the
-		 * cluster would fail alike, each after the whole timeout */
-		if ((m->to == TFS_CLASS_RADOS || m->from == TFS_CLASS_RADOS) &&
-		    t0 / 1000 < e->rados_pause_ms && (!force || rados_failed))
-			continue;
-
-		ret = e->ops->move(e->ctx, m->ino, m->idx, m->dev, m->slot, m->to);
-		if (ret >= 0) {
-			tier_engine_count(e, m->from, (unsigned int)ret, e->chunk_size);
-			moved++;
-			if (e->alloc->a_dev[m->dev].a_out)
-				__atomic_fetch_add(&e->evac_moved, 1, __ATOMIC_RELAXED);
-		} else if (ret != -ESTALE && ret != -ENOSPC) {
-			__atomic_fetch_add(&e->failed, 1, __ATOMIC_RELAXED);
-			/* the cluster did not answer: no more moves to or from it
-			 * for a while (each would wait the whole timeout) */
-			if (m->to == TFS_CLASS_RADOS || m->from == TFS_CLASS_RADOS) {
-				e->rados_pause_ms = now_us() / 1000 + TIER_RADOS_PAUSE_MS;
-				rados_failed = 1;
-				__atomic_fetch_add(&e->rados_pauses, 1, __ATOMIC_RELAXED);
+			} else if (ret != -ESTALE && ret != -ENOSPC) {
+				__atomic_fetch_add(&e->failed, 1, __ATOMIC_RELAXED);
+				/* the cluster did not answer: no more moves to or
+				 * from it for a while */
+				if (m->to == TFS_CLASS_RADOS || m->from == TFS_CLASS_RADOS) {
+					e->rados_pause_ms = now_us() / 1000 + TIER_RADOS_PAUSE_MS;
+					if (!rados_failed)
+						__atomic_fetch_add(&e->rados_pauses, 1, __ATOMIC_RELAXED);
+					rados_failed = 1;
+				}
 			}
 		}
-
 		pthread_mutex_lock(e->lock);
-		if (e->backlog)
-			e->backlog--;
+		e->backlog = e->backlog > nb ? e->backlog - nb : 0;
 		if (force)
-			e->force_moved += ret >= 0;
+			for (k = 0; k < nb; k++)
+				e->force_moved += res[k] >= 0;
 		pthread_mutex_unlock(e->lock);
 		if (!force)
 			tier_engine_pace(e, now_us() - t0, 0);
