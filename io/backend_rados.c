@@ -12,14 +12,20 @@
  *
  *	offsets [0, window)               object "tierfs.super" (the superblock
  *	                                  copies: the pool's marker)
- *	window n >= 1                     object "tfs.<n-1 in hex>"
+ *	window n >= 1                     the object of the chunk in slot n-1:
+ *	                                  "tfs.<inode>.<index>.<generation>"
+ *	                                  (hex, 16.8.8 digits) from the
+ *	                                  request's r_key
  *
  * The window is the pool's chunk size, told by tfs_rados_window() once the
  * superblock is known (before that only the super object can be reached).
  * A data object is written whole, with write_full and its checksum (XXH64
  * of its bytes, xattr "tfs.xxh64") in one atomic operation; partial writes
  * of a data window are refused (-EINVAL): the callers copy chunks whole and
- * never overwrite a chunk in place on this class.  Reads may be of any part
+ * never overwrite a chunk in place on this class; a write names a fresh
+ * generation, so an object, once written, never changes (format 6 named
+ * objects "tfs.<slot>", 12 hex digits: r_key.gen 0 still reads, removes and
+ * lists them; nothing writes them any more).  Reads may be of any part
  * of an object; what tierfs reads is verified against its own per-block
  * checksums, and tfs_rados_verify() checks an object against its xattr.
  *
@@ -123,6 +129,15 @@ int tfs_rados_parse(const char *path, struct tfs_rados_spec *s, char *why, size_
 		return -EINVAL;
 	}
 	return 0;
+}
+
+void tfs_rados_name(const struct tfs_okey *k, uint64_t slot, char *out, size_t len)
+{
+	if (k && k->gen)
+		snprintf(out, len, "tfs.%016llx.%08x.%08x", (unsigned long long)k->ino, k->idx,
+			 k->gen);
+	else
+		snprintf(out, len, "tfs.%012llx", (unsigned long long)slot);
 }
 
 #ifdef HAVE_RADOS
@@ -259,15 +274,10 @@ static void rados_dev_close(struct tfs_io_dev *dev)
 	dev->d_priv = NULL;
 }
 
-static void obj_name(uint64_t n, char *out, size_t len)
-{
-	snprintf(out, len, "tfs.%012llx", (unsigned long long)n);
-}
-
-/* the object and offset in it of device byte @off: 0, or -EINVAL for an
- * offset no object holds (yet) */
-static int locate(const struct rados_priv *p, uint64_t off, uint32_t len, char *oid,
-		  size_t olen, uint64_t *in_obj, uint64_t *obj_len)
+/* the object and offset in it of device byte @off, whose chunk is @k: 0,
+ * or -EINVAL for an offset no object holds (yet) */
+static int locate(const struct rados_priv *p, uint64_t off, uint32_t len, const struct tfs_okey *k,
+		  char *oid, size_t olen, uint64_t *in_obj, uint64_t *obj_len)
 {
 	uint64_t w;
 
@@ -286,7 +296,7 @@ static int locate(const struct rados_priv *p, uint64_t off, uint32_t len, char *
 	*obj_len = (uint64_t)1 << p->window_shift;
 	if (w == 0 || len > *obj_len - *in_obj)
 		return -EINVAL;
-	obj_name(w - 1, oid, olen);
+	tfs_rados_name(k, w - 1, oid, olen);
 	return 0;
 }
 
@@ -339,12 +349,12 @@ static int rados_aio_start(struct tfs_io_dev *dev, struct tfs_io_req *req)
 		return -EIO; /* mounted degraded: the cluster was out of reach */
 	if (req->r_op == TFS_IO_FLUSH)
 		return -EAGAIN;
-	ret = locate(p, req->r_off, req->r_len, oid, sizeof(oid), &in_obj, &obj_len);
+	ret = locate(p, req->r_off, req->r_len, &req->r_key, oid, sizeof(oid), &in_obj, &obj_len);
 	if (ret < 0)
 		return ret;
 	if (req->r_op == TFS_IO_WRITE && strcmp(oid, SUPER_OBJ) &&
-	    (in_obj != 0 || req->r_len != obj_len))
-		return -EINVAL; /* a data object is written whole */
+	    (in_obj != 0 || req->r_len != obj_len || !req->r_key.gen))
+		return -EINVAL; /* a data object is written whole, once, named */
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -393,10 +403,11 @@ static int rados_aio_finish(struct tfs_io_dev *dev, struct tfs_io_req *req)
 		 * none: zeros, as a device reads where nothing was written */
 		if (ret >= 0 && (uint32_t)ret < req->r_len)
 			memset((char *)req->r_buf + ret, 0, req->r_len - (uint32_t)ret);
-		if (ret == -ENOENT) {
+		if (ret == -ENOENT && !req->r_key.gen) {
 			memset(req->r_buf, 0, req->r_len);
 			ret = 0;
 		}
+		/* (a named object that is not there: -ENOENT, gone or lost) */
 		ret = ret < 0 ? ret : 0;
 	}
 	__atomic_fetch_sub(&p->st.inflight, 1, __ATOMIC_RELAXED);
@@ -497,19 +508,16 @@ int tfs_rados_after_fork(struct tfs_io_dev *dev)
 	return ret;
 }
 
-int tfs_rados_remove(struct tfs_io_dev *dev, uint64_t off)
+int tfs_rados_remove(struct tfs_io_dev *dev, const struct tfs_okey *k, uint64_t slot)
 {
 	struct rados_priv *p = dev->d_priv;
-	uint64_t in_obj, obj_len;
 	rados_completion_t c;
 	char oid[64];
 	int ret;
 
 	if (dev->d_ops != &tfs_rados_ops || !p)
 		return -EINVAL;
-	ret = locate(p, off, 1, oid, sizeof(oid), &in_obj, &obj_len);
-	if (ret < 0 || !strcmp(oid, SUPER_OBJ))
-		return -EINVAL;
+	tfs_rados_name(k, slot, oid, sizeof(oid));
 	/* nobody waits for it: an object left by a failure is an orphan,
 	 * which fsck finds */
 	ret = rados_aio_create_completion2(NULL, NULL, &c);
@@ -522,18 +530,41 @@ int tfs_rados_remove(struct tfs_io_dev *dev, uint64_t off)
 	return ret;
 }
 
-int tfs_rados_remove_sync(struct tfs_io_dev *dev, uint64_t obj)
+int tfs_rados_remove_sync(struct tfs_io_dev *dev, const struct tfs_okey *k, uint64_t slot)
 {
 	struct rados_priv *p = dev->d_priv;
 	char oid[64];
 
 	if (dev->d_ops != &tfs_rados_ops || !p)
 		return -EIO;
-	obj_name(obj, oid, sizeof(oid));
+	tfs_rados_name(k, slot, oid, sizeof(oid));
 	return rados_remove(p->io, oid);
 }
 
-int tfs_rados_list(struct tfs_io_dev *dev, int (*fn)(void *arg, uint64_t obj), void *arg)
+/* an object name tierfs writes, parsed: 1, or 0 for any other name */
+static int parse_name(const char *s, struct tfs_okey *k, uint64_t *slot)
+{
+	char *end;
+
+	memset(k, 0, sizeof(*k));
+	*slot = UINT64_MAX;
+	if (strncmp(s, "tfs.", 4))
+		return 0;
+	s += 4;
+	if (strlen(s) == 12) {
+		*slot = strtoull(s, &end, 16);
+		return !*end && s[0] != '-' && s[0] != '+';
+	}
+	if (strlen(s) != 34 || s[16] != '.' || s[25] != '.' || strspn(s, "0123456789abcdef.") != 34)
+		return 0;
+	k->ino = strtoull(s, NULL, 16);
+	k->idx = (uint32_t)strtoul(s + 17, NULL, 16);
+	k->gen = (uint32_t)strtoul(s + 26, NULL, 16);
+	return k->gen != 0;
+}
+
+int tfs_rados_list(struct tfs_io_dev *dev,
+		   int (*fn)(void *arg, const struct tfs_okey *k, uint64_t slot), void *arg)
 {
 	struct rados_priv *p = dev->d_priv;
 	rados_list_ctx_t lc;
@@ -546,15 +577,12 @@ int tfs_rados_list(struct tfs_io_dev *dev, int (*fn)(void *arg, uint64_t obj), v
 	if (ret < 0)
 		return ret;
 	while ((ret = rados_nobjects_list_next(lc, &entry, NULL, NULL)) == 0) {
-		unsigned long long n;
-		char *end;
+		struct tfs_okey k;
+		uint64_t slot;
 
-		if (strncmp(entry, "tfs.", 4))
+		if (!parse_name(entry, &k, &slot))
 			continue;
-		n = strtoull(entry + 4, &end, 16);
-		if (*end || strlen(entry) != 16)
-			continue;
-		ret = fn(arg, n);
+		ret = fn(arg, &k, slot);
 		if (ret)
 			break;
 	}
@@ -562,7 +590,8 @@ int tfs_rados_list(struct tfs_io_dev *dev, int (*fn)(void *arg, uint64_t obj), v
 	return ret == -ENOENT ? 0 : ret;
 }
 
-int tfs_rados_verify(struct tfs_io_dev *dev, uint64_t obj, void *buf, size_t len)
+int tfs_rados_verify(struct tfs_io_dev *dev, const struct tfs_okey *k, uint64_t slot, void *buf,
+		     size_t len)
 {
 	struct rados_priv *p = dev->d_priv;
 	char oid[64], v[8];
@@ -572,7 +601,7 @@ int tfs_rados_verify(struct tfs_io_dev *dev, uint64_t obj, void *buf, size_t len
 
 	if (dev->d_ops != &tfs_rados_ops || !p)
 		return -EIO;
-	obj_name(obj, oid, sizeof(oid));
+	tfs_rados_name(k, slot, oid, sizeof(oid));
 	ret = rados_getxattr(p->io, oid, CSUM_XATTR, v, sizeof(v));
 	if (ret < 0)
 		return ret == -ENODATA ? -EBADMSG : ret;
@@ -670,22 +699,24 @@ int tfs_rados_after_fork(struct tfs_io_dev *dev)
 	return 0;
 }
 
-int tfs_rados_remove(struct tfs_io_dev *dev, uint64_t off)
+int tfs_rados_remove(struct tfs_io_dev *dev, const struct tfs_okey *k, uint64_t slot)
 {
 	return -EOPNOTSUPP;
 }
 
-int tfs_rados_remove_sync(struct tfs_io_dev *dev, uint64_t obj)
+int tfs_rados_remove_sync(struct tfs_io_dev *dev, const struct tfs_okey *k, uint64_t slot)
 {
 	return -EOPNOTSUPP;
 }
 
-int tfs_rados_list(struct tfs_io_dev *dev, int (*fn)(void *arg, uint64_t obj), void *arg)
+int tfs_rados_list(struct tfs_io_dev *dev,
+		   int (*fn)(void *arg, const struct tfs_okey *k, uint64_t slot), void *arg)
 {
 	return -EOPNOTSUPP;
 }
 
-int tfs_rados_verify(struct tfs_io_dev *dev, uint64_t obj, void *buf, size_t len)
+int tfs_rados_verify(struct tfs_io_dev *dev, const struct tfs_okey *k, uint64_t slot, void *buf,
+		     size_t len)
 {
 	return -EOPNOTSUPP;
 }

@@ -168,9 +168,22 @@ int tfs_io_dev_pwrite(struct tfs_io_dev *dev, const void *buf, size_t len, uint6
  * call bounded by tfs_rados_timeout_s seconds; tfs_rados_error() then says
  * why a connection failed.  tfs_rados_window: the window (the pool's chunk
  * size, log2) and the usable size, once the superblock is read; data
- * windows are unreachable before.  Data objects are written whole (with
- * their XXH64 as an xattr, in the same operation) and never in place.
+ * windows are unreachable before.  A request of a data window names its
+ * object by r_key (struct tfs_okey); data objects are written whole (with
+ * their XXH64 as an xattr, in the same operation), once, and never in place.
  */
+/*
+ * The name of a data object of a rados device: the chunk it holds (inode,
+ * index in the file) and the generation it was written with, drawn anew
+ * for every copy, so an object is never written twice and a name is never
+ * reused for other data.  gen 0: an object of format 6, named by its slot.
+ */
+struct tfs_okey {
+	uint64_t ino;
+	uint32_t idx;
+	uint32_t gen;
+};
+
 #define TFS_RADOS_PREFIX "rados:"
 #define TFS_RADOS_SUPER_BYTES 65536u
 struct tfs_rados_spec {
@@ -202,16 +215,22 @@ int tfs_rados_offline(struct tfs_io_dev *dev, const char *path, uint64_t size);
 int tfs_rados_online(const struct tfs_io_dev *dev);
 /* connect and create the pool if it is missing (mkfs) */
 int tfs_rados_create(const char *path, char *why, size_t len);
-/* start removing the object holding device byte @off (nobody waits) */
-int tfs_rados_remove(struct tfs_io_dev *dev, uint64_t off);
-/* remove data object @obj (window @obj + 1) and wait */
-int tfs_rados_remove_sync(struct tfs_io_dev *dev, uint64_t obj);
-/* call @fn for every data object of the namespace (by number); stops at a
- * non-zero return, which it returns */
-int tfs_rados_list(struct tfs_io_dev *dev, int (*fn)(void *arg, uint64_t obj), void *arg);
-/* read data object @obj whole into @buf (@len: the window) and check it
- * against its checksum xattr: 0, -EBADMSG damaged, or -errno */
-int tfs_rados_verify(struct tfs_io_dev *dev, uint64_t obj, void *buf, size_t len);
+/* start removing the object of @k (@slot: the window holding it, for
+ * format 6 names) without waiting */
+int tfs_rados_remove(struct tfs_io_dev *dev, const struct tfs_okey *k, uint64_t slot);
+/* remove that object and wait */
+int tfs_rados_remove_sync(struct tfs_io_dev *dev, const struct tfs_okey *k, uint64_t slot);
+/* call @fn for every data object of the namespace, with its name parsed
+ * (a format 6 name: gen 0 and its slot; otherwise @slot is UINT64_MAX);
+ * stops at a non-zero return, which it returns */
+int tfs_rados_list(struct tfs_io_dev *dev,
+		   int (*fn)(void *arg, const struct tfs_okey *k, uint64_t slot), void *arg);
+/* the object's name, as the pool stores it */
+void tfs_rados_name(const struct tfs_okey *k, uint64_t slot, char *out, size_t len);
+/* read that object whole into @buf (@len: the window) and check it against
+ * its checksum xattr: 0, -EBADMSG damaged, or -errno */
+int tfs_rados_verify(struct tfs_io_dev *dev, const struct tfs_okey *k, uint64_t slot, void *buf,
+		     size_t len);
 void tfs_rados_stats(const struct tfs_io_dev *dev, struct tfs_rados_stat *out);
 
 /*
@@ -272,6 +291,7 @@ struct tfs_io_req {
 	unsigned int r_flags;
 	struct tfs_io_req *r_next;
 	void *r_aio;
+	struct tfs_okey r_key; /* rados: the chunk a data window holds */
 };
 
 #define TFS_IO_F_META (1u << 0) /* metadata (journal, checkpoint): for fault plans */

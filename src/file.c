@@ -161,6 +161,7 @@ static unsigned int plan_io_flags(struct tfs_fs *fs, struct tfs_inode *in, unsig
 			.r_buf = buf + i * TFS_BLOCK_SIZE,
 			.r_len = run * TFS_BLOCK_SIZE,
 			.r_off = dev_off(fs, c, b),
+			.r_key = tfs_chunk_okey(c), /* (only rados looks at it) */
 		};
 		nr++;
 		i += run;
@@ -508,13 +509,23 @@ static int alloc_chunks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, ui
 
 /* pool lock: a copy written to (@dev, @slot) that no metadata names is
  * dropped: the slot is free at once (a zone slot becomes garbage), and an
- * object in rados is removed (a later use of the slot writes after the
- * removal: one client's operations on one object stay in order) */
-static void drop_copy(struct tfs_fs *fs, uint16_t dev, uint64_t slot)
+ * object in rados (@k) is removed (a later use of the slot writes another
+ * object: no name is used twice) */
+static void drop_copy(struct tfs_fs *fs, uint16_t dev, uint64_t slot, const struct tfs_okey *k)
 {
 	tier_alloc_release(&fs->pool.alloc, dev, slot);
 	if (fs->pool.alloc.a_dev[dev].a_cold)
-		tfs_rados_remove(&fs->pool.dev[dev], tfs_slot_off(fs, dev, slot));
+		tfs_rados_remove(&fs->pool.dev[dev], k, slot);
+}
+
+/* pool lock: the name of a new object of chunk @idx of @in for device @dev
+ * (a generation of 0 anywhere but in rados) */
+static struct tfs_okey new_okey(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx,
+				unsigned int dev)
+{
+	return (struct tfs_okey){ .ino = in->i_ino,
+				  .idx = (uint32_t)idx,
+				  .gen = fs->pool.alloc.a_dev[dev].a_cold ? tfs_obj_gen(fs) : 0 };
 }
 
 /*
@@ -525,11 +536,11 @@ static void drop_copy(struct tfs_fs *fs, uint16_t dev, uint64_t slot)
  * A zone with no room left sends it to a device written in place, unless
  * @strict (a migration to the zns tier has no point elsewhere).  @user:
  * bytes of new user data in it (write amplification).  @uid: whose data
- * (the root reserve).
+ * (the root reserve).  @nk: the name of the object written, in rados.
  */
 static int put_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsigned int dst,
 		     unsigned int stream, const uint8_t *buf, uint64_t user, int strict,
-		     uint16_t *ndev, uint64_t *nslot)
+		     uint16_t *ndev, uint64_t *nslot, struct tfs_okey *nk)
 {
 	struct tfs_io_req req;
 	int ret, pref;
@@ -556,6 +567,8 @@ static int put_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsi
 	ret = fs->pool.alloc.a_dev[dst].a_cold || tfs_data_room(fs, moving ? 0 : in->i_uid, 1)
 		      ? tier_alloc_take(&fs->pool.alloc, dst, ndev, nslot)
 		      : -ENOSPC;
+	if (ret == 0)
+		*nk = new_okey(fs, in, idx, *ndev);
 	pthread_mutex_unlock(&fs->lock);
 	if (ret < 0)
 		return ret;
@@ -565,27 +578,30 @@ static int put_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, unsi
 		.r_buf = (void *)buf,
 		.r_len = fs->pool.chunk_size,
 		.r_off = tfs_slot_off(fs, *ndev, *nslot),
+		.r_key = *nk,
 	};
 	ret = tfs_io_run(&req, 1);
 	if (ret == 0)
 		count_io(fs, &req, 1);
 	if (ret < 0) {
 		pthread_mutex_lock(&fs->lock);
-		drop_copy(fs, *ndev, *nslot);
+		drop_copy(fs, *ndev, *nslot, nk);
 		pthread_mutex_unlock(&fs->lock);
 	}
 	return ret;
 }
 
 /* pool lock: chunk @c of @in now lives at (@dev, @slot) with checksums @cs
- * (all its data blocks); its old slot is freed, or when @keep and it is in a
- * zone kept as the chunk's zone copy (tfs_shadow_keep) */
+ * (all its data blocks), in rados as the object of generation @ogen; its
+ * old slot is freed, or when @keep and it is in a zone kept as the chunk's
+ * zone copy (tfs_shadow_keep) */
 static int relocate(struct tfs_fs *fs, struct tfs_inode *in, struct tfs_chunk *c, uint16_t dev,
-		    uint64_t slot, const uint32_t *cs, int keep)
+		    uint64_t slot, uint32_t ogen, const uint32_t *cs, int keep)
 {
 	uint32_t b = 0, cb = fs->pool.chunk_blocks;
 	uint16_t odev = c->c_dev;
 	uint64_t oslot = c->c_slot;
+	struct tfs_okey okey = tfs_chunk_okey(c);
 	int ret = 0;
 
 	tfs_cs_reset(fs->meta, dev, slot);
@@ -608,10 +624,12 @@ static int relocate(struct tfs_fs *fs, struct tfs_inode *in, struct tfs_chunk *c
 	c->c_slot = slot;
 	tier_alloc_bind(&fs->pool.alloc, dev, slot, c);
 	tfs_chunk_dirty(fs, in, c); /* (drops a zone copy it had) */
+	if (fs->pool.alloc.a_dev[dev].a_cold)
+		c->c_wgen = ogen; /* its object's name from now on */
 	if (!keep || !tfs_shadow_keep(fs, c, odev, oslot)) {
 		/* the cleaner finds no chunk there any more */
 		tier_alloc_unbind(&fs->pool.alloc, odev, oslot, c);
-		tfs_slot_free(fs, odev, oslot);
+		tfs_slot_free(fs, odev, oslot, &okey);
 	}
 	return 0;
 }
@@ -656,10 +674,10 @@ static int move_to_copy(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, u
 		pthread_mutex_lock(&fs->lock);
 		ret = -ENOENT;
 		if (tfs_shadow_reuse(fs, c, cls, &zd, &zs)) {
-			ret = relocate(fs, in, c, zd, zs, cs, 0);
+			ret = relocate(fs, in, c, zd, zs, 0, cs, 0);
 			if (ret < 0) {
 				tier_alloc_unbind(&fs->pool.alloc, zd, zs, c);
-				tfs_slot_free(fs, zd, zs);
+				tfs_slot_free(fs, zd, zs, NULL);
 			}
 		}
 		pthread_mutex_unlock(&fs->lock);
@@ -683,6 +701,7 @@ static int move_once(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 		     uint64_t slot, unsigned int cls, int dst, int strict, uint8_t *buf)
 {
 	uint32_t cs[CHUNK_BLOCKS_MAX];
+	struct tfs_okey nk;
 	struct tfs_chunk *c;
 	uint32_t gen;
 	uint16_t nd;
@@ -718,7 +737,7 @@ static int move_once(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 	 * stream keep them apart from new data; only the cleaner (@dst given)
 	 * may open its reserve zone */
 	ret = put_chunk(fs, in, idx, (unsigned int)d, dst >= 0 ? TIER_STREAM_CLEAN : TIER_STREAM_MOVE,
-			buf, 0, strict, &nd, &ns);
+			buf, 0, strict, &nd, &ns, &nk);
 	if (ret < 0)
 		return ret;
 	/* the flip: only if nothing changed the chunk since it was read */
@@ -727,11 +746,12 @@ static int move_once(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 	c = tier_cmap_get(&in->i_map, idx);
 	if (c && c->c_dev == dev && c->c_slot == slot && c->c_wgen == gen) {
 		/* a promotion out of a zone keeps the zone copy while it may */
-		ret = relocate(fs, in, c, nd, ns, cs, dst < 0 && fs->zns.spz[dev] && !fs->zns.spz[nd]);
+		ret = relocate(fs, in, c, nd, ns, nk.gen, cs,
+			       dst < 0 && fs->zns.spz[dev] && !fs->zns.spz[nd]);
 		if (ret < 0)
-			drop_copy(fs, nd, ns);
+			drop_copy(fs, nd, ns, &nk);
 	} else {
-		drop_copy(fs, nd, ns);
+		drop_copy(fs, nd, ns, &nk);
 		ret = c && c->c_dev == dev && c->c_slot == slot ? -EAGAIN : -ESTALE;
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -809,6 +829,7 @@ int tfs_chunk_sink(struct tfs_fs *fs, const struct tier_move *m, unsigned int n,
 {
 	struct tfs_io_req reqs[TFS_SINK_BATCH];
 	struct tfs_inode *in[TFS_SINK_BATCH];
+	struct tfs_okey nk[TFS_SINK_BATCH];
 	uint32_t gen[TFS_SINK_BATCH], *cs;
 	uint16_t nd[TFS_SINK_BATCH];
 	uint64_t ns[TFS_SINK_BATCH];
@@ -847,6 +868,8 @@ int tfs_chunk_sink(struct tfs_fs *fs, const struct tier_move *m, unsigned int n,
 		if (ret == 0)
 			ret = d < 0 ? -ENOSPC
 				    : tier_alloc_take(&fs->pool.alloc, (unsigned int)d, &nd[i], &ns[i]);
+		if (ret == 0)
+			nk[i] = new_okey(fs, in[i], m[i].idx, nd[i]);
 		pthread_mutex_unlock(&fs->lock);
 		if (ret == 0) {
 			ret = read_chunk(fs, in[i], m[i].idx, b, cs + (size_t)i * cb);
@@ -866,6 +889,7 @@ int tfs_chunk_sink(struct tfs_fs *fs, const struct tier_move *m, unsigned int n,
 			.r_buf = b,
 			.r_len = fs->pool.chunk_size,
 			.r_off = tfs_slot_off(fs, nd[i], ns[i]),
+			.r_key = nk[i],
 		};
 		at[nr++] = i;
 	}
@@ -879,7 +903,7 @@ int tfs_chunk_sink(struct tfs_fs *fs, const struct tier_move *m, unsigned int n,
 		if (reqs[r].r_res < 0) {
 			res[i] = reqs[r].r_res;
 			pthread_mutex_lock(&fs->lock);
-			drop_copy(fs, nd[i], ns[i]);
+			drop_copy(fs, nd[i], ns[i], &nk[i]);
 			pthread_mutex_unlock(&fs->lock);
 			continue;
 		}
@@ -887,12 +911,12 @@ int tfs_chunk_sink(struct tfs_fs *fs, const struct tier_move *m, unsigned int n,
 		pthread_mutex_lock(&fs->lock);
 		c = tier_cmap_get(&in[i]->i_map, m[i].idx);
 		if (c && c->c_dev == m[i].dev && c->c_slot == m[i].slot && c->c_wgen == gen[i]) {
-			ret = relocate(fs, in[i], c, nd[i], ns[i], cs + (size_t)i * cb, 0);
+			ret = relocate(fs, in[i], c, nd[i], ns[i], nk[i].gen, cs + (size_t)i * cb, 0);
 			if (ret < 0)
-				drop_copy(fs, nd[i], ns[i]);
+				drop_copy(fs, nd[i], ns[i], &nk[i]);
 			res[i] = ret < 0 ? ret : TFS_CLASS_RADOS;
 		} else {
-			drop_copy(fs, nd[i], ns[i]);
+			drop_copy(fs, nd[i], ns[i], &nk[i]);
 			res[i] = c && c->c_dev == m[i].dev && c->c_slot == m[i].slot ? -EAGAIN : -ESTALE;
 		}
 		pthread_mutex_unlock(&fs->lock);
@@ -933,6 +957,7 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 	int whole = b0 == 0 && b1 == cb, ip, ret;
 	const uint8_t *img = data;
 	unsigned int dst, stream, pin;
+	struct tfs_okey nk;
 	uint16_t nd;
 	uint64_t ns;
 
@@ -991,7 +1016,7 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 	for (b = b0; b < b1; b++)
 		cs[b] = csum[b - b0];
 	ret = put_chunk(fs, in, idx, dst, stream, img,
-			(uint64_t)(b1 - b0) * TFS_BLOCK_SIZE, 0, &nd, &ns);
+			(uint64_t)(b1 - b0) * TFS_BLOCK_SIZE, 0, &nd, &ns, &nk);
 	if (ret < 0)
 		return ret;
 	pthread_mutex_lock(&fs->lock);
@@ -1029,7 +1054,7 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 		}
 	}
 	if (c->c_dev != nd || c->c_slot != ns)
-		ret = relocate(fs, in, c, nd, ns, cs, 0);
+		ret = relocate(fs, in, c, nd, ns, nk.gen, cs, 0);
 	else
 		ret = tfs_cs_put(fs->meta, nd, ns, b0, b1 - b0, csum);
 	if (ret < 0)

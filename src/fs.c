@@ -616,13 +616,30 @@ void tfs_chunk_dirty(struct tfs_fs *fs, struct tfs_inode *in, struct tfs_chunk *
 	if (fs->ns.loading == 1)
 		return;
 	tfs_meta_changed(fs->meta);
-	c->c_wgen = ++fs->ns.wgen; /* a move in progress sees the chunk changed */
+	/* a move in progress sees the chunk changed; in rados the generation
+	 * names the object, and any change of data moves the chunk out */
+	if (fs->pool.sb.s_dev[c->c_dev].sd_class != TFS_CLASS_RADOS)
+		c->c_wgen = ++fs->ns.wgen;
 	tfs_cgroup_dirty(fs, in, c->c_idx >> TIER_GROUP_SHIFT);
 	if (!fs->ns.loading && !(c->c_flags & TIER_CHUNK_JDIRTY)) {
 		c->c_flags |= TIER_CHUNK_JDIRTY;
 		jd_add(fs, in->i_ino, c->c_idx);
 		tfs_meta_jpend(fs->meta, 48 + 4 * fs->pool.chunk_blocks);
 	}
+}
+
+uint32_t tfs_chunk_ogen(const struct tfs_fs *fs, const struct tfs_chunk *c)
+{
+	return fs->pool.sb.s_dev[c->c_dev].sd_class == TFS_CLASS_RADOS && fs->pool.sb.s_version >= 7
+		       ? c->c_wgen
+		       : 0;
+}
+
+uint32_t tfs_obj_gen(struct tfs_fs *fs)
+{
+	uint32_t g = ++fs->ns.wgen;
+
+	return g ? g : ++fs->ns.wgen;
 }
 
 void tfs_dblk_dirty(struct tfs_fs *fs, struct tfs_inode *dir, uint64_t cookie)
@@ -750,7 +767,7 @@ uint64_t tfs_data_room(struct tfs_fs *fs, uint32_t uid, int inplace)
 
 /* ---------------------------------------------------------------- freeing */
 
-static void fpend_add(struct tfs_fs *fs, uint16_t dev, uint64_t slot)
+static void fpend_add(struct tfs_fs *fs, uint16_t dev, uint64_t slot, const struct tfs_okey *k)
 {
 	struct tfs_ns *ns = &fs->ns;
 
@@ -767,12 +784,13 @@ static void fpend_add(struct tfs_fs *fs, uint16_t dev, uint64_t slot)
 	}
 	ns->fpend[ns->fpend_len].dev = dev;
 	ns->fpend[ns->fpend_len].slot = slot;
+	ns->fpend[ns->fpend_len].key = k ? *k : (struct tfs_okey){ 0 };
 	ns->fpend_len++;
 }
 
-void tfs_slot_free(struct tfs_fs *fs, uint16_t dev, uint64_t slot)
+void tfs_slot_free(struct tfs_fs *fs, uint16_t dev, uint64_t slot, const struct tfs_okey *k)
 {
-	fpend_add(fs, dev, slot);
+	fpend_add(fs, dev, slot, k);
 	tfs_meta_changed(fs->meta);
 }
 
@@ -784,8 +802,11 @@ static void chunk_gone(struct tfs_fs *fs, struct tfs_chunk *c)
 		tfs_shadow_drop(fs, c);
 	/* the zone's reverse map must not name a freed chunk */
 	tier_alloc_unbind(&fs->pool.alloc, c->c_dev, c->c_slot, c);
-	if (!fs->ns.loading)
-		fpend_add(fs, c->c_dev, c->c_slot);
+	if (!fs->ns.loading) {
+		struct tfs_okey k = tfs_chunk_okey(c);
+
+		fpend_add(fs, c->c_dev, c->c_slot, &k);
+	}
 	tier_chunk_free(&fs->pool.chunks, c);
 }
 

@@ -424,22 +424,44 @@ struct orphans {
 	uint64_t checked, damaged;
 };
 
-static int orphan_one(void *arg, uint64_t obj)
+/* 1 if a chunk of the pool is the object of @key (@slot: format 6 names) */
+static int object_named(struct fsck *k, unsigned int d, const struct tfs_okey *key, uint64_t slot)
+{
+	struct tfs_inode *in;
+	struct tfs_chunk *c;
+
+	if (!key->gen) /* a format-6 name: the slot's chunk, if it has none */
+		return slot < k->fs->pool.sb.s_dev[d].sd_nslots &&
+		       tier_alloc_used(&k->fs->pool.alloc, d, slot);
+	in = tfs_inode_get(k->fs, key->ino);
+	c = in && S_ISREG(in->i_mode) ? tier_cmap_get(&in->i_map, key->idx) : NULL;
+	return c && c->c_dev == d && tfs_chunk_ogen(k->fs, c) == key->gen;
+}
+
+static int orphan_one(void *arg, const struct tfs_okey *key, uint64_t slot)
 {
 	struct orphans *o = arg;
 	struct fsck *k = o->k;
 	struct tfs_io_dev *dev = &k->fs->pool.dev[o->dev];
+	char name[64];
 
-	if (tier_alloc_used(&k->fs->pool.alloc, o->dev, obj)) {
+	tfs_rados_name(key, slot, name, sizeof(name));
+	if (object_named(k, o->dev, key, slot)) {
 		int ret;
 
 		if (!o->buf)
 			return 0;
-		ret = tfs_rados_verify(dev, obj, o->buf, k->fs->pool.chunk_size);
+		ret = tfs_rados_verify(dev, key, slot, o->buf, k->fs->pool.chunk_size);
 		o->checked++;
 		if (ret < 0) {
 			o->damaged++;
-			problem(k, 0, "%s: object tfs.%012llx %s", dev->d_path, (unsigned long long)obj,
+			char of[64] = "";
+
+			if (key->gen)
+				snprintf(of, sizeof(of), " (inode %llu, offset %llu)",
+					 (unsigned long long)key->ino,
+					 (unsigned long long)key->idx * k->fs->pool.chunk_size);
+			problem(k, 0, "%s: object %s%s %s", dev->d_path, name, of,
 				ret == -EBADMSG ? "fails its checksum (changed behind the pool's back)"
 						: strerror(-ret));
 		}
@@ -447,10 +469,10 @@ static int orphan_one(void *arg, uint64_t obj)
 	}
 	o->n++;
 	if (o->n <= 20)
-		problem(k, !o->keep, "%s: object tfs.%012llx is named by no chunk (an orphan)",
-			dev->d_path, (unsigned long long)obj);
+		problem(k, !o->keep, "%s: object %s is named by no chunk (an orphan)", dev->d_path,
+			name);
 	if (k->repair && !o->keep) {
-		int ret = tfs_rados_remove_sync(dev, obj);
+		int ret = tfs_rados_remove_sync(dev, key, slot);
 
 		if (ret < 0 && ret != -ENOENT)
 			o->err = ret;

@@ -208,10 +208,10 @@ static int rados_prepare(struct mkdev *d, const struct tfs_sb *sb, uint64_t loca
 	return 0;
 }
 
-static int wipe_one(void *arg, uint64_t obj)
+static int wipe_one(void *arg, const struct tfs_okey *k, uint64_t slot)
 {
 	struct tfs_io_dev *dev = arg;
-	int ret = tfs_rados_remove_sync(dev, obj);
+	int ret = tfs_rados_remove_sync(dev, k, slot);
 
 	return ret == -ENOENT ? 0 : ret;
 }

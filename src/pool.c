@@ -475,6 +475,13 @@ int tfs_fs_open(struct tfs_fs **out, const char *path, const struct tfs_open_arg
 			tfs_err("cannot re-checksum chunks written at the crash: %s", strerror(-ret));
 			goto out_close;
 		}
+		if (fs->pool.sb.s_version == 6) {
+			/* format 7 records object generations: every superblock
+			 * says so before the first such record is written */
+			fs->pool.sb.s_version = 7;
+			fs->pool.sb.s_gen++;
+			tfs_info("format 6 pool: now format 7 (rados objects named by chunk and generation)");
+		}
 		ret = tfs_devices_sync(fs);
 		if (ret < 0)
 			goto out_close;

@@ -139,6 +139,21 @@ static void put_intent(struct tfs_fs *fs, struct tfs_wbuf *w, const struct tfs_c
 		tfs_put_u64(w, it ? it->i_mask[i] : c->c_mask[i]);
 }
 
+/* the flags of a chunk's record; with TFS_CF_OGEN its object generation
+ * follows the slot (tfs_chunk_ogen) */
+static uint8_t chunk_flags(const struct tfs_fs *fs, const struct tfs_chunk *c)
+{
+	return (uint8_t)(((c->c_flags & TIER_CHUNK_INTENT) ? TFS_CF_INTENT : 0) |
+			 (tfs_chunk_ogen(fs, c) ? TFS_CF_OGEN : 0));
+}
+
+static void put_slot(const struct tfs_fs *fs, struct tfs_wbuf *w, const struct tfs_chunk *c)
+{
+	tfs_put_u64(w, c->c_slot);
+	if (tfs_chunk_ogen(fs, c))
+		tfs_put_u32(w, c->c_wgen);
+}
+
 /* a chunk's state with the checksums written since the last commit */
 static void rec_chunk(struct tfs_fs *fs, struct tfs_wbuf *w, const struct tfs_chunk *c,
 		      uint64_t *csmask, uint32_t *vals)
@@ -150,8 +165,8 @@ static void rec_chunk(struct tfs_fs *fs, struct tfs_wbuf *w, const struct tfs_ch
 	tfs_put_u64(w, c->c_ino);
 	tfs_put_u64(w, c->c_idx);
 	tfs_put_u16(w, c->c_dev);
-	tfs_put_u8(w, (c->c_flags & TIER_CHUNK_INTENT) ? TFS_CF_INTENT : 0);
-	tfs_put_u64(w, c->c_slot);
+	tfs_put_u8(w, chunk_flags(fs, c));
+	put_slot(fs, w, c);
 	tfs_put_u32(w, fs->pool.chunk_blocks);
 	for (i = 0; i < words; i++)
 		tfs_put_u64(w, c->c_mask[i]);
@@ -414,15 +429,17 @@ static int apply_xattr(struct tfs_fs *fs, struct tfs_rbuf *r, unsigned int type)
 
 /* chunk @idx of @in becomes (dev, slot, flags, mask); a new one if needed */
 static int chunk_put(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint16_t dev,
-		     uint64_t slot, unsigned int flags, const uint64_t *mask, const uint64_t *imask,
-		     struct tfs_chunk **out)
+		     uint64_t slot, uint32_t ogen, unsigned int flags, const uint64_t *mask,
+		     const uint64_t *imask, struct tfs_chunk **out)
 {
 	struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
 	uint32_t w;
 	int ret;
 
 	if (dev >= fs->pool.ndev || slot >= fs->pool.sb.s_dev[dev].sd_nslots ||
-	    idx > (TFS_MAX_FILE_SIZE >> fs->pool.chunk_shift))
+	    idx > (TFS_MAX_FILE_SIZE >> fs->pool.chunk_shift) ||
+	    (!!(flags & TFS_CF_OGEN) != (ogen != 0)) ||
+	    (ogen && fs->pool.sb.s_dev[dev].sd_class != TFS_CLASS_RADOS))
 		return -EINVAL;
 	if (!c) {
 		c = tier_chunk_new(&fs->pool.chunks, in->i_ino, idx);
@@ -438,6 +455,11 @@ static int chunk_put(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 	}
 	c->c_dev = dev;
 	c->c_slot = slot;
+	/* in rados the write generation names the object (tfs_chunk_ogen);
+	 * new ones are drawn past every one loaded */
+	c->c_wgen = ogen;
+	if (ogen > fs->ns.wgen)
+		fs->ns.wgen = ogen;
 	c->c_flags = (uint16_t)((c->c_flags & ~TIER_CHUNK_INTENT) |
 				((flags & TFS_CF_INTENT) ? TIER_CHUNK_INTENT : 0));
 	for (w = 0; w < fs->pool.mask_words; w++)
@@ -461,7 +483,7 @@ static void get_intent(struct tfs_fs *fs, struct tfs_rbuf *r, uint8_t flags, uin
 static int apply_chunk(struct tfs_fs *fs, struct tfs_rbuf *r)
 {
 	uint64_t ino = tfs_get_u64(r), idx = tfs_get_u64(r), slot, mask[16], csmask[16], imask[16];
-	uint32_t vals[1024], nb, w, i, n = 0;
+	uint32_t vals[1024], nb, w, i, n = 0, ogen;
 	uint16_t dev = tfs_get_u16(r);
 	uint8_t flags = tfs_get_u8(r);
 	struct tfs_chunk *c;
@@ -469,8 +491,9 @@ static int apply_chunk(struct tfs_fs *fs, struct tfs_rbuf *r)
 	int ret;
 
 	slot = tfs_get_u64(r);
+	ogen = (flags & TFS_CF_OGEN) ? tfs_get_u32(r) : 0;
 	nb = tfs_get_u32(r);
-	if (r->err || nb != fs->pool.chunk_blocks || (flags & ~TFS_CF_INTENT))
+	if (r->err || nb != fs->pool.chunk_blocks || (flags & ~(TFS_CF_INTENT | TFS_CF_OGEN)))
 		return -EINVAL;
 	for (w = 0; w < fs->pool.mask_words; w++)
 		mask[w] = tfs_get_u64(r);
@@ -487,7 +510,7 @@ static int apply_chunk(struct tfs_fs *fs, struct tfs_rbuf *r)
 		return -ENOMEM;
 	if (in->i_mode && !S_ISREG(in->i_mode))
 		return -EINVAL;
-	ret = chunk_put(fs, in, idx, dev, slot, flags, mask, imask, &c);
+	ret = chunk_put(fs, in, idx, dev, slot, ogen, flags, mask, imask, &c);
 	if (ret == 0 && n)
 		ret = tfs_cs_replay(fs->meta, dev, slot, csmask, vals);
 	if (ret == 0)
@@ -767,16 +790,17 @@ static int lapply_cgroup(struct tfs_fs *fs, const struct tfs_ukey *k, struct tfs
 		uint16_t dev = tfs_get_u16(r);
 		uint8_t flags = tfs_get_u8(r);
 		uint64_t slot = tfs_get_u64(r);
+		uint32_t ogen = (flags & TFS_CF_OGEN) ? tfs_get_u32(r) : 0;
 		struct tfs_chunk *c;
 
 		present &= present - 1;
 		for (w = 0; w < fs->pool.mask_words; w++)
 			mask[w] = tfs_get_u64(r);
 		get_intent(fs, r, flags, imask);
-		if (r->err || (flags & ~TFS_CF_INTENT))
+		if (r->err || (flags & ~(TFS_CF_INTENT | TFS_CF_OGEN)))
 			return -EINVAL;
-		ret = chunk_put(fs, in, (k->sub << TIER_GROUP_SHIFT) + bit, dev, slot, flags, mask,
-				imask, &c);
+		ret = chunk_put(fs, in, (k->sub << TIER_GROUP_SHIFT) + bit, dev, slot, ogen, flags,
+				mask, imask, &c);
 		if (ret < 0)
 			return ret;
 	}
@@ -1023,15 +1047,14 @@ static void jdone(void *ctx, void *handle, int ok)
 	if (ncold) {
 		/* objects no durable record names any more: their removal is
 		 * sent without the pool lock (librados may block when many are
-		 * in flight), and only then are their slots free: a slot used
-		 * again is written after the removal (one client's operations
-		 * on one object stay in order).  One lost to a crash is an
+		 * in flight), then their slots are free (a slot used again
+		 * holds an object of another name).  One lost to a crash is an
 		 * orphan fsck finds. */
 		for (i = 0; i < ncold; i++) {
 			uint16_t d = h->fp[i].dev;
 
 			if (fs->pool.dev[d].d_fd >= 0)
-				tfs_rados_remove(&fs->pool.dev[d], tfs_slot_off(fs, d, h->fp[i].slot));
+				tfs_rados_remove(&fs->pool.dev[d], &h->fp[i].key, h->fp[i].slot);
 		}
 		pthread_mutex_lock(&fs->lock);
 		for (i = 0; i < ncold; i++)
@@ -1131,8 +1154,8 @@ static int uwrite(void *ctx, const struct tfs_ukey *k, struct tfs_wbuf *w, uint6
 			const struct tfs_chunk *c = grp->g_c[i];
 
 			tfs_put_u16(w, c->c_dev);
-			tfs_put_u8(w, (c->c_flags & TIER_CHUNK_INTENT) ? TFS_CF_INTENT : 0);
-			tfs_put_u64(w, c->c_slot);
+			tfs_put_u8(w, chunk_flags(fs, c));
+			put_slot(fs, w, c);
 			for (wd = 0; wd < fs->pool.mask_words; wd++)
 				tfs_put_u64(w, c->c_mask[wd]);
 			put_intent(fs, w, c);

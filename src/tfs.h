@@ -237,6 +237,7 @@ static inline uint64_t tfs_irdev(const struct tfs_inode *in)
 struct tfs_free_slot {
 	uint16_t dev;
 	uint64_t slot;
+	struct tfs_okey key; /* the rados tier: the object in the slot */
 };
 
 /* an object whose state the next commit writes */
@@ -506,8 +507,10 @@ int tfs_clean_due(struct tfs_fs *fs);
 /* one cleaning round on every zoned device (the engine thread's ops->clean):
  * returns zones emptied or reset */
 int tfs_clean_round(struct tfs_fs *fs);
-/* pool lock: a slot no longer in use by a chunk that lives on elsewhere now */
-void tfs_slot_free(struct tfs_fs *fs, uint16_t dev, uint64_t slot);
+/* pool lock: a slot no longer in use by a chunk that lives on elsewhere now
+ * (@k: the object it holds in the rados tier, removed after the commit;
+ * NULL elsewhere) */
+void tfs_slot_free(struct tfs_fs *fs, uint16_t dev, uint64_t slot, const struct tfs_okey *k);
 /* zone cleaning: move chunk @idx of @ino, if it still is at (@dev, @slot),
  * to device @dst (a zone of the cleaner's stream if zoned; a zone with no
  * room sends it to a device written in place), the way tfs_chunk_migrate
@@ -575,6 +578,22 @@ int tfs_ns_finish_load(struct tfs_fs *fs, int salvage);
 /* journal and checkpoint bookkeeping of a change; pool lock held */
 void tfs_inode_dirty(struct tfs_fs *fs, struct tfs_inode *in);
 void tfs_chunk_dirty(struct tfs_fs *fs, struct tfs_inode *in, struct tfs_chunk *c);
+/*
+ * A chunk in the rados tier is one object named by the chunk and the
+ * generation it was written with (struct tfs_okey).  An object is never
+ * written in place (a write makes a local copy), so while the chunk is
+ * there its write generation (c_wgen) does not change and is that
+ * generation: tfs_chunk_dirty leaves it alone.  tfs_chunk_ogen: the
+ * generation a record stores (0: not in rados, or named by slot as format
+ * 6 did); tfs_obj_gen (pool lock): a new one for a copy about to be
+ * written; tfs_chunk_okey: the object's name as of now.
+ */
+uint32_t tfs_chunk_ogen(const struct tfs_fs *fs, const struct tfs_chunk *c);
+uint32_t tfs_obj_gen(struct tfs_fs *fs);
+static inline struct tfs_okey tfs_chunk_okey(const struct tfs_chunk *c)
+{
+	return (struct tfs_okey){ .ino = c->c_ino, .idx = c->c_idx, .gen = c->c_wgen };
+}
 void tfs_dblk_dirty(struct tfs_fs *fs, struct tfs_inode *dir, uint64_t cookie);
 void tfs_xattrs_dirty(struct tfs_fs *fs, struct tfs_inode *in);
 /* a chunk group's log record, at most: present mask, the chunks, the heat

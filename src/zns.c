@@ -355,7 +355,7 @@ void tfs_shadow_drop(struct tfs_fs *fs, struct tfs_chunk *c)
 	tier_alloc_unbind(&fs->pool.alloc, sh->s_dev, sh->s_slot, c);
 	/* metadata named the slot until the commit after the promotion */
 	if (!fs->ns.loading)
-		tfs_slot_free(fs, sh->s_dev, sh->s_slot);
+		tfs_slot_free(fs, sh->s_dev, sh->s_slot, NULL);
 	free(sh);
 }
 

@@ -65,8 +65,12 @@
  * format 3 or 4 becomes format 5 when a device is added or removed.
  * 6: a device may be of class rados (a Ceph RADOS pool, the coldest tier).
  * Only a pool made with a rados tier is format 6 (mkfs.tierfs --rados): an
- * older tierfs refuses it instead of misreading the class. */
-#define TFS_FORMAT_VERSION 6
+ * older tierfs refuses it instead of misreading the class.
+ * 7: a chunk in the rados tier records the generation its object was
+ * written with (TFS_CF_OGEN): objects are named by chunk and generation,
+ * no longer by slot.  A format-6 pool becomes format 7 at its first
+ * read-write mount; its objects keep their slot names until they move. */
+#define TFS_FORMAT_VERSION 7
 #define TFS_FORMAT_NO_RADOS 5 /* the format of a pool without a rados tier */
 #define TFS_FORMAT_OLDEST 3
 
@@ -232,11 +236,14 @@ enum tfs_jrec {
 
 /*
  * TFS_J_CHUNK payload: u64 ino, u64 idx, u16 dev, u8 flags (TFS_CF_*),
- * u64 slot, u32 blocks per chunk, u64[W] data mask, with TFS_CF_INTENT
+ * u64 slot, with TFS_CF_OGEN u32 object generation, u32 blocks per chunk,
+ * u64[W] data mask, with TFS_CF_INTENT
  * u64[W] intent mask, u64[W] checksum mask, u32 checksum per block set in
  * the checksum mask (W = blocks / 64, at least 1).  A chunk that moved
  * carries all its checksums.
  */
+#define TFS_CF_OGEN 2u /* (format 7) a u32 follows the slot: the generation of
+			* the chunk's object in the rados tier */
 #define TFS_CF_INTENT 1u /* the blocks of the intent mask may be overwritten in
 			  * place (write intent): after a crash they are
 			  * re-checksummed if they no longer match */
@@ -303,7 +310,8 @@ int tfs_lpg_check(struct tfs_lpg_hdr *h, uint64_t pool_seed, uint64_t lpos, cons
  *                                name length, name
  *   TFS_L_CGROUP  (ino, g)       chunks g*64 .. g*64+63: u64 present mask,
  *                                then per present chunk u16 device, u8
- *                                flags, u64 slot, u64[W] data mask, and
+ *                                flags, u64 slot, with TFS_CF_OGEN u32
+ *                                object generation, u64[W] data mask, and
  *                                with TFS_CF_INTENT u64[W] intent mask
  *   TFS_L_CSDIR   (0, k), dev    descriptors of checksum pages 256k .. +255
  *                                of device dev: u32 count, u32 cur, u32 prev

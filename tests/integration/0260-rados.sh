@@ -68,6 +68,11 @@ sums > "$T/sums"
 check test "$(ontier "$MNT/f1" rados)" = 7 "a file pinned to rados sinks: 7 of its 7 chunks are objects"
 check test "$(ontier "$MNT/f2" rados)" = 7 "and the second"
 check test "$(ROBJ ls | grep -c '^tfs\.')" = 14 "14 data objects in the namespace"
+# named by chunk and generation: tfs.<inode>.<index>.<generation>
+ino1=$(printf '%016x' "$(stat -c %i "$MNT/f1")")
+ROBJ ls | grep "^tfs\.$ino1\." | LC_ALL=C sort > "$T/names1"
+check test "$(cut -d. -f3 "$T/names1" | tr '\n' ' ')" = "00000000 00000001 00000002 00000003 00000004 00000005 00000006 " \
+	"f1's objects are named by its inode and each chunk's index"
 echo 3 > /proc/sys/vm/drop_caches
 check diff <(sums) "$T/sums" "read back from rados, every byte is the same"
 check test "$(status_rados objects)" = 14 "tierfsctl status counts the objects"
@@ -87,8 +92,17 @@ check test "$(ontier "$MNT/f3" rados)" = 7 "with rados_after=0 an idle file sink
 check test "$(ontier "$MNT/f1" block)" = 7 "pinned to block, the file's chunks come back"
 for i in $(seq 1 100); do [ "$(ROBJ ls | grep -c '^tfs\.')" = 14 ] && break; sleep 0.1; done
 check test "$(ROBJ ls | grep -c '^tfs\.')" = 14 "their 7 objects are removed (14 left for f2 and f3)"
+check test "$(grep -c "^tfs\.$ino1\." <(ROBJ ls))" = 0 "none of f1's objects is left"
 echo 3 > /proc/sys/vm/drop_caches
 check diff <(sums) "$T/sums" "and the data is the same"
+# down again: new objects, never the old names (an object is written once)
+"$CTL" pin "$MNT/f1" rados > /dev/null
+"$CTL" migrate "$MNT" --wait > /dev/null
+ROBJ ls | grep "^tfs\.$ino1\." | LC_ALL=C sort > "$T/names2"
+check test "$(wc -l < "$T/names2")" = 7 "sunk again, f1 is 7 objects"
+check test -z "$(comm -12 "$T/names1" "$T/names2")" "with new generations: no name is used twice"
+"$CTL" pin "$MNT/f1" block > /dev/null
+"$CTL" migrate "$MNT" --wait > /dev/null
 tfs_umount
 check "$FSCK" -n "$T/p.img" "fsck -n is clean after the round trips"
 
@@ -108,15 +122,19 @@ for cycle in 1 2 3; do
 	"$CTL" unpin "$MNT" > /dev/null
 	tfs_umount
 done
-# an orphan for certain: an object no chunk names
+# orphans for certain: objects no chunk names (an older generation of a
+# chunk of f1, and a format-6 name of a slot no chunk uses)
 head -c 4096 /dev/urandom > "$T/junk"
+orphan=tfs.$ino1.00000000.ffffffff
+ROBJ put "$orphan" "$T/junk"
 ROBJ put tfs.0000000007ff "$T/junk"
 "$FSCK" -n "$T/p.img" > "$T/fsck.out" 2>&1
-check grep -q "tfs.0000000007ff is named by no chunk" "$T/fsck.out" "fsck -n lists an orphan object"
+check grep -q "$orphan is named by no chunk" "$T/fsck.out" "fsck -n lists an orphan object"
+check grep -q "tfs.0000000007ff is named by no chunk" "$T/fsck.out" "and one with a format-6 name"
 "$FSCK" -y "$T/p.img" > "$T/fsck.out" 2>&1
 check grep -q "orphan object.* removed" "$T/fsck.out" "fsck -y removes orphan objects"
 check "$FSCK" -n "$T/p.img" "fsck -n is clean after -y"
-check test "$(ROBJ ls | grep -c '^tfs.0000000007ff$')" = 0 "the orphan is gone from the pool"
+check test "$(ROBJ ls | grep -c "^$orphan\$\|^tfs.0000000007ff\$")" = 0 "the orphans are gone from the pool"
 
 # the OSD stops answering: rados reads fail within the timeout, the rest works
 tfs_mount "$T/p.img" -o rados_timeout=3,halflife_ms=3600000
@@ -182,7 +200,7 @@ check test "$bad" = 1 "the file holding the altered object reads as EIO, the oth
 tfs_umount
 "$FSCK" -n --scrub "$T/p.img" > "$T/scrub.out" 2>&1
 check grep -q "data at offset .* fails its checksum" "$T/scrub.out" "fsck --scrub names the damaged data by file and offset"
-check grep -q "object $obj fails its checksum" "$T/scrub.out" "and the object by name, against the checksum stored with it"
+check grep -q "object $obj (inode [0-9]*, offset [0-9]*) fails its checksum" "$T/scrub.out" "and the object by name, file and offset, against the checksum stored with it"
 
 # the cluster gone: no mount, unless degraded
 tfs_mount "$T/p.img" -o rados_timeout=3,halflife_ms=3600000
