@@ -519,13 +519,16 @@ static void drop_copy(struct tfs_fs *fs, uint16_t dev, uint64_t slot, const stru
 }
 
 /* pool lock: the name of a new object of chunk @idx of @in for device @dev
- * (a generation of 0 anywhere but in rados) */
+ * (a generation of 0 anywhere but in rados; also in a pool still of format
+ * 6, which cannot record it: the backend refuses to write that) */
 static struct tfs_okey new_okey(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx,
 				unsigned int dev)
 {
+	int named = fs->pool.alloc.a_dev[dev].a_cold && fs->pool.sb.s_version >= 7;
+
 	return (struct tfs_okey){ .ino = in->i_ino,
 				  .idx = (uint32_t)idx,
-				  .gen = fs->pool.alloc.a_dev[dev].a_cold ? tfs_obj_gen(fs) : 0 };
+				  .gen = named ? tfs_obj_gen(fs) : 0 };
 }
 
 /*
