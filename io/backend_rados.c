@@ -335,9 +335,20 @@ static void aio_free(struct rados_aio *a)
 	free(a);
 }
 
-/* start @req without waiting: 0, -EAGAIN for a flush (nothing to start:
- * an operation is durable when it completes), or -errno */
-static int rados_aio_start(struct tfs_io_dev *dev, struct tfs_io_req *req)
+/* librados's thread: @req completed; its owner collects the result with
+ * tfs_rados_reap (not here: this thread must not block or free) */
+static void notify(rados_completion_t c, void *arg)
+{
+	struct tfs_io_req *req = arg;
+
+	(void)c;
+	req->r_cb(req);
+}
+
+/* start @req without waiting (@cb: req->r_cb runs when it completes): 0,
+ * -EAGAIN for a flush (nothing to start: an operation is durable when it
+ * completes), or -errno */
+static int aio_start(struct tfs_io_dev *dev, struct tfs_io_req *req, int cb)
 {
 	struct rados_priv *p = dev->d_priv;
 	uint64_t in_obj, obj_len;
@@ -358,7 +369,7 @@ static int rados_aio_start(struct tfs_io_dev *dev, struct tfs_io_req *req)
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	ret = rados_aio_create_completion2(NULL, NULL, &a->c);
+	ret = rados_aio_create_completion2(cb ? req : NULL, cb ? notify : NULL, &a->c);
 	if (ret < 0)
 		goto out_free;
 	a->t0 = now_ns();
@@ -389,15 +400,18 @@ out_free:
 	return ret;
 }
 
-/* wait for @req, started by rados_aio_start: its result */
-static int rados_aio_finish(struct tfs_io_dev *dev, struct tfs_io_req *req)
+static int rados_aio_start(struct tfs_io_dev *dev, struct tfs_io_req *req)
+{
+	return aio_start(dev, req, 0);
+}
+
+/* the result of @req, which has completed */
+static int aio_result(struct tfs_io_dev *dev, struct tfs_io_req *req)
 {
 	struct rados_priv *p = dev->d_priv;
 	struct rados_aio *a = req->r_aio;
-	int ret;
+	int ret = rados_aio_get_return_value(a->c);
 
-	rados_aio_wait_for_complete(a->c);
-	ret = rados_aio_get_return_value(a->c);
 	if (req->r_op == TFS_IO_READ) {
 		/* an object shorter than asked (never written past there), or
 		 * none: zeros, as a device reads where nothing was written */
@@ -418,6 +432,30 @@ static int rados_aio_finish(struct tfs_io_dev *dev, struct tfs_io_req *req)
 	if (ret == -ETIMEDOUT || ret == -ENOTCONN || ret == -ESHUTDOWN)
 		ret = -EIO;
 	return ret;
+}
+
+/* wait for @req, started by rados_aio_start: its result */
+static int rados_aio_finish(struct tfs_io_dev *dev, struct tfs_io_req *req)
+{
+	rados_aio_wait_for_complete(((struct rados_aio *)req->r_aio)->c);
+	return aio_result(dev, req);
+}
+
+int tfs_rados_submit(struct tfs_io_req *req)
+{
+	struct tfs_io_dev *dev = req->r_dev;
+
+	if (dev->d_ops != &tfs_rados_ops || !req->r_cb || req->r_op == TFS_IO_FLUSH)
+		return -EINVAL;
+	return aio_start(dev, req, 1);
+}
+
+int tfs_rados_reap(struct tfs_io_req *req)
+{
+	if (!req->r_aio)
+		return -EINVAL;
+	req->r_res = aio_result(req->r_dev, req);
+	return req->r_res;
 }
 
 static int rados_sync_io(struct tfs_io_dev *dev, struct tfs_io_req *req)
@@ -700,6 +738,16 @@ int tfs_rados_after_fork(struct tfs_io_dev *dev)
 }
 
 int tfs_rados_remove(struct tfs_io_dev *dev, const struct tfs_okey *k, uint64_t slot)
+{
+	return -EOPNOTSUPP;
+}
+
+int tfs_rados_submit(struct tfs_io_req *req)
+{
+	return -EOPNOTSUPP;
+}
+
+int tfs_rados_reap(struct tfs_io_req *req)
 {
 	return -EOPNOTSUPP;
 }

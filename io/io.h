@@ -215,6 +215,13 @@ int tfs_rados_offline(struct tfs_io_dev *dev, const char *path, uint64_t size);
 int tfs_rados_online(const struct tfs_io_dev *dev);
 /* connect and create the pool if it is missing (mkfs) */
 int tfs_rados_create(const char *path, char *why, size_t len);
+/* start @req on its rados device without waiting: when it completes,
+ * @req->r_cb(@req) runs in a librados thread, where it must neither block
+ * nor reap; the request's owner then collects the result (r_res, also
+ * returned) with tfs_rados_reap.  0 started, -errno not started (the
+ * callback will not run) */
+int tfs_rados_submit(struct tfs_io_req *req);
+int tfs_rados_reap(struct tfs_io_req *req);
 /* start removing the object of @k (@slot: the window holding it, for
  * format 6 names) without waiting */
 int tfs_rados_remove(struct tfs_io_dev *dev, const struct tfs_okey *k, uint64_t slot);

@@ -327,8 +327,317 @@ static void iov_add(struct iovec *iov, int *n, const uint8_t *p, size_t len)
 	(*n)++;
 }
 
+/* ------------------------------------------------- reads from rados, answered later */
+
+/*
+ * A FUSE read that touches a chunk in the rados tier does not keep its
+ * worker thread for the round trip to the cluster.  Under the file's shared
+ * lock the read is planned, its local parts are read, the checksums of all
+ * its blocks are copied and the objects' reads are started
+ * (tfs_rados_submit); then the lock and the worker are let go.  When the
+ * last object of a read is in, librados's thread queues it for the
+ * cold-read loop, which verifies every block against the copied checksums
+ * and answers the request.  An object is never written twice (its name
+ * carries a generation), so what arrives without the lock is the data that
+ * was planned, or nothing: an object removed meanwhile (its chunk moved
+ * on) reads as -ENOENT, and the loop reads again the ordinary way.
+ */
+struct tfs_coldq {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct cold_read *head, **tail;
+	unsigned int inflight; /* reads started, not yet answered */
+	int stop;
+	pthread_t thread;
+};
+
+struct cold_read {
+	struct tfs_fs *fs;
+	struct tfs_inode *in; /* kept by the open file the request is on */
+	uint64_t off, start, fb, n;
+	size_t size;
+	tfs_done_fn done;
+	void *arg;
+	uint8_t *buf;	      /* blocks [fb, fb+n) */
+	uint32_t *cs;	      /* their checksums */
+	uint64_t *has;	      /* which hold data */
+	int pending;	      /* object reads not yet in, +1 while starting */
+	unsigned int nr;
+	struct cold_read *next;
+	struct tfs_io_req reqs[]; /* the object reads */
+};
+
+static void cold_free(struct cold_read *cr)
+{
+	tfs_io_free(cr->buf);
+	free(cr);
+}
+
+/* the last object read of @cr is in (or never started): to the loop */
+static void cold_queue(struct cold_read *cr)
+{
+	struct tfs_coldq *q = cr->fs->coldq;
+
+	pthread_mutex_lock(&q->lock);
+	cr->next = NULL;
+	*q->tail = cr;
+	q->tail = &cr->next;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* librados's thread: an object read completed */
+static void cold_notify(struct tfs_io_req *req)
+{
+	struct cold_read *cr = req->r_priv;
+
+	if (__atomic_sub_fetch(&cr->pending, 1, __ATOMIC_ACQ_REL) == 0)
+		cold_queue(cr);
+}
+
+/*
+ * i_rwlock held shared: start the read of blocks [@fb, @fb+@n) of @in
+ * (@start: byte offset of @fb) for the request [@off, @off+@size), to be
+ * answered by @done.  TFS_READ_LATER, or -errno (nothing started).
+ */
+static int cold_start(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t size,
+		      uint64_t start, uint64_t fb, uint64_t n, struct tfs_io_req *reqs,
+		      tfs_done_fn done, void *arg)
+{
+	uint32_t cs[CHUNK_BLOCKS_MAX], cb = fs->pool.chunk_blocks;
+	size_t words = (size_t)(n + 63) / 64;
+	unsigned int nr, nl = 0, nc = 0, i;
+	struct tfs_coldq *q = fs->coldq;
+	struct cold_read *cr;
+	uint8_t *buf;
+	uint64_t k;
+	int ret;
+
+	buf = tfs_io_alloc((size_t)n * TFS_BLOCK_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	nr = plan_io(fs, in, TFS_IO_READ, fb, n, buf, reqs);
+	/* local requests to the front, the objects' after them */
+	for (i = 0; i < nr; i++) {
+		if (reqs[i].r_dev->d_class != TFS_CLASS_RADOS) {
+			struct tfs_io_req t = reqs[nl];
+
+			reqs[nl++] = reqs[i];
+			reqs[i] = t;
+		}
+	}
+	nc = nr - nl;
+	cr = calloc(1, sizeof(*cr) + nc * sizeof(struct tfs_io_req) + (size_t)n * sizeof(uint32_t) +
+			       words * sizeof(uint64_t));
+	if (!cr) {
+		tfs_io_free(buf);
+		return -ENOMEM;
+	}
+	cr->buf = buf;
+	cr->cs = (uint32_t *)&cr->reqs[nc];
+	cr->has = (uint64_t *)(cr->cs + n);
+	ret = tfs_io_run(reqs, nl);
+	if (ret < 0) {
+		read_failed(fs, in, reqs, nl, fb, buf, ret);
+		cold_free(cr);
+		return -EIO;
+	}
+	count_io(fs, reqs, nl);
+	/* the checksums, while they are the data's */
+	for (k = 0; k < n;) {
+		uint64_t blk = fb + k;
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, blk / cb);
+		uint32_t b = (uint32_t)(blk % cb), run = cb - b, j;
+
+		if (run > n - k)
+			run = (uint32_t)(n - k);
+		if (c) {
+			ret = tfs_chunk_csums(fs, c, b, run, cs);
+			if (ret < 0) {
+				cold_free(cr);
+				return ret == -ENOMEM ? -ENOMEM : -EIO;
+			}
+			for (j = 0; j < run; j++) {
+				if (!tier_chunk_has(c, b + j))
+					continue;
+				cr->has[(k + j) / 64] |= 1ull << ((k + j) % 64);
+				cr->cs[k + j] = cs[j];
+			}
+		}
+		k += run;
+	}
+	cr->fs = fs;
+	cr->in = in;
+	cr->off = off;
+	cr->size = size;
+	cr->start = start;
+	cr->fb = fb;
+	cr->n = n;
+	cr->done = done;
+	cr->arg = arg;
+	cr->nr = nc;
+	cr->pending = (int)nc + 1;
+	pthread_mutex_lock(&q->lock);
+	q->inflight++;
+	pthread_mutex_unlock(&q->lock);
+	for (i = 0; i < nc; i++) {
+		struct tfs_io_req *r = &cr->reqs[i];
+
+		*r = reqs[nl + i];
+		r->r_cb = cold_notify;
+		r->r_priv = cr;
+		r->r_aio = NULL;
+		ret = tfs_rados_submit(r);
+		if (ret < 0) {
+			r->r_res = ret;
+			__atomic_sub_fetch(&cr->pending, 1, __ATOMIC_ACQ_REL);
+		}
+	}
+	if (__atomic_sub_fetch(&cr->pending, 1, __ATOMIC_ACQ_REL) == 0)
+		cold_queue(cr);
+	return TFS_READ_LATER;
+}
+
+static int cold_reply(void *arg, const struct iovec *iov, int n)
+{
+	struct cold_read *cr = arg;
+
+	cr->done(cr->arg, iov, n, 0);
+	return 1;
+}
+
+/* the loop: every object of @cr is in; verify and answer */
+static void cold_finish(struct cold_read *cr)
+{
+	struct tfs_fs *fs = cr->fs;
+	uint64_t ino = cr->in->i_ino, i;
+	int err = 0, ret;
+	unsigned int r;
+
+	for (r = 0; r < cr->nr; r++) {
+		if (cr->reqs[r].r_aio)
+			tfs_rados_reap(&cr->reqs[r]);
+		if (cr->reqs[r].r_res < 0 && (!err || cr->reqs[r].r_res == -ENOENT))
+			err = cr->reqs[r].r_res;
+	}
+	if (err == -ENOENT) {
+		/* an object gone: its chunk moved after the read was planned */
+		ret = tfs_read_iov(fs, cr->in, cr->off, cr->size, cr->buf, 0, cold_reply, NULL, cr);
+		if (ret < 0)
+			cr->done(cr->arg, NULL, 0, ret);
+		cold_free(cr);
+		return;
+	}
+	if (err) {
+		read_failed(fs, cr->in, cr->reqs, cr->nr, cr->fb, cr->buf, err);
+		cr->done(cr->arg, NULL, 0, -EIO);
+		cold_free(cr);
+		return;
+	}
+	count_io(fs, cr->reqs, cr->nr);
+	for (i = 0; i < cr->n; i++) {
+		const uint8_t *p = cr->buf + i * TFS_BLOCK_SIZE;
+
+		if (!((cr->has[i / 64] >> (i % 64)) & 1) ||
+		    tier_block_csum(p, ino, cr->fb + i) == cr->cs[i])
+			continue;
+		/* name the device the block came from */
+		for (r = 0; r < cr->nr; r++) {
+			const uint8_t *b = cr->reqs[r].r_buf;
+
+			if (p >= b && p < b + cr->reqs[r].r_len)
+				break;
+		}
+		if (r < cr->nr)
+			__atomic_fetch_add(&fs->pool.dstat[cr->reqs[r].r_dev - fs->pool.dev].csum_errors,
+					   1, __ATOMIC_RELAXED);
+		tfs_err("checksum mismatch: inode %llu offset %llu (%s)", (unsigned long long)ino,
+			(unsigned long long)((cr->fb + i) * TFS_BLOCK_SIZE),
+			r < cr->nr ? cr->reqs[r].r_dev->d_path : "a local tier");
+		cr->done(cr->arg, NULL, 0, -EIO);
+		cold_free(cr);
+		return;
+	}
+	{
+		struct iovec one = { .iov_base = cr->buf + (cr->off - cr->start),
+				     .iov_len = cr->size };
+
+		cr->done(cr->arg, &one, 1, 0);
+	}
+	cold_free(cr);
+}
+
+static void *cold_loop(void *arg)
+{
+	struct tfs_fs *fs = arg;
+	struct tfs_coldq *q = fs->coldq;
+
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		struct cold_read *cr;
+
+		while (!q->head && !(q->stop && !q->inflight))
+			pthread_cond_wait(&q->cond, &q->lock);
+		if (!q->head)
+			break;
+		cr = q->head;
+		q->head = cr->next;
+		if (!q->head)
+			q->tail = &q->head;
+		pthread_mutex_unlock(&q->lock);
+		cold_finish(cr);
+		pthread_mutex_lock(&q->lock);
+		q->inflight--;
+	}
+	pthread_mutex_unlock(&q->lock);
+	tfs_io_thread_exit();
+	return NULL;
+}
+
+int tfs_cold_start(struct tfs_fs *fs)
+{
+	struct tfs_coldq *q;
+	unsigned int d;
+
+	for (d = 0; d < fs->pool.ndev; d++)
+		if (tfs_rados_online(&fs->pool.dev[d]))
+			break;
+	if (d == fs->pool.ndev || fs->coldq)
+		return 0;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->cond, NULL);
+	q->tail = &q->head;
+	fs->coldq = q;
+	if (pthread_create(&q->thread, NULL, cold_loop, fs) != 0) {
+		fs->coldq = NULL;
+		free(q);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+void tfs_cold_stop(struct tfs_fs *fs)
+{
+	struct tfs_coldq *q = fs->coldq;
+
+	if (!q)
+		return;
+	pthread_mutex_lock(&q->lock);
+	q->stop = 1;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	pthread_join(q->thread, NULL);
+	fs->coldq = NULL;
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->cond);
+	free(q);
+}
+
 int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t size,
-		 uint8_t *abuf, unsigned int heat, tfs_reply_fn reply, void *arg)
+		 uint8_t *abuf, unsigned int heat, tfs_reply_fn reply, tfs_done_fn done, void *arg)
 {
 	static const uint8_t zeros[TFS_BLOCK_SIZE];
 	struct tfs_io_req reqs[MAX_RUNS];
@@ -337,7 +646,7 @@ int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 	struct tfs_chunk *csc = NULL; /* the chunk whose checksums are in cs[] */
 	uint64_t start, fb, n, i;
 	unsigned int nr;
-	int niov = 0, mapped = 0, ret;
+	int niov = 0, mapped = 0, cold = 0, ret;
 
 	pthread_rwlock_rdlock(TFS_ILOCK(in));
 	tfs_heat_note_locked(fs, in, off, size, heat); /* under the lock the read takes anyway */
@@ -350,10 +659,16 @@ int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 	start = round_down(off);
 	fb = start / TFS_BLOCK_SIZE;
 	n = (round_up(off + size) - start) / TFS_BLOCK_SIZE;
-	for (i = 0; i < n && !mapped; i += cb - (fb + i) % cb) {
+	for (i = 0; i < n; i += cb - (fb + i) % cb) {
 		struct tfs_chunk *c = tier_cmap_get(&in->i_map, (fb + i) / cb);
 
-		mapped = c && on_map(fs, c);
+		mapped |= c && on_map(fs, c);
+		cold |= c && fs->pool.dev[c->c_dev].d_class == TFS_CLASS_RADOS;
+	}
+	if (cold && done && fs->coldq && n <= MAX_RUNS) {
+		/* the objects are waited for by the cold-read loop */
+		ret = cold_start(fs, in, off, size, start, fb, n, reqs, done, arg);
+		goto out_unlock;
 	}
 	if (!mapped || n > MAX_RUNS) {
 		/* nothing on a mapped device (or too long to plan in one go) */

@@ -466,6 +466,17 @@ static int read_reply(void *arg, const struct iovec *iov, int n)
 	return 1;
 }
 
+/* the answer to a read of a chunk in rados, from the cold-read loop */
+static void read_done(void *arg, const struct iovec *iov, int n, int err)
+{
+	fuse_req_t req = arg;
+
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		read_reply(req, iov, n);
+}
+
 static void tfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
@@ -484,8 +495,10 @@ static void tfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	/* before the reply: once it is sent, a release may free the handle */
 	scan = tier_stream_note(&h->rd, (uint64_t)off, size, (uint64_t)pol->scan_min_kib << 10);
 	__atomic_fetch_add(&fs->pool.fg_requests, 1, __ATOMIC_RELAXED);
+	/* (a request that came over io_uring is answered from its worker) */
 	ret = tfs_read_iov(fs, h->in, (uint64_t)off, size, buf,
-			   scan ? pol->scan_weight : pol->read_weight, read_reply, req);
+			   scan ? pol->scan_weight : pol->read_weight, read_reply,
+			   fs->fconn.over_uring ? NULL : read_done, req);
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
 }

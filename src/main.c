@@ -634,6 +634,8 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	}
 	tfs_meta_set_kick(fs->meta, commit_kick, &cm);
+	if (tfs_cold_start(fs) < 0)
+		tfs_warn("cannot start the cold-read loop: reads of the rados tier hold a FUSE worker each");
 	if (opts.clean_mbps != 256)
 		tfs_warn("-o clean_mbps is obsolete and has no effect: zone cleaning shares the migration engine's budget (migrate_duty, migrate_mbps)");
 	if (!opts.ro && tier_engine_start(&fs->eng) < 0)
@@ -654,6 +656,7 @@ int main(int argc, char *argv[])
 		fuse_loop_cfg_destroy(lcfg);
 	}
 
+	tfs_cold_stop(fs); /* answers the reads still waiting for objects */
 	tfs_ctl_stop(ctl);
 	tfs_scrub_stop(fs);
 	tier_engine_stop(&fs->eng);

@@ -434,6 +434,7 @@ struct tfs_fs {
 	struct tfs_fuse_conn fconn;	   /* what INIT settled (transport.c) */
 	char *conf_path;		   /* tierfs.conf read, or where --save writes */
 	struct tfs_scrub *scrub;	   /* the online scrub (scrub.c), once started */
+	struct tfs_coldq *coldq;	   /* the cold-read loop (file.c), once started */
 };
 
 /* byte offset of chunk slot @slot on device @dev */
@@ -788,8 +789,21 @@ ssize_t tfs_read(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
  */
 struct iovec;
 typedef int (*tfs_reply_fn)(void *arg, const struct iovec *iov, int n);
+/*
+ * @done non-NULL: a read that touches a chunk in the rados tier may be
+ * answered later, from the cold-read loop (tfs_cold_start), by @done with
+ * the data or an error (-errno); tfs_read_iov then returns TFS_READ_LATER
+ * and neither @reply nor @abuf is used.
+ */
+typedef void (*tfs_done_fn)(void *arg, const struct iovec *iov, int n, int err);
+#define TFS_READ_LATER 2
 int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t size,
-		 uint8_t *abuf, unsigned int heat, tfs_reply_fn reply, void *arg);
+		 uint8_t *abuf, unsigned int heat, tfs_reply_fn reply, tfs_done_fn done, void *arg);
+/* the cold-read loop of a pool with a rados tier (a thread): started once
+ * the daemon has forked, stopped after the session ended (it waits for the
+ * reads in flight, which the rados timeout bounds); 0 or -errno */
+int tfs_cold_start(struct tfs_fs *fs);
+void tfs_cold_stop(struct tfs_fs *fs);
 /* bytes of aligned buffer a read of @size at @off needs */
 size_t tfs_read_span(uint64_t off, size_t size);
 ssize_t tfs_write(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const void *buf, size_t size);
