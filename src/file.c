@@ -200,14 +200,29 @@ static void count_io(struct tfs_fs *fs, const struct tfs_io_req *reqs, unsigned 
 	}
 }
 
+/* for an error's log line: " (PATH)", the name @in was last looked up or
+ * made by, or nothing when that is gone (takes the pool lock) */
+static void name_of(struct tfs_fs *fs, const struct tfs_inode *in, char *out, size_t len)
+{
+	char path[PATH_MAX];
+
+	out[0] = 0;
+	pthread_mutex_lock(&fs->lock);
+	if (tfs_inode_path(fs, in, path, sizeof(path)) == 0)
+		snprintf(out, len, " (%s)", path);
+	pthread_mutex_unlock(&fs->lock);
+}
+
 static int bad_block(struct tfs_fs *fs, struct tfs_inode *in, const struct tfs_chunk *c,
 		     uint64_t blk)
 {
 	uint32_t b = (uint32_t)(blk % fs->pool.chunk_blocks);
+	char name[PATH_MAX + 4];
 
 	__atomic_fetch_add(&fs->pool.dstat[c->c_dev].csum_errors, 1, __ATOMIC_RELAXED);
-	tfs_err("checksum mismatch: inode %llu offset %llu (%s offset %llu)",
-		(unsigned long long)in->i_ino, (unsigned long long)(blk * TFS_BLOCK_SIZE),
+	name_of(fs, in, name, sizeof(name));
+	tfs_err("checksum mismatch: inode %llu%s offset %llu (%s offset %llu)",
+		(unsigned long long)in->i_ino, name, (unsigned long long)(blk * TFS_BLOCK_SIZE),
 		fs->pool.dev[c->c_dev].d_path, (unsigned long long)dev_off(fs, c, b));
 	return -EIO;
 }
@@ -252,17 +267,20 @@ static int verify(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t
 static void read_failed(struct tfs_fs *fs, struct tfs_inode *in, const struct tfs_io_req *reqs,
 			unsigned int nr, uint64_t fb, const uint8_t *buf, int err)
 {
+	char name[PATH_MAX + 4];
 	unsigned int i;
 
 	for (i = 0; i < nr && reqs[i].r_res == 0; i++)
 		;
+	name_of(fs, in, name, sizeof(name));
 	if (i == nr) {
-		tfs_err("read error on inode %llu: %s", (unsigned long long)in->i_ino, strerror(-err));
+		tfs_err("read error on inode %llu%s: %s", (unsigned long long)in->i_ino, name,
+			strerror(-err));
 	} else {
 		uint64_t off = fb * TFS_BLOCK_SIZE + (uint64_t)((const uint8_t *)reqs[i].r_buf - buf);
 
-		tfs_err("read error on inode %llu at offset %llu (%s %s): %s",
-			(unsigned long long)in->i_ino, (unsigned long long)off,
+		tfs_err("read error on inode %llu%s at offset %llu (%s %s): %s",
+			(unsigned long long)in->i_ino, name, (unsigned long long)off,
 			tfs_dev_class_str(reqs[i].r_dev->d_class), reqs[i].r_dev->d_path,
 			strerror(-reqs[i].r_res));
 	}
@@ -434,8 +452,8 @@ static int cold_start(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, siz
 		return -ENOMEM;
 	}
 	cr->buf = buf;
-	cr->cs = (uint32_t *)&cr->reqs[nc];
-	cr->has = (uint64_t *)(cr->cs + n);
+	cr->has = (uint64_t *)&cr->reqs[nc]; /* (the 8-byte words first) */
+	cr->cs = (uint32_t *)(cr->has + words);
 	ret = tfs_io_run(reqs, nl);
 	if (ret < 0) {
 		read_failed(fs, in, reqs, nl, fb, buf, ret);
@@ -551,9 +569,15 @@ static void cold_finish(struct cold_read *cr)
 		if (r < cr->nr)
 			__atomic_fetch_add(&fs->pool.dstat[cr->reqs[r].r_dev - fs->pool.dev].csum_errors,
 					   1, __ATOMIC_RELAXED);
-		tfs_err("checksum mismatch: inode %llu offset %llu (%s)", (unsigned long long)ino,
-			(unsigned long long)((cr->fb + i) * TFS_BLOCK_SIZE),
-			r < cr->nr ? cr->reqs[r].r_dev->d_path : "a local tier");
+		{
+			char name[PATH_MAX + 4];
+
+			name_of(fs, cr->in, name, sizeof(name));
+			tfs_err("checksum mismatch: inode %llu%s offset %llu (%s)",
+				(unsigned long long)ino, name,
+				(unsigned long long)((cr->fb + i) * TFS_BLOCK_SIZE),
+				r < cr->nr ? cr->reqs[r].r_dev->d_path : "a local tier");
+		}
 		cr->done(cr->arg, NULL, 0, -EIO);
 		cold_free(cr);
 		return;
