@@ -287,6 +287,8 @@ static void read_failed(struct tfs_fs *fs, struct tfs_inode *in, const struct tf
 	tfs_zns_io_errors(fs, reqs, nr);
 }
 
+static int run_reads(struct tfs_io_req *reqs, unsigned int nr);
+
 /* read blocks [fb, fb+n) of @in into @buf: holes as zeros, data verified */
 static int read_blocks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
 		       uint8_t *buf)
@@ -300,7 +302,7 @@ static int read_blocks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uin
 		unsigned int nr = plan_io(fs, in, TFS_IO_READ, fb + done, step,
 					  buf + done * TFS_BLOCK_SIZE, reqs);
 
-		ret = tfs_io_run(reqs, nr);
+		ret = run_reads(reqs, nr);
 		if (ret < 0) {
 			read_failed(fs, in, reqs, nr, fb + done, buf + done * TFS_BLOCK_SIZE, ret);
 			return -EIO;
@@ -374,7 +376,8 @@ struct cold_read {
 	struct tfs_inode *in; /* kept by the open file the request is on */
 	uint64_t off, start, fb, n;
 	size_t size;
-	tfs_done_fn done;
+	tfs_done_fn done;     /* a read: its answer */
+	tfs_later_fn later;   /* or a write: what runs once the objects are in */
 	void *arg;
 	uint8_t *buf;	      /* blocks [fb, fb+n) */
 	uint32_t *cs;	      /* their checksums */
@@ -384,6 +387,51 @@ struct cold_read {
 	struct cold_read *next;
 	struct tfs_io_req reqs[]; /* the object reads */
 };
+
+/* the loop thread, while a deferred write runs: the objects its read
+ * fetched, verified */
+static __thread const struct cold_read *cold_hint;
+
+/* serve @req from cold_hint: 1 if it could */
+static int hint_copy(struct tfs_io_req *req)
+{
+	unsigned int j;
+
+	for (j = 0; j < cold_hint->nr; j++) {
+		const struct tfs_io_req *h = &cold_hint->reqs[j];
+
+		if (h->r_dev == req->r_dev && h->r_key.ino == req->r_key.ino &&
+		    h->r_key.idx == req->r_key.idx && h->r_key.gen == req->r_key.gen &&
+		    req->r_off >= h->r_off && req->r_off + req->r_len <= h->r_off + h->r_len) {
+			memcpy(req->r_buf, (const uint8_t *)h->r_buf + (req->r_off - h->r_off),
+			       req->r_len);
+			req->r_res = 0;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* tfs_io_run for reads, but what a deferred write's objects hold is taken
+ * from them (served requests end up at the back of @reqs) */
+static int run_reads(struct tfs_io_req *reqs, unsigned int nr)
+{
+	unsigned int i, k;
+
+	if (!cold_hint)
+		return tfs_io_run(reqs, nr);
+	for (i = 0, k = nr; i < k;) {
+		if (reqs[i].r_dev->d_class == TFS_CLASS_RADOS && hint_copy(&reqs[i])) {
+			struct tfs_io_req t = reqs[--k];
+
+			reqs[k] = reqs[i];
+			reqs[i] = t;
+		} else {
+			i++;
+		}
+	}
+	return tfs_io_run(reqs, k);
+}
 
 static void cold_free(struct cold_read *cr)
 {
@@ -420,7 +468,7 @@ static void cold_notify(struct tfs_io_req *req)
  */
 static int cold_start(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t size,
 		      uint64_t start, uint64_t fb, uint64_t n, struct tfs_io_req *reqs,
-		      tfs_done_fn done, void *arg)
+		      tfs_done_fn done, tfs_later_fn later, void *arg)
 {
 	uint32_t cs[CHUNK_BLOCKS_MAX], cb = fs->pool.chunk_blocks;
 	size_t words = (size_t)(n + 63) / 64;
@@ -492,6 +540,7 @@ static int cold_start(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, siz
 	cr->fb = fb;
 	cr->n = n;
 	cr->done = done;
+	cr->later = later;
 	cr->arg = arg;
 	cr->nr = nc;
 	cr->pending = (int)nc + 1;
@@ -538,6 +587,12 @@ static void cold_finish(struct cold_read *cr)
 		if (cr->reqs[r].r_res < 0 && (!err || cr->reqs[r].r_res == -ENOENT))
 			err = cr->reqs[r].r_res;
 	}
+	if (cr->later && err == -ENOENT) {
+		/* the chunk moved: the write finds it where it is now */
+		cr->later(cr->arg, 0);
+		cold_free(cr);
+		return;
+	}
 	if (err == -ENOENT) {
 		/* an object gone: its chunk moved after the read was planned */
 		ret = tfs_read_iov(fs, cr->in, cr->off, cr->size, cr->buf, 0, cold_reply, NULL, cr);
@@ -548,7 +603,10 @@ static void cold_finish(struct cold_read *cr)
 	}
 	if (err) {
 		read_failed(fs, cr->in, cr->reqs, cr->nr, cr->fb, cr->buf, err);
-		cr->done(cr->arg, NULL, 0, -EIO);
+		if (cr->later)
+			cr->later(cr->arg, -EIO);
+		else
+			cr->done(cr->arg, NULL, 0, -EIO);
 		cold_free(cr);
 		return;
 	}
@@ -578,7 +636,19 @@ static void cold_finish(struct cold_read *cr)
 				(unsigned long long)((cr->fb + i) * TFS_BLOCK_SIZE),
 				r < cr->nr ? cr->reqs[r].r_dev->d_path : "a local tier");
 		}
-		cr->done(cr->arg, NULL, 0, -EIO);
+		if (cr->later)
+			cr->later(cr->arg, -EIO);
+		else
+			cr->done(cr->arg, NULL, 0, -EIO);
+		cold_free(cr);
+		return;
+	}
+	if (cr->later) {
+		/* the write runs here, its reads of these objects served from
+		 * what just came (run_reads) */
+		cold_hint = cr;
+		cr->later(cr->arg, 0);
+		cold_hint = NULL;
 		cold_free(cr);
 		return;
 	}
@@ -660,6 +730,65 @@ void tfs_cold_stop(struct tfs_fs *fs)
 	free(q);
 }
 
+/*
+ * i_rwlock held: the blocks a write of [off, off+size) would read from
+ * rados: those of the chunks in rados it covers only in part (a write makes
+ * a local copy of such a chunk, merged with what the object holds), as
+ * [*fb, *fb + *n); 0 if none
+ */
+static int write_cold_span(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t size,
+			   uint64_t *fb, uint64_t *n)
+{
+	uint64_t cs = fs->pool.chunk_size, first = off / cs, last = (off + size - 1) / cs, idx;
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	if (!size || !fs->coldq)
+		return 0;
+	for (idx = first; idx <= last; idx++) {
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
+
+		if (!c || fs->pool.dev[c->c_dev].d_class != TFS_CLASS_RADOS ||
+		    (off <= idx * cs && off + size >= (idx + 1) * cs))
+			continue;
+		if (lo == UINT64_MAX)
+			lo = idx;
+		hi = idx;
+	}
+	if (lo == UINT64_MAX)
+		return 0;
+	*fb = lo * fs->pool.chunk_blocks;
+	*n = (hi - lo + 1) * fs->pool.chunk_blocks;
+	return *n <= MAX_RUNS;
+}
+
+int tfs_write_needs_cold(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t size)
+{
+	uint64_t fb, n;
+	int ret;
+
+	if (!fs->coldq)
+		return 0;
+	pthread_rwlock_rdlock(TFS_ILOCK(in));
+	ret = write_cold_span(fs, in, off, size, &fb, &n);
+	pthread_rwlock_unlock(TFS_ILOCK(in));
+	return ret;
+}
+
+int tfs_write_later(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t size,
+		    tfs_later_fn later, void *arg)
+{
+	struct tfs_io_req reqs[MAX_RUNS];
+	uint64_t fb, n;
+	int ret = 0;
+
+	pthread_rwlock_rdlock(TFS_ILOCK(in));
+	if (write_cold_span(fs, in, off, size, &fb, &n))
+		ret = cold_start(fs, in, fb * TFS_BLOCK_SIZE, (size_t)(n * TFS_BLOCK_SIZE),
+				 fb * TFS_BLOCK_SIZE, fb, n, reqs, NULL, later, arg);
+	pthread_rwlock_unlock(TFS_ILOCK(in));
+	return ret;
+}
+
 int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t size,
 		 uint8_t *abuf, unsigned int heat, tfs_reply_fn reply, tfs_done_fn done, void *arg)
 {
@@ -691,7 +820,7 @@ int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t s
 	}
 	if (cold && done && fs->coldq && n <= MAX_RUNS) {
 		/* the objects are waited for by the cold-read loop */
-		ret = cold_start(fs, in, off, size, start, fb, n, reqs, done, arg);
+		ret = cold_start(fs, in, off, size, start, fb, n, reqs, done, NULL, arg);
 		goto out_unlock;
 	}
 	if (!mapped || n > MAX_RUNS) {

@@ -503,6 +503,66 @@ static void tfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, -ret);
 }
 
+/* a write, once its turn came (what tfs_ll_write checked before it) */
+struct write_job {
+	fuse_req_t req;
+	struct tfs_handle *h;
+	fuse_ino_t ino;
+	uint64_t off, nospc;
+	size_t size;
+	unsigned int cls;
+	int writepage;
+	const char *buf;
+	char data[]; /* a deferred write's copy of the payload */
+};
+
+/* write @j (@ret: an error found before) and answer */
+static void write_run(struct tfs_fs *fs, const struct write_job *j, ssize_t ret)
+{
+	const struct tier_policy *pol = &fs->eng.pol;
+	struct tfs_ostate *os = j->h->in->i_os;
+	uint64_t nospc = j->nospc;
+	size_t done = 0;
+
+	/* a short write leaves its rest to learn why */
+	while (ret == 0 && done < j->size) {
+		ssize_t n = RETRY_ENOSPC(fs, tfs_write_cls(fs, j->h->in, j->off + done, j->buf + done,
+							   j->size - done, j->cls));
+
+		if (n <= 0)
+			ret = n < 0 ? n : -EIO;
+		else
+			done += (size_t)n;
+	}
+	if (done)
+		tfs_heat_note(fs, j->h->in, j->off, done, pol->write_weight);
+	__atomic_fetch_add(&fs->pool.fg_requests, 1, __ATOMIC_RELAXED);
+	if (j->writepage) {
+		if (ret == -ENOSPC)
+			nospc_note(fs, j->ino, os, j->off + done);
+		else if (ret == 0 && nospc && j->off < nospc && j->off + j->size >= nospc)
+			/* the refused place was written again: holes are over */
+			__atomic_compare_exchange_n(&os->os_nospc, &nospc, 0, 0, __ATOMIC_ACQ_REL,
+						    __ATOMIC_RELAXED);
+		/* writeback counts only errors: a short reply would lose the rest */
+		if (ret < 0)
+			done = 0;
+	}
+	if (done || ret == 0)
+		fuse_reply_write(j->req, done);
+	else
+		fuse_reply_err(j->req, (int)-ret);
+}
+
+/* the cold-read loop: a write into chunks in rados, their objects in */
+static void write_later(void *arg, int err)
+{
+	struct write_job *j = arg;
+
+	write_run(req_fs(j->req), j, err);
+	free(j);
+}
+
 static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 			 struct fuse_file_info *fi)
 {
@@ -511,11 +571,17 @@ static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t
 	struct tfs_handle *h = fh_handle(fi);
 	const struct tier_policy *pol = &fs->eng.pol;
 	int seq = tier_stream_note(&h->wr, (uint64_t)off, size, (uint64_t)pol->scan_min_kib << 10);
-	unsigned int cls = seq ? pol->seq_write_tier : TFS_CLASS_MAX;
-	struct tfs_ostate *os = h->in->i_os;
-	uint64_t nospc;
+	struct write_job j = {
+		.req = req,
+		.h = h,
+		.ino = ino,
+		.off = (uint64_t)off,
+		.size = size,
+		.cls = seq ? pol->seq_write_tier : TFS_CLASS_MAX,
+		.writepage = fi->writepage != 0,
+		.buf = buf,
+	};
 	ssize_t ret = 0;
-	size_t done = 0;
 
 	if (tfs_fuse_rq_flags() & TFS_RQ_KILL_SUIDGID) {
 		ret = tfs_kill_priv(fs, h->in);
@@ -531,37 +597,26 @@ static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t
 	 * it is closed by everyone */
 	if (fi->writepage)
 		tfs_fuse_write_turn();
-	nospc = __atomic_load_n(&os->os_nospc, __ATOMIC_ACQUIRE);
-	if (ret == 0 && fi->writepage && nospc && (uint64_t)off >= nospc)
+	j.nospc = __atomic_load_n(&h->in->i_os->os_nospc, __ATOMIC_ACQUIRE);
+	if (ret == 0 && fi->writepage && j.nospc && (uint64_t)off >= j.nospc)
 		ret = -ENOSPC;
-	/* a short write leaves its rest to learn why */
-	while (ret == 0 && done < size) {
-		ssize_t n = RETRY_ENOSPC(fs, tfs_write_cls(fs, h->in, (uint64_t)off + done,
-							   buf + done, size - done, cls));
+	/* a write that would read chunks in rados waits for them on the
+	 * cold-read loop, not here (a request over io_uring is answered from
+	 * its worker) */
+	if (ret == 0 && !fs->fconn.over_uring && tfs_write_needs_cold(fs, h->in, j.off, size)) {
+		struct write_job *later = malloc(sizeof(*later) + size);
 
-		if (n <= 0)
-			ret = n < 0 ? n : -EIO;
-		else
-			done += (size_t)n;
+		if (later) {
+			*later = j;
+			memcpy(later->data, buf, size);
+			later->buf = later->data;
+			if (tfs_write_later(fs, h->in, j.off, size, write_later, later) ==
+			    TFS_READ_LATER)
+				return;
+			free(later); /* (not needed any more, or could not start) */
+		}
 	}
-	if (done)
-		tfs_heat_note(fs, h->in, (uint64_t)off, done, pol->write_weight);
-	__atomic_fetch_add(&fs->pool.fg_requests, 1, __ATOMIC_RELAXED);
-	if (fi->writepage) {
-		if (ret == -ENOSPC)
-			nospc_note(fs, ino, os, (uint64_t)off + done);
-		else if (ret == 0 && nospc && (uint64_t)off < nospc && (uint64_t)off + size >= nospc)
-			/* the refused place was written again: holes are over */
-			__atomic_compare_exchange_n(&os->os_nospc, &nospc, 0, 0, __ATOMIC_ACQ_REL,
-						    __ATOMIC_RELAXED);
-		/* writeback counts only errors: a short reply would lose the rest */
-		if (ret < 0)
-			done = 0;
-	}
-	if (done || ret == 0)
-		fuse_reply_write(req, done);
-	else
-		fuse_reply_err(req, (int)-ret);
+	write_run(fs, &j, ret);
 }
 
 /* close is not a durability point (fsync is) and locks are the kernel's,

@@ -799,6 +799,19 @@ typedef void (*tfs_done_fn)(void *arg, const struct iovec *iov, int n, int err);
 #define TFS_READ_LATER 2
 int tfs_read_iov(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t size,
 		 uint8_t *abuf, unsigned int heat, tfs_reply_fn reply, tfs_done_fn done, void *arg);
+/*
+ * A write into a chunk in rados that covers it only in part reads the rest
+ * of the chunk from its object.  tfs_write_needs_cold: 1 if a write of
+ * [off, off+size) would (and the cold-read loop runs).  tfs_write_later:
+ * those objects are fetched without holding the caller, then @later(@arg,
+ * 0) runs on the cold-read loop, where the write's reads of them are served
+ * from what was fetched; or @later(@arg, -EIO) when they could not be read.
+ * TFS_READ_LATER, 0 (nothing to fetch any more: write now), or -errno.
+ */
+typedef void (*tfs_later_fn)(void *arg, int err);
+int tfs_write_needs_cold(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t size);
+int tfs_write_later(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, size_t size,
+		    tfs_later_fn later, void *arg);
 /* the cold-read loop of a pool with a rados tier (a thread): started once
  * the daemon has forked, stopped after the session ended (it waits for the
  * reads in flight, which the rados timeout bounds); 0 or -errno */

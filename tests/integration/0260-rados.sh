@@ -6,8 +6,8 @@
 # repeatedly, and every file survives, fsck finds the orphan objects and -y
 # removes them; the OSD frozen: reads of rados chunks fail with EIO within
 # the timeout, local files and the daemon keep working, and once it answers
-# reads work and migration resumes; twenty reads waiting on the frozen OSD
-# hold no FUSE worker; an object altered behind the pool's back reads as
+# reads work and migration resumes; twenty reads and twenty writes waiting
+# on the frozen OSD hold no FUSE worker; an object altered behind the pool's back reads as
 # EIO and the scrub names it; a pool whose cluster is gone
 # does not mount, except with -o degraded.
 . "$(dirname "$0")/lib/common.sh"
@@ -189,15 +189,27 @@ echo 3 > /proc/sys/vm/drop_caches
 check test "$(sha256sum < "$MNT/local")" = "$lsum" "and the sunk file reads back the same"
 check diff <(cd "$MNT" && sha256sum f1 f2 f3 | LC_ALL=C sort) "$T/sums" "every older file too"
 
-# many readers of rados chunks during an outage hold no FUSE worker: the
-# daemon has 16, and 20 reads wait on the cluster while local files, the
-# directory tree and writes are served (before the cold-read loop they
-# waited for the rados timeout)
+# many readers and writers of rados chunks during an outage hold no FUSE
+# worker: the daemon has 16, and 20 reads and 20 writes (each into a chunk
+# in rados, which it copies to a local tier; twenty files, as the kernel
+# lets one direct write into a file at a time) wait on the cluster while local
+# files, the directory tree and new files are served (before the cold-read
+# loop they held every worker until the rados timeout)
 tfs_umount
 tfs_mount "$T/p.img" -o rados_timeout=30,halflife_ms=3600000
 # (no background pass moves anything behind the checks below)
 "$CTL" policy "$MNT" migrate=0 > /dev/null
+for i in $(seq 1 20); do
+	head -c $((256 * 1024 + 4096)) /dev/urandom > "$T/g$i.want"
+	cp "$T/g$i.want" "$MNT/g$i"
+	"$CTL" pin "$MNT/g$i" rados > /dev/null
+done
+sync
+"$CTL" migrate "$MNT" --wait > /dev/null
 check test "$(ontier "$MNT/f2" rados)" = 7 "f2 is in rados"
+check test "$(cat $(for i in $(seq 1 20); do echo "$MNT/g$i"; done) | wc -c)" = $((20 * (256 * 1024 + 4096))) \
+	"(twenty more files)"
+check test "$(for i in $(seq 1 20); do ontier "$MNT/g$i" rados; done | sort -u)" = 2 "and each of them too"
 echo 3 > /proc/sys/vm/drop_caches
 ceph_osd_pause
 pids=
@@ -205,21 +217,38 @@ for i in $(seq 0 19); do
 	dd if="$MNT/f2" of=/dev/null bs=4096 count=1 skip=$((i * 17)) iflag=direct status=none 2> /dev/null &
 	pids="$pids $!"
 done
+wpids=
+for i in $(seq 1 20); do
+	head -c 4096 /dev/urandom > "$T/w$i"
+	dd if="$T/w$i" of="$MNT/g$i" bs=4096 seek=5 count=1 conv=notrunc oflag=direct status=none \
+		2> /dev/null &
+	wpids="$wpids $!"
+done
 for i in $(seq 1 200); do
-	[ "$(status_rados in_flight)" -ge 20 ] && break
+	[ "$(status_rados in_flight)" -ge 40 ] && break
 	sleep 0.1
 done
-check test "$(status_rados in_flight)" -ge 20 "20 object reads are in flight at once"
+check test "$(status_rados in_flight)" -ge 40 "40 object reads are in flight at once (20 reads, 20 writes)"
 check test "$(ontier "$MNT/f1" rados)" = 0 "(f1 is on local tiers)"
 check test "$(sha256sum < "$MNT/f1" | cut -d' ' -f1)" = "$(grep ' f1$' "$T/sums" | cut -d' ' -f1)" \
 	"while they wait, a local file reads"
 check touch "$MNT/new2" "a file is made"
 check ls "$MNT" "and a directory is listed"
 alive=0
-for p in $pids; do kill -0 "$p" 2> /dev/null && alive=$((alive + 1)); done
-check test "$alive" = 20 "all before any of the 20 reads ended (no worker was held by them)"
+for p in $pids $wpids; do kill -0 "$p" 2> /dev/null && alive=$((alive + 1)); done
+check test "$alive" = 40 "all before any of the 40 requests ended (no worker was held by them)"
 ceph_osd_resume > "$T/osd.out" 2>&1 || { cat "$T/osd.out"; fail "the OSD did not come back"; }
 for p in $pids; do wait "$p" || true; done
+# a write that got through is in its file; one that timed out is not
+nw=0
+for i in $(seq 1 20); do
+	p=$(echo $wpids | cut -d' ' -f$i)
+	if wait "$p"; then
+		dd if="$T/w$i" of="$T/g$i.want" bs=4096 seek=5 count=1 conv=notrunc status=none
+		nw=$((nw + 1))
+	fi
+done
+note "$nw of the 20 writes went through once the OSD was back"
 ok=0
 for i in $(seq 1 60); do
 	if [ "$(sha256sum < "$MNT/f2" 2> /dev/null | cut -d' ' -f1)" = "$(grep ' f2$' "$T/sums" | cut -d' ' -f1)" ]; then
@@ -229,9 +258,17 @@ for i in $(seq 1 60); do
 	sleep 1
 done
 check test $ok = 1 "once the OSD answers, f2 reads back the same"
+same=0
+moved=0
+for i in $(seq 1 20); do
+	cmp -s "$MNT/g$i" "$T/g$i.want" && same=$((same + 1))
+	moved=$((moved + 2 - $(ontier "$MNT/g$i" rados)))
+done
+check test "$same" = 20 "the twenty files read back as written"
+check test "$moved" = "$nw" "each write that went through took its chunk out of rados"
+cat "$MNT/f2" > "$T/f2.want"
 # one read of a local chunk and objects together: a 4 KiB write brings its
 # chunk up (copied to a local tier), the 1 MiB reads then span both
-cat "$MNT/f2" > "$T/f2.want"
 head -c 4096 /dev/urandom > "$T/patch"
 dd if="$T/patch" of="$MNT/f2" bs=4096 seek=3 count=1 conv=notrunc oflag=direct status=none
 dd if="$T/patch" of="$T/f2.want" bs=4096 seek=3 count=1 conv=notrunc status=none
