@@ -584,16 +584,21 @@ static int parse_name(const char *s, struct tfs_okey *k, uint64_t *slot)
 {
 	char *end;
 
+	static const char hex[] = "0123456789abcdef";
+
 	memset(k, 0, sizeof(*k));
 	*slot = UINT64_MAX;
 	if (strncmp(s, "tfs.", 4))
 		return 0;
 	s += 4;
-	if (strlen(s) == 12) {
+	/* exactly the spelling tfs_rados_name gives: the name is made again
+	 * from what is parsed here (to remove or verify the object) */
+	if (strlen(s) == 12 && strspn(s, hex) == 12) {
 		*slot = strtoull(s, &end, 16);
-		return !*end && s[0] != '-' && s[0] != '+';
+		return 1;
 	}
-	if (strlen(s) != 34 || s[16] != '.' || s[25] != '.' || strspn(s, "0123456789abcdef.") != 34)
+	if (strlen(s) != 34 || strspn(s, hex) != 16 || s[16] != '.' || strspn(s + 17, hex) != 8 ||
+	    s[25] != '.' || strspn(s + 26, hex) != 8)
 		return 0;
 	k->ino = strtoull(s, NULL, 16);
 	k->idx = (uint32_t)strtoul(s + 17, NULL, 16);

@@ -362,13 +362,19 @@ static void iov_add(struct iovec *iov, int *n, const uint8_t *p, size_t len)
  * was planned, or nothing: an object removed meanwhile (its chunk moved
  * on) reads as -ENOENT, and the loop reads again the ordinary way.
  */
+struct coldlist {
+	struct cold_read *head, **tail;
+	pthread_cond_t cond;
+	pthread_t thread;
+};
+
 struct tfs_coldq {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct cold_read *head, **tail;
-	unsigned int inflight; /* reads started, not yet answered */
+	struct coldlist done;  /* objects in: the loop verifies and answers */
+	struct coldlist slow;  /* what may wait on a lock or the cluster: the
+				* deferred writes, the reads done again */
+	unsigned int inflight; /* started, not yet answered */
 	int stop;
-	pthread_t thread;
 };
 
 struct cold_read {
@@ -383,6 +389,7 @@ struct cold_read {
 	uint32_t *cs;	      /* their checksums */
 	uint64_t *has;	      /* which hold data */
 	int pending;	      /* object reads not yet in, +1 while starting */
+	int slow;	      /* what the slow thread does with it (COLD_*) */
 	unsigned int nr;
 	struct cold_read *next;
 	struct tfs_io_req reqs[]; /* the object reads */
@@ -439,17 +446,43 @@ static void cold_free(struct cold_read *cr)
 	free(cr);
 }
 
+enum { COLD_WRITE = 1, COLD_WRITE_MOVED, COLD_READ_AGAIN };
+
+static void cold_put(struct tfs_coldq *q, struct coldlist *l, struct cold_read *cr)
+{
+	pthread_mutex_lock(&q->lock);
+	cr->next = NULL;
+	*l->tail = cr;
+	l->tail = &cr->next;
+	pthread_cond_signal(&l->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
 /* the last object read of @cr is in (or never started): to the loop */
 static void cold_queue(struct cold_read *cr)
 {
+	cold_put(cr->fs->coldq, &cr->fs->coldq->done, cr);
+}
+
+/* @cr answered: gone */
+static void cold_done(struct cold_read *cr)
+{
 	struct tfs_coldq *q = cr->fs->coldq;
 
+	cold_free(cr);
 	pthread_mutex_lock(&q->lock);
-	cr->next = NULL;
-	*q->tail = cr;
-	q->tail = &cr->next;
-	pthread_cond_signal(&q->cond);
+	if (--q->inflight == 0 && q->stop) {
+		pthread_cond_signal(&q->done.cond);
+		pthread_cond_signal(&q->slow.cond);
+	}
 	pthread_mutex_unlock(&q->lock);
+}
+
+/* to the slow thread, to do @what */
+static void cold_slow(struct cold_read *cr, int what)
+{
+	cr->slow = what;
+	cold_put(cr->fs->coldq, &cr->fs->coldq->slow, cr);
 }
 
 /* librados's thread: an object read completed */
@@ -578,7 +611,7 @@ static void cold_finish(struct cold_read *cr)
 {
 	struct tfs_fs *fs = cr->fs;
 	uint64_t ino = cr->in->i_ino, i;
-	int err = 0, ret;
+	int err = 0;
 	unsigned int r;
 
 	for (r = 0; r < cr->nr; r++) {
@@ -587,18 +620,10 @@ static void cold_finish(struct cold_read *cr)
 		if (cr->reqs[r].r_res < 0 && (!err || cr->reqs[r].r_res == -ENOENT))
 			err = cr->reqs[r].r_res;
 	}
-	if (cr->later && err == -ENOENT) {
-		/* the chunk moved: the write finds it where it is now */
-		cr->later(cr->arg, 0);
-		cold_free(cr);
-		return;
-	}
 	if (err == -ENOENT) {
-		/* an object gone: its chunk moved after the read was planned */
-		ret = tfs_read_iov(fs, cr->in, cr->off, cr->size, cr->buf, 0, cold_reply, NULL, cr);
-		if (ret < 0)
-			cr->done(cr->arg, NULL, 0, ret);
-		cold_free(cr);
+		/* an object gone: its chunk moved after the read was planned;
+		 * the write finds it where it is now, the read is done again */
+		cold_slow(cr, cr->later ? COLD_WRITE_MOVED : COLD_READ_AGAIN);
 		return;
 	}
 	if (err) {
@@ -607,7 +632,7 @@ static void cold_finish(struct cold_read *cr)
 			cr->later(cr->arg, -EIO);
 		else
 			cr->done(cr->arg, NULL, 0, -EIO);
-		cold_free(cr);
+		cold_done(cr);
 		return;
 	}
 	count_io(fs, cr->reqs, cr->nr);
@@ -640,16 +665,11 @@ static void cold_finish(struct cold_read *cr)
 			cr->later(cr->arg, -EIO);
 		else
 			cr->done(cr->arg, NULL, 0, -EIO);
-		cold_free(cr);
+		cold_done(cr);
 		return;
 	}
 	if (cr->later) {
-		/* the write runs here, its reads of these objects served from
-		 * what just came (run_reads) */
-		cold_hint = cr;
-		cr->later(cr->arg, 0);
-		cold_hint = NULL;
-		cold_free(cr);
+		cold_slow(cr, COLD_WRITE);
 		return;
 	}
 	{
@@ -658,34 +678,78 @@ static void cold_finish(struct cold_read *cr)
 
 		cr->done(cr->arg, &one, 1, 0);
 	}
-	cold_free(cr);
+	cold_done(cr);
 }
 
-static void *cold_loop(void *arg)
+/* the slow thread: what may wait */
+static void cold_slow_run(struct cold_read *cr)
 {
-	struct tfs_fs *fs = arg;
-	struct tfs_coldq *q = fs->coldq;
+	int ret;
 
+	switch (cr->slow) {
+	case COLD_WRITE:
+		/* its reads of these objects are served from what came
+		 * (run_reads) */
+		cold_hint = cr;
+		cr->later(cr->arg, 0);
+		cold_hint = NULL;
+		break;
+	case COLD_WRITE_MOVED:
+		cr->later(cr->arg, 0);
+		break;
+	default:
+		ret = tfs_read_iov(cr->fs, cr->in, cr->off, cr->size, cr->buf, 0, cold_reply, NULL,
+				   cr);
+		if (ret < 0)
+			cr->done(cr->arg, NULL, 0, ret);
+	}
+	cold_done(cr);
+}
+
+/* one of the two threads: the loop (@l: done) or the slow thread */
+static void cold_thread(struct tfs_coldq *q, struct coldlist *l, void (*run)(struct cold_read *))
+{
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
 		struct cold_read *cr;
 
-		while (!q->head && !(q->stop && !q->inflight))
-			pthread_cond_wait(&q->cond, &q->lock);
-		if (!q->head)
+		while (!l->head && !(q->stop && !q->inflight))
+			pthread_cond_wait(&l->cond, &q->lock);
+		if (!l->head)
 			break;
-		cr = q->head;
-		q->head = cr->next;
-		if (!q->head)
-			q->tail = &q->head;
+		cr = l->head;
+		l->head = cr->next;
+		if (!l->head)
+			l->tail = &l->head;
 		pthread_mutex_unlock(&q->lock);
-		cold_finish(cr);
+		run(cr);
 		pthread_mutex_lock(&q->lock);
-		q->inflight--;
 	}
 	pthread_mutex_unlock(&q->lock);
 	tfs_io_thread_exit();
+}
+
+static void *cold_loop(void *arg)
+{
+	struct tfs_coldq *q = arg;
+
+	cold_thread(q, &q->done, cold_finish);
 	return NULL;
+}
+
+static void *cold_slow_loop(void *arg)
+{
+	struct tfs_coldq *q = arg;
+
+	cold_thread(q, &q->slow, cold_slow_run);
+	return NULL;
+}
+
+static void coldlist_init(struct coldlist *l)
+{
+	pthread_cond_init(&l->cond, NULL);
+	l->head = NULL;
+	l->tail = &l->head;
 }
 
 int tfs_cold_start(struct tfs_fs *fs)
@@ -702,15 +766,24 @@ int tfs_cold_start(struct tfs_fs *fs)
 	if (!q)
 		return -ENOMEM;
 	pthread_mutex_init(&q->lock, NULL);
-	pthread_cond_init(&q->cond, NULL);
-	q->tail = &q->head;
+	coldlist_init(&q->done);
+	coldlist_init(&q->slow);
+	if (pthread_create(&q->done.thread, NULL, cold_loop, q) != 0)
+		goto out_free;
+	if (pthread_create(&q->slow.thread, NULL, cold_slow_loop, q) != 0)
+		goto out_stop_loop;
 	fs->coldq = q;
-	if (pthread_create(&q->thread, NULL, cold_loop, fs) != 0) {
-		fs->coldq = NULL;
-		free(q);
-		return -EAGAIN;
-	}
 	return 0;
+
+out_stop_loop:
+	pthread_mutex_lock(&q->lock);
+	q->stop = 1;
+	pthread_cond_signal(&q->done.cond);
+	pthread_mutex_unlock(&q->lock);
+	pthread_join(q->done.thread, NULL);
+out_free:
+	free(q);
+	return -EAGAIN;
 }
 
 void tfs_cold_stop(struct tfs_fs *fs)
@@ -721,12 +794,15 @@ void tfs_cold_stop(struct tfs_fs *fs)
 		return;
 	pthread_mutex_lock(&q->lock);
 	q->stop = 1;
-	pthread_cond_signal(&q->cond);
+	pthread_cond_signal(&q->done.cond);
+	pthread_cond_signal(&q->slow.cond);
 	pthread_mutex_unlock(&q->lock);
-	pthread_join(q->thread, NULL);
+	pthread_join(q->done.thread, NULL);
+	pthread_join(q->slow.thread, NULL);
 	fs->coldq = NULL;
 	pthread_mutex_destroy(&q->lock);
-	pthread_cond_destroy(&q->cond);
+	pthread_cond_destroy(&q->done.cond);
+	pthread_cond_destroy(&q->slow.cond);
 	free(q);
 }
 

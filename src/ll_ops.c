@@ -512,6 +512,7 @@ struct write_job {
 	size_t size;
 	unsigned int cls;
 	int writepage;
+	int turn; /* deferred: its place among cached writes (transport.c) */
 	const char *buf;
 	char data[]; /* a deferred write's copy of the payload */
 };
@@ -560,6 +561,8 @@ static void write_later(void *arg, int err)
 	struct write_job *j = arg;
 
 	write_run(req_fs(j->req), j, err);
+	if (j->turn >= 0)
+		tfs_fuse_write_release(j->turn);
 	free(j);
 }
 
@@ -610,9 +613,14 @@ static void tfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t
 			*later = j;
 			memcpy(later->data, buf, size);
 			later->buf = later->data;
+			/* a cached write keeps later ones of the file waiting until
+			 * it is answered, as a worker would */
+			later->turn = fi->writepage ? tfs_fuse_write_detach() : -1;
 			if (tfs_write_later(fs, h->in, j.off, size, write_later, later) ==
 			    TFS_READ_LATER)
 				return;
+			if (later->turn >= 0)
+				tfs_fuse_write_attach(later->turn);
 			free(later); /* (not needed any more, or could not start) */
 		}
 	}

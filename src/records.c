@@ -439,7 +439,7 @@ static int chunk_put(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 	if (dev >= fs->pool.ndev || slot >= fs->pool.sb.s_dev[dev].sd_nslots ||
 	    idx > (TFS_MAX_FILE_SIZE >> fs->pool.chunk_shift) ||
 	    (!!(flags & TFS_CF_OGEN) != (ogen != 0)) ||
-	    (ogen && fs->pool.sb.s_dev[dev].sd_class != TFS_CLASS_RADOS))
+	    (ogen && (fs->pool.sb.s_version < 7 || fs->pool.sb.s_dev[dev].sd_class != TFS_CLASS_RADOS)))
 		return -EINVAL;
 	if (!c) {
 		c = tier_chunk_new(&fs->pool.chunks, in->i_ino, idx);

@@ -369,6 +369,12 @@ unsigned int tfs_fuse_rq_flags(void);
 /* a cached WRITE waits here while a worker holds one of the same file at a
  * lower offset (they are stored in offset order: see transport.c) */
 void tfs_fuse_write_turn(void);
+/* a cached WRITE answered later, by another thread: its place in that
+ * order leaves the worker (detach: the place, or -1), and is given up once
+ * it is answered (release); attach puts it back on this thread */
+int tfs_fuse_write_detach(void);
+void tfs_fuse_write_attach(int place);
+void tfs_fuse_write_release(int place);
 #define TFS_FUSE_MAX_HELD 256 /* workers that may hold a request at once */
 /* look at one request as read from the kernel: INIT's offer is recorded in
  * @c, flags for the handler go to @flags; -EPROTO when too short */
@@ -597,9 +603,10 @@ static inline struct tfs_okey tfs_chunk_okey(const struct tfs_chunk *c)
 }
 void tfs_dblk_dirty(struct tfs_fs *fs, struct tfs_inode *dir, uint64_t cookie);
 void tfs_xattrs_dirty(struct tfs_fs *fs, struct tfs_inode *in);
-/* a chunk group's log record, at most: present mask, the chunks, the heat
- * trailer (time and 2 bytes a chunk) */
-#define TFS_CGROUP_EST (24 + TIER_GROUP * 22 + TFS_LREC_HDR)
+/* a chunk group's log record, at most: present mask, the chunks (with an
+ * object generation in rados), the heat trailer (time and 2 bytes a
+ * chunk); an estimate for one mask word */
+#define TFS_CGROUP_EST (24 + TIER_GROUP * 26 + TFS_LREC_HDR)
 void tfs_cgroup_dirty(struct tfs_fs *fs, struct tfs_inode *in, uint64_t g);
 /* pool lock: every chunk group holding heat is written by the next
  * checkpoint, with the heat (before the unmount's last one) */

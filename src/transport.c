@@ -45,7 +45,11 @@ unsigned int tfs_fuse_rq_flags(void)
  * it and an earlier one fail, leaving zeros inside the file.  So a cached
  * write waits while a worker holds one of the same file at a lower offset.
  * A worker holds one request at a time: with no more workers than
- * TFS_FUSE_MAX_HELD the table cannot fill (uring.c keeps to it).
+ * TFS_FUSE_MAX_HELD the table cannot fill (uring.c keeps to it).  A cached
+ * write deferred to the cold-read loop keeps its place until it is answered
+ * (tfs_fuse_write_detach): those come only over /dev/fuse, whose 16
+ * workers leave the rest of the table to them; were it full, a write would
+ * go unordered, as one preempted before noting itself does.
  */
 #define PEND_MAX TFS_FUSE_MAX_HELD
 static struct {
@@ -86,6 +90,28 @@ static void pend_done(void)
 		pthread_cond_broadcast(&pend.cond);
 	pthread_mutex_unlock(&pend.lock);
 	rq_pend = -1;
+}
+
+int tfs_fuse_write_detach(void)
+{
+	int place = rq_pend;
+
+	rq_pend = -1;
+	return place;
+}
+
+void tfs_fuse_write_attach(int place)
+{
+	rq_pend = place;
+}
+
+void tfs_fuse_write_release(int place)
+{
+	int mine = rq_pend;
+
+	rq_pend = place;
+	pend_done();
+	rq_pend = mine;
 }
 
 void tfs_fuse_write_turn(void)

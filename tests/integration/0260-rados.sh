@@ -128,6 +128,10 @@ for cycle in 1 2 3; do
 	"$CTL" unpin "$MNT" > /dev/null
 	tfs_umount
 done
+# what the kills left: objects written for moves that never committed
+"$FSCK" -y "$T/p.img" > "$T/fsck.out" 2>&1
+note "after the kills: $(grep -c "is named by no chunk" "$T/fsck.out") orphan objects named, $(grep -o "[0-9]* orphan objects\? removed" "$T/fsck.out")"
+check "$FSCK" -n "$T/p.img" "fsck -n is clean after -y"
 # orphans for certain: objects no chunk names (an older generation of a
 # chunk of f1, and a format-6 name of a slot no chunk uses)
 head -c 4096 /dev/urandom > "$T/junk"
@@ -138,7 +142,7 @@ ROBJ put tfs.0000000007ff "$T/junk"
 check grep -q "$orphan is named by no chunk" "$T/fsck.out" "fsck -n lists an orphan object"
 check grep -q "tfs.0000000007ff is named by no chunk" "$T/fsck.out" "and one with a format-6 name"
 "$FSCK" -y "$T/p.img" > "$T/fsck.out" 2>&1
-check grep -q "orphan object.* removed" "$T/fsck.out" "fsck -y removes orphan objects"
+check grep -q "2 orphan objects removed" "$T/fsck.out" "fsck -y removes both"
 check "$FSCK" -n "$T/p.img" "fsck -n is clean after -y"
 check test "$(ROBJ ls | grep -c "^$orphan\$\|^tfs.0000000007ff\$")" = 0 "the orphans are gone from the pool"
 
@@ -271,6 +275,14 @@ for i in $(seq 1 20); do
 done
 check test "$same" = 20 "the twenty files read back as written"
 check test "$moved" = "$nw" "each write that went through took its chunk out of rados"
+# a cached write into a chunk in rados (written back at fsync: a WRITE of
+# cached pages, answered from the cold-read loop in its turn)
+head -c 4096 /dev/urandom > "$T/cw"
+dd if="$T/cw" of="$MNT/g1" bs=4096 seek=64 count=1 conv=notrunc,fsync status=none
+dd if="$T/cw" of="$T/g1.want" bs=4096 seek=64 count=1 conv=notrunc status=none
+echo 3 > /proc/sys/vm/drop_caches
+check cmp "$MNT/g1" "$T/g1.want" "a cached write into a chunk in rados reads back after fsync"
+check test "$(ontier "$MNT/g1" rados)" = 0 "and took that chunk out of rados"
 cat "$MNT/f2" > "$T/f2.want"
 # one read of a local chunk and objects together: a 4 KiB write brings its
 # chunk up (copied to a local tier), the 1 MiB reads then span both
