@@ -606,6 +606,16 @@ static int cold_reply(void *arg, const struct iovec *iov, int n)
 	return 1;
 }
 
+/* @cr could not be read or verified: the read or the write fails with EIO */
+static void cold_fail(struct cold_read *cr)
+{
+	if (cr->later)
+		cr->later(cr->arg, -EIO);
+	else
+		cr->done(cr->arg, NULL, 0, -EIO);
+	cold_done(cr);
+}
+
 /* the loop: every object of @cr is in; verify and answer */
 static void cold_finish(struct cold_read *cr)
 {
@@ -628,11 +638,7 @@ static void cold_finish(struct cold_read *cr)
 	}
 	if (err) {
 		read_failed(fs, cr->in, cr->reqs, cr->nr, cr->fb, cr->buf, err);
-		if (cr->later)
-			cr->later(cr->arg, -EIO);
-		else
-			cr->done(cr->arg, NULL, 0, -EIO);
-		cold_done(cr);
+		cold_fail(cr);
 		return;
 	}
 	count_io(fs, cr->reqs, cr->nr);
@@ -661,11 +667,7 @@ static void cold_finish(struct cold_read *cr)
 				(unsigned long long)((cr->fb + i) * TFS_BLOCK_SIZE),
 				r < cr->nr ? cr->reqs[r].r_dev->d_path : "a local tier");
 		}
-		if (cr->later)
-			cr->later(cr->arg, -EIO);
-		else
-			cr->done(cr->arg, NULL, 0, -EIO);
-		cold_done(cr);
+		cold_fail(cr);
 		return;
 	}
 	if (cr->later) {
