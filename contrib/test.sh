@@ -8,10 +8,20 @@
 # sanitizer pass.
 set -e
 src=$(cd "$(dirname "$0")/.." && pwd)
+# the logs of the cases that failed, last, so that whatever keeps only the
+# end of this output keeps them
+show_failed() { # BUILDDIR
+	local trs
+	for trs in "$1"/tests/*/*.trs; do
+		grep -q '^:test-result: \(FAIL\|ERROR\)' "$trs" 2> /dev/null || continue
+		echo "==== ${trs%.trs}.log (failed; its last 150 lines)"
+		tail -n 150 "${trs%.trs}.log"
+	done
+}
 sh "$src/contrib/install-deps.sh"
 sh "$src/contrib/build.sh" "$src/build"
 echo "== test suite (build/)"
-make -C "$src/build" check || { tail -n 50 "$src"/build/tests/*/*.log; exit 1; }
+make -C "$src/build" check || { show_failed "$src/build"; exit 1; }
 
 # The POSIX, crash, database and tiering cases again with FUSE requests over
 # io_uring (-o transport=uring), which root turns on in the kernel for this
@@ -28,7 +38,7 @@ uring_pass() { # BUILDDIR CASES [environment...]
 	echo Y > "$uring_param"
 	env "$@" TFS_TRANSPORT=uring make -C "$b" check TESTS="$cases" || rc=$?
 	echo "$old" > "$uring_param"
-	[ "$rc" = 0 ] || { tail -n 50 "$b"/tests/integration/*.log; return 1; }
+	[ "$rc" = 0 ] || { show_failed "$b"; return 1; }
 }
 if [ -w "$uring_param" ]; then
 	echo "== the same cases over FUSE io_uring (build/)"
@@ -51,7 +61,7 @@ if [ -z "${TFS_NO_SANITIZERS:-}" ]; then
 	UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$src/build-asan/sanitizer/ubsan" \
 		TFS_SCALE=2 TFS_KILL_CYCLES=10 TFS_PMEM_KILL_CYCLES=6 TFS_CKPT_KILL_CYCLES=6 TFS_ZNS_KILL_CYCLES=8 \
 		make -C "$src/build-asan" check ||
-		{ tail -n 50 "$src"/build-asan/tests/*/*.log; cat "$src"/build-asan/sanitizer/* 2>/dev/null; exit 1; }
+		{ cat "$src"/build-asan/sanitizer/* 2>/dev/null; show_failed "$src/build-asan"; exit 1; }
 	if [ -w "$uring_param" ]; then
 		echo "== io_uring cases under AddressSanitizer + UBSan (build-asan/)"
 		uring_pass "$src/build-asan" "integration/0010-syscalls.sh integration/0170-tiering.sh integration/0185-buffered-enospc.sh" \
