@@ -3,10 +3,15 @@
 # integration), first in the normal build, then its POSIX, crash, database
 # and tiering cases over FUSE io_uring (when the kernel has it), then all
 # again with ASan+UBSan (and three io_uring cases).
-# Then the fuzz targets of the on-media parsers, 40 s each (TFS_FUZZ_SECS;
+# Then the fuzz targets of the on-media parsers, 30 s each (TFS_FUZZ_SECS;
 # 0 skips them).  This is what CI runs.  Set TFS_NO_SANITIZERS=1 to skip the
-# sanitizer pass.
+# sanitizer pass.  The two full passes run TFS_CHECK_JOBS cases at a time
+# (default 2: most cases wait on sleeps, kills and fsyncs, not on the CPU;
+# every case has its own pool, mount point and daemon).
 set -e
+jobs=${TFS_CHECK_JOBS:-2}
+t0=$(date +%s)
+stamp() { echo "== $* ($(($(date +%s) - t0)) s after the start)"; }
 src=$(cd "$(dirname "$0")/.." && pwd)
 # the logs of the cases that failed, last, so that whatever keeps only the
 # end of this output keeps them
@@ -20,8 +25,8 @@ show_failed() { # BUILDDIR
 }
 sh "$src/contrib/install-deps.sh"
 sh "$src/contrib/build.sh" "$src/build"
-echo "== test suite (build/)"
-make -C "$src/build" check || { show_failed "$src/build"; exit 1; }
+stamp "test suite (build/), $jobs cases at a time"
+make -C "$src/build" -j"$jobs" check || { show_failed "$src/build"; exit 1; }
 
 # The POSIX, crash, database and tiering cases again with FUSE requests over
 # io_uring (-o transport=uring), which root turns on in the kernel for this
@@ -41,14 +46,14 @@ uring_pass() { # BUILDDIR CASES [environment...]
 	[ "$rc" = 0 ] || { show_failed "$b"; return 1; }
 }
 if [ -w "$uring_param" ]; then
-	echo "== the same cases over FUSE io_uring (build/)"
+	stamp "the same cases over FUSE io_uring (build/)"
 	uring_pass "$src/build" "$uring_cases" TFS_KILL_CYCLES=10 || exit 1
 else
 	echo "== this kernel has no FUSE over io_uring ($uring_param): that pass is skipped"
 fi
 if [ -z "${TFS_NO_SANITIZERS:-}" ]; then
 	sh "$src/contrib/build.sh" "$src/build-asan" --enable-sanitizers
-	echo "== test suite under AddressSanitizer + UBSan (build-asan/)"
+	stamp "test suite under AddressSanitizer + UBSan (build-asan/), $jobs cases at a time"
 	# the sanitized daemon is slower: the big-file case writes 1 GiB instead of
 	# 2, the database cases do half the work, and the crash loops (30 + 20 +
 	# 20 cycles in the first pass) run fewer cycles, to keep CI well under 30
@@ -60,10 +65,10 @@ if [ -z "${TFS_NO_SANITIZERS:-}" ]; then
 	ASAN_OPTIONS="detect_leaks=1:log_path=$src/build-asan/sanitizer/asan" \
 	UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$src/build-asan/sanitizer/ubsan" \
 		TFS_SCALE=2 TFS_KILL_CYCLES=10 TFS_PMEM_KILL_CYCLES=6 TFS_CKPT_KILL_CYCLES=6 TFS_ZNS_KILL_CYCLES=8 \
-		make -C "$src/build-asan" check ||
+		make -C "$src/build-asan" -j"$jobs" check ||
 		{ cat "$src"/build-asan/sanitizer/* 2>/dev/null; show_failed "$src/build-asan"; exit 1; }
 	if [ -w "$uring_param" ]; then
-		echo "== io_uring cases under AddressSanitizer + UBSan (build-asan/)"
+		stamp "io_uring cases under AddressSanitizer + UBSan (build-asan/)"
 		uring_pass "$src/build-asan" "integration/0010-syscalls.sh integration/0170-tiering.sh integration/0185-buffered-enospc.sh" \
 			ASAN_OPTIONS="detect_leaks=1:log_path=$src/build-asan/sanitizer/asan" \
 			UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$src/build-asan/sanitizer/ubsan" ||
@@ -73,9 +78,9 @@ if [ -z "${TFS_NO_SANITIZERS:-}" ]; then
 		echo "sanitizer reports:"; cat "$src"/build-asan/sanitizer/*; exit 1
 	fi
 fi
-secs=${TFS_FUZZ_SECS:-40}
+secs=${TFS_FUZZ_SECS:-30}
 if [ "$secs" != 0 ]; then
-	echo "== fuzz targets, $secs s each (tests/fuzz/run.sh)"
+	stamp "fuzz targets, $secs s each (tests/fuzz/run.sh)"
 	bash "$src/tests/fuzz/run.sh" "$secs" || { [ $? = 77 ] || exit 1; }
 fi
-echo "== all tests passed"
+stamp "all tests passed"
