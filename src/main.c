@@ -474,6 +474,11 @@ int main(int argc, char *argv[])
 			opts.transport ? opts.transport : "");
 		goto out;
 	}
+	if (opts.threads < 1 || opts.threads > 256) {
+		fprintf(stderr, "tierfs: bad value for option threads: '%u' (1 to 256 expected)\n",
+			opts.threads);
+		goto out;
+	}
 	if (!strcmp(opts.transport, "uring") && !tfs_uring_enabled()) {
 		fprintf(stderr, "tierfs: -o transport=uring: FUSE over io_uring is off in this kernel "
 				"(as root: echo Y > /sys/module/fuse/parameters/enable_uring)\n");
@@ -648,9 +653,10 @@ int main(int argc, char *argv[])
 	if (!lcfg) {
 		ret = -ENOMEM;
 	} else {
-		fuse_loop_cfg_set_max_threads(lcfg, 16);
+		/* libfuse adds a worker only when all are busy, up to the most */
+		fuse_loop_cfg_set_max_threads(lcfg, opts.threads);
 		/* keep workers (and their rings) alive between requests */
-		fuse_loop_cfg_set_idle_threads(lcfg, 16);
+		fuse_loop_cfg_set_idle_threads(lcfg, opts.threads);
 		fuse_loop_cfg_set_clone_fd(lcfg, 0);
 		ret = fuse_session_loop_mt(se, lcfg);
 		fuse_loop_cfg_destroy(lcfg);

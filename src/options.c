@@ -25,6 +25,8 @@ const struct tfs_opt_def tfs_opt_table[] = {
 	  "memory for cached checksum pages (each MiB covers about 1 GiB of data)" },
 	{ "transport", TFS_OPT_STR, offsetof(struct tfs_opts, transport), "dev", "auto|uring|dev",
 	  "how FUSE requests reach the daemon: io_uring queues (uring; auto: when the kernel offers them) or /dev/fuse (dev)" },
+	{ "threads", TFS_OPT_UINT, offsetof(struct tfs_opts, threads), "16", "count",
+	  "most threads serving /dev/fuse (1-256); fewer suit a pool whose hot data is on pmem, more one that waits on block devices" },
 	{ "dirty_max", TFS_OPT_UINT, offsetof(struct tfs_opts, dirty_max), "64", "MiB",
 	  "the kernel's limit on this mount's dirty page cache; bounds what buffered writes acknowledge past a full pool (0: the kernel's own)" },
 	{ "reserve", TFS_OPT_PCT, offsetof(struct tfs_opts, reserve), NULL, "percent",

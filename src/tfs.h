@@ -905,6 +905,7 @@ struct tfs_opts {
 	unsigned int clean_mbps; /* zone cleaning bandwidth, MB/s */
 	unsigned int csum_cache; /* MiB of checksum pages cached */
 	unsigned int dirty_max;	 /* MiB of dirty page cache the kernel may hold */
+	unsigned int threads;	 /* most FUSE worker threads on /dev/fuse */
 	char *transport;	 /* "auto", "uring" or "dev" */
 	int reserve;	       /* percent for root; -1: the pool's */
 	int debug;

@@ -41,4 +41,21 @@ check bash -c "! grep -q ' $MNT ' /proc/mounts" "SIGTERM: the daemon unmounted i
 tfs_mount "$T/a.img"
 check test "$(cat "$MNT/term")" = term "SIGTERM: data written before it is there"
 tfs_umount
+
+# -o threads=1: eight concurrent readers add no thread (libfuse adds a
+# worker whenever all are busy, up to the most; io_uring's own workers are
+# named iou-wrk-*)
+tfs_mount "$T/a.img" -o threads=1
+head -c 8M /dev/urandom > "$MNT/par"
+nthreads() { grep -lx tierfs /proc/"$DAEMON_PID"/task/*/comm | wc -l; }
+before=$(nthreads)
+pids=
+for i in $(seq 1 8); do
+	dd if="$MNT/par" of=/dev/null bs=4k iflag=direct status=none &
+	pids="$pids $!"
+done
+for p in $pids; do wait "$p"; done
+check test "$(nthreads)" = "$before" "-o threads=1: one worker serves eight concurrent readers ($before threads in all)"
+check cmp "$MNT/par" <(dd if="$MNT/par" bs=4k iflag=direct status=none) "and serves them right"
+tfs_umount
 finish

@@ -45,6 +45,10 @@ check expect_fail 'bad value for option commit' "$TIERFS" -o commit=soon "$T/a.i
 check expect_fail 'fuse\|option' "$TIERFS" -o no_such_fuse_option "$T/a.img" "$MNT" "unknown -o option"
 check expect_fail 'bad value for option transport' "$TIERFS" -o transport=carrier-pigeon "$T/a.img" "$MNT" \
 	"-o transport= takes auto, uring or dev"
+check expect_fail 'bad value for option threads' "$TIERFS" -o threads=0 "$T/a.img" "$MNT" \
+	"-o threads=0 is refused"
+check expect_fail 'bad value for option threads' "$TIERFS" -o threads=257 "$T/a.img" "$MNT" \
+	"-o threads=257 is refused"
 if grep -q N /sys/module/fuse/parameters/enable_uring 2> /dev/null; then
 	check expect_fail 'enable_uring' "$TIERFS" -o transport=uring "$T/a.img" "$MNT" \
 		"-o transport=uring while the kernel has it off: says how to turn it on"

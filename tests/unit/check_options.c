@@ -18,6 +18,9 @@ START_TEST(test_parse)
 	ck_assert_str_eq(o.transport, "uring");
 	ck_assert_int_eq(tfs_opts_parse_one(&o, "commit=17", err, sizeof(err)), 1);
 	ck_assert_uint_eq(o.commit, 17);
+	ck_assert_int_eq(o.threads, 16);
+	ck_assert_int_eq(tfs_opts_parse_one(&o, "threads=2", err, sizeof(err)), 1);
+	ck_assert_int_eq(o.threads, 2);
 	ck_assert_int_eq(tfs_opts_parse_one(&o, "devices=/a:/b", err, sizeof(err)), 1);
 	ck_assert_str_eq(o.devices, "/a:/b");
 	ck_assert_int_eq(tfs_opts_parse_one(&o, "allow_other", err, sizeof(err)), 0);
