@@ -26,19 +26,13 @@ secs=${TFS_PG_SECS:-30}
 rows=${TFS_SQLITE_ROWS:-100000}
 keys=${TFS_ROCKS_KEYS:-1000000}
 synckeys=${TFS_ROCKS_SYNC_KEYS:-20000}
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-for t in "$pgbin/initdb" "$pgbin/pgbench" "$(command -v sqlite3)"; do
-	[ -x "$t" ] || { echo "bench-db: $t missing" >&2; exit 1; }
-done
-id postgres > /dev/null 2>&1 || { echo "bench-db: no postgres user" >&2; exit 1; }
+. "$src/contrib/pgbench-lib.sh"
+pg_tools "$(command -v sqlite3)"
 [ -x "$bin/tierfs" ] || sh "$src/contrib/build.sh" "$src/build"
 sock=$(mktemp -d /tmp/tierfs-bench-db.XXXXXX)
 chmod 777 "$sock"
 cleanup() {
-	for m in pmem block ext4; do
-		[ -f "$dir/$m/pg/data/postmaster.pid" ] &&
-			runuser -u postgres -- "$pgbin/pg_ctl" -D "$dir/$m/pg/data" -m immediate stop > /dev/null 2>&1
-	done
+	for m in pmem block ext4; do pg_kill "$dir/$m"; done
 	umount "$dir/pmem" 2> /dev/null || true
 	umount "$dir/block" 2> /dev/null || true
 	rm -rf "$sock" "$pm"
@@ -52,18 +46,6 @@ rm -rf "$pm" "$dir/pa.img" "$dir/pb.img" "$dir/ext4/"*
 topt=allow_other${TFS_TRANSPORT:+,transport=$TFS_TRANSPORT}
 "$bin/tierfs" -o "$topt" "$dir/pa.img" "$dir/pmem"
 "$bin/tierfs" -o "$topt" "$dir/pb.img" "$dir/block"
-
-pg() { # TARGET -> "tps latency_ms"
-	local d=$dir/$1/pg/data out
-	mkdir -p "$dir/$1/pg" && chown postgres "$dir/$1/pg" && chmod 700 "$dir/$1/pg"
-	runuser -u postgres -- "$pgbin/initdb" -D "$d" -A trust -U postgres > /dev/null
-	runuser -u postgres -- "$pgbin/pg_ctl" -D "$d" -l "$dir/$1/pg/log" -w \
-		-o "-c listen_addresses='' -c unix_socket_directories=$sock" start > /dev/null
-	runuser -u postgres -- "$pgbin/pgbench" -h "$sock" -U postgres -i -s 10 -q postgres > /dev/null 2>&1
-	out=$(runuser -u postgres -- "$pgbin/pgbench" -h "$sock" -U postgres -n -c 4 -j 2 -T "$secs" postgres 2>&1)
-	runuser -u postgres -- "$pgbin/pg_ctl" -D "$d" -m fast -w stop > /dev/null
-	echo "$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p') $(echo "$out" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')"
-}
 
 sqlite_run() { # DIR MODE -> inserts per second
 	local db=$1/bench.db t0 t1
@@ -92,7 +74,7 @@ rocks() { # DIR BENCHMARK KEYS -> ops per second (0 without db_bench)
 
 declare -A tps lat wal del rfr rfs
 for m in pmem block ext4; do
-	read -r tps[$m] lat[$m] < <(pg "$m")
+	read -r tps[$m] lat[$m] < <(pg_run "$dir/$m" "$secs")
 	wal[$m]=$(sqlite_run "$dir/$m" wal)
 	del[$m]=$(sqlite_run "$dir/$m" delete)
 	rfr[$m]=$(rocks "$dir/$m" fillrandom "$keys")

@@ -19,20 +19,15 @@ pm=${TFS_BENCH_PMEM:-/dev/shm/tierfs-bench-threads-pmem.img}
 secs=${TFS_PG_SECS:-30}
 reps=${TFS_REPS:-2}
 list=${TFS_THREADS_LIST:-2 16}
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-for t in "$pgbin/initdb" "$pgbin/pgbench" "$(command -v fio)"; do
-	[ -x "$t" ] || { echo "bench-threads: $t missing" >&2; exit 1; }
-done
-id postgres > /dev/null 2>&1 || { echo "bench-threads: no postgres user" >&2; exit 1; }
+. "$src/contrib/pgbench-lib.sh"
+pg_tools "$(command -v fio)"
 [ -x "$bin/tierfs" ] || sh "$src/contrib/build.sh" "$src/build"
 sock=$(mktemp -d /tmp/tierfs-bench-threads.XXXXXX)
 chmod 777 "$sock"
 mkdir -p "$dir/mnt" "$dir/ext4"
 cleanup() {
-	for d in "$dir/mnt" "$dir/ext4"; do
-		[ -f "$d/pg/data/postmaster.pid" ] &&
-			runuser -u postgres -- "$pgbin/pg_ctl" -D "$d/pg/data" -m immediate stop > /dev/null 2>&1
-	done
+	pg_kill "$dir/mnt"
+	pg_kill "$dir/ext4"
 	umount "$dir/mnt" 2> /dev/null || true
 	rm -rf "$sock" "$pm" "$dir/pa.img"
 }
@@ -46,19 +41,6 @@ pool() { # pmem|block THREADS: a fresh pool mounted on DIR/mnt
 		"$bin/mkfs.tierfs" --force --block "$dir/pa.img:4G" > /dev/null
 	fi
 	"$bin/tierfs" -o "allow_other,threads=$2${TFS_TRANSPORT:+,transport=$TFS_TRANSPORT}" "$dir/pa.img" "$dir/mnt"
-}
-pg() { # DIR -> TPS
-	local d=$1/pg/data out
-	rm -rf "$1/pg"
-	mkdir -p "$1/pg" && chown postgres "$1/pg" && chmod 700 "$1/pg"
-	runuser -u postgres -- "$pgbin/initdb" -D "$d" -A trust -U postgres > /dev/null
-	runuser -u postgres -- "$pgbin/pg_ctl" -D "$d" -l "$1/pg/log" -w \
-		-o "-c listen_addresses='' -c unix_socket_directories=$sock" start > /dev/null
-	runuser -u postgres -- "$pgbin/pgbench" -h "$sock" -U postgres -i -s 10 -q postgres > /dev/null 2>&1
-	out=$(runuser -u postgres -- "$pgbin/pgbench" -h "$sock" -U postgres -n -c 4 -j 2 -T "$secs" postgres 2>&1)
-	runuser -u postgres -- "$pgbin/pg_ctl" -D "$d" -m fast -w stop > /dev/null
-	rm -rf "$1/pg"
-	echo "$out" | sed -n 's/^tps = \([0-9]*\).*/\1/p'
 }
 fio4k() { # RW -> IOPS of 4 KiB O_DIRECT QD32 on DIR/mnt/f
 	fio --name=t --filename="$dir/mnt/f" --size=256M --rw="$1" --bs=4k --direct=1 \
@@ -80,9 +62,10 @@ declare -A pgs ext pr pw br bw
 for rep in $(seq 1 "$reps"); do
 	for th in $list; do
 		pool pmem "$th"
-		t=$(pg "$dir/mnt")
+		read -r t _ < <(pg_run "$dir/mnt" "$secs")
 		umount "$dir/mnt"
-		e=$(pg "$dir/ext4")
+		read -r e _ < <(pg_run "$dir/ext4" "$secs")
+		t=${t%.*} e=${e%.*}
 		pgs[$th]="${pgs[$th]:-} $t"
 		ext[$th]="${ext[$th]:-} $e"
 		read -r a b < <(fio_pool pmem "$th")
