@@ -79,7 +79,7 @@ static int on_zone(const struct tfs_fs *fs, const struct tfs_chunk *c)
 }
 
 /* a chunk never overwritten in place: in a zone, or an object in rados
- * (a write makes a new copy of it: cow_chunk) */
+ * (a write makes a new copy of it: cow_stage) */
 static int out_of_place(const struct tfs_fs *fs, const struct tfs_chunk *c)
 {
 	return fs->zns.spz[c->c_dev] != 0 || fs->pool.alloc.a_dev[c->c_dev].a_cold;
@@ -964,7 +964,7 @@ out_unlock:
 /*
  * i_rwlock held exclusively: make sure chunks exist for blocks [fb, fb+n).
  * A chunk that placement sends to a zoned device is not made here: it comes
- * to life when its data is appended to a zone (cow_chunk).  @prealloc
+ * to life when its data is appended to a zone (cow_stage).  @prealloc
  * (fallocate) places only on devices written in place, and leaves what finds
  * no room there to the zones.
  */
@@ -1490,25 +1490,47 @@ int tfs_chunk_migrate(struct tfs_fs *fs, uint64_t ino, uint64_t idx, uint16_t de
 }
 
 /*
- * i_rwlock held exclusively: blocks [b0, b1) of chunk @idx get @data (their
- * checksums @csum) through a new copy of the chunk, because the chunk is in
- * a zone or placement sends it to one.  A whole chunk goes to a zone; a part
- * of one is merged with the rest of the chunk and the copy goes to a device
- * written in place if one has room (later writes then land in place), else
- * to a zone again.
+ * Copies: how new data reaches a chunk that is never written in place (in a
+ * zone, or an object in rados), or a new chunk that placement sends to the
+ * zones.  A write first stages its copies (cow_stage: the chunk's new image,
+ * its other blocks read and verified, written to a new place that no
+ * metadata names yet), then writes its blocks in place, and lands it all in
+ * one lock section with the new end of file (land_write).  A commit thus
+ * sees the whole write or none of it.  Copies that landed one by one moved
+ * the end of file before the in-place part of the same write was there: a
+ * commit in between, then a crash (or a failed in-place write), left the
+ * file its new size with zeros in that part.
  */
-static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint32_t b0,
+struct cow_copy {
+	uint64_t idx;	 /* the chunk */
+	uint32_t b0, b1; /* the write's blocks in it */
+	uint16_t dev;	 /* where the copy is */
+	uint64_t slot;
+	struct tfs_okey key;
+	uint32_t *cs; /* the checksums of all its blocks */
+};
+/* the chunks one write batch spans, at most (chunks of 64 KiB or more) */
+#define COPIES_MAX (IO_MAX / (64u << 10) + 2)
+
+/*
+ * i_rwlock held exclusively: blocks [b0, b1) of chunk @idx get @data (their
+ * checksums @csum) in a new copy of the chunk, because the chunk is in a
+ * zone or rados, or placement (class @cls preferred) sends it to a zone.  A
+ * whole chunk goes to a zone; a part of one is merged with the rest of the
+ * chunk and the copy goes to a device written in place if one has room
+ * (later writes then land in place), else to a zone again.  The copy is
+ * described in @cp (whose cs has room for a chunk's checksums); nothing
+ * names it until cow_land.
+ */
+static int cow_stage(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint32_t b0,
 		     uint32_t b1, const uint8_t *data, const uint32_t *csum, unsigned int cls,
-		     uint64_t grow_to)
+		     struct cow_copy *cp)
 {
 	struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
-	uint32_t cb = fs->pool.chunk_blocks, cs[CHUNK_BLOCKS_MAX], b;
+	uint32_t cb = fs->pool.chunk_blocks, b;
 	int whole = b0 == 0 && b1 == cb, ip, ret;
 	const uint8_t *img = data;
 	unsigned int dst, stream, pin;
-	struct tfs_okey nk;
-	uint16_t nd;
-	uint64_t ns;
 
 	/* where new data goes (an overwrite of a zone chunk too: up, if the
 	 * faster tiers have room) */
@@ -1546,14 +1568,14 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 			dst = d;
 		}
 	}
-	memset(cs, 0, sizeof(cs[0]) * cb);
+	memset(cp->cs, 0, sizeof(cp->cs[0]) * cb);
 	if (!whole) {
 		uint8_t *buf = tfs_io_scratch(TFS_SCRATCH_CHUNK, fs->pool.chunk_size);
 
 		if (!buf)
 			return -ENOMEM;
 		if (c) {
-			ret = read_chunk(fs, in, idx, buf, cs);
+			ret = read_chunk(fs, in, idx, buf, cp->cs);
 			if (ret < 0)
 				return ret;
 		} else {
@@ -1563,83 +1585,79 @@ static int cow_chunk(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 		img = buf;
 	}
 	for (b = b0; b < b1; b++)
-		cs[b] = csum[b - b0];
-	ret = put_chunk(fs, in, idx, dst, stream, img,
-			(uint64_t)(b1 - b0) * TFS_BLOCK_SIZE, 0, &nd, &ns, &nk);
+		cp->cs[b] = csum[b - b0];
+	ret = put_chunk(fs, in, idx, dst, stream, img, (uint64_t)(b1 - b0) * TFS_BLOCK_SIZE, 0,
+			&cp->dev, &cp->slot, &cp->key);
 	if (ret < 0)
 		return ret;
-	pthread_mutex_lock(&fs->lock);
+	cp->idx = idx;
+	cp->b0 = b0;
+	cp->b1 = b1;
+	return 0;
+}
+
+/* pool lock, i_rwlock held exclusively: the map takes staged copy @cp (on
+ * failure the caller drops the copy) */
+static int cow_land(struct tfs_fs *fs, struct tfs_inode *in, const struct cow_copy *cp)
+{
+	struct tfs_chunk *c = tier_cmap_get(&in->i_map, cp->idx);
+	uint32_t b;
+
 	if (!c) {
-		c = tier_chunk_new(&fs->pool.chunks, in->i_ino, idx);
-		if (!c || tier_cmap_set(&in->i_map, idx, c) < 0) {
+		c = tier_chunk_new(&fs->pool.chunks, in->i_ino, cp->idx);
+		if (!c || tier_cmap_set(&in->i_map, cp->idx, c) < 0) {
 			tier_chunk_free(&fs->pool.chunks, c);
-			tier_alloc_release(&fs->pool.alloc, nd, ns);
-			pthread_mutex_unlock(&fs->lock);
 			return -ENOMEM;
 		}
-		c->c_dev = nd;
-		c->c_slot = ns;
+		c->c_dev = cp->dev;
+		c->c_slot = cp->slot;
 		c->c_hepoch = (uint16_t)tier_engine_epoch(&fs->eng);
-		tier_alloc_bind(&fs->pool.alloc, nd, ns, c);
-		tfs_cs_reset(fs->meta, nd, ns);
+		tier_alloc_bind(&fs->pool.alloc, cp->dev, cp->slot, c);
+		tfs_cs_reset(fs->meta, cp->dev, cp->slot);
 		tfs_chunk_dirty(fs, in, c);
 	}
-	for (b = b0; b < b1; b++) {
+	for (b = cp->b0; b < cp->b1; b++) {
 		if (!tier_chunk_has(c, b)) {
 			tier_chunk_set(c, b);
 			in->i_map.m_blocks++;
 		}
 	}
-	/* the end of file moves with the blocks, in the same lock section: a
-	 * commit between the two would record data blocks past the end */
-	if (grow_to) {
-		uint64_t e = ((uint64_t)idx * cb + b1) * TFS_BLOCK_SIZE;
-
-		if (e > grow_to)
-			e = grow_to;
-		if (e > in->i_size) {
-			in->i_size = e;
-			tfs_inode_dirty(fs, in);
-		}
-	}
-	if (c->c_dev != nd || c->c_slot != ns)
-		ret = relocate(fs, in, c, nd, ns, nk.gen, cs, 0);
-	else
-		ret = tfs_cs_put(fs->meta, nd, ns, b0, b1 - b0, csum);
-	if (ret < 0)
-		tfs_err("out of memory recording checksums of inode %llu", (unsigned long long)in->i_ino);
-	pthread_mutex_unlock(&fs->lock);
-	return ret;
+	if (c->c_dev != cp->dev || c->c_slot != cp->slot)
+		return relocate(fs, in, c, cp->dev, cp->slot, cp->key.gen, cp->cs, 0);
+	return tfs_cs_put(fs->meta, cp->dev, cp->slot, cp->b0, cp->b1 - cp->b0, cp->cs + cp->b0);
 }
 
-/* i_rwlock held exclusively: the part of a write of blocks [fb, fb+n) (in
- * @abuf, checksums @csum) that falls on chunks in zones or bound for them;
- * the end of file grows towards @grow_to (0: it stays) as chunks land */
-static int write_zoned(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
-		       const uint8_t *abuf, const uint32_t *csum, unsigned int cls,
-		       uint64_t grow_to, uint64_t *done)
+/* i_rwlock held exclusively: stage the copies of a write of blocks [fb,
+ * fb+n) (in @abuf, checksums @csum) for the chunks in zones or rados, or
+ * bound for the zones, into @cp (checksum room from @cs); their number in
+ * *@ncp, also on failure (the caller drops them) */
+static int stage_copies(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
+			const uint8_t *abuf, const uint32_t *csum, unsigned int cls,
+			struct cow_copy *cp, uint32_t *cs, unsigned int *ncp)
 {
 	uint32_t cb = fs->pool.chunk_blocks;
 	uint64_t blk = fb;
 	int ret;
 
+	*ncp = 0;
 	while (blk < fb + n) {
 		uint64_t idx = blk / cb;
 		uint32_t b0 = (uint32_t)(blk % cb);
 		uint32_t b1 = fb + n - idx * cb < cb ? (uint32_t)(fb + n - idx * cb) : cb;
 		struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
 
-		*done = blk - fb; /* blocks before this chunk are where they belong */
-
 		if (!c || out_of_place(fs, c)) {
-			ret = cow_chunk(fs, in, idx, b0, b1, abuf + (blk - fb) * TFS_BLOCK_SIZE,
-					csum + (blk - fb), cls, grow_to);
+			if (*ncp == COPIES_MAX)
+				return -EINVAL;
+			cp[*ncp].cs = cs + (size_t)*ncp * cb;
+			ret = cow_stage(fs, in, idx, b0, b1, abuf + (blk - fb) * TFS_BLOCK_SIZE,
+					csum + (blk - fb), cls, &cp[*ncp]);
 			if (ret < 0)
 				return ret;
+			(*ncp)++;
 		}
 		blk = (idx + 1) * cb;
 	}
-	*done = n;
 	return 0;
 }
 
@@ -1673,7 +1691,7 @@ static int write_intent(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, ui
 
 		i += e - b;
 		if (!c || out_of_place(fs, c))
-			continue; /* a new copy (cow_chunk), not an overwrite */
+			continue; /* a new copy (cow_stage), not an overwrite */
 		memset(m, 0, fs->pool.mask_words * sizeof(uint64_t));
 		for (; b < e; b++)
 			if (tier_chunk_has(c, b)) {
@@ -1784,9 +1802,6 @@ static void clear_past_eof(const struct tfs_inode *in, uint64_t blk_off, uint8_t
 
 static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off,
 			    const void *buf, size_t size, unsigned int cls, int keep_size);
-static int punch_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, uint64_t end,
-			int *cleared);
-static int punched_commit(struct tfs_fs *fs, int cleared);
 
 /* i_rwlock held exclusively, before the file grows: zero the bytes of its
  * last block past the end (the end of file stays where it is) */
@@ -1804,22 +1819,96 @@ static int zero_tail(struct tfs_fs *fs, struct tfs_inode *in)
 	return ret < 0 ? (int)ret : 0;
 }
 
+/*
+ * Pool lock, i_rwlock held exclusively: a write of blocks [fb, fb+n)
+ * (checksums @csum) whose data is on the devices lands: the blocks written
+ * in place and the @ncp copies @cp, in file order, and the end of file
+ * moves to @grow_to (0: it stays) in the same lock section.  A copy that
+ * cannot land (no memory) is dropped with those after it; the end of file
+ * then stops at its first block, and blocks past that point that were holes
+ * stay holes (their checksums are still recorded: a block that held data
+ * was overwritten, and must read as what it holds now).
+ */
+static int land_write(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint64_t n,
+		      const uint32_t *csum, const struct cow_copy *cp, unsigned int ncp,
+		      uint64_t grow_to)
+{
+	uint32_t cb = fs->pool.chunk_blocks;
+	uint64_t i, stop = UINT64_MAX; /* the first block not landed */
+	unsigned int k = 0;
+	struct timespec now;
+	int ret = 0, r;
+
+	for (i = 0; i < n;) {
+		uint64_t blk = fb + i, idx = blk / cb;
+		struct tfs_chunk *c = tier_cmap_get(&in->i_map, idx);
+		uint32_t b = (uint32_t)(blk % cb), run = cb - b, j;
+
+		if (run > n - i)
+			run = (uint32_t)(n - i);
+		i += run;
+		if (k < ncp && cp[k].idx == idx) {
+			r = stop == UINT64_MAX ? cow_land(fs, in, &cp[k]) : -ENOMEM;
+			if (r < 0) {
+				drop_copy(fs, cp[k].dev, cp[k].slot, &cp[k].key);
+				if (stop == UINT64_MAX) {
+					stop = blk;
+					ret = r;
+				}
+			}
+			k++;
+			continue;
+		}
+		if (!c) { /* (alloc_chunks made it, or it was staged) */
+			if (stop == UINT64_MAX) {
+				stop = blk;
+				ret = -EIO;
+			}
+			continue;
+		}
+		for (j = 0; j < run; j++)
+			if (!tier_chunk_has(c, b + j) && blk + j < stop) {
+				tier_chunk_set(c, b + j);
+				in->i_map.m_blocks++;
+			}
+		r = tfs_cs_put(fs->meta, c->c_dev, c->c_slot, b, run, csum + (blk - fb));
+		if (r < 0 && ret == 0) {
+			tfs_err("out of memory recording checksums of inode %llu",
+				(unsigned long long)in->i_ino);
+			ret = r;
+		}
+		tfs_chunk_dirty(fs, in, c);
+	}
+	if (stop != UINT64_MAX && grow_to > stop * TFS_BLOCK_SIZE)
+		grow_to = stop * TFS_BLOCK_SIZE;
+	if (grow_to > in->i_size)
+		in->i_size = grow_to;
+	tfs_touch(&now);
+	tfs_itimes_set(in, TFS_T_M | TFS_T_C, now);
+	tfs_inode_dirty(fs, in);
+	return ret;
+}
+
+/* thread's room for the checksums of a write's copies: the chunks one write
+ * batch spans, whole */
+static __thread uint32_t copy_cs[IO_MAX / TFS_BLOCK_SIZE + 2 * CHUNK_BLOCKS_MAX];
+
 /* i_rwlock held exclusively: write [off, off+size) from @buf, new chunks
  * preferring class @cls; the end of file moves past what is written unless
- * @keep_size.  It moves in the lock section that adds the blocks, so no
- * commit ever sees data blocks past the end of file. */
+ * @keep_size.  Everything it changes in the metadata, the end of file with
+ * it, lands in one lock section once all its data is on the devices
+ * (land_write): a commit sees all of it or none. */
 static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off,
 			    const void *buf, size_t size, unsigned int cls, int keep_size)
 {
-	struct timespec now;
 	struct tfs_io_req reqs[MAX_RUNS];
 	uint64_t start = round_down(off), end = round_up(off + size);
 	uint64_t fb = start / TFS_BLOCK_SIZE, n = (end - start) / TFS_BLOCK_SIZE, i;
-	uint32_t csum[IO_MAX / TFS_BLOCK_SIZE + 2], cb = fs->pool.chunk_blocks;
+	uint32_t csum[IO_MAX / TFS_BLOCK_SIZE + 2];
+	struct cow_copy cp[COPIES_MAX];
 	uint8_t *abuf;
-	unsigned int nr;
-	int ret, zoned = pool_cow(fs);
-	uint64_t osize = in->i_size;
+	unsigned int nr, ncp = 0, k;
+	int ret, cow = pool_cow(fs);
 
 	if (n > sizeof(csum) / sizeof(csum[0]))
 		return -EINVAL;
@@ -1855,75 +1944,30 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	ret = write_intent(fs, in, fb, n);
 	if (ret < 0)
 		return ret;
-	/* the chunks copied (in zones or rados) first: a copy can fail (no
-	 * room, a cluster that does not answer) where an overwrite in place
-	 * would already have replaced data whose new checksums then never get
-	 * recorded */
-	if (zoned) {
-		uint64_t zdone = 0;
-
-		ret = write_zoned(fs, in, fb, n, abuf, csum, cls, keep_size ? 0 : off + size,
-				  &zdone);
-		/* chunks appended before the failure (ENOSPC, say) are in the
-		 * file's map already, the end of file moved with them: it goes
-		 * back, and what lies past it goes again, or a later extension
-		 * would show it */
-		if (ret < 0 && zdone) {
-			uint64_t from = round_up(osize) > start ? round_up(osize) : start;
-			int cleared = 0;
-
-			pthread_mutex_lock(&fs->lock);
-			if (in->i_size > osize) {
-				in->i_size = osize;
-				tfs_inode_dirty(fs, in);
-			}
-			pthread_mutex_unlock(&fs->lock);
-			if (from < end && punch_locked(fs, in, from, end, &cleared) == 0)
-				punched_commit(fs, cleared);
-		}
-	}
+	/* the copies (chunks in zones or rados, new chunks bound for the
+	 * zones) first: a copy can fail (no room, a cluster that does not
+	 * answer) where an overwrite in place would already have replaced
+	 * data; nothing names them until the write lands */
+	if (cow)
+		ret = stage_copies(fs, in, fb, n, abuf, csum, cls, cp, copy_cs, &ncp);
 	if (ret == 0) {
+		/* (the chunks staged are absent or out of place: skipped) */
 		nr = plan_io_flags(fs, in, TFS_IO_WRITE, fb, n, abuf, reqs, PLAN_SKIP_ZONED);
 		ret = tfs_io_run(reqs, nr);
 		if (ret == 0)
 			count_io(fs, reqs, nr);
 	}
 	if (ret < 0) {
+		pthread_mutex_lock(&fs->lock);
+		for (k = 0; k < ncp; k++)
+			drop_copy(fs, cp[k].dev, cp[k].slot, &cp[k].key);
+		pthread_mutex_unlock(&fs->lock);
 		tfs_err("write error on inode %llu: %s", (unsigned long long)in->i_ino,
 			strerror(-ret));
 		return ret == -ENOSPC ? -ENOSPC : ret == -ENOMEM ? -ENOMEM : -EIO;
 	}
 	pthread_mutex_lock(&fs->lock);
-	for (i = 0; i < n && ret == 0;) {
-		uint64_t blk = fb + i;
-		struct tfs_chunk *c = tier_cmap_get(&in->i_map, blk / cb);
-		uint32_t b = (uint32_t)(blk % cb), run = cb - b, k;
-
-		if (run > n - i)
-			run = (uint32_t)(n - i);
-		if (!c) {
-			ret = -EIO;
-			break;
-		}
-		if (!out_of_place(fs, c)) {
-			/* (cow_chunk recorded those in zones or rados) */
-			for (k = 0; k < run; k++)
-				if (!tier_chunk_has(c, b + k)) {
-					tier_chunk_set(c, b + k);
-					in->i_map.m_blocks++;
-				}
-			ret = tfs_cs_put(fs->meta, c->c_dev, c->c_slot, b, run, csum + i);
-		}
-		tfs_chunk_dirty(fs, in, c);
-		i += run;
-	}
-	if (ret == 0) {
-		if (!keep_size && off + size > in->i_size)
-			in->i_size = off + size;
-		tfs_touch(&now);
-		tfs_itimes_set(in, TFS_T_M | TFS_T_C, now);
-		tfs_inode_dirty(fs, in);
-	}
+	ret = land_write(fs, in, fb, n, csum, cp, ncp, keep_size ? 0 : off + size);
 	pthread_mutex_unlock(&fs->lock);
 	return ret < 0 ? ret : (ssize_t)size;
 }
@@ -1962,12 +2006,57 @@ ssize_t tfs_write_cls(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, con
 	return done > 0 ? done : ret;
 }
 
+/* pool lock, i_rwlock held exclusively: clear the whole blocks [from, to)
+ * of @in and free the chunks left empty, in one walk over the groups in the
+ * range; *@cleared set if a chunk that stays lost blocks */
+static void punch_blocks(struct tfs_fs *fs, struct tfs_inode *in, uint64_t from, uint64_t to,
+			 int *cleared)
+{
+	uint32_t cb = fs->pool.chunk_blocks;
+	uint64_t g = (from / cb) >> TIER_GROUP_SHIFT;
+
+	for (;;) {
+		struct tier_cgroup *grp = tier_cmap_group_next(&in->i_map, &g);
+		uint64_t mask, base;
+
+		if (!grp || (g << TIER_GROUP_SHIFT) * cb >= to)
+			break;
+		base = g << TIER_GROUP_SHIFT;
+		mask = grp->g_present;
+		while (mask) {
+			unsigned int bit = (unsigned int)__builtin_ctzll(mask);
+			uint64_t idx = base + bit, cf = idx * cb, k;
+			struct tfs_chunk *c;
+
+			mask &= mask - 1;
+			if (cf + cb <= from || cf >= to)
+				continue;
+			if (cf >= from && cf + cb <= to) {
+				tfs_chunk_release(fs, in, idx, 1);
+				continue;
+			}
+			c = tier_cmap_get(&in->i_map, idx);
+			for (k = cf < from ? from : cf;
+			     k < cf + cb && k < to; k++) {
+				if (!tier_chunk_has(c, (uint32_t)(k - cf)))
+					continue;
+				tier_chunk_clear(c, (uint32_t)(k - cf));
+				in->i_map.m_blocks--;
+				tfs_chunk_dirty(fs, in, c);
+				*cleared = 1;
+			}
+		}
+		g++;
+	}
+	tfs_inode_dirty(fs, in);
+}
+
 /* i_rwlock held exclusively: make [off, end) read as zeros, freeing what it can */
 static int punch_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, uint64_t end,
 			int *cleared)
 {
 	static const uint8_t zeros[TFS_BLOCK_SIZE];
-	uint64_t fs_b, fe_b, blk, g, from;
+	uint64_t fs_b, fe_b, blk;
 	uint32_t cb = fs->pool.chunk_blocks;
 	int ret = 0;
 
@@ -1999,45 +2088,9 @@ static int punch_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, u
 			ret = 0;
 		}
 	}
-	/* whole blocks: clear, and free chunks left empty; one walk over the
-	 * groups in the range */
+	/* whole blocks */
 	pthread_mutex_lock(&fs->lock);
-	from = fs_b / TFS_BLOCK_SIZE;
-	g = (from / cb) >> TIER_GROUP_SHIFT;
-	for (;;) {
-		struct tier_cgroup *grp = tier_cmap_group_next(&in->i_map, &g);
-		uint64_t mask, base;
-
-		if (!grp || (g << TIER_GROUP_SHIFT) * cb >= fe_b / TFS_BLOCK_SIZE)
-			break;
-		base = g << TIER_GROUP_SHIFT;
-		mask = grp->g_present;
-		while (mask) {
-			unsigned int bit = (unsigned int)__builtin_ctzll(mask);
-			uint64_t idx = base + bit, cf = idx * cb, k;
-			struct tfs_chunk *c;
-
-			mask &= mask - 1;
-			if (cf + cb <= from || cf >= fe_b / TFS_BLOCK_SIZE)
-				continue;
-			if (cf >= from && cf + cb <= fe_b / TFS_BLOCK_SIZE) {
-				tfs_chunk_release(fs, in, idx, 1);
-				continue;
-			}
-			c = tier_cmap_get(&in->i_map, idx);
-			for (k = cf < from ? from : cf;
-			     k < cf + cb && k < fe_b / TFS_BLOCK_SIZE; k++) {
-				if (!tier_chunk_has(c, (uint32_t)(k - cf)))
-					continue;
-				tier_chunk_clear(c, (uint32_t)(k - cf));
-				in->i_map.m_blocks--;
-				tfs_chunk_dirty(fs, in, c);
-				*cleared = 1;
-			}
-		}
-		g++;
-	}
-	tfs_inode_dirty(fs, in);
+	punch_blocks(fs, in, fs_b / TFS_BLOCK_SIZE, fe_b / TFS_BLOCK_SIZE, cleared);
 	pthread_mutex_unlock(&fs->lock);
 	return ret;
 }
@@ -2062,17 +2115,17 @@ int tfs_truncate_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t size)
 
 	if (size > TFS_MAX_FILE_SIZE)
 		return -EFBIG;
-	if (size < in->i_size)
-		/* whole blocks only: the new last block keeps its stale tail */
-		ret = punch_locked(fs, in, round_up(size),
-				   round_up(size) > round_up(in->i_size) ? round_up(size)
-									 : round_up(in->i_size),
-				   &cleared);
-	else if (size > in->i_size)
+	if (size > in->i_size)
 		ret = zero_tail(fs, in);
 	if (ret == 0) {
-		/* drop every chunk past the end, even preallocated ones */
 		pthread_mutex_lock(&fs->lock);
+		/* a shrink: whole blocks only (the new last block keeps its stale
+		 * tail), in the lock section that moves the end of file, so that
+		 * no commit sees the old size with the blocks gone */
+		if (size < in->i_size && round_up(in->i_size) > round_up(size))
+			punch_blocks(fs, in, round_up(size) / TFS_BLOCK_SIZE,
+				     round_up(in->i_size) / TFS_BLOCK_SIZE, &cleared);
+		/* drop every chunk past the end, even preallocated ones */
 		tfs_chunks_trunc(fs, in, (size + fs->pool.chunk_size - 1) >> fs->pool.chunk_shift);
 		in->i_size = size;
 		tfs_inode_dirty(fs, in);
@@ -2308,6 +2361,21 @@ unlock:
 	return ret;
 }
 
+/* pool lock: the owner, group and mode parts of a setattr */
+static void set_ids_locked(struct tfs_fs *fs, struct tfs_inode *in, const struct stat *attr,
+			   unsigned int valid)
+{
+	if (valid & TFS_SET_MODE)
+		in->i_mode = (in->i_mode & S_IFMT) | (attr->st_mode & 07777);
+	if (valid & TFS_SET_UID)
+		in->i_uid = attr->st_uid;
+	if (valid & TFS_SET_GID)
+		in->i_gid = attr->st_gid;
+	if (valid & TFS_SET_KILL_PRIV)
+		tfs_kill_priv_locked(fs, in);
+	tfs_inode_dirty(fs, in);
+}
+
 int tfs_setattr(struct tfs_fs *fs, uint64_t ino, const struct stat *attr, unsigned int valid,
 		struct stat *out)
 {
@@ -2322,25 +2390,26 @@ int tfs_setattr(struct tfs_fs *fs, uint64_t ino, const struct stat *attr, unsign
 	pthread_mutex_lock(&fs->lock);
 	in = tfs_inode_get(fs, ino);
 	ret = !in ? -ESTALE : fs->ns.readonly ? -EROFS : tfs_meta_readonly(fs->meta) ? -EIO : 0;
+	if (ret == 0 && (valid & TFS_SET_SIZE))
+		ret = S_ISDIR(in->i_mode) ? -EISDIR : !S_ISREG(in->i_mode) ? -EINVAL : 0;
 	/* the data lock is only there while the inode is held */
 	if (ret == 0 && (valid & TFS_SET_SIZE))
 		ret = tfs_inode_hold(fs, in);
+	/* owner and mode before the size: a truncate commits on its own when
+	 * it clears blocks, and a crash after it must not leave the file
+	 * changed with the set-id bits the change was to take away */
+	if (ret == 0 && (valid & TFS_SET_SIZE))
+		set_ids_locked(fs, in, attr, valid);
 	pthread_mutex_unlock(&fs->lock);
 	if (ret < 0)
 		return ret;
 	tfs_touch(&now);
 	if (valid & TFS_SET_SIZE) {
-		if (S_ISDIR(in->i_mode))
-			ret = -EISDIR;
-		else if (!S_ISREG(in->i_mode))
-			ret = -EINVAL;
-		if (ret == 0) {
-			pthread_rwlock_wrlock(TFS_ILOCK(in));
-			ret = tfs_truncate_locked(fs, in, (uint64_t)attr->st_size);
-			/* cached writes refused for space (ll_ops.c): over */
-			__atomic_store_n(&in->i_os->os_nospc, 0, __ATOMIC_RELEASE);
-			pthread_rwlock_unlock(TFS_ILOCK(in));
-		}
+		pthread_rwlock_wrlock(TFS_ILOCK(in));
+		ret = tfs_truncate_locked(fs, in, (uint64_t)attr->st_size);
+		/* cached writes refused for space (ll_ops.c): over */
+		__atomic_store_n(&in->i_os->os_nospc, 0, __ATOMIC_RELEASE);
+		pthread_rwlock_unlock(TFS_ILOCK(in));
 		tfs_release(fs, in);
 		if (ret < 0)
 			return ret;
@@ -2351,14 +2420,8 @@ int tfs_setattr(struct tfs_fs *fs, uint64_t ino, const struct stat *attr, unsign
 		pthread_mutex_unlock(&fs->lock);
 		return -ESTALE;
 	}
-	if (valid & TFS_SET_MODE)
-		in->i_mode = (in->i_mode & S_IFMT) | (attr->st_mode & 07777);
-	if (valid & TFS_SET_UID)
-		in->i_uid = attr->st_uid;
-	if (valid & TFS_SET_GID)
-		in->i_gid = attr->st_gid;
-	if (valid & TFS_SET_KILL_PRIV)
-		tfs_kill_priv_locked(fs, in);
+	if (!(valid & TFS_SET_SIZE))
+		set_ids_locked(fs, in, attr, valid);
 	if (valid & TFS_SET_ATIME_NOW)
 		tfs_itime_set(in, TFS_AT, now);
 	else if (valid & TFS_SET_ATIME)
