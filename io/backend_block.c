@@ -214,7 +214,7 @@ int tfs_io_dev_pwrite(struct tfs_io_dev *dev, const void *buf, size_t len, uint6
 	if (!dev->d_ops->sync_io) {
 		ret = tfs_io_pwrite_full(dev->d_fd, buf, len, off);
 		if (ret == 0)
-			__atomic_store_n(&dev->d_dirty, 1, __ATOMIC_RELEASE);
+			tfs_io_written(dev);
 		return ret;
 	}
 	req.r_buf = (void *)buf;

@@ -400,7 +400,7 @@ static int emu_sync_io(struct tfs_io_dev *dev, struct tfs_io_req *req)
 		e->zs.z[zi] = saved;
 		tfs_zoneset_recount(&e->zs);
 	} else {
-		__atomic_store_n(&dev->d_dirty, 1, __ATOMIC_RELEASE);
+		tfs_io_written(dev);
 	}
 out_unlock:
 	pthread_mutex_unlock(&e->lock);

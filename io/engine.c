@@ -202,7 +202,7 @@ static void req_finish(struct tfs_io_req *req, int res)
 {
 	req->r_res = res;
 	if (res == 0 && req->r_op == TFS_IO_WRITE)
-		__atomic_store_n(&req->r_dev->d_dirty, 1, __ATOMIC_RELEASE);
+		tfs_io_written(req->r_dev);
 	if (req->r_cb)
 		req->r_cb(req);
 	else
@@ -445,14 +445,19 @@ int tfs_io_run(struct tfs_io_req *reqs, unsigned int n)
 int tfs_io_flush(struct tfs_io_dev *dev)
 {
 	struct tfs_io_req req = { .r_dev = dev, .r_op = TFS_IO_FLUSH };
+	uint64_t w = __atomic_load_n(&dev->d_wgen, __ATOMIC_ACQUIRE), f;
 	int ret;
 
-	/* clear first: a write completing during the flush sets it again */
-	__atomic_store_n(&dev->d_dirty, 0, __ATOMIC_RELEASE);
 	ret = tfs_io_run(&req, 1);
 	if (ret < 0)
-		__atomic_store_n(&dev->d_dirty, 1, __ATOMIC_RELEASE);
-	return ret;
+		return ret;
+	/* the writes completed before it started are durable; flushes of
+	 * several threads end in any order: the mark only moves forward */
+	f = __atomic_load_n(&dev->d_fgen, __ATOMIC_ACQUIRE);
+	while (f < w && !__atomic_compare_exchange_n(&dev->d_fgen, &f, w, 0, __ATOMIC_RELEASE,
+						     __ATOMIC_ACQUIRE))
+		;
+	return 0;
 }
 
 void *tfs_io_alloc(size_t len)

@@ -126,8 +126,13 @@ void tfs_block_flush(struct tfs_io_dev *dev, struct io_uring_sqe *sqe);
  *           the file system allows it).
  * @d_size:  usable size in bytes.
  * @d_direct: 1 if d_fd was opened with O_DIRECT.
- * @d_dirty: set (atomically) by every completed write, cleared by a flush
- *           that started after it; tells which devices a commit must flush.
+ * @d_wgen:  bumped (atomically) by every completed write.
+ * @d_fgen:  the d_wgen a flush read before it started, once it completed:
+ *           all writes up to there are durable.  The device holds writes
+ *           not known durable while the two differ (tfs_io_dirty), which
+ *           tells a commit what to flush.  (A flag cleared when a flush
+ *           starts let a commit skip a device whose flush, started by
+ *           another thread, had not completed yet.)
  * @d_class: enum tfs_dev_class the device was opened as.
  * @d_map:   byte-addressable backends: the mapping of the whole device
  *           (reads may be served straight from it).  NULL otherwise.
@@ -139,12 +144,25 @@ struct tfs_io_dev {
 	int d_fd;
 	int d_direct;
 	uint64_t d_size;
-	int d_dirty;
+	uint64_t d_wgen, d_fgen;
 	unsigned int d_class;
 	uint8_t *d_map;
 	void *d_priv;
 	char d_path[PATH_MAX];
 };
+
+/* a write to @dev completed */
+static inline void tfs_io_written(struct tfs_io_dev *dev)
+{
+	__atomic_add_fetch(&dev->d_wgen, 1, __ATOMIC_RELEASE);
+}
+
+/* does @dev hold completed writes that no completed flush covers? */
+static inline int tfs_io_dirty(const struct tfs_io_dev *dev)
+{
+	return __atomic_load_n(&dev->d_wgen, __ATOMIC_ACQUIRE) !=
+	       __atomic_load_n(&dev->d_fgen, __ATOMIC_ACQUIRE);
+}
 
 /*
  * Open @path read-write (O_EXCL for block devices so that nothing else has it

@@ -82,8 +82,7 @@ int meta_flush_dirty(struct tfs_meta *m)
 	int ret;
 
 	for (d = 0; d < m->ndev; d++) {
-		if (!__atomic_load_n(&m->env.dev[d].d_dirty, __ATOMIC_ACQUIRE) ||
-		    m->env.dev[d].d_fd < 0)
+		if (!tfs_io_dirty(&m->env.dev[d]) || m->env.dev[d].d_fd < 0)
 			continue;
 		ret = tfs_io_flush(&m->env.dev[d]);
 		if (ret < 0) {
@@ -327,9 +326,15 @@ static size_t fit_records(const struct tfs_meta *m, const struct tfs_wbuf *w, si
 }
 
 /*
- * Write the records of @c from c->pos on, in as many transactions as the
- * room left in the current half below @limit takes.  -ENOSPC when that is
- * full before the end (c->pos says how far it got).
+ * Write the records of @c from c->pos on into the current half below
+ * @limit: all of them in one transaction, or -ENOSPC (the caller carries
+ * them over a checkpoint).  Replay applies transactions one by one, so a
+ * commit written in parts with a crash between them came back as a prefix
+ * of its states: an entry naming an inode whose record had not been
+ * written (a pool refusing to mount), a size without its chunks.  Only a
+ * commit too big for a quarter of a half, which nothing but an extreme
+ * burst makes, is still written in parts as the room allows (c->pos says
+ * how far it got).
  */
 static int write_parts(struct tfs_meta *m, struct mcommit *c, uint64_t limit)
 {
@@ -342,6 +347,9 @@ static int write_parts(struct tfs_meta *m, struct mcommit *c, uint64_t limit)
 
 		room = room > jrnl_span(m, 0) ? room - jrnl_span(m, 0) : 0;
 		len = fit_records(m, &c->w, c->pos, c->atomic, room, &n);
+		if (len && c->pos + len < c->w.len &&
+		    jrnl_span(m, c->w.len - c->pos) <= m->j.half / 4)
+			len = 0; /* all or nothing */
 		if (!len)
 			return -ENOSPC;
 		ret = jrnl_write(m, c->w.b + c->pos, len, n, c->next_ino);
@@ -355,10 +363,10 @@ static int write_parts(struct tfs_meta *m, struct mcommit *c, uint64_t limit)
 
 /*
  * One commit (commit_lock held).  Everything logged and every changed
- * state is taken at once under the pool lock, and written in order: the
- * logged records (whole operations) in the first transaction, the states
- * after them in as many as needed.  When the half fills up before the end,
- * what is left is carried over (m->carry) and a checkpoint moves the journal
+ * state is taken at once under the pool lock, and written in order in one
+ * transaction: the logged records (whole operations), then the states
+ * (write_parts: in parts only when far too big).  When the half has no room
+ * for it, it is carried over (m->carry) and a checkpoint moves the journal
  * to the other half; whoever commits next writes the carry first, so the
  * order of records is never changed.  @builder: the commit inside a
  * checkpoint, which cannot move the journal again.

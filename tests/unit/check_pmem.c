@@ -172,7 +172,7 @@ START_TEST(test_engine)
 	w = (struct tfs_io_req){ .r_dev = &dev, .r_op = TFS_IO_WRITE, .r_buf = wbuf,
 				 .r_len = sizeof(wbuf), .r_off = 1000 };
 	ck_assert_int_eq(tfs_io_run(&w, 1), 0);
-	ck_assert_int_eq(dev.d_dirty, 0); /* durable already: nothing to flush */
+	ck_assert_int_eq(tfs_io_dirty(&dev), 0); /* durable already: nothing to flush */
 	/* engine writes are persisted: they survive a crash */
 	ck_assert_int_eq(tfs_pmem_crash(&dev), 0);
 	r = (struct tfs_io_req){ .r_dev = &dev, .r_op = TFS_IO_READ, .r_buf = rbuf,
