@@ -976,6 +976,90 @@ START_TEST(test_collapse_insert)
 }
 END_TEST
 
+/* the journal half in use: the one with fewer transactions listed right
+ * after a checkpoint and a commit (the other lists those from before) */
+static unsigned int cur_half(struct tfs_fs *fs, uint64_t *offs, uint64_t *lens, unsigned int max,
+			     const char **which)
+{
+	unsigned int a = tp_regions_match(fs, "journal", "(half A)", offs, lens, max);
+	unsigned int b = tp_regions_match(fs, "journal", "(half B)", offs, lens, max);
+
+	*which = a && (!b || a < b) ? "(half A)" : "(half B)";
+	return tp_regions_match(fs, "journal", *which, offs, lens, max);
+}
+
+static void no_kick(void *arg)
+{
+	(void)arg; /* the background checkpoint that has not come yet */
+}
+
+/*
+ * A commit that finds too little room left in the journal half (the
+ * background checkpoint has not run yet) is not written in parts: replay
+ * applies transactions one by one, and a crash between the parts (the
+ * checkpoint in between can take seconds) left a prefix of the commit
+ * durable, its directory entries without all their inodes: a pool that
+ * refused to load.  Here the half is filled to about 40 KiB of room, a
+ * commit of 600 creates (84 KiB, its entries fitting the room) follows,
+ * and the checkpoint it forces fails (an injected metadata write error,
+ * after the first write).  The pool must load again, with every file of
+ * that commit or none.
+ */
+START_TEST(test_commit_not_split)
+{
+	uint64_t offs[1024], lens[1024], room;
+	unsigned int i, n, have = 0;
+	const char *which;
+	struct tfs_fs *fs;
+	struct stat st;
+	char name[32];
+
+	tp_make(path, TFS_CLASS_BLOCK, 128u << 20, 16, 4u << 20);
+	fs = tp_open(path, 0);
+	tfs_meta_set_kick(fs->meta, no_kick, NULL);
+	ck_assert_int_eq(tfs_meta_checkpoint(fs->meta, 0), 0);
+	for (i = 0;; i++) {
+		snprintf(name, sizeof(name), "old%u", i);
+		ck_assert_int_eq(tfs_mknod(fs, &root_ctx, TFS_ROOT_INO, name, S_IFREG | 0644, 0, NULL,
+					   &st), 0);
+		tfs_forget(fs, st.st_ino, 1);
+		ck_assert_int_eq(tfs_commit(fs), 0);
+		/* the 2 MiB half from its first transaction on: used, the
+		 * last one padded to 4 KiB, and its end marker */
+		n = cur_half(fs, offs, lens, 1024, &which);
+		ck_assert_uint_gt(n, 0);
+		ck_assert_uint_lt(n, 1024);
+		room = (2u << 20) - (offs[n - 1] + ((lens[n - 1] + 4095) & ~4095ull) - offs[0]) - 4096;
+		if (room < (44u << 10))
+			break;
+	}
+	ck_assert_uint_ge(room, 36u << 10);
+	for (i = 0; i < 600; i++) {
+		snprintf(name, sizeof(name), "new-file-%u", i);
+		ck_assert_int_eq(tfs_mknod(fs, &root_ctx, TFS_ROOT_INO, name, S_IFREG | 0644, 0, NULL,
+					   &st), 0);
+		tfs_forget(fs, st.st_ino, 1);
+	}
+	/* the first metadata write goes through (what the first part of a
+	 * commit written in parts was), every later one fails (the
+	 * checkpoint): the commit fails, the pool is "crashed" */
+	ck_assert_int_eq(tfs_fault_set("jwrite:EIO:after=1:count=0"), 0);
+	ck_assert_int_lt(tfs_commit(fs), 0);
+	ck_assert_int_eq(tfs_fault_set(NULL), 0);
+	tp_crash(fs);
+	ck_assert_int_eq(tp_open_ret(path, 0, &fs), 0);
+	ck_assert_uint_eq(fs->ns.load_bad, 0);
+	ck_assert_int_eq(tfs_lookup(fs, TFS_ROOT_INO, "old0", &st), 0);
+	for (i = 0; i < 600; i++) {
+		snprintf(name, sizeof(name), "new-file-%u", i);
+		have += tfs_lookup(fs, TFS_ROOT_INO, name, &st) == 0;
+	}
+	ck_assert_msg(have == 0 || have == 600, "%u of the commit's 600 files", have);
+	ck_assert_uint_eq(tfs_meta_verify(fs->meta, stdout), 0);
+	tp_unmount(fs);
+}
+END_TEST
+
 Suite *meta_suite(void)
 {
 	Suite *s = suite_create("meta");
@@ -997,6 +1081,7 @@ Suite *meta_suite(void)
 	tcase_add_test(tc, test_truncate_then_write_crash);
 	tcase_add_test(tc, test_big_dir_churn);
 	tcase_add_test(tc, test_removed_during_checkpoint);
+	tcase_add_test(tc, test_commit_not_split);
 	suite_add_tcase(s, tc);
 	return s;
 }
