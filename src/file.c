@@ -1601,9 +1601,19 @@ static int cow_stage(struct tfs_fs *fs, struct tfs_inode *in, uint64_t idx, uint
 static int cow_land(struct tfs_fs *fs, struct tfs_inode *in, const struct cow_copy *cp)
 {
 	struct tfs_chunk *c = tier_cmap_get(&in->i_map, cp->idx);
+	uint64_t added[CHUNK_BLOCKS_MAX / 64] = { 0 };
 	uint32_t b;
+	int ret;
 
+	/* what can fail first, so that a failure leaves nothing naming the
+	 * copy (the caller frees its slot) and no block claimed that is not
+	 * there */
 	if (!c) {
+		tfs_cs_reset(fs->meta, cp->dev, cp->slot);
+		ret = tfs_cs_put(fs->meta, cp->dev, cp->slot, cp->b0, cp->b1 - cp->b0,
+				 cp->cs + cp->b0);
+		if (ret < 0)
+			return ret;
 		c = tier_chunk_new(&fs->pool.chunks, in->i_ino, cp->idx);
 		if (!c || tier_cmap_set(&in->i_map, cp->idx, c) < 0) {
 			tier_chunk_free(&fs->pool.chunks, c);
@@ -1613,18 +1623,28 @@ static int cow_land(struct tfs_fs *fs, struct tfs_inode *in, const struct cow_co
 		c->c_slot = cp->slot;
 		c->c_hepoch = (uint16_t)tier_engine_epoch(&fs->eng);
 		tier_alloc_bind(&fs->pool.alloc, cp->dev, cp->slot, c);
-		tfs_cs_reset(fs->meta, cp->dev, cp->slot);
+		for (b = cp->b0; b < cp->b1; b++)
+			tier_chunk_set(c, b);
+		in->i_map.m_blocks += cp->b1 - cp->b0;
 		tfs_chunk_dirty(fs, in, c);
+		return 0;
 	}
-	for (b = cp->b0; b < cp->b1; b++) {
+	/* a new copy of a chunk in a zone or rados: relocate moves the
+	 * checksums of the blocks the chunk has, the written ones included */
+	for (b = cp->b0; b < cp->b1; b++)
 		if (!tier_chunk_has(c, b)) {
 			tier_chunk_set(c, b);
+			added[b / 64] |= 1ull << (b % 64);
 			in->i_map.m_blocks++;
 		}
-	}
-	if (c->c_dev != cp->dev || c->c_slot != cp->slot)
-		return relocate(fs, in, c, cp->dev, cp->slot, cp->key.gen, cp->cs, 0);
-	return tfs_cs_put(fs->meta, cp->dev, cp->slot, cp->b0, cp->b1 - cp->b0, cp->cs + cp->b0);
+	ret = relocate(fs, in, c, cp->dev, cp->slot, cp->key.gen, cp->cs, 0);
+	if (ret < 0)
+		for (b = cp->b0; b < cp->b1; b++)
+			if ((added[b / 64] >> (b % 64)) & 1) {
+				tier_chunk_clear(c, b);
+				in->i_map.m_blocks--;
+			}
+	return ret;
 }
 
 /* i_rwlock held exclusively: stage the copies of a write of blocks [fb,
@@ -1825,7 +1845,8 @@ static int zero_tail(struct tfs_fs *fs, struct tfs_inode *in)
  * in place and the @ncp copies @cp, in file order, and the end of file
  * moves to @grow_to (0: it stays) in the same lock section.  A copy that
  * cannot land (no memory) is dropped with those after it; the end of file
- * then stops at its first block, and blocks past that point that were holes
+ * then moves only up to its first block (not at all if nothing landed
+ * before it), and blocks past that point that were holes
  * stay holes (their checksums are still recorded: a block that held data
  * was overwritten, and must read as what it holds now).
  */
@@ -1879,7 +1900,10 @@ static int land_write(struct tfs_fs *fs, struct tfs_inode *in, uint64_t fb, uint
 		}
 		tfs_chunk_dirty(fs, in, c);
 	}
-	if (stop != UINT64_MAX && grow_to > stop * TFS_BLOCK_SIZE)
+	/* a failure: the end of file moves only past what landed before it */
+	if (stop == fb)
+		grow_to = 0;
+	else if (stop != UINT64_MAX && grow_to > stop * TFS_BLOCK_SIZE)
 		grow_to = stop * TFS_BLOCK_SIZE;
 	if (grow_to > in->i_size)
 		in->i_size = grow_to;
@@ -1898,8 +1922,8 @@ static __thread uint32_t copy_cs[IO_MAX / TFS_BLOCK_SIZE + 2 * CHUNK_BLOCKS_MAX]
  * @keep_size.  Everything it changes in the metadata, the end of file with
  * it, lands in one lock section once all its data is on the devices
  * (land_write): a commit sees all of it or none. */
-static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off,
-			    const void *buf, size_t size, unsigned int cls, int keep_size)
+static ssize_t __write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off,
+			      const void *buf, size_t size, unsigned int cls, int keep_size)
 {
 	struct tfs_io_req reqs[MAX_RUNS];
 	uint64_t start = round_down(off), end = round_up(off + size);
@@ -1970,6 +1994,18 @@ static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t of
 	ret = land_write(fs, in, fb, n, csum, cp, ncp, keep_size ? 0 : off + size);
 	pthread_mutex_unlock(&fs->lock);
 	return ret < 0 ? ret : (ssize_t)size;
+}
+
+static ssize_t write_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off,
+			    const void *buf, size_t size, unsigned int cls, int keep_size)
+{
+	ssize_t ret;
+
+	/* (counted across the I/O: tfs_intents_expire) */
+	__atomic_add_fetch(&in->i_os->os_writes, 1, __ATOMIC_ACQ_REL);
+	ret = __write_locked(fs, in, off, buf, size, cls, keep_size);
+	__atomic_sub_fetch(&in->i_os->os_writes, 1, __ATOMIC_ACQ_REL);
+	return ret;
 }
 
 ssize_t tfs_write(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const void *buf, size_t size)
@@ -2410,6 +2446,14 @@ int tfs_setattr(struct tfs_fs *fs, uint64_t ino, const struct stat *attr, unsign
 		/* cached writes refused for space (ll_ops.c): over */
 		__atomic_store_n(&in->i_os->os_nospc, 0, __ATOMIC_RELEASE);
 		pthread_rwlock_unlock(TFS_ILOCK(in));
+		if (ret < 0 && (valid & (TFS_SET_MODE | TFS_SET_UID | TFS_SET_GID |
+					 TFS_SET_KILL_PRIV))) {
+			/* the size failed, what was set before it stays */
+			pthread_mutex_lock(&fs->lock);
+			tfs_itime_set(in, TFS_CT, now);
+			tfs_inode_dirty(fs, in);
+			pthread_mutex_unlock(&fs->lock);
+		}
 		tfs_release(fs, in);
 		if (ret < 0)
 			return ret;

@@ -1078,18 +1078,17 @@ void tfs_intents_expire(struct tfs_fs *fs, int all)
 		struct tfs_chunk *c = it->i_c;
 		struct tfs_inode *in = tfs_inode_get(fs, c->c_ino);
 
-		/* a file whose data lock is taken may have a write of the
-		 * chunk in flight (one stalled for longer than the expiry
-		 * behind a slow device): dropped, the intent could be durable
-		 * gone before the write lands.  It counts as written now. */
-		if (!all && in && in->i_os && pthread_rwlock_trywrlock(TFS_ILOCK(in)) != 0) {
+		/* a file with a write under way (one stalled for longer than
+		 * the expiry behind a slow device): dropped, the intent could
+		 * be durable gone before the write lands.  It counts as
+		 * written now. */
+		if (!all && in && in->i_os &&
+		    __atomic_load_n(&in->i_os->os_writes, __ATOMIC_ACQUIRE)) {
 			lru_unlink(ns, it);
 			lru_append(ns, it);
 			it->i_written = now;
 			continue;
 		}
-		if (!all && in && in->i_os)
-			pthread_rwlock_unlock(TFS_ILOCK(in));
 		tfs_intent_drop(fs, c);
 		c->c_flags &= (uint16_t)~TIER_CHUNK_INTENT;
 		if (in)

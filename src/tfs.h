@@ -152,6 +152,9 @@ struct tfs_ostate {
 	 * yet to hear of it from write(2); atomics */
 	uint64_t os_nospc;
 	int os_nospc_report;
+	/* writes under way (write_locked, from before its intents are noted
+	 * to its landing): their intents do not expire meanwhile; atomic */
+	unsigned int os_writes;
 };
 
 /* 152 bytes (160 with malloc's header): memory per inode is a published
