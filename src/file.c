@@ -2013,10 +2013,12 @@ ssize_t tfs_write(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const v
 	return tfs_write_cls(fs, in, off, buf, size, TFS_CLASS_MAX);
 }
 
-ssize_t tfs_write_cls(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const void *buf,
-		      size_t size, unsigned int cls)
+static ssize_t write_cls(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const void *buf,
+			 size_t size, unsigned int cls, int cached)
 {
 	ssize_t ret = 0, done = 0;
+	struct tfs_ostate *os;
+	uint64_t osize, nospc;
 
 	ret = tfs_meta_throttle(fs->meta);
 	if (ret < 0)
@@ -2029,6 +2031,13 @@ ssize_t tfs_write_cls(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, con
 	if (pool_zoned(fs))
 		tfs_zns_throttle(fs);
 	pthread_rwlock_wrlock(TFS_ILOCK(in));
+	os = in->i_os;
+	nospc = __atomic_load_n(&os->os_nospc, __ATOMIC_ACQUIRE);
+	if (cached && nospc && off >= nospc - 1) {
+		pthread_rwlock_unlock(TFS_ILOCK(in));
+		return -ENOSPC;
+	}
+	osize = in->i_size;
 	while ((size_t)done < size) {
 		size_t step = size - (size_t)done > IO_MAX ? IO_MAX : size - (size_t)done;
 
@@ -2038,8 +2047,53 @@ ssize_t tfs_write_cls(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, con
 			break;
 		done += ret;
 	}
+	/* the file grew: by cached writes only, what they added can be cut
+	 * back when a later cached write is refused for space */
+	if (in->i_size > osize) {
+		if (!cached)
+			os->os_grow = 0;
+		else if (!os->os_grow)
+			os->os_grow = osize + 1;
+	}
 	pthread_rwlock_unlock(TFS_ILOCK(in));
 	return done > 0 ? done : ret;
+}
+
+ssize_t tfs_write_cls(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const void *buf,
+		      size_t size, unsigned int cls)
+{
+	return write_cls(fs, in, off, buf, size, cls, 0);
+}
+
+ssize_t tfs_write_cached(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const void *buf,
+			 size_t size, unsigned int cls)
+{
+	return write_cls(fs, in, off, buf, size, cls, 1);
+}
+
+int tfs_write_refused(struct tfs_fs *fs, struct tfs_inode *in, uint64_t at)
+{
+	struct tfs_ostate *os;
+	uint64_t cur, grow;
+	int cut = 0;
+
+	pthread_rwlock_wrlock(TFS_ILOCK(in));
+	os = in->i_os;
+	cur = __atomic_load_n(&os->os_nospc, __ATOMIC_ACQUIRE);
+	if (!cur || at + 1 < cur)
+		__atomic_store_n(&os->os_nospc, at + 1, __ATOMIC_RELEASE);
+	grow = os->os_grow;
+	if (grow && at >= grow - 1 && in->i_size > at) {
+		uint64_t was = in->i_size;
+
+		cut = tfs_truncate_locked(fs, in, at) == 0;
+		if (cut)
+			tfs_info("inode %llu: a cached write at %llu was refused for space after later ones were stored: the file is cut back from %llu bytes",
+				 (unsigned long long)in->i_ino, (unsigned long long)at,
+				 (unsigned long long)was);
+	}
+	pthread_rwlock_unlock(TFS_ILOCK(in));
+	return cut;
 }
 
 /* pool lock, i_rwlock held exclusively: clear the whole blocks [from, to)
@@ -2443,8 +2497,10 @@ int tfs_setattr(struct tfs_fs *fs, uint64_t ino, const struct stat *attr, unsign
 	if (valid & TFS_SET_SIZE) {
 		pthread_rwlock_wrlock(TFS_ILOCK(in));
 		ret = tfs_truncate_locked(fs, in, (uint64_t)attr->st_size);
-		/* cached writes refused for space (ll_ops.c): over */
+		/* cached writes refused for space (ll_ops.c): over; what
+		 * they added is no longer theirs to cut back */
 		__atomic_store_n(&in->i_os->os_nospc, 0, __ATOMIC_RELEASE);
+		in->i_os->os_grow = 0;
 		pthread_rwlock_unlock(TFS_ILOCK(in));
 		if (ret < 0 && (valid & (TFS_SET_MODE | TFS_SET_UID | TFS_SET_GID |
 					 TFS_SET_KILL_PRIV))) {

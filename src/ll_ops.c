@@ -90,17 +90,14 @@ static void attr_stale(struct tfs_fs *fs, fuse_ino_t ino)
 }
 
 /* a cached write of @ino at @at was refused for space: later ones are
- * refused too, and the kernel forgets the attributes so that the writer's
- * next write(2) asks for them and hears ENOSPC (tfs_ll_getattr) */
-static void nospc_note(struct tfs_fs *fs, fuse_ino_t ino, struct tfs_ostate *os, uint64_t at)
+ * refused too (and what cached writes stored past @at since the last fsync
+ * is cut back: tfs_write_refused), and the kernel forgets the attributes so
+ * that the writer's next write(2) asks for them and hears ENOSPC
+ * (tfs_ll_getattr) */
+static void nospc_note(struct tfs_fs *fs, fuse_ino_t ino, struct tfs_inode *in, uint64_t at)
 {
-	uint64_t cur = __atomic_load_n(&os->os_nospc, __ATOMIC_ACQUIRE);
-
-	while ((!cur || at + 1 < cur) &&
-	       !__atomic_compare_exchange_n(&os->os_nospc, &cur, at + 1, 0, __ATOMIC_ACQ_REL,
-					    __ATOMIC_ACQUIRE))
-		;
-	__atomic_store_n(&os->os_nospc_report, 1, __ATOMIC_RELEASE);
+	tfs_write_refused(fs, in, at);
+	__atomic_store_n(&in->i_os->os_nospc_report, 1, __ATOMIC_RELEASE);
 	attr_stale(fs, ino);
 }
 
@@ -527,8 +524,13 @@ static void write_run(struct tfs_fs *fs, const struct write_job *j, ssize_t ret)
 
 	/* a short write leaves its rest to learn why */
 	while (ret == 0 && done < j->size) {
-		ssize_t n = RETRY_ENOSPC(fs, tfs_write_cls(fs, j->h->in, j->off + done, j->buf + done,
-							   j->size - done, j->cls));
+		ssize_t n = j->writepage
+				    ? RETRY_ENOSPC(fs, tfs_write_cached(fs, j->h->in, j->off + done,
+									 j->buf + done, j->size - done,
+									 j->cls))
+				    : RETRY_ENOSPC(fs, tfs_write_cls(fs, j->h->in, j->off + done,
+								      j->buf + done, j->size - done,
+								      j->cls));
 
 		if (n <= 0)
 			ret = n < 0 ? n : -EIO;
@@ -540,7 +542,7 @@ static void write_run(struct tfs_fs *fs, const struct write_job *j, ssize_t ret)
 	__atomic_fetch_add(&fs->pool.fg_requests, 1, __ATOMIC_RELAXED);
 	if (j->writepage) {
 		if (ret == -ENOSPC)
-			nospc_note(fs, j->ino, os, j->off + done);
+			nospc_note(fs, j->ino, j->h->in, j->off + done);
 		else if (ret == 0 && nospc && j->off < nospc && j->off + j->size >= nospc)
 			/* the refused place was written again: holes are over */
 			__atomic_compare_exchange_n(&os->os_nospc, &nospc, 0, 0, __ATOMIC_ACQ_REL,
@@ -660,8 +662,15 @@ static void tfs_ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fu
 	/* the kernel sends FSYNC only after the file's writeback ended without
 	 * an error it had not yet reported to this caller: cached writes from
 	 * here on are new data, and a refusal for space is over */
-	if (ret == 0 && fi && fi->fh)
-		__atomic_store_n(&fh_inode(fi)->i_os->os_nospc, 0, __ATOMIC_RELEASE);
+	if (ret == 0 && fi && fi->fh) {
+		struct tfs_ostate *os = fh_inode(fi)->i_os;
+
+		__atomic_store_n(&os->os_nospc, 0, __ATOMIC_RELEASE);
+		/* what cached writes added is durable now: never cut back */
+		pthread_rwlock_wrlock(&os->os_lock);
+		os->os_grow = 0;
+		pthread_rwlock_unlock(&os->os_lock);
+	}
 	fuse_reply_err(req, -ret);
 }
 

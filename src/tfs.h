@@ -152,6 +152,11 @@ struct tfs_ostate {
 	 * yet to hear of it from write(2); atomics */
 	uint64_t os_nospc;
 	int os_nospc_report;
+	/* 1 + the size the file had when cached writes began to make it
+	 * longer since its last fsync (0: they have not, or another write
+	 * did too): what a refused cached write may cut back
+	 * (tfs_write_refused); under os_lock */
+	uint64_t os_grow;
 	/* writes under way (write_locked, from before its intents are noted
 	 * to its landing): their intents do not expire meanwhile; atomic */
 	unsigned int os_writes;
@@ -834,6 +839,17 @@ ssize_t tfs_write(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const v
  * a pin of the file wins) */
 ssize_t tfs_write_cls(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const void *buf,
 		      size_t size, unsigned int cls);
+/* the same for a cached write (writeback of the page cache): refused with
+ * -ENOSPC at or past a place where one was refused before (os_nospc),
+ * checked under the file's data lock */
+ssize_t tfs_write_cached(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, const void *buf,
+			 size_t size, unsigned int cls);
+/* a cached write of @in was refused for space at @at: later ones are
+ * refused too (os_nospc), and when @at lies in what cached writes added to
+ * the file since its last fsync, the file is cut back to @at: writeback
+ * that went out of order (a later piece stored before an earlier one was
+ * refused) would otherwise leave zeros inside it.  1 if cut back. */
+int tfs_write_refused(struct tfs_fs *fs, struct tfs_inode *in, uint64_t at);
 int tfs_fallocate(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64_t off, uint64_t len);
 int64_t tfs_lseek(struct tfs_fs *fs, struct tfs_inode *in, int64_t off, int whence);
 int tfs_truncate_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t size);

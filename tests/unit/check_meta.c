@@ -1060,6 +1060,55 @@ START_TEST(test_commit_not_split)
 }
 END_TEST
 
+/*
+ * Cached writes (writeback) that went out of order on a pool running out of
+ * space: a later piece was stored, then an earlier one refused.  The file
+ * is cut back to the refused place when that lies in what cached writes
+ * added since the file last grew otherwise (never below: that data may be
+ * older and durable), and later cached writes past it are refused.
+ */
+START_TEST(test_refused_cached_write_cuts_back)
+{
+	static uint8_t buf[65536];
+	struct tfs_inode *in;
+	struct tfs_fs *fs;
+	struct stat st;
+
+	memset(buf, 'c', sizeof(buf));
+	tp_make(path, TFS_CLASS_BLOCK, 64u << 20, 16, 1u << 20);
+	fs = tp_open(path, 0);
+	ck_assert_int_eq(tfs_mknod(fs, &root_ctx, TFS_ROOT_INO, "f", S_IFREG | 0644, 0, NULL, &st), 0);
+	ck_assert_int_eq(tfs_open(fs, st.st_ino, &in), 0);
+	/* 64 KiB by an ordinary write: not the cached writes' to cut */
+	ck_assert_int_eq(tfs_write(fs, in, 0, buf, 65536), 65536);
+	/* cached: 64-128 KiB refused (below), 128-192 KiB stored first */
+	ck_assert_int_eq(tfs_write_cached(fs, in, 131072, buf, 65536, TFS_CLASS_MAX), 65536);
+	ck_assert_uint_eq(in->i_size, 196608);
+	/* a refusal below where the cached writes began cuts nothing */
+	ck_assert_int_eq(tfs_write_refused(fs, in, 32768), 0);
+	ck_assert_uint_eq(in->i_size, 196608);
+	ck_assert_int_eq(tfs_write_cached(fs, in, 65536, buf, 4096, TFS_CLASS_MAX), -ENOSPC); /* past 32 KiB */
+	/* a truncate ends the refusal and what the cached writes added */
+	ck_assert_int_eq(tfs_setattr(fs, st.st_ino, &(struct stat){ .st_size = 65536 },
+				     TFS_SET_SIZE, &st), 0);
+	ck_assert_int_eq(tfs_write_cached(fs, in, 131072, buf, 65536, TFS_CLASS_MAX), 65536);
+	ck_assert_int_eq(tfs_write_refused(fs, in, 65536), 1);
+	ck_assert_uint_eq(in->i_size, 65536);
+	ck_assert_int_eq(tfs_write_cached(fs, in, 65536, buf, 4096, TFS_CLASS_MAX), -ENOSPC);
+	/* an ordinary write is not refused, and the cut stays after a reload */
+	ck_assert_int_eq(tfs_write(fs, in, 65536, buf, 4096), 4096);
+	ck_assert_uint_eq(in->i_size, 69632);
+	tfs_release(fs, in);
+	ck_assert_int_eq(tfs_commit(fs), 0);
+	tp_crash(fs);
+	fs = tp_open(path, 0);
+	ck_assert_int_eq(tfs_lookup(fs, TFS_ROOT_INO, "f", &st), 0);
+	ck_assert_int_eq(st.st_size, 69632);
+	ck_assert_uint_eq(tfs_meta_verify(fs->meta, stdout), 0);
+	tp_unmount(fs);
+}
+END_TEST
+
 Suite *meta_suite(void)
 {
 	Suite *s = suite_create("meta");
@@ -1082,6 +1131,7 @@ Suite *meta_suite(void)
 	tcase_add_test(tc, test_big_dir_churn);
 	tcase_add_test(tc, test_removed_during_checkpoint);
 	tcase_add_test(tc, test_commit_not_split);
+	tcase_add_test(tc, test_refused_cached_write_cuts_back);
 	suite_add_tcase(s, tc);
 	return s;
 }
