@@ -418,10 +418,19 @@ static int __commit(struct tfs_meta *m, int builder)
 			pthread_mutex_lock(m->env.lock);
 			m->carry = c;
 			pthread_mutex_unlock(m->env.lock);
-			if (m->building)
+			if (m->building) {
 				pthread_cond_wait(&m->ckpt_cond, &m->commit_lock);
-			else if ((ret = ckpt_run(m, 0, 0)) < 0)
+			} else if ((ret = ckpt_run(m, 0, 0)) < 0) {
+				/* the pool takes no more changes: the carry, if the
+				 * checkpoint's own commit did not take it, is over */
+				pthread_mutex_lock(m->env.lock);
+				c = m->carry;
+				memset(&m->carry, 0, sizeof(m->carry));
+				pthread_mutex_unlock(m->env.lock);
+				m->env.ops->jdone(m->env.ctx, c.handle, 0);
+				tfs_wbuf_free(&c.w);
 				return ret;
+			}
 			continue;
 		}
 		if (ret == -ENOSPC)
