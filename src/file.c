@@ -2305,6 +2305,7 @@ static int shift_range(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64
 	if (!len || off % TFS_BLOCK_SIZE || len % TFS_BLOCK_SIZE)
 		return -EINVAL;
 	pthread_rwlock_wrlock(TFS_ILOCK(in));
+	in->i_os->os_grow = 0; /* (cached growth moves: never cut back) */
 	size = in->i_size;
 	nb = (size + TFS_BLOCK_SIZE - 1) / TFS_BLOCK_SIZE;
 	if (off < size) {
@@ -2384,6 +2385,9 @@ int tfs_fallocate(struct tfs_fs *fs, struct tfs_inode *in, int mode, uint64_t of
 		return -EFBIG;
 	end = off + len;
 	pthread_rwlock_wrlock(TFS_ILOCK(in));
+	/* the size and the blocks past the cached growth are not all the
+	 * cached writes' any more: never cut back (tfs_write_refused) */
+	in->i_os->os_grow = 0;
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > in->i_size)
 		ret = zero_tail(fs, in);
 	if (ret == 0 && (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)))

@@ -153,9 +153,10 @@ struct tfs_ostate {
 	uint64_t os_nospc;
 	int os_nospc_report;
 	/* 1 + the size the file had when cached writes began to make it
-	 * longer since its last fsync (0: they have not, or another write
-	 * did too): what a refused cached write may cut back
-	 * (tfs_write_refused); under os_lock */
+	 * longer since its last fsync (0: they have not, or since then
+	 * another write made it longer, or it was truncated or fallocated):
+	 * what a refused cached write may cut back (tfs_write_refused);
+	 * under os_lock */
 	uint64_t os_grow;
 	/* writes under way (write_locked, from before its intents are noted
 	 * to its landing): their intents do not expire meanwhile; atomic */

@@ -1095,15 +1095,23 @@ START_TEST(test_refused_cached_write_cuts_back)
 	ck_assert_int_eq(tfs_write_refused(fs, in, 65536), 1);
 	ck_assert_uint_eq(in->i_size, 65536);
 	ck_assert_int_eq(tfs_write_cached(fs, in, 65536, buf, 4096, TFS_CLASS_MAX), -ENOSPC);
-	/* an ordinary write is not refused, and the cut stays after a reload */
+	/* an ordinary write is not refused */
 	ck_assert_int_eq(tfs_write(fs, in, 65536, buf, 4096), 4096);
 	ck_assert_uint_eq(in->i_size, 69632);
+	/* cached growth, then a fallocate: nothing is cut back any more */
+	ck_assert_int_eq(tfs_setattr(fs, st.st_ino, &(struct stat){ .st_size = 69632 },
+				     TFS_SET_SIZE, &st), 0);
+	ck_assert_int_eq(tfs_write_cached(fs, in, 69632, buf, 4096, TFS_CLASS_MAX), 4096);
+	ck_assert_int_eq(tfs_fallocate(fs, in, FALLOC_FL_KEEP_SIZE, 0, 65536), 0);
+	ck_assert_int_eq(tfs_write_refused(fs, in, 69632), 0);
+	ck_assert_uint_eq(in->i_size, 73728);
+	/* and all of it is there after a reload */
 	tfs_release(fs, in);
 	ck_assert_int_eq(tfs_commit(fs), 0);
 	tp_crash(fs);
 	fs = tp_open(path, 0);
 	ck_assert_int_eq(tfs_lookup(fs, TFS_ROOT_INO, "f", &st), 0);
-	ck_assert_int_eq(st.st_size, 69632);
+	ck_assert_int_eq(st.st_size, 73728);
 	ck_assert_uint_eq(tfs_meta_verify(fs->meta, stdout), 0);
 	tp_unmount(fs);
 }
