@@ -2033,10 +2033,16 @@ static ssize_t write_cls(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, 
 	pthread_rwlock_wrlock(TFS_ILOCK(in));
 	os = in->i_os;
 	nospc = __atomic_load_n(&os->os_nospc, __ATOMIC_ACQUIRE);
-	if (cached && nospc && off >= nospc - 1) {
+	/* (past the refused place, as tfs_ll_write checks: a write at it is
+	 * the refused data written again) */
+	if (cached && nospc && off >= nospc) {
 		pthread_rwlock_unlock(TFS_ILOCK(in));
 		return -ENOSPC;
 	}
+	/* a write of another kind into what cached writes added: that part
+	 * is no longer theirs alone to cut back */
+	if (!cached && os->os_grow && off + size > os->os_grow - 1)
+		os->os_grow = 0;
 	osize = in->i_size;
 	while ((size_t)done < size) {
 		size_t step = size - (size_t)done > IO_MAX ? IO_MAX : size - (size_t)done;
@@ -2047,14 +2053,10 @@ static ssize_t write_cls(struct tfs_fs *fs, struct tfs_inode *in, uint64_t off, 
 			break;
 		done += ret;
 	}
-	/* the file grew: by cached writes only, what they added can be cut
-	 * back when a later cached write is refused for space */
-	if (in->i_size > osize) {
-		if (!cached)
-			os->os_grow = 0;
-		else if (!os->os_grow)
-			os->os_grow = osize + 1;
-	}
+	/* the file grew by a cached write: what such writes add can be cut
+	 * back when a later one is refused for space */
+	if (cached && in->i_size > osize && !os->os_grow)
+		os->os_grow = osize + 1;
 	pthread_rwlock_unlock(TFS_ILOCK(in));
 	return done > 0 ? done : ret;
 }

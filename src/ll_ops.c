@@ -657,20 +657,22 @@ static void tfs_ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 static void tfs_ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	OP_TIMED(req, TFS_OP_FSYNC);
-	int ret = tfs_fsync(req_fs(req), ino);
+	struct tfs_ostate *os = fi && fi->fh ? fh_inode(fi)->i_os : NULL;
+	int ret;
 
-	/* the kernel sends FSYNC only after the file's writeback ended without
-	 * an error it had not yet reported to this caller: cached writes from
-	 * here on are new data, and a refusal for space is over */
-	if (ret == 0 && fi && fi->fh) {
-		struct tfs_ostate *os = fh_inode(fi)->i_os;
-
-		__atomic_store_n(&os->os_nospc, 0, __ATOMIC_RELEASE);
-		/* what cached writes added is durable now: never cut back */
+	/* what cached writes added is about to be durable: never cut back
+	 * (tfs_write_refused), from before the commit on */
+	if (os) {
 		pthread_rwlock_wrlock(&os->os_lock);
 		os->os_grow = 0;
 		pthread_rwlock_unlock(&os->os_lock);
 	}
+	ret = tfs_fsync(req_fs(req), ino);
+	/* the kernel sends FSYNC only after the file's writeback ended without
+	 * an error it had not yet reported to this caller: cached writes from
+	 * here on are new data, and a refusal for space is over */
+	if (ret == 0 && os)
+		__atomic_store_n(&os->os_nospc, 0, __ATOMIC_RELEASE);
 	fuse_reply_err(req, -ret);
 }
 

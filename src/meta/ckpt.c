@@ -361,6 +361,24 @@ static int write_parts(struct tfs_meta *m, struct mcommit *c, uint64_t limit)
 	return 0;
 }
 
+/* commit_lock held: the carry, if it is still the one whose records are
+ * @buf, ends unwritten (its freed slots are not reused) */
+static void carry_end(struct tfs_meta *m, const uint8_t *buf)
+{
+	struct mcommit c;
+
+	pthread_mutex_lock(m->env.lock);
+	if (!buf || m->carry.w.b != buf) {
+		pthread_mutex_unlock(m->env.lock);
+		return;
+	}
+	c = m->carry;
+	memset(&m->carry, 0, sizeof(m->carry));
+	pthread_mutex_unlock(m->env.lock);
+	m->env.ops->jdone(m->env.ctx, c.handle, 0);
+	tfs_wbuf_free(&c.w);
+}
+
 /*
  * One commit (commit_lock held).  Everything logged and every changed
  * state is taken at once under the pool lock, and written in order in one
@@ -418,18 +436,16 @@ static int __commit(struct tfs_meta *m, int builder)
 			pthread_mutex_lock(m->env.lock);
 			m->carry = c;
 			pthread_mutex_unlock(m->env.lock);
-			if (m->building) {
+			ret = 0;
+			if (m->building)
 				pthread_cond_wait(&m->ckpt_cond, &m->commit_lock);
-			} else if ((ret = ckpt_run(m, 0, 0)) < 0) {
-				/* the pool takes no more changes: the carry, if the
-				 * checkpoint's own commit did not take it, is over */
-				pthread_mutex_lock(m->env.lock);
-				c = m->carry;
-				memset(&m->carry, 0, sizeof(m->carry));
-				pthread_mutex_unlock(m->env.lock);
-				m->env.ops->jdone(m->env.ctx, c.handle, 0);
-				tfs_wbuf_free(&c.w);
-				return ret;
+			else
+				ret = ckpt_run(m, 0, 0);
+			if (ret < 0 || m->failed) {
+				/* the pool takes no more changes: this commit's
+				 * carry, unless another commit took it, is over */
+				carry_end(m, c.w.b);
+				return ret < 0 ? ret : -EROFS;
 			}
 			continue;
 		}

@@ -1094,9 +1094,12 @@ START_TEST(test_refused_cached_write_cuts_back)
 	ck_assert_int_eq(tfs_write_cached(fs, in, 131072, buf, 65536, TFS_CLASS_MAX), 65536);
 	ck_assert_int_eq(tfs_write_refused(fs, in, 65536), 1);
 	ck_assert_uint_eq(in->i_size, 65536);
-	ck_assert_int_eq(tfs_write_cached(fs, in, 65536, buf, 4096, TFS_CLASS_MAX), -ENOSPC);
-	/* an ordinary write is not refused */
+	/* past the refused place: refused; at it: the refused data again */
+	ck_assert_int_eq(tfs_write_cached(fs, in, 69632, buf, 4096, TFS_CLASS_MAX), -ENOSPC);
+	ck_assert_int_eq(tfs_write_cached(fs, in, 65536, buf, 4096, TFS_CLASS_MAX), 4096);
+	/* an ordinary write into what cached writes added: never cut back */
 	ck_assert_int_eq(tfs_write(fs, in, 65536, buf, 4096), 4096);
+	ck_assert_int_eq(tfs_write_refused(fs, in, 65536), 0);
 	ck_assert_uint_eq(in->i_size, 69632);
 	/* cached growth, then a fallocate: nothing is cut back any more */
 	ck_assert_int_eq(tfs_setattr(fs, st.st_ino, &(struct stat){ .st_size = 69632 },
