@@ -2210,13 +2210,19 @@ int tfs_truncate_locked(struct tfs_fs *fs, struct tfs_inode *in, uint64_t size)
 	if (size > in->i_size)
 		ret = zero_tail(fs, in);
 	if (ret == 0) {
+		uint64_t from = round_up(size) / TFS_BLOCK_SIZE, cb = fs->pool.chunk_blocks;
+		uint64_t to = (from + cb - 1) / cb * cb; /* the end of the last chunk */
+
 		pthread_mutex_lock(&fs->lock);
-		/* a shrink: whole blocks only (the new last block keeps its stale
-		 * tail), in the lock section that moves the end of file, so that
-		 * no commit sees the old size with the blocks gone */
-		if (size < in->i_size && round_up(in->i_size) > round_up(size))
-			punch_blocks(fs, in, round_up(size) / TFS_BLOCK_SIZE,
-				     round_up(in->i_size) / TFS_BLOCK_SIZE, &cleared);
+		/* a shrink: the whole blocks past the end in the chunk that keeps
+		 * the new end (its stale tail stays: zero_tail), in the lock
+		 * section that moves the end of file, so that no commit sees the
+		 * old size with the blocks gone; the chunks after it go whole
+		 * below, in one record */
+		if (to > round_up(in->i_size) / TFS_BLOCK_SIZE)
+			to = round_up(in->i_size) / TFS_BLOCK_SIZE;
+		if (size < in->i_size && from < to)
+			punch_blocks(fs, in, from, to, &cleared);
 		/* drop every chunk past the end, even preallocated ones */
 		tfs_chunks_trunc(fs, in, (size + fs->pool.chunk_size - 1) >> fs->pool.chunk_shift);
 		in->i_size = size;

@@ -524,13 +524,9 @@ static void write_run(struct tfs_fs *fs, const struct write_job *j, ssize_t ret)
 
 	/* a short write leaves its rest to learn why */
 	while (ret == 0 && done < j->size) {
-		ssize_t n = j->writepage
-				    ? RETRY_ENOSPC(fs, tfs_write_cached(fs, j->h->in, j->off + done,
-									 j->buf + done, j->size - done,
-									 j->cls))
-				    : RETRY_ENOSPC(fs, tfs_write_cls(fs, j->h->in, j->off + done,
-								      j->buf + done, j->size - done,
-								      j->cls));
+		ssize_t n = RETRY_ENOSPC(fs, (j->writepage ? tfs_write_cached : tfs_write_cls)(
+						     fs, j->h->in, j->off + done, j->buf + done,
+						     j->size - done, j->cls));
 
 		if (n <= 0)
 			ret = n < 0 ? n : -EIO;
